@@ -1,0 +1,357 @@
+/*
+ * http.c: libcurl's multi interface driven by libuv (the shape of curl's
+ * docs/examples/multi-uv.c, without its bugs: the timer's owner is known,
+ * poll errors reach curl as CURL_CSELECT_ERR).
+ *
+ * Owns the CURLM handle, one uv_poll_t per socket curl opens, and the timer
+ * curl asks for. Keep-alive connections live in the multi handle's connection
+ * cache, one pool per host:port. An oe_req belongs to http.c from
+ * http_start() until its transfer ends; then the easy handle is cleaned up
+ * and the request goes back to sched.c through sched_req_done(). Nothing
+ * here touches Lua.
+ */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oe.h"
+#include "sched.h"
+
+static struct {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer; /* curl's timeout; timer.data is unused */
+    int inflight;
+    oe_req *active; /* in-flight requests, linked by next/prev */
+} H;
+
+/* One per socket curl asks us to watch; freed in its close callback. */
+typedef struct {
+    uv_poll_t poll;
+    curl_socket_t fd;
+} sockctx;
+
+void buf_append(oe_buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            abort();
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void buf_free(oe_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+const char *oe_errkind_name(enum oe_errkind k)
+{
+    switch (k) {
+    case OE_OK: return "ok";
+    case OE_ECONNECT: return "connection";
+    case OE_ETIMEOUT: return "timeout";
+    case OE_EPROTOCOL: return "protocol";
+    case OE_ECANCEL: return "cancelled";
+    }
+    return "?";
+}
+
+oe_req *req_new(void)
+{
+    oe_req *r = calloc(1, sizeof *r);
+    if (!r)
+        abort();
+    r->connect_timeout_ms = 10000;
+    r->max_body = 64u << 20;
+    return r;
+}
+
+void req_free(oe_req *r)
+{
+    if (!r)
+        return;
+    free(r->method);
+    free(r->url);
+    free(r->body);
+    curl_slist_free_all(r->headers);
+    buf_free(&r->resp_headers);
+    buf_free(&r->resp_body);
+    free(r);
+}
+
+/* ---- callbacks from libcurl ---- */
+
+static size_t cb_write(char *p, size_t size, size_t n, void *ud)
+{
+    oe_req *r = ud;
+    size_t len = size * n;
+    if (r->resp_body.len + len > r->max_body) {
+        snprintf(r->errmsg, sizeof r->errmsg,
+                 "response body exceeds the cap of %zu bytes", r->max_body);
+        r->err = OE_EPROTOCOL;
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
+    if (!r->t_first_byte)
+        r->t_first_byte = oe_now();
+    buf_append(&r->resp_body, p, len);
+    return len;
+}
+
+static size_t cb_header(char *p, size_t size, size_t n, void *ud)
+{
+    oe_req *r = ud;
+    size_t len = size * n;
+    if (!r->t_first_byte)
+        r->t_first_byte = oe_now();
+    /* A new status line starts a new header block (100 Continue, redirects):
+     * keep only the last one. */
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+        r->resp_headers.len = 0;
+    buf_append(&r->resp_headers, p, len);
+    return len;
+}
+
+static void on_uv_poll(uv_poll_t *h, int status, int events);
+
+static void on_uv_close_free(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: start, change or stop watching a socket. */
+static int cb_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    sockctx *c = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (c) {
+            uv_poll_stop(&c->poll);
+            c->poll.data = c;
+            uv_close((uv_handle_t *)&c->poll, on_uv_close_free);
+            curl_multi_assign(H.multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            abort();
+        c->fd = fd;
+        uv_poll_init_socket(H.loop, &c->poll, fd);
+        c->poll.data = c;
+        curl_multi_assign(H.multi, fd, c);
+    }
+    int ev = 0;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+        ev |= UV_READABLE;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+        ev |= UV_WRITABLE;
+    uv_poll_start(&c->poll, ev, on_uv_poll);
+    return 0;
+}
+
+static void on_uv_timeout(uv_timer_t *t);
+
+/* CURLMOPT_TIMERFUNCTION: curl wants to be called after timeout_ms. Never
+ * call curl from here; 0 means "on the next loop iteration". */
+static int cb_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    if (timeout_ms < 0)
+        uv_timer_stop(&H.timer);
+    else
+        uv_timer_start(&H.timer, on_uv_timeout, (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+/* ---- completion ---- */
+
+static void finish(CURL *e, CURLcode rc)
+{
+    oe_req *r = NULL;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&r);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+    r->t_end = oe_now();
+    if (rc != CURLE_OK && r->err == OE_OK) {
+        switch (rc) {
+        case CURLE_OPERATION_TIMEDOUT:
+            r->err = OE_ETIMEOUT;
+            break;
+        case CURLE_WEIRD_SERVER_REPLY:
+        case CURLE_BAD_CONTENT_ENCODING:
+        case CURLE_HTTP2:
+        case CURLE_TOO_MANY_REDIRECTS:
+            r->err = OE_EPROTOCOL;
+            break;
+        default: /* refused, reset, closed early, DNS, partial body */
+            r->err = OE_ECONNECT;
+        }
+        if (!r->errmsg[0] || r->err == OE_ETIMEOUT) {
+            if (r->err == OE_ETIMEOUT && !r->t_first_byte)
+                snprintf(r->errmsg, sizeof r->errmsg,
+                         "no response from %s within %.0f ms", r->url, r->t_end - r->t_start);
+            else if (r->err == OE_ETIMEOUT)
+                snprintf(r->errmsg, sizeof r->errmsg,
+                         "%s timed out after %.0f ms", r->url, r->t_end - r->t_start);
+            else
+                snprintf(r->errmsg, sizeof r->errmsg, "%s: %s", r->url,
+                         curl_easy_strerror(rc));
+        }
+    }
+    if (rc == CURLE_OK)
+        r->err = OE_OK;
+    curl_multi_remove_handle(H.multi, e);
+    curl_easy_cleanup(e);
+    r->easy = NULL;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        H.active = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->next = r->prev = NULL;
+    H.inflight--;
+    sched_req_done(r); /* ownership goes back to sched.c */
+}
+
+static void check_multi_info(void)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(H.multi, &left)))
+        if (m->msg == CURLMSG_DONE)
+            finish(m->easy_handle, m->data.result);
+}
+
+/* ---- callbacks from libuv ---- */
+
+static void on_uv_poll(uv_poll_t *h, int status, int events)
+{
+    sockctx *c = h->data;
+    int flags = 0, running;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    curl_multi_socket_action(H.multi, c->fd, flags, &running);
+    check_multi_info();
+}
+
+static void on_uv_timeout(uv_timer_t *t)
+{
+    int running;
+    curl_multi_socket_action(H.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_multi_info();
+}
+
+/* ---- API ---- */
+
+int http_init(uv_loop_t *loop)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    H.loop = loop;
+    H.multi = curl_multi_init();
+    if (!H.multi)
+        return -1;
+    uv_timer_init(loop, &H.timer);
+    curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, cb_socket);
+    curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, cb_timer);
+    curl_multi_setopt(H.multi, CURLMOPT_MAXCONNECTS, 1024L);
+    return 0;
+}
+
+/* Takes ownership of r until sched_req_done(r). */
+void http_start(oe_req *r)
+{
+    CURL *e = curl_easy_init();
+    if (!e)
+        abort();
+    r->easy = e;
+    r->t_start = oe_now();
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cb_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, cb_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* what curl supports */
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "ollaeval/" OE_VERSION);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
+    if (r->timeout_ms > 0)
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+    if (r->idle_timeout_ms > 0) {
+        /* fewer than 1 byte/s for the whole window: nothing arrived */
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (r->idle_timeout_ms + 999) / 1000);
+    }
+    if (r->headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+    if (r->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+    }
+    if (strcmp(r->method, "GET") == 0)
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    else if (strcmp(r->method, "HEAD") == 0)
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    else if (strcmp(r->method, "POST") != 0 || !r->body)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    H.inflight++;
+    r->prev = NULL;
+    r->next = H.active;
+    if (H.active)
+        H.active->prev = r;
+    H.active = r;
+    curl_multi_add_handle(H.multi, e);
+}
+
+/* Ends an in-flight transfer now; the request completes as "cancelled". */
+void http_cancel(oe_req *r)
+{
+    if (!r->easy)
+        return;
+    r->err = OE_ECANCEL;
+    snprintf(r->errmsg, sizeof r->errmsg, "%s: cancelled", r->url);
+    finish(r->easy, CURLE_ABORTED_BY_CALLBACK);
+}
+
+void http_cancel_all(void)
+{
+    while (H.active)
+        http_cancel(H.active);
+}
+
+int http_inflight(void)
+{
+    return H.inflight;
+}
+
+static void on_uv_close_nop(uv_handle_t *h)
+{
+}
+
+void http_shutdown(void)
+{
+    if (!H.multi)
+        return;
+    curl_multi_cleanup(H.multi); /* closes cached connections: CURL_POLL_REMOVE */
+    H.multi = NULL;
+    uv_timer_stop(&H.timer);
+    uv_close((uv_handle_t *)&H.timer, on_uv_close_nop);
+    curl_global_cleanup();
+}

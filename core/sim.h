@@ -1,0 +1,238 @@
+/*
+ * sim.h: private header of `ollaeval sim`, the Ollama/OpenAI-compatible
+ * simulator server. Only core/sim*.c and the fuzz target include it.
+ *
+ *   sim.c         command line, server setup/shutdown, signals, /stats
+ *   sim_http.c    connections: http-parser, keep-alive, writes, routing
+ *   sim_json.c    output helpers: byte buffer, JSON string escaping, times
+ *   sim_api.c     endpoint handlers and request validation
+ *   sim_model.c   load model: slots, FIFO queue, timers, streaming, replies
+ *   sim_answer.c  dataset, prompt -> item matching, answer/filler text
+ *   sim_fault.c   fault injection decisions
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+#include <http_parser.h>
+
+/* ---- sim_json.c: growable byte buffer (owns data; sb_free releases) ---- */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} sbuf;
+void sb_put(sbuf *b, const void *p, size_t n);
+void sb_puts(sbuf *b, const char *s);
+void sb_putc(sbuf *b, char c);
+void sb_printf(sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sb_json_str(sbuf *b, const char *s, size_t n); /* quoted, Go-escaped */
+void sb_json_cstr(sbuf *b, const char *s);
+void sb_free(sbuf *b);
+char *sb_steal(sbuf *b); /* NUL-terminated data; the caller frees it */
+void sim_rfc3339(char *out, size_t n, int64_t add_sec); /* UTC, ns trimmed */
+uint64_t sim_hash(const void *p, size_t n, uint64_t seed);
+uint64_t sim_mix(uint64_t x);
+double sim_u01(uint64_t h); /* [0,1) from a hash */
+char *sim_strndup(const char *s, size_t n);
+
+/* ---- fault kinds ---- */
+enum {
+    F_500, F_503, F_429, F_CLOSE, F_RESET, F_STREAM_ERROR, F_TRUNCATE,
+    F_STALL, F_HTML, F_NKINDS
+};
+extern const char *const sim_fault_names[F_NKINDS];
+
+/* API flavours: decide field names and error body shapes. */
+enum { API_CHAT, API_GENERATE, API_OPENAI, API_OTHER };
+
+typedef struct sim_config {
+    const char *host;
+    int port;
+    int parallel, max_queue;
+    double prefill_ms, token_ms, batch_penalty, time_scale, load_ms;
+    double fixed_ms; /* < 0: off */
+    int tokens_min, tokens_max;
+    const char *models;
+    const char *dataset, *qfield, *afield, *gold_mode;
+    int qfield_set;
+    double accuracy;
+    uint64_t seed;
+    int think_in_content;
+    const char *reasoning_field;
+    const char *answers_out;
+    double fault_rate[F_NKINDS];
+    double stall_ms;
+    long fault_after, fault_first;
+    int quiet;
+    size_t max_body;
+} sim_config;
+
+typedef struct sim_job sim_job;
+typedef struct sim_conn sim_conn;
+
+typedef struct sim_model {
+    char *name;        /* canonical "name:tag" */
+    char family[32];
+    char param_size[16];
+    char digest[65];
+    int thinking;      /* has the thinking capability */
+    uint64_t size;
+    uint64_t ready_at; /* hrtime ns when loaded; 0 = not loaded */
+    int active, queued, max_active, max_queued;
+    sim_job *qhead, *qtail; /* FIFO waiting for a slot */
+} sim_model;
+
+typedef struct sim_item {
+    char *question; /* normalised (whitespace collapsed) */
+    size_t qlen;
+    char *gold;     /* gold answer text */
+    char *steps;    /* worked solution without the final line, or NULL */
+    int next;       /* next item with the same key hash, -1 ends */
+    uint8_t state;  /* 0 unanswered, 1 correct, 2 wrong (first answer) */
+} sim_item;
+
+typedef struct sim_dataset {
+    sim_item *items;   /* indexed by dataset line (0-based); may have holes */
+    int n;
+    int *table;        /* open addressing: key hash -> first item, -1 empty */
+    uint64_t *keys;
+    size_t tcap;
+    int *shortq;       /* items shorter than the hash window */
+    int nshort;
+} sim_dataset;
+
+typedef struct sim_stats {
+    uint64_t requests, gen_requests, completed, tokens, prompt_tokens;
+    uint64_t http_503, faults[F_NKINDS];
+    int generating, queued, max_generating, max_queued;
+    double slot_busy_ms;
+    uint64_t correct, wrong;
+    int connections, max_connections;
+} sim_stats;
+
+typedef struct sim_server {
+    sim_config cfg;
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_signal_t sigint, sigterm;
+    int listening, stopping;
+    sim_model *models;
+    int nmodels;
+    sim_dataset ds;
+    uint64_t *att_keys;   /* prompt hash -> attempts (fault injection) */
+    uint32_t *att_vals;
+    size_t att_cap, att_len;
+    uint64_t gen_seq;     /* generation requests seen (fault schedule) */
+    sim_stats st;
+    FILE *answers_out;
+    sim_conn *conns;      /* all open connections (for shutdown) */
+    char date[40];        /* cached HTTP Date header value */
+    time_t date_sec;
+} sim_server;
+
+/*
+ * One client connection. Allocated by the accept callback (or
+ * sim_conn_new_fake), freed in its close callback (or sim_conn_free_fake).
+ * At most one request is served at a time; bytes that arrive meanwhile wait
+ * in `in` (pipelining).
+ */
+struct sim_conn {
+    uv_tcp_t tcp;
+    sim_server *srv;
+    http_parser parser;
+    sbuf in;              /* unparsed input; `in_off` bytes consumed */
+    size_t in_off;
+    sbuf url, body, hname;
+    int hstate;           /* 0 none, 1 in field, 2 in value */
+    int expect_continue, hdr_is_expect;
+    int method, keepalive, head;
+    int busy;             /* a request is being served */
+    int in_drive;
+    int streaming;        /* a chunked response has started */
+    int closing;
+    uint64_t t_arrival;
+    sim_job *job;         /* generation in progress, owned by sim_model.c */
+    int fake;             /* fuzzing: writes go to `out`, no socket */
+    sbuf out;
+    sim_conn *prev, *next;
+};
+
+/* ---- sim_http.c ---- */
+void sim_conn_accept(sim_server *s);
+sim_conn *sim_conn_new_fake(sim_server *s);
+void sim_conn_free_fake(sim_conn *c);
+void sim_parse_feed(sim_conn *c, const char *data, size_t len);
+void sim_conn_close(sim_conn *c, int reset);
+void sim_send(sim_conn *c, int status, const char *ctype, const char *extra,
+              const char *body, size_t len);
+void sim_send_error(sim_conn *c, int api, int status, const char *msg);
+void sim_send_raw(sim_conn *c, sbuf *b); /* takes b's data */
+void sim_stream_write(sim_conn *c, const char *ctype, sbuf *b);
+void sim_stream_end(sim_conn *c);
+void sim_request_done(sim_conn *c);
+
+/* ---- sim_api.c ---- */
+void sim_route(sim_conn *c);
+sim_model *sim_model_find(sim_server *s, const char *name);
+int sim_models_init(sim_server *s);
+void sim_models_free(sim_server *s);
+
+/* ---- sim_model.c ---- */
+/*
+ * A generation request. Created by sim_api.c (sim_job_new), owned by
+ * sim_model.c from sim_job_submit until it finishes or its connection goes.
+ */
+struct sim_job {
+    sim_server *srv;
+    sim_conn *conn;       /* NULL once the client has gone */
+    sim_model *model;
+    uv_timer_t timer;
+    int timer_init, state;
+    int api, stream, include_usage, raw;
+    int fault;            /* F_* or -1 */
+    char *model_name;     /* as sent by the client, echoed back */
+    char *text[2];        /* [0] thinking, [1] content; owned */
+    size_t len[2];
+    int split_thinking;   /* thinking goes to its own field */
+    size_t pos[2];        /* streaming cursor */
+    int ntok, emitted, prompt_tokens, truncated;
+    int fault_at;         /* token index for mid-stream faults */
+    int stalled, oai_started;
+    int item, item_correct;
+    char *given;
+    uint64_t t_arrival, t_submit, t_slot, t_decode, next_due;
+    uint64_t load_ns, prefill_ns;
+    char oai_id[24];
+    sim_job *next;
+};
+sim_job *sim_job_new(sim_server *s, sim_conn *c, int api);
+void sim_job_submit(sim_job *j);
+void sim_job_abort(sim_job *j); /* the connection is going away */
+void sim_job_free(sim_job *j);
+
+/* ---- sim_answer.c ---- */
+int sim_dataset_load(sim_server *s);
+void sim_dataset_free(sim_dataset *d);
+/* Fills j->text[], j->item, j->item_correct, j->given. think: 0 off,
+ * 1..4 level. */
+void sim_answer_make(sim_server *s, sim_job *j, const char *prompt, size_t n,
+                     uint64_t phash, int think);
+void sim_answer_record(sim_server *s, sim_job *j);
+int sim_count_pieces(const char *t, size_t n);
+size_t sim_next_piece(const char *t, size_t n, size_t pos);
+
+/* ---- sim_fault.c ---- */
+int sim_fault_pick(sim_server *s, uint64_t phash);
+void sim_fault_free(sim_server *s);
+
+/* ---- sim.c ---- */
+void sim_log(sim_server *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sim_stats_json(sim_server *s, sbuf *b);
+uint64_t sim_now_ns(void);
+
+#endif

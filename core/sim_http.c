@@ -1,0 +1,500 @@
+/*
+ * sim_http.c: the simulator's connections. Owns sim_conn: accept, read,
+ * request parsing with http-parser (one request at a time, pipelined bytes
+ * wait in c->in), keep-alive, writes, graceful close and reset.
+ *
+ * Lifetime: sim_conn_accept() allocates a connection; it is freed in the
+ * libuv close callback, after sim_conn_close() (or a graceful shutdown)
+ * unlinked it and aborted its job. Fake connections (fuzzing) have no
+ * socket: writes go to c->out and sim_conn_free_fake() frees them.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "sim.h"
+
+#define MAX_URL (64 * 1024)
+#define MAX_PENDING (32u * 1024 * 1024)
+
+static int on_begin(http_parser *p);
+static int on_url(http_parser *p, const char *at, size_t n);
+static int on_hfield(http_parser *p, const char *at, size_t n);
+static int on_hvalue(http_parser *p, const char *at, size_t n);
+static int on_headers_done(http_parser *p);
+static int on_body(http_parser *p, const char *at, size_t n);
+static int on_complete(http_parser *p);
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_begin,
+    .on_url = on_url,
+    .on_header_field = on_hfield,
+    .on_header_value = on_hvalue,
+    .on_headers_complete = on_headers_done,
+    .on_body = on_body,
+    .on_message_complete = on_complete,
+};
+
+typedef struct {
+    uv_write_t req;
+    char *data; /* owned; freed when the write completes */
+} wreq;
+
+/* ---------------------------------------------------------------- parser */
+
+static int on_begin(http_parser *p)
+{
+    sim_conn *c = p->data;
+    c->url.len = c->body.len = c->hname.len = 0;
+    c->hstate = c->expect_continue = c->hdr_is_expect = 0;
+    c->t_arrival = 0;
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    sim_conn *c = p->data;
+    if (c->url.len + n > MAX_URL)
+        return 1;
+    sb_put(&c->url, at, n);
+    return 0;
+}
+
+static int on_hfield(http_parser *p, const char *at, size_t n)
+{
+    sim_conn *c = p->data;
+    if (c->hstate != 1)
+        c->hname.len = 0;
+    c->hstate = 1;
+    if (c->hname.len < 64)
+        sb_put(&c->hname, at, n);
+    return 0;
+}
+
+static int on_hvalue(http_parser *p, const char *at, size_t n)
+{
+    sim_conn *c = p->data;
+    if (c->hstate == 1)
+        c->hdr_is_expect =
+            c->hname.len == 6 && !strncasecmp(c->hname.data, "expect", 6);
+    c->hstate = 2;
+    if (c->hdr_is_expect && n >= 12 && !strncasecmp(at, "100-continue", 12))
+        c->expect_continue = 1;
+    return 0;
+}
+
+static void conn_write(sim_conn *c, char *data, size_t len);
+
+static int on_headers_done(http_parser *p)
+{
+    sim_conn *c = p->data;
+    if (p->content_length != ULLONG_MAX &&
+        p->content_length > c->srv->cfg.max_body)
+        return -1; /* too large: on_body never sees it */
+    if (c->expect_continue && p->content_length > 0 &&
+        p->content_length != ULLONG_MAX) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        conn_write(c, sim_strndup(cont, sizeof cont - 1), sizeof cont - 1);
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    sim_conn *c = p->data;
+    if (c->body.len + n > c->srv->cfg.max_body)
+        return 1;
+    sb_put(&c->body, at, n);
+    return 0;
+}
+
+static int on_complete(http_parser *p)
+{
+    sim_conn *c = p->data;
+    c->method = p->method;
+    c->keepalive = http_should_keep_alive(p);
+    c->head = p->method == HTTP_HEAD;
+    c->busy = 1;
+    c->t_arrival = sim_now_ns();
+    if (!c->body.data)
+        sb_put(&c->body, "", 0); /* body.data is never NULL for handlers */
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* ----------------------------------------------------------- writing */
+
+static void on_close(uv_handle_t *h)
+{
+    sim_conn *c = h->data;
+    sb_free(&c->in);
+    sb_free(&c->url);
+    sb_free(&c->body);
+    sb_free(&c->hname);
+    sb_free(&c->out);
+    free(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    wreq *w = (wreq *)req;
+    sim_conn *c = req->handle->data;
+    free(w->data);
+    free(w);
+    if (status < 0 && status != UV_ECANCELED)
+        sim_conn_close(c, 0);
+}
+
+/* Takes ownership of data (malloc'd). Tries a direct write first. */
+static void conn_write(sim_conn *c, char *data, size_t len)
+{
+    if (c->closing) {
+        free(data);
+        return;
+    }
+    if (c->fake) {
+        sb_put(&c->out, data, len);
+        free(data);
+        return;
+    }
+    uv_buf_t buf = uv_buf_init(data, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+    if (n == (int)len) {
+        free(data);
+        return;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+        free(data);
+        sim_conn_close(c, 0);
+        return;
+    }
+    if (n < 0)
+        n = 0;
+    wreq *w = malloc(sizeof *w);
+    if (!w)
+        abort();
+    w->data = data;
+    buf = uv_buf_init(data + n, (unsigned)(len - (size_t)n));
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write) < 0) {
+        free(data);
+        free(w);
+        sim_conn_close(c, 0);
+    }
+}
+
+void sim_send_raw(sim_conn *c, sbuf *b)
+{
+    size_t n = b->len;
+    conn_write(c, sb_steal(b), n);
+}
+
+/* ----------------------------------------------------------- closing */
+
+/* Unlinks c and aborts its job; the handle is closed by the caller. */
+static int conn_detach(sim_conn *c)
+{
+    if (c->closing)
+        return 0;
+    c->closing = 1;
+    if (c->job) {
+        sim_job *j = c->job;
+        c->job = NULL;
+        sim_job_abort(j);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    c->srv->st.connections--;
+    return 1;
+}
+
+void sim_conn_close(sim_conn *c, int reset)
+{
+    if (!conn_detach(c) || c->fake)
+        return;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    if (reset && uv_tcp_close_reset(&c->tcp, on_close) == 0)
+        return;
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    if (!uv_is_closing((uv_handle_t *)req->handle))
+        uv_close((uv_handle_t *)req->handle, on_close);
+    free(req);
+}
+
+/* Graceful close: queued writes are flushed, then FIN, then close. */
+static void conn_finish(sim_conn *c)
+{
+    if (!conn_detach(c) || c->fake)
+        return;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (!req)
+        abort();
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        free(req);
+        uv_close((uv_handle_t *)&c->tcp, on_close);
+    }
+}
+
+/* ----------------------------------------------------------- responses */
+
+static const char *status_text(int st)
+{
+    switch (st) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 413: return "Request Entity Too Large";
+    case 429: return "Too Many Requests";
+    case 499: return "Client Closed Request";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+static void put_date(sim_conn *c, sbuf *b)
+{
+    sim_server *s = c->srv;
+    time_t now = time(NULL);
+    if (now != s->date_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        s->date_sec = now;
+    }
+    sb_puts(b, "Date: ");
+    sb_puts(b, s->date);
+    sb_puts(b, "\r\n");
+}
+
+static void put_head(sim_conn *c, sbuf *b, int status, const char *ctype,
+                     const char *extra)
+{
+    sb_printf(b, "HTTP/1.1 %d %s\r\n", status, status_text(status));
+    if (ctype)
+        sb_printf(b, "Content-Type: %s\r\n", ctype);
+    put_date(c, b);
+    if (extra)
+        sb_puts(b, extra);
+    if (!c->keepalive)
+        sb_puts(b, "Connection: close\r\n");
+    else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
+        sb_puts(b, "Connection: keep-alive\r\n");
+}
+
+/* A complete response with Content-Length; ends the request. */
+void sim_send(sim_conn *c, int status, const char *ctype, const char *extra,
+              const char *body, size_t len)
+{
+    sbuf b = {0};
+    put_head(c, &b, status, ctype, extra);
+    sb_printf(&b, "Content-Length: %zu\r\n\r\n", len);
+    if (!c->head)
+        sb_put(&b, body, len);
+    sim_send_raw(c, &b);
+    sim_request_done(c);
+}
+
+/* Error bodies: Ollama's {"error":"..."} or OpenAI's {"error":{...}}. */
+void sim_send_error(sim_conn *c, int api, int status, const char *msg)
+{
+    sbuf b = {0};
+    const char *extra = status == 429 ? "Retry-After: 1\r\n" : NULL;
+    if (api == API_OPENAI) {
+        const char *type = status == 400   ? "invalid_request_error"
+                           : status == 404 ? "not_found_error"
+                                           : "api_error";
+        sb_puts(&b, "{\"error\":{\"message\":");
+        sb_json_cstr(&b, msg);
+        sb_printf(&b, ",\"type\":\"%s\",\"param\":null,\"code\":null}}", type);
+        sim_send(c, status, "application/json", extra, b.data, b.len);
+    } else {
+        sb_puts(&b, "{\"error\":");
+        sb_json_cstr(&b, msg);
+        sb_putc(&b, '}');
+        sim_send(c, status, "application/json; charset=utf-8", extra, b.data,
+                 b.len);
+    }
+    sb_free(&b);
+}
+
+/* One chunk of a chunked response; the first call sends the headers. */
+void sim_stream_write(sim_conn *c, const char *ctype, sbuf *data)
+{
+    sbuf b = {0};
+    if (!c->streaming) {
+        put_head(c, &b, 200, ctype, "Transfer-Encoding: chunked\r\n");
+        sb_puts(&b, "\r\n");
+        c->streaming = 1;
+    }
+    if (data && data->len) {
+        sb_printf(&b, "%zx\r\n", data->len);
+        sb_put(&b, data->data, data->len);
+        sb_puts(&b, "\r\n");
+    }
+    sim_send_raw(c, &b);
+}
+
+void sim_stream_end(sim_conn *c)
+{
+    sbuf b = {0};
+    sb_puts(&b, "0\r\n\r\n");
+    sim_send_raw(c, &b);
+    sim_request_done(c);
+}
+
+static void bad_request(sim_conn *c, int too_large)
+{
+    sbuf b = {0};
+    if (too_large)
+        sb_puts(&b, "HTTP/1.1 413 Request Entity Too Large\r\n"
+                    "Content-Type: text/plain; charset=utf-8\r\n"
+                    "Connection: close\r\n\r\n413 Request Entity Too Large");
+    else
+        sb_puts(&b, "HTTP/1.1 400 Bad Request\r\n"
+                    "Content-Type: text/plain; charset=utf-8\r\n"
+                    "Connection: close\r\n\r\n400 Bad Request");
+    sim_send_raw(c, &b);
+    conn_finish(c);
+}
+
+/* ----------------------------------------------------------- driving */
+
+/* Parses buffered input and serves requests one at a time. Re-entrant
+ * calls (a handler finishing synchronously) just return. */
+static void conn_drive(sim_conn *c)
+{
+    if (c->in_drive)
+        return;
+    c->in_drive = 1;
+    while (!c->busy && !c->closing && c->in_off < c->in.len) {
+        const char *p = c->in.data + c->in_off;
+        size_t n = c->in.len - c->in_off;
+        size_t used = http_parser_execute(&c->parser, &settings, p, n);
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        c->in_off += used;
+        if (e == HPE_PAUSED) {
+            http_parser_pause(&c->parser, 0);
+            if (!c->srv->stopping)
+                sim_route(c);
+            continue;
+        }
+        if (e != HPE_OK) {
+            bad_request(c, e == HPE_CB_body || e == HPE_CB_headers_complete);
+            break;
+        }
+        if (used < n) { /* should not happen; never spin */
+            bad_request(c, 0);
+            break;
+        }
+    }
+    if (c->in_off >= c->in.len)
+        c->in_off = c->in.len = 0;
+    c->in_drive = 0;
+}
+
+void sim_request_done(sim_conn *c)
+{
+    c->busy = 0;
+    c->streaming = 0;
+    c->job = NULL;
+    if (c->closing)
+        return;
+    if (!c->keepalive) {
+        conn_finish(c);
+        return;
+    }
+    conn_drive(c);
+}
+
+void sim_parse_feed(sim_conn *c, const char *data, size_t len)
+{
+    if (c->closing)
+        return;
+    if (c->in_off > 0 && c->in_off == c->in.len)
+        c->in_off = c->in.len = 0;
+    if (c->in.len - c->in_off + len > MAX_PENDING) {
+        sim_conn_close(c, 0);
+        return;
+    }
+    sb_put(&c->in, data, len);
+    conn_drive(c);
+}
+
+/* ----------------------------------------------------------- accept */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    static char rbuf[65536]; /* single-threaded: data is copied at once */
+    (void)h, (void)hint;
+    *buf = uv_buf_init(rbuf, sizeof rbuf);
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    sim_conn *c = st->data;
+    if (n < 0) {
+        sim_conn_close(c, 0);
+        return;
+    }
+    if (n > 0)
+        sim_parse_feed(c, buf->base, (size_t)n);
+}
+
+static void conn_link(sim_server *s, sim_conn *c)
+{
+    c->srv = s;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    if (++s->st.connections > s->st.max_connections)
+        s->st.max_connections = s->st.connections;
+}
+
+void sim_conn_accept(sim_server *s)
+{
+    sim_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    uv_tcp_init(s->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp) < 0) {
+        uv_close((uv_handle_t *)&c->tcp, on_close);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    conn_link(s, c);
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
+        sim_conn_close(c, 0);
+}
+
+sim_conn *sim_conn_new_fake(sim_server *s)
+{
+    sim_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->fake = 1;
+    conn_link(s, c);
+    return c;
+}
+
+void sim_conn_free_fake(sim_conn *c)
+{
+    sim_conn_close(c, 0);
+    on_close((uv_handle_t *)&(uv_handle_t){.data = c});
+}
