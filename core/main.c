@@ -324,6 +324,12 @@ int main(int argc, char **argv)
     lua_setfield(L, -2, "version");
     lua_pushboolean(L, help);
     lua_setfield(L, -2, "help");
+    lua_createtable(L, argc, 0); /* the command line as given, for records */
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "argv");
     {
         char *text = NULL;
         size_t len = 0;

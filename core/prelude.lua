@@ -44,6 +44,18 @@ do
 end
 
 
+-- The command line as a shell would read it back (for records and hints).
+do
+    local parts = {}
+    for i, a in ipairs(ollaeval.argv) do
+        if i == 1 then a = "ollaeval" end
+        if a:find("[^%w%-_./:=,@+]") then a = "'" .. a:gsub("'", "'\\''") .. "'" end
+        parts[#parts + 1] = a
+    end
+    ollaeval.command = concat(parts, " ")
+end
+
+
 -- ---------------------------------------------------------------------------
 -- Help and script options
 

@@ -8,6 +8,7 @@
  * unlinked it and aborted its job. Fake connections (fuzzing) have no
  * socket: writes go to c->out and sim_conn_free_fake() frees them.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

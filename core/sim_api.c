@@ -1,0 +1,599 @@
+/*
+ * sim_api.c: the simulator's endpoints. Routes a parsed request, validates
+ * JSON bodies the way Ollama does (same status codes and error texts),
+ * answers the metadata endpoints, and turns generation requests into a
+ * sim_job for sim_model.c. Also owns the model table (sim_models_init).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "sim.h"
+
+#define OLLAMA_VERSION "0.33.0"
+
+enum { K_STR = 1, K_NUM = 2, K_BOOL = 4, K_ARR = 8, K_OBJ = 16 };
+
+static const char *go_kind(const cJSON *v)
+{
+    if (cJSON_IsString(v)) return "string";
+    if (cJSON_IsNumber(v)) return "number";
+    if (cJSON_IsBool(v)) return "bool";
+    if (cJSON_IsArray(v)) return "array";
+    return "object";
+}
+
+static int kind_ok(const cJSON *v, int want)
+{
+    if (!v || cJSON_IsNull(v)) return 1;
+    return ((want & K_STR) && cJSON_IsString(v)) ||
+           ((want & K_NUM) && cJSON_IsNumber(v)) ||
+           ((want & K_BOOL) && cJSON_IsBool(v)) ||
+           ((want & K_ARR) && cJSON_IsArray(v)) ||
+           ((want & K_OBJ) && cJSON_IsObject(v));
+}
+
+/* A field check: JSON key, accepted kinds, Go type for the error text. */
+typedef struct { const char *key; int kinds; const char *gotype; } field;
+
+static const field chat_fields[] = {
+    {"model", K_STR, "string"}, {"messages", K_ARR, "[]api.Message"},
+    {"stream", K_BOOL, "bool"}, {"options", K_OBJ, "map[string]interface {}"},
+    {"keep_alive", K_STR | K_NUM, "api.Duration"}, {"tools", K_ARR, "api.Tools"},
+    {"think", K_BOOL | K_STR, "api.ThinkValue"}, {NULL, 0, NULL}};
+static const field gen_fields[] = {
+    {"model", K_STR, "string"}, {"prompt", K_STR, "string"},
+    {"system", K_STR, "string"}, {"suffix", K_STR, "string"},
+    {"template", K_STR, "string"}, {"raw", K_BOOL, "bool"},
+    {"context", K_ARR, "[]int"}, {"stream", K_BOOL, "bool"},
+    {"options", K_OBJ, "map[string]interface {}"},
+    {"keep_alive", K_STR | K_NUM, "api.Duration"},
+    {"think", K_BOOL | K_STR, "api.ThinkValue"}, {NULL, 0, NULL}};
+static const field oai_fields[] = {
+    {"model", K_STR, "string"}, {"messages", K_ARR, "[]openai.Message"},
+    {"stream", K_BOOL, "bool"}, {"max_tokens", K_NUM, "int"},
+    {"stream_options", K_OBJ, "openai.StreamOptions"},
+    {"reasoning_effort", K_STR, "string"}, {NULL, 0, NULL}};
+
+static int check_fields(const cJSON *root, const field *f, const char *sname,
+                        char *err, size_t n)
+{
+    for (; f->key; f++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, f->key);
+        if (!kind_ok(v, f->kinds)) {
+            snprintf(err, n,
+                     "json: cannot unmarshal %s into Go struct field %s.%s of "
+                     "type %s",
+                     go_kind(v), sname, f->key, f->gotype);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Options: wrong types fail with 500, as Ollama's FromMap does. */
+static int check_options(const cJSON *opts, char *err, size_t n)
+{
+    static const char *const ints[] = {
+        "num_ctx", "num_predict", "seed", "top_k", "num_batch", "num_gpu",
+        "num_thread", "main_gpu", "num_keep", "repeat_last_n", NULL};
+    static const char *const floats[] = {
+        "temperature", "top_p", "min_p", "typical_p", "repeat_penalty",
+        "presence_penalty", "frequency_penalty", NULL};
+    static const char *const bools[] = {"use_mmap", "numa", "penalize_newline",
+                                        "low_vram", "vocab_only", NULL};
+    const cJSON *v;
+    cJSON_ArrayForEach(v, opts) {
+        const char *k = v->string, *type = NULL;
+        if (cJSON_IsNull(v)) continue;
+        for (int i = 0; ints[i] && !type; i++)
+            if (!strcmp(k, ints[i]) && !cJSON_IsNumber(v)) type = "integer";
+        for (int i = 0; floats[i] && !type; i++)
+            if (!strcmp(k, floats[i]) && !cJSON_IsNumber(v)) type = "float32";
+        for (int i = 0; bools[i] && !type; i++)
+            if (!strcmp(k, bools[i]) && !cJSON_IsBool(v)) type = "boolean";
+        if (!type && !strcmp(k, "stop")) {
+            const cJSON *e;
+            if (!cJSON_IsArray(v)) type = "array of strings";
+            else cJSON_ArrayForEach(e, v) if (!cJSON_IsString(e))
+                type = "array of strings";
+        }
+        if (type) {
+            snprintf(err, n, "option \"%s\" must be of type %s", k, type);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Go's decoder error text for a body cJSON could not parse. */
+static void json_error(const char *body, size_t len, char *err, size_t n)
+{
+    const char *at = cJSON_GetErrorPtr();
+    if (!at || at < body || at >= body + len) {
+        snprintf(err, n, "unexpected EOF");
+        return;
+    }
+    while (at < body + len && isspace((unsigned char)*at)) at++;
+    if (at >= body + len) snprintf(err, n, "unexpected EOF");
+    else if (isprint((unsigned char)*at))
+        snprintf(err, n, "invalid character '%c' looking for beginning of value", *at);
+    else
+        snprintf(err, n, "invalid character '\\x%02x' looking for beginning of value",
+                 (unsigned char)*at);
+}
+
+/* Parses the body; on failure sends Ollama's 400 and returns NULL. */
+static cJSON *parse_body(sim_conn *c, int api, const char *tname)
+{
+    char err[256];
+    if (c->body.len == 0) {
+        sim_send_error(c, api, 400, api == API_OPENAI ? "EOF" : "missing request body");
+        return NULL;
+    }
+    cJSON *root = cJSON_ParseWithLengthOpts(c->body.data, c->body.len, NULL, 0);
+    if (!root) {
+        json_error(c->body.data, c->body.len, err, sizeof err);
+        sim_send_error(c, api, 400, err);
+        return NULL;
+    }
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, sizeof err, "json: cannot unmarshal %s into Go value of type %s",
+                 go_kind(root), tname);
+        cJSON_Delete(root);
+        sim_send_error(c, api, 400, err);
+        return NULL;
+    }
+    return root;
+}
+
+/* ----------------------------------------------------------- models */
+
+static const char *const thinking_families[] = {
+    "qwen3", "deepseek-r1", "qwq", "gpt-oss", "magistral", "phi4-reasoning",
+    "cogito", NULL};
+
+static char *canonical(const char *name)
+{
+    const char *slash = strrchr(name, '/');
+    const char *base = slash ? slash + 1 : name;
+    size_t n = strlen(name);
+    char *out = malloc(n + 8);
+    if (!out) abort();
+    memcpy(out, name, n + 1);
+    if (!strchr(base, ':')) memcpy(out + n, ":latest", 8);
+    return out;
+}
+
+static void model_setup(sim_model *m, uint64_t seed)
+{
+    const char *slash = strrchr(m->name, '/');
+    const char *base = slash ? slash + 1 : m->name;
+    const char *colon = strchr(base, ':');
+    size_t bl = (size_t)(colon - base);
+    snprintf(m->family, sizeof m->family, "%.*s", (int)bl, base);
+    if (!strncasecmp(base, "llama", 5)) snprintf(m->family, sizeof m->family, "llama");
+    else m->family[strcspn(m->family, ".-")] = 0;
+    for (int i = 0; thinking_families[i]; i++) {
+        size_t fl = strlen(thinking_families[i]);
+        if (bl >= fl && !strncasecmp(base, thinking_families[i], fl)) m->thinking = 1;
+    }
+    double b = strtod(colon + 1, NULL);
+    if (b <= 0) b = 7;
+    snprintf(m->param_size, sizeof m->param_size, "%.1fB", b);
+    m->size = (uint64_t)(b * 0.62e9);
+    for (int i = 0; i < 4; i++)
+        snprintf(m->digest + 16 * i, 17, "%016llx",
+                 (unsigned long long)sim_hash(m->name, strlen(m->name), seed + (uint64_t)i));
+}
+
+int sim_models_init(sim_server *s)
+{
+    const char *p = s->cfg.models;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n > 0 && n < 200) {
+            char tmp[256];
+            snprintf(tmp, sizeof tmp, "%.*s", (int)n, p);
+            s->models = realloc(s->models, sizeof *s->models * (size_t)(s->nmodels + 1));
+            if (!s->models) abort();
+            sim_model *m = &s->models[s->nmodels++];
+            memset(m, 0, sizeof *m);
+            m->name = canonical(tmp);
+            model_setup(m, 0x5eed);
+        }
+        p += n + (p[n] == ',');
+    }
+    return s->nmodels > 0 ? 0 : -1;
+}
+
+void sim_models_free(sim_server *s)
+{
+    for (int i = 0; i < s->nmodels; i++) free(s->models[i].name);
+    free(s->models);
+    s->models = NULL;
+    s->nmodels = 0;
+}
+
+sim_model *sim_model_find(sim_server *s, const char *name)
+{
+    char *cn = canonical(name);
+    sim_model *found = NULL;
+    for (int i = 0; i < s->nmodels && !found; i++)
+        if (!strcasecmp(s->models[i].name, cn)) found = &s->models[i];
+    free(cn);
+    return found;
+}
+
+static void put_details(sbuf *b, const sim_model *m)
+{
+    sb_printf(b, "{\"parent_model\":\"\",\"format\":\"gguf\",\"family\":\"%s\","
+                 "\"families\":[\"%s\"],\"parameter_size\":\"%s\","
+                 "\"quantization_level\":\"Q4_K_M\"}",
+              m->family, m->family, m->param_size);
+}
+
+static void handle_tags(sim_conn *c, int ps)
+{
+    sim_server *s = c->srv;
+    char ts[64], exp[64];
+    sim_rfc3339(ts, sizeof ts, -86400);
+    sim_rfc3339(exp, sizeof exp, 300);
+    sbuf b = {0};
+    sb_puts(&b, "{\"models\":[");
+    int first = 1;
+    for (int i = 0; i < s->nmodels; i++) {
+        sim_model *m = &s->models[i];
+        if (ps && !m->ready_at) continue;
+        if (!first) sb_putc(&b, ',');
+        first = 0;
+        sb_puts(&b, "{\"name\":");
+        sb_json_cstr(&b, m->name);
+        sb_puts(&b, ",\"model\":");
+        sb_json_cstr(&b, m->name);
+        if (!ps) sb_printf(&b, ",\"modified_at\":\"%s\"", ts);
+        sb_printf(&b, ",\"size\":%llu,\"digest\":\"%s\",\"details\":",
+                  (unsigned long long)m->size, m->digest);
+        put_details(&b, m);
+        if (ps)
+            sb_printf(&b, ",\"expires_at\":\"%s\",\"size_vram\":%llu,\"context_length\":4096",
+                      exp, (unsigned long long)m->size);
+        sb_putc(&b, '}');
+    }
+    sb_puts(&b, "]}");
+    sim_send(c, 200, "application/json; charset=utf-8", NULL, b.data, b.len);
+    sb_free(&b);
+}
+
+static void handle_show(sim_conn *c)
+{
+    cJSON *root = parse_body(c, API_OTHER, "api.ShowRequest");
+    if (!root) return;
+    char err[300];
+    const field f[] = {{"model", K_STR, "string"}, {"name", K_STR, "string"},
+                       {"verbose", K_BOOL, "bool"}, {NULL, 0, NULL}};
+    if (check_fields(root, f, "ShowRequest", err, sizeof err)) {
+        cJSON_Delete(root);
+        sim_send_error(c, API_OTHER, 400, err);
+        return;
+    }
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "model"));
+    if (!name || !*name)
+        name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "name"));
+    if (!name || !*name) {
+        cJSON_Delete(root);
+        sim_send_error(c, API_OTHER, 400, "model is required");
+        return;
+    }
+    sim_model *m = sim_model_find(c->srv, name);
+    if (!m) {
+        snprintf(err, sizeof err, "model '%.200s' not found", name);
+        cJSON_Delete(root);
+        sim_send_error(c, API_OTHER, 404, err);
+        return;
+    }
+    cJSON_Delete(root);
+    char ts[64];
+    sim_rfc3339(ts, sizeof ts, -86400);
+    sbuf b = {0};
+    sb_puts(&b, "{\"modelfile\":");
+    sbuf mf = {0};
+    sb_printf(&mf, "# Modelfile generated by \"ollama show\"\nFROM %s\n"
+                   "TEMPLATE {{ .Prompt }}\nPARAMETER temperature 0.6\n", m->name);
+    sb_json_str(&b, mf.data, mf.len);
+    sb_free(&mf);
+    sb_puts(&b, ",\"parameters\":\"temperature                    0.6\","
+                "\"template\":\"{{ .Prompt }}\",\"details\":");
+    put_details(&b, m);
+    sb_printf(&b, ",\"model_info\":{\"general.architecture\":\"%s\","
+                  "\"general.parameter_count\":%llu,\"%s.context_length\":40960},"
+                  "\"capabilities\":[\"completion\",\"tools\"%s],\"modified_at\":\"%s\"}",
+              m->family, (unsigned long long)(m->size / 0.62), m->family,
+              m->thinking ? ",\"thinking\"" : "", ts);
+    sim_send(c, 200, "application/json; charset=utf-8", NULL, b.data, b.len);
+    sb_free(&b);
+}
+
+static void handle_v1_models(sim_conn *c)
+{
+    sim_server *s = c->srv;
+    sbuf b = {0};
+    sb_puts(&b, "{\"object\":\"list\",\"data\":[");
+    for (int i = 0; i < s->nmodels; i++) {
+        sb_puts(&b, i ? ",{\"id\":" : "{\"id\":");
+        sb_json_cstr(&b, s->models[i].name);
+        sb_puts(&b, ",\"object\":\"model\",\"created\":1760000000,\"owned_by\":\"library\"}");
+    }
+    sb_puts(&b, "]}");
+    sim_send(c, 200, "application/json", NULL, b.data, b.len);
+    sb_free(&b);
+}
+
+/* ----------------------------------------------------------- generation */
+
+/* think: -1 unset, 0 off, 1 low, 2 medium, 3 high, 4 max; -2 invalid. */
+static int think_level(const char *v)
+{
+    static const char *const lv[] = {"low", "medium", "high", "max"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(v, lv[i])) return i + 1;
+    return -2;
+}
+
+static int parse_think(const cJSON *root, int api, char *err, size_t n)
+{
+    if (api != API_OPENAI) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "think");
+        if (!t || cJSON_IsNull(t)) return -1;
+        if (cJSON_IsBool(t)) return cJSON_IsTrue(t) ? 2 : 0;
+        int l = think_level(t->valuestring);
+        if (l < 0)
+            snprintf(err, n, "invalid think value: \"%.100s\" (must be \"high\", "
+                             "\"medium\", \"low\", true, or false)", t->valuestring);
+        return l;
+    }
+    const cJSON *kw = cJSON_GetObjectItemCaseSensitive(root, "chat_template_kwargs");
+    const cJSON *et = cJSON_GetObjectItemCaseSensitive(kw, "enable_thinking");
+    const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "reasoning_effort"));
+    if (!e) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "reasoning");
+        e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "effort"));
+    }
+    if (!e) return cJSON_IsFalse(et) ? 0 : -1;
+    if (!strcmp(e, "none")) return 0;
+    if (!strcmp(e, "minimal")) return 1;
+    if (!strcmp(e, "xhigh") || !strcmp(e, "ultra")) return 4;
+    int l = think_level(e);
+    if (l < 0)
+        snprintf(err, n, "invalid reasoning value: '%.100s' (must be \"high\", "
+                         "\"medium\", \"low\", or \"none\")", e);
+    return l;
+}
+
+/* Text of a message's content: a string, or OpenAI text parts joined. */
+static const char *msg_text(const cJSON *content, sbuf *tmp, size_t *len)
+{
+    if (cJSON_IsString(content)) {
+        *len = strlen(content->valuestring);
+        return content->valuestring;
+    }
+    tmp->len = 0;
+    const cJSON *part;
+    if (cJSON_IsArray(content))
+        cJSON_ArrayForEach(part, content) {
+            const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(part, "text"));
+            if (t) sb_puts(tmp, t);
+        }
+    *len = tmp->len;
+    return tmp->data ? tmp->data : "";
+}
+
+/* Validates messages; sums the prompt and finds the last user text. */
+static int scan_messages(const cJSON *msgs, int api, uint64_t *h, size_t *bytes,
+                         sbuf *last, char *err, size_t n)
+{
+    const char *sn = api == API_OPENAI ? "ChatCompletionRequest" : "ChatRequest";
+    const cJSON *m;
+    sbuf tmp = {0};
+    cJSON_ArrayForEach(m, msgs) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        const char *bad = NULL, *gt = "string";
+        if (!cJSON_IsObject(m)) bad = "", gt = api == API_OPENAI ? "openai.Message" : "api.Message";
+        else if (!kind_ok(role, K_STR)) bad = ".role";
+        else if (!kind_ok(content, api == API_OPENAI ? K_STR | K_ARR : K_STR)) bad = ".content";
+        if (bad) {
+            snprintf(err, n, "json: cannot unmarshal %s into Go struct field %s.messages%s of type %s",
+                     go_kind(bad[0] ? (bad[1] == 'r' ? role : content) : m), sn, bad, gt);
+            sb_free(&tmp);
+            return -1;
+        }
+        size_t len;
+        const char *t = msg_text(content, &tmp, &len);
+        const char *r = cJSON_GetStringValue(role);
+        *h = sim_hash(t, len, *h ^ (r ? sim_hash(r, strlen(r), 7) : 0));
+        *bytes += len + 4;
+        if (r && !strcasecmp(r, "user")) {
+            last->len = 0;
+            sb_put(last, t, len);
+        }
+    }
+    sb_free(&tmp);
+    return 0;
+}
+
+static void load_reply(sim_conn *c, int api, const char *name, sim_model *m, int unload)
+{
+    char ts[64];
+    sim_rfc3339(ts, sizeof ts, 0);
+    if (unload) m->ready_at = 0;
+    else if (!m->ready_at) m->ready_at = sim_now_ns();
+    sbuf b = {0};
+    sb_puts(&b, "{\"model\":");
+    sb_json_cstr(&b, name);
+    sb_printf(&b, ",\"created_at\":\"%s\",%s,\"done\":true,\"done_reason\":\"%s\"}", ts,
+              api == API_CHAT ? "\"message\":{\"role\":\"assistant\",\"content\":\"\"}"
+                              : "\"response\":\"\"",
+              unload ? "unload" : "load");
+    sim_send(c, 200, "application/json; charset=utf-8", NULL, b.data, b.len);
+    sb_free(&b);
+}
+
+/* Everything a generation request needs, gathered while validating. */
+typedef struct {
+    int api, stream, think, num_predict, include_usage, raw, empty, unload;
+    const char *name;
+    sim_model *model;
+    uint64_t phash;
+    size_t bytes;
+    sbuf last;
+} gen_req;
+
+/* Returns the HTTP status of the failure (err filled), or 0. */
+static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t n)
+{
+    int api = g->api;
+    const field *f = api == API_CHAT ? chat_fields : api == API_GENERATE ? gen_fields : oai_fields;
+    const char *sn = api == API_CHAT ? "ChatRequest" : api == API_GENERATE ? "GenerateRequest"
+                                                                          : "ChatCompletionRequest";
+    if (check_fields(root, f, sn, err, n)) return 400;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "model");
+    g->name = cJSON_GetStringValue(v);
+    if (!g->name || !*g->name) return snprintf(err, n, "model is required"), 400;
+    g->model = sim_model_find(c->srv, g->name);
+    if (!g->model) return snprintf(err, n, "model '%.200s' not found", g->name), 404;
+    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(root, "options");
+    if (cJSON_IsObject(opts) && check_options(opts, err, n)) return 500;
+    const cJSON *tl = cJSON_GetObjectItemCaseSensitive(root, "top_logprobs");
+    if (cJSON_IsNumber(tl) && (tl->valuedouble < 0 || tl->valuedouble > 20))
+        return snprintf(err, n, "top_logprobs must be between 0 and 20"), 400;
+    g->think = parse_think(root, api, err, n);
+    if (g->think == -2) return 400;
+    if (g->think > 0 && !g->model->thinking)
+        return snprintf(err, n, "\"%.200s\" does not support thinking", g->name), 400;
+    if (g->think < 0) g->think = g->model->thinking ? 2 : 0;
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    if (api != API_OPENAI && fmt && !cJSON_IsNull(fmt) && !cJSON_IsObject(fmt) &&
+        !(cJSON_IsString(fmt) && (!strcmp(fmt->valuestring, "json") || !*fmt->valuestring))) {
+        char *raw = cJSON_PrintUnformatted(fmt);
+        snprintf(err, n, "invalid format: %.100s; expected \"json\" or a valid JSON Schema object",
+                 raw ? raw : "");
+        free(raw);
+        return 400;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    g->stream = api == API_OPENAI ? cJSON_IsTrue(v) : !cJSON_IsFalse(v);
+    v = cJSON_GetObjectItemCaseSensitive(api == API_OPENAI ? root : opts,
+                                         api == API_OPENAI ? "max_tokens" : "num_predict");
+    g->num_predict = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e9
+                         ? (int)v->valuedouble : -1;
+    v = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    g->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "include_usage"));
+    v = cJSON_GetObjectItemCaseSensitive(root, "keep_alive");
+    g->unload = cJSON_IsNumber(v) ? v->valuedouble == 0
+                                  : (cJSON_IsString(v) && !strcmp(v->valuestring, "0"));
+    g->phash = sim_hash(g->model->name, strlen(g->model->name), c->srv->cfg.seed);
+    if (api == API_GENERATE) {
+        g->raw = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "raw"));
+        const char *sys = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "system"));
+        if (g->raw && (sys || cJSON_GetObjectItemCaseSensitive(root, "template") ||
+                       cJSON_GetObjectItemCaseSensitive(root, "context")))
+            return snprintf(err, n, "raw mode does not support template, system, or context"), 400;
+        const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "prompt"));
+        if (!p) p = "";
+        if (sys) g->phash = sim_hash(sys, strlen(sys), g->phash), g->bytes += strlen(sys);
+        sb_puts(&g->last, p);
+        g->phash = sim_hash(p, strlen(p), g->phash);
+        g->bytes += strlen(p);
+        g->empty = !*p;
+        return 0;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    if (scan_messages(v, api, &g->phash, &g->bytes, &g->last, err, n)) return 400;
+    g->empty = api == API_CHAT && cJSON_GetArraySize(v) == 0;
+    return 0;
+}
+
+static void handle_gen(sim_conn *c, int api)
+{
+    static const char *const tnames[] = {"api.ChatRequest", "api.GenerateRequest",
+                                         "openai.ChatCompletionRequest"};
+    cJSON *root = parse_body(c, api, tnames[api]);
+    if (!root) return;
+    char err[400];
+    gen_req g = {.api = api};
+    int st = validate_gen(c, root, &g, err, sizeof err);
+    if (st) {
+        sim_send_error(c, api, st, err);
+    } else if (g.empty) {
+        load_reply(c, api, g.name, g.model, g.unload);
+    } else {
+        sim_job *j = sim_job_new(c->srv, c, api);
+        j->model = g.model;
+        j->model_name = sim_strndup(g.name, strlen(g.name));
+        j->stream = g.stream;
+        j->include_usage = g.include_usage;
+        j->raw = g.raw;
+        j->prompt_tokens = 1 + (int)(g.bytes / 4);
+        j->t_arrival = c->t_arrival;
+        sim_answer_make(c->srv, j, g.last.data ? g.last.data : "", g.last.len, g.phash, g.think);
+        if (g.num_predict >= 0 && j->ntok > g.num_predict) {
+            j->ntok = g.num_predict;
+            j->truncated = 1;
+        }
+        j->fault = sim_fault_pick(c->srv, g.phash);
+        sim_job_submit(j);
+    }
+    sb_free(&g.last);
+    cJSON_Delete(root);
+}
+
+/* ----------------------------------------------------------- routing */
+
+void sim_route(sim_conn *c)
+{
+    sim_server *s = c->srv;
+    const char *url = c->url.data ? c->url.data : "";
+    size_t plen = strcspn(url, "?");
+    char path[64];
+    if (plen >= sizeof path) plen = sizeof path - 1;
+    memcpy(path, url, plen);
+    path[plen] = 0;
+    int get = c->method == HTTP_GET || c->method == HTTP_HEAD;
+    int post = c->method == HTTP_POST;
+    if (get && !strcmp(path, "/stats")) {
+        sbuf b = {0};
+        sim_stats_json(s, &b);
+        sim_send(c, 200, "application/json; charset=utf-8", NULL, b.data, b.len);
+        sb_free(&b);
+        return;
+    }
+    s->st.requests++;
+    if (get && !strcmp(path, "/")) {
+        static const char ok[] = "Ollama is running";
+        sim_send(c, 200, "text/plain; charset=utf-8", NULL, ok, sizeof ok - 1);
+    } else if (get && !strcmp(path, "/api/version")) {
+        static const char v[] = "{\"version\":\"" OLLAMA_VERSION "\"}";
+        sim_send(c, 200, "application/json; charset=utf-8", NULL, v, sizeof v - 1);
+    } else if (get && !strcmp(path, "/api/tags")) {
+        handle_tags(c, 0);
+    } else if (get && !strcmp(path, "/api/ps")) {
+        handle_tags(c, 1);
+    } else if (get && !strcmp(path, "/v1/models")) {
+        handle_v1_models(c);
+    } else if (post && !strcmp(path, "/api/show")) {
+        handle_show(c);
+    } else if (post && !strcmp(path, "/api/chat")) {
+        handle_gen(c, API_CHAT);
+    } else if (post && !strcmp(path, "/api/generate")) {
+        handle_gen(c, API_GENERATE);
+    } else if (post && !strcmp(path, "/v1/chat/completions")) {
+        handle_gen(c, API_OPENAI);
+    } else {
+        static const char nf[] = "404 page not found";
+        sim_send(c, 404, "text/plain", NULL, nf, sizeof nf - 1);
+    }
+}

@@ -1,0 +1,562 @@
+-- runner.lua: the generic runner every suite shares. Given a suite (see
+-- docs/suites.md for the contract) it resolves the dataset, checks the
+-- server and model, runs every item concurrently through chat{}, grades it,
+-- appends one record per item to samples.jsonl (the journal of record,
+-- flushed as each item is graded), shows progress, and writes summary.json
+-- and a short table at the end. It also resumes a run from its journal and
+-- stops cleanly on Ctrl-C.
+local cjson = require "cjson"
+local cjson_safe = require "cjson.safe"
+local data = require "evals.data"
+local metrics = require "evals.metrics"
+
+local M = {}
+
+local format, concat = string.format, table.concat
+local floor = math.floor
+local stderr = io.stderr
+local O = ollaeval.options
+
+-- Options every suite gets, besides the engine's.
+M.options = {
+    { name = "dataset", type = "string", arg = "PATH", help = "use a local JSONL file instead of downloading" },
+    { name = "shots", type = "integer", default = 0, min = 0, help = "few-shot examples from the train split" },
+    { name = "temperature", type = "number", default = 0, help = "sampling temperature sent to the model" },
+    { name = "num-predict", type = "integer", default = 2048, help = "maximum tokens generated per answer" },
+    { name = "num-ctx", type = "integer", default = 8192, help = "context window, the same on every request" },
+    { name = "think", type = "string", choices = { "auto", "true", "false", "low", "medium", "high" },
+      default = "auto", help = "reasoning for thinking models (auto: the server's default)" },
+}
+
+
+local function say(fmt, ...)
+    if not O.quiet then stderr:write(format(fmt, ...), "\n") end
+end
+
+
+local function die(fmt, ...)
+    stderr:write("ollaeval: ", format(fmt, ...), "\n")
+    os.exit(1)
+end
+
+
+local function file_sha256(path)
+    return ollaeval.sha256_file(path) or "unknown"
+end
+
+
+-- ---------------------------------------------------------------------------
+-- Server checks
+
+-- One clear line within two seconds when nothing answers, and the model's
+-- digest when it is there.
+local function preflight(model)
+    local eps = ollaeval.endpoints
+    local info = { endpoints = {} }
+    for _, ep in ipairs(eps) do
+        local res, err = http { url = ep .. "/api/version", timeout = 2, connect_timeout = 2 }
+        if not res then
+            die("no server answers at %s (%s). Start Ollama (`ollama serve`), pass -e URL, "
+                .. "or try the simulator: `ollaeval sim`", ep, err)
+        end
+        local v = cjson_safe.decode(res.body)
+        local e = { url = ep, version = type(v) == "table" and v.version or nil }
+        res = http { url = ep .. "/api/tags", timeout = 10 }
+        local tags = res and res.status == 200 and cjson_safe.decode(res.body)
+        if type(tags) == "table" and type(tags.models) == "table" then
+            local want = model:find(":") and model or model .. ":latest"
+            local names = {}
+            for _, m in ipairs(tags.models) do
+                names[#names + 1] = m.name
+                if m.name == want or m.model == want or m.name == model then
+                    e.digest = m.digest
+                    e.details = m.details
+                end
+            end
+            if not e.digest then
+                die("model '%s' is not on the server at %s; pull it with `ollama pull %s`%s",
+                    model, ep, model, #names > 0 and (" (it has: " .. concat(names, ", ") .. ")") or "")
+            end
+        end
+        info.endpoints[#info.endpoints + 1] = e
+    end
+    local d = info.endpoints[1].digest
+    for _, e in ipairs(info.endpoints) do
+        if e.digest ~= d then
+            say("warning: the endpoints serve different digests of %s: %s has %s, %s has %s",
+                model, info.endpoints[1].url, tostring(d), e.url, tostring(e.digest))
+        end
+    end
+    info.digest, info.version = d, info.endpoints[1].version
+    return info
+end
+
+
+-- ---------------------------------------------------------------------------
+-- The journal
+
+-- Reads samples.jsonl. A torn last line (a crash mid-write) is cut off and
+-- reported; any other malformed line is an error naming the line.
+local function read_journal(path)
+    local f = io.open(path, "rb")
+    if not f then return {}, 0 end
+    local text = f:read("a")
+    f:close()
+    local records, good_end, lineno = {}, 0, 0
+    local pos = 1
+    while pos <= #text do
+        local nl = text:find("\n", pos, true)
+        lineno = lineno + 1
+        local line = text:sub(pos, (nl or #text + 1) - 1)
+        local rec = nl and cjson_safe.decode(line)
+        if type(rec) ~= "table" then
+            if nl and text:find("\n", nl + 1, true) then
+                die("%s:%d: the journal has a malformed record in the middle; "
+                    .. "it was not written by ollaeval or was edited", path, lineno)
+            end
+            say("journal: ignoring a torn last record at %s:%d (%d bytes)", path, lineno, #text - pos + 1)
+            break
+        end
+        records[#records + 1] = rec
+        good_end = nl
+        pos = nl + 1
+    end
+    if good_end < #text then
+        -- drop the torn tail so the next record starts on a line of its own
+        local g = assert(io.open(path, "r+b"))
+        local keep = text:sub(1, good_end)
+        g:close()
+        g = assert(io.open(path, "wb"))
+        g:write(keep)
+        g:close()
+    end
+    return records
+end
+
+
+local function write_json(path, t)
+    local tmp = path .. ".tmp"
+    local f = assert(io.open(tmp, "wb"))
+    f:write(cjson.encode(t), "\n")
+    f:close()
+    assert(os.rename(tmp, path))
+end
+
+
+local function read_json(path)
+    local f = io.open(path, "rb")
+    if not f then return nil end
+    local s = f:read("a")
+    f:close()
+    return cjson_safe.decode(s)
+end
+
+
+-- ---------------------------------------------------------------------------
+-- Progress
+
+local function fmt_eta(s)
+    if not s or s ~= s or s == math.huge then return "--:--" end
+    s = floor(s + 0.5)
+    if s >= 3600 then return format("%d:%02d:%02d", s // 3600, s // 60 % 60, s % 60) end
+    return format("%d:%02d", s // 60, s % 60)
+end
+
+
+local function progress_line(st, total)
+    local elapsed = (now() - st.t0) / 1000
+    local done = st.done
+    local acc = st.scored > 0 and format("%.1f%%", 100 * st.correct / st.scored) or "-"
+    local rate = elapsed > 0 and st.new / elapsed or 0
+    local toks = elapsed > 0 and st.tokens / elapsed or 0
+    local left = total - done
+    local eta = rate > 0 and left / rate or nil
+    local s = ollaeval.stats()
+    return format("%d/%d  acc %s  %.1f req/s  %.0f tok/s  in flight %d  errors %d  ETA %s",
+        done, total, acc, rate, toks, s.inflight, st.errors, fmt_eta(eta))
+end
+
+
+-- A task that redraws the status line at a fixed rate, so its cost does not
+-- grow with concurrency: 4 times a second on a terminal, every 10 s
+-- otherwise, never with -q.
+local function start_progress(st, total)
+    if O.quiet then return function() end end
+    local tty = ollaeval.isatty(2)
+    local period = tty and 250 or 10000
+    local running = true
+    local t = spawn(function()
+        while running do
+            sleep(period)
+            if not running then break end
+            if tty then
+                stderr:write("\r\27[K", progress_line(st, total))
+            else
+                stderr:write(progress_line(st, total), "\n")
+            end
+            stderr:flush()
+        end
+    end)
+    return function()
+        running = false
+        if tty then stderr:write("\r\27[K") end
+        return t
+    end
+end
+
+
+-- ---------------------------------------------------------------------------
+-- Summary
+
+local function summarize(records, ctx)
+    -- the last record of each item wins (an errored item redone later)
+    local by_id, order = {}, {}
+    for _, r in ipairs(records) do
+        if not by_id[r.id] then order[#order + 1] = r.id end
+        by_id[r.id] = r
+    end
+    local n, scored, errors, correct, strict, noans, trunc = 0, 0, 0, 0, 0, 0, 0
+    local ptoks, ctoks, lat = 0, 0, {}
+    for _, id in ipairs(order) do
+        local r = by_id[id]
+        n = n + 1
+        if r.error then
+            errors = errors + 1
+        else
+            scored = scored + 1
+            if r.correct then correct = correct + 1 end
+            if r.strict_correct then strict = strict + 1 end
+            if r.answer == nil or r.answer == cjson.null then noans = noans + 1 end
+            if r.done_reason == "length" then trunc = trunc + 1 end
+            ptoks = ptoks + (r.prompt_tokens or 0)
+            ctoks = ctoks + (r.completion_tokens or 0)
+            lat[#lat + 1] = r.latency_ms or 0
+        end
+    end
+    local function prop(k)
+        if scored == 0 then return { value = cjson.null } end
+        local p = k / scored
+        local lo, hi = metrics.wilson(k, scored)
+        return { value = p, stderr = metrics.stderr_proportion(k, scored), ci95 = { lo, hi } }
+    end
+    local acc = prop(correct)
+    local sacc = prop(strict)
+    table.sort(lat)
+    return {
+        n = n, scored = scored, errors = errors, correct = correct,
+        accuracy = acc, strict_accuracy = sacc,
+        no_answer_rate = scored > 0 and noans / scored or cjson.null,
+        truncated_rate = scored > 0 and trunc / scored or cjson.null,
+        tokens = {
+            prompt_total = ptoks, completion_total = ctoks,
+            prompt_mean = scored > 0 and ptoks / scored or 0,
+            completion_mean = scored > 0 and ctoks / scored or 0,
+        },
+        latency_ms = {
+            p50 = metrics.percentile(lat, 50) or cjson.null,
+            p95 = metrics.percentile(lat, 95) or cjson.null,
+            p99 = metrics.percentile(lat, 99) or cjson.null,
+        },
+    }
+end
+
+
+-- ---------------------------------------------------------------------------
+-- The run
+
+local function think_value(s)
+    if s == "auto" then return nil end
+    if s == "true" then return true end
+    if s == "false" then return false end
+    return s
+end
+
+
+local function safe_name(s)
+    return (s:gsub("[^%w._-]+", "_"))
+end
+
+
+-- Finds the newest run folder of this suite and model under runs/.
+local function latest_run(prefix)
+    local p = io.popen("ls -1d runs/" .. prefix .. "-* 2>/dev/null | sort | tail -n 1")
+    local d = p and p:read("l")
+    if p then p:close() end
+    return d ~= "" and d or nil
+end
+
+
+-- run(suite, suite_file, opt): opt is the table options{} returned.
+function M.run(suite, suite_file, opt)
+    for _, k in ipairs { "name", "version", "prompt", "extract", "gold", "correct" } do
+        if suite[k] == nil then
+            die("%s: the suite is missing the required field '%s' (see docs/suites.md)", suite_file, k)
+        end
+    end
+    local model = O.model or die("no model: pass -m NAME (for example -m qwen3:8b)")
+    local t_start = now()
+
+    -- the data
+    local path, dsum = data.resolve(suite.dataset, opt.dataset, say)
+    if not path then die("%s", dsum) end
+    local total = 0
+    local ok, err = pcall(function()
+        for _ in jsonl(path) do
+            total = total + 1
+            if O.limit and total >= O.limit then break end
+        end
+    end)
+    if not ok then die("%s", err) end
+    if total == 0 then die("%s: the dataset is empty", path) end
+    local pool
+    if opt.shots > 0 then
+        if not suite.train then die("%s: --shots needs a train split (suite.train)", suite_file) end
+        local tpath, terr = data.resolve(suite.train, opt["train-dataset"], say)
+        if not tpath then die("%s", terr) end
+        pool = assert(data.load(tpath))
+    end
+
+    -- the server
+    local server = preflight(model)
+
+    -- what produced this run: resume refuses when any of it differs
+    local gen = {
+        temperature = opt.temperature, seed = O.seed, num_predict = opt["num-predict"],
+        num_ctx = opt["num-ctx"],
+    }
+    local config = {
+        suite = suite.name, suite_version = tostring(suite.version),
+        suite_file = suite_file, suite_sha256 = file_sha256(suite_file),
+        dataset_sha256 = dsum, model = model, shots = opt.shots, seed = O.seed,
+        think = opt.think, options = gen,
+    }
+
+    -- the run folder
+    local dir = O.out
+    if not dir and O.resume then
+        dir = latest_run(safe_name(suite.name) .. "-" .. safe_name(model))
+        if not dir then die("--resume: no earlier run of %s with %s under runs/", suite.name, model) end
+    end
+    dir = dir or format("runs/%s-%s-%s", safe_name(suite.name), safe_name(model), os.date("%Y%m%d-%H%M%S"))
+    data.mkdir_p(dir)
+    local manifest_path = dir .. "/run.json"
+    local journal_path = dir .. "/samples.jsonl"
+    local old = read_json(manifest_path)
+    local records = {}
+    if old then
+        for _, k in ipairs { "suite", "suite_version", "suite_sha256", "dataset_sha256", "model", "shots", "seed", "think" } do
+            if tostring(old.config[k]) ~= tostring(config[k]) then
+                die("cannot resume %s: its %s was %s, this run's is %s; use another -o DIR",
+                    dir, k, tostring(old.config[k]), tostring(config[k]))
+            end
+        end
+        for k, v in pairs(gen) do
+            if tostring(old.config.options[k]) ~= tostring(v) then
+                die("cannot resume %s: its option %s was %s, this run's is %s; use another -o DIR",
+                    dir, k, tostring(old.config.options[k]), tostring(v))
+            end
+        end
+        records = read_journal(journal_path)
+        say("resuming %s: %d records in the journal", dir, #records)
+    else
+        write_json(manifest_path, { config = config, started = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+            ollaeval = ollaeval.version, command = ollaeval.command })
+    end
+    local done_ids = {}
+    for _, r in ipairs(records) do
+        if not r.error then done_ids[r.id] = true end
+    end
+
+    local journal = assert(io.open(journal_path, "ab"))
+    local st = { t0 = now(), done = 0, new = 0, scored = 0, correct = 0, errors = 0, tokens = 0 }
+    for _ in pairs(done_ids) do st.done = st.done + 1 end
+    say("%s v%s: %d items, model %s at %s, concurrency %d%s", suite.name, suite.version, total,
+        model, concat(ollaeval.endpoints, ", "), O.concurrency,
+        st.done > 0 and format(", %d already scored", st.done) or "")
+
+    local fatal
+    local options_sent = {
+        temperature = opt.temperature, seed = O.seed, num_predict = opt["num-predict"], num_ctx = opt["num-ctx"],
+    }
+    local prompt_opts = { shots = opt.shots, fewshot_pool = pool, seed = O.seed }
+    local think = think_value(opt.think)
+
+    local function grade(item, index)
+        local id = suite.id and suite.id(item, index) or index
+        if done_ids[id] then return end
+        local messages = suite.prompt(item, prompt_opts)
+        local gold = suite.gold(item)
+        local res, cerr, kind, info = chat { messages = messages, options = options_sent, think = think }
+        if not res and kind == "cancelled" then return end -- redone on resume
+        local rec = { id = id, index = index, messages = messages, gold = gold }
+        if not res then
+            rec.error, rec.error_kind, rec.attempts = cerr, kind, info and info.attempts
+            st.errors = st.errors + 1
+            local status = info and info.status
+            if status == 400 or status == 401 or status == 403 or status == 404 then
+                local hint = (status == 401 or status == 403) and " (check the API key)" or ""
+                fatal = fatal or (cerr .. hint)
+            end
+        else
+            local text, reasoning, rstatus = suite.split and suite.split(res.content, res.thinking)
+            if not suite.split then text, reasoning, rstatus = res.content, res.thinking, "ok" end
+            local answer, rule = suite.extract(text)
+            local strict_answer = suite.strict and suite.strict(text) or nil
+            rec.content, rec.thinking, rec.reasoning_status = res.content, res.thinking, rstatus
+            rec.answer, rec.rule = answer, answer and rule or nil
+            rec.correct = answer ~= nil and suite.correct(answer, gold) or false
+            rec.strict_answer = strict_answer
+            rec.strict_correct = strict_answer ~= nil and suite.correct(strict_answer, gold) or false
+            rec.done_reason = res.done_reason
+            rec.prompt_tokens, rec.completion_tokens = res.prompt_tokens, res.completion_tokens
+            rec.latency_ms = floor(res.latency_ms * 1000 + 0.5) / 1000
+            rec.attempts = res.attempts
+            st.scored = st.scored + 1
+            if rec.correct then st.correct = st.correct + 1 end
+            st.tokens = st.tokens + res.completion_tokens
+        end
+        journal:write(cjson.encode(rec), "\n")
+        journal:flush()
+        st.done = st.done + 1
+        st.new = st.new + 1
+    end
+
+    local function on_error(item, index, tb)
+        -- a bug in the suite for one item: record it, go on (or stop with --fail-fast)
+        local id = suite.id and select(2, pcall(suite.id, item, index)) or index
+        journal:write(cjson.encode { id = id, index = index, error = tb, error_kind = "script" }, "\n")
+        journal:flush()
+        st.errors = st.errors + 1
+        st.done = st.done + 1
+        stderr:write(format("\nollaeval: item %s: %s\n", tostring(id), tb))
+        if O["fail-fast"] then fatal = fatal or ("item " .. tostring(id) .. " raised an error (--fail-fast)") end
+    end
+
+    -- Ctrl-C: map stops taking items; in-flight requests get a grace period
+    local grace_ms = 10000
+    local watcher = spawn(function()
+        while not st.finished do
+            if ollaeval.interrupted() > 0 then
+                stderr:write(format("\nollaeval: interrupted: finishing the %d requests in flight "
+                    .. "(up to %d s; Ctrl-C again to exit now)\n", ollaeval.stats().inflight, grace_ms // 1000))
+                local t = now()
+                while not st.finished and now() - t < grace_ms do sleep(50) end
+                if not st.finished then ollaeval.cancel_all() end
+                return
+            end
+            sleep(50)
+        end
+    end)
+
+    local stop_progress = start_progress(st, total)
+    local iter = jsonl(path)
+    local taken = 0
+    local items = function()
+        if O.limit and taken >= O.limit then return nil end
+        local item = iter()
+        if item ~= nil then taken = taken + 1 end
+        return item
+    end
+    local mok, merr = pcall(map, items, grade, {
+        on_error = on_error,
+        stop = function() return fatal ~= nil end,
+    })
+    st.finished = true
+    wait(watcher)
+    wait(stop_progress())
+    journal:close()
+    if not mok then
+        -- the dataset raised mid-way (a malformed line): what was done is kept
+        stderr:write("ollaeval: ", tostring(merr), "\n")
+        fatal = fatal or tostring(merr)
+    end
+
+    -- the summary, from the whole journal
+    records = read_journal(journal_path)
+    local s = summarize(records, config)
+    local interrupted = ollaeval.interrupted() > 0
+    local complete = s.n >= total and s.errors == 0
+    local wall = (now() - t_start) / 1000
+    local summary = {
+        suite = { name = suite.name, version = tostring(suite.version), file = suite_file,
+                  sha256 = config.suite_sha256 },
+        dataset = { path = path, sha256 = dsum, items = total },
+        model = { name = model, digest = server.digest or cjson.null, details = server.endpoints[1].details },
+        endpoints = ollaeval.endpoints, server_version = server.version or cjson.null,
+        options = { shots = opt.shots, seed = O.seed, think = opt.think, generation = gen,
+                    concurrency = O.concurrency, timeout = O.timeout, retries = O.retries, limit = O.limit },
+        status = fatal and "failed" or interrupted and "partial" or complete and "complete" or "partial",
+        counts = { n = s.n, scored = s.scored, errors = s.errors, total = total },
+        metrics = {
+            accuracy = s.accuracy.value, accuracy_stderr = s.accuracy.stderr, accuracy_ci95 = s.accuracy.ci95,
+            strict_accuracy = s.strict_accuracy.value, strict_accuracy_stderr = s.strict_accuracy.stderr,
+            no_answer_rate = s.no_answer_rate, truncated_rate = s.truncated_rate,
+        },
+        tokens = s.tokens, latency_ms = s.latency_ms,
+        wall_time_s = wall, this_session = { items = st.new, wall_time_s = wall,
+            items_per_s = wall > 0 and st.new / wall or 0 },
+        ollaeval = ollaeval.version,
+        finished = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+    }
+    write_json(dir .. "/summary.json", summary)
+
+    -- the table
+    local out = io.stdout
+    local function row(k, v) out:write(format("  %-18s %s\n", k, v)) end
+    out:write(format("\n%s v%s  model %s%s\n", suite.name, suite.version, model,
+        summary.status ~= "complete" and ("  [" .. summary.status .. "]") or ""))
+    if s.scored > 0 then
+        row("accuracy", format("%.2f%% ± %.2f  (95%% CI %.2f–%.2f%%)  %d/%d", 100 * s.accuracy.value,
+            100 * s.accuracy.stderr, 100 * s.accuracy.ci95[1], 100 * s.accuracy.ci95[2], s.correct, s.scored))
+        row("strict accuracy", format("%.2f%%", 100 * s.strict_accuracy.value))
+        row("no answer", format("%.2f%%", 100 * s.no_answer_rate))
+        row("truncated", format("%.2f%%", 100 * s.truncated_rate))
+        row("latency p50/p95", format("%.0f / %.0f ms", s.latency_ms.p50, s.latency_ms.p95))
+        row("tokens (mean)", format("%.0f prompt, %.0f output", s.tokens.prompt_mean, s.tokens.completion_mean))
+    end
+    row("items", format("%d of %d recorded, %d errors", s.n, total, s.errors))
+    row("wall time", format("%.1f s (%.2f items/s)", wall, wall > 0 and st.new / wall or 0))
+    row("run folder", dir)
+    out:flush()
+    if fatal then
+        stderr:write("ollaeval: stopped: ", fatal, "\n")
+        return 1
+    end
+    if interrupted then
+        stderr:write(format("ollaeval: interrupted; resume with: %s -o %s\n",
+            ollaeval.command or ("ollaeval " .. suite_file), dir))
+        return 130
+    end
+    if s.errors > 0 then
+        stderr:write(format("ollaeval: %d items ended with errors; re-run with -o %s to retry them\n", s.errors, dir))
+    end
+    return 0
+end
+
+
+-- options_for(suite) -> the option specs of the runner plus the suite's own.
+function M.options_for(suite)
+    local list = {}
+    for _, o in ipairs(M.options) do list[#list + 1] = o end
+    for _, o in ipairs(suite.options or {}) do
+        local dup = false
+        for i, p in ipairs(list) do
+            if p.name == o.name then list[i], dup = o, true end
+        end
+        if not dup then list[#list + 1] = o end
+    end
+    return list
+end
+
+
+-- main(modname): the whole of a typical entry script. Loads the suite
+-- module, declares its options, runs it; returns the exit status.
+function M.main(modname)
+    local suite = require(modname)
+    local file = package.searchpath(modname, package.path) or (modname:gsub("%.", "/") .. ".lua")
+    local opt = options(M.options_for(suite))
+    return M.run(suite, file, opt)
+end
+
+
+return M
