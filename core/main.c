@@ -69,10 +69,16 @@ static void usage_text(FILE *f)
             progname, progname);
     for (const optdef *o = OPTS; o->lng; o++) {
         char left[64];
-        snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->shrt ? "-" : "", o->shrt ? o->shrt : ' ',
-                 o->shrt ? ", " : "  ", o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(f, "  %-28s %s\n", o->shrt ? left : left + 2, o->help);
+        snprintf(left, sizeof left, "%c%c%c --%s%s%s", o->shrt ? '-' : ' ', o->shrt ? o->shrt : ' ',
+                 o->shrt ? ',' : ' ', o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(f, "  %-26s %s\n", left, o->help);
     }
+    fprintf(f, "\nexamples:\n"
+               "  %s scripts/gsm8k.lua -m qwen3:8b              GSM8K against local Ollama\n"
+               "  %s scripts/gsm8k.lua -m qwen3:8b --limit 50   a quick look\n"
+               "  %s scripts/gsm8k.lua --help                   the script's own options\n"
+               "\nThe Lua API is documented in docs/api.md.\n",
+            progname, progname, progname);
 }
 
 static void usage_error(const char *fmt, const char *a, const char *b)

@@ -208,9 +208,8 @@ end
 local function operator_follows(text, i)
     local j = match(text, "^[ \t]*()", i)
     local c = byte(text, j)
-    if c == 43 or c == 45 or c == 42 or c == 47 or c == 61 then   -- + - * / =
-        return true
-    end
+    if c == 42 then return byte(text, j + 1) ~= 42 end    -- "*", not "**" (bold)
+    if c == 43 or c == 45 or c == 47 or c == 61 then return true end  -- + - / =
     local u = sub(text, j, j + 1)
     return u == "\195\151" or u == "\195\183" or sub(text, j, j + 2) == MINUS
 end
@@ -290,7 +289,7 @@ local function find_answer_words(text, lt, best, immediate)
         if not a then return end
         init = a + 6
         local final = find(sub(lt, a > 10 and a - 10 or 1, a - 1), "final[%s%*_]*$")
-        local after = match(lt, "^[%*_]*%s*()", init)
+        local after = match(lt, "^[%*_]*[ \t]*()", init)
         if sub(lt, after, after + 2) == "is " or sub(lt, after, after + 2) == "is:"
            or sub(lt, after, after + 2) == "is\n" then
             local i = after + 2

@@ -1,0 +1,590 @@
+/*
+ * sim_model.c: the simulator's load model and replies. Owns sim_job from
+ * sim_job_submit() on: per-model slots (--parallel) with a FIFO queue
+ * behind them (--max-queue, 503 beyond), load/prefill/decode delays on
+ * libuv timers (one timer per job, re-armed per stream chunk), the NDJSON
+ * and SSE streams, the non-streaming bodies, and the mid-stream faults.
+ *
+ * A job ends in exactly one of: job_finish() (response sent or fault
+ * played), or sim_job_abort() (its connection went away). Both release
+ * the slot or queue place, then free the job (after its timer closes).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim.h"
+
+enum { J_NEW, J_QUEUED, J_RUNNING, J_RESETTING, J_DONE };
+
+static const char err_stream[] = "an error was encountered while running the model";
+static const char err_500[] =
+    "model runner has unexpectedly stopped, this may be due to resource "
+    "limitations or an internal error, check ollama server logs for details";
+static const char err_503[] =
+    "server busy, please try again.  maximum pending requests exceeded";
+static const char html_502[] =
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n";
+
+static void start(sim_job *j);
+
+sim_job *sim_job_new(sim_server *s, sim_conn *c, int api)
+{
+    sim_job *j = calloc(1, sizeof *j);
+    if (!j)
+        abort();
+    j->srv = s;
+    j->conn = c;
+    j->api = api;
+    j->fault = -1;
+    j->item = -1;
+    c->job = j;
+    return j;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    sim_job *j = h->data;
+    j->timer_init = 0;
+    sim_job_free(j);
+}
+
+void sim_job_free(sim_job *j)
+{
+    if (j->timer_init) {
+        if (!uv_is_closing((uv_handle_t *)&j->timer))
+            uv_close((uv_handle_t *)&j->timer, on_timer_closed);
+        return;
+    }
+    free(j->text[0]);
+    free(j->text[1]);
+    free(j->model_name);
+    free(j->given);
+    free(j);
+}
+
+static void arm(sim_job *j, uint64_t due, uv_timer_cb cb)
+{
+    if (!j->timer_init) {
+        uv_timer_init(j->srv->loop, &j->timer);
+        j->timer.data = j;
+        j->timer_init = 1;
+    }
+    uint64_t now = sim_now_ns();
+    uint64_t ms = due > now ? (due - now + 999999) / 1000000 : 0;
+    uv_timer_start(&j->timer, cb, ms, 0);
+}
+
+/* ------------------------------------------------------------ slots */
+
+static void queue_remove(sim_model *m, sim_job *j)
+{
+    sim_job **pp = &m->qhead, *prev = NULL;
+    while (*pp && *pp != j)
+        prev = *pp, pp = &(*pp)->next;
+    if (!*pp)
+        return;
+    *pp = j->next;
+    if (m->qtail == j)
+        m->qtail = prev;
+    j->next = NULL;
+    m->queued--;
+    j->srv->st.queued--;
+}
+
+/* Frees the slot and admits queued jobs, first in first out. */
+static void release(sim_job *j)
+{
+    sim_server *s = j->srv;
+    sim_model *m = j->model;
+    if (j->state == J_QUEUED) {
+        queue_remove(m, j);
+        j->state = J_DONE;
+        return;
+    }
+    if (j->state != J_RUNNING)
+        return;
+    j->state = J_DONE;
+    m->active--;
+    s->st.generating--;
+    s->st.slot_busy_ms += (double)(sim_now_ns() - j->t_slot) / 1e6;
+    s->st.tokens += (uint64_t)j->emitted;
+    static int draining; /* admission loop is not re-entered */
+    if (draining)
+        return;
+    draining = 1;
+    for (int again = 1; again;) {
+        again = 0;
+        for (int i = 0; i < s->nmodels; i++) {
+            sim_model *mm = &s->models[i];
+            while (mm->active < s->cfg.parallel && mm->qhead) {
+                sim_job *n = mm->qhead;
+                queue_remove(mm, n);
+                start(n);
+                again = 1;
+            }
+        }
+    }
+    draining = 0;
+}
+
+/* Detaches the job from its connection; returns the connection or NULL. */
+static sim_conn *detach(sim_job *j)
+{
+    sim_conn *c = j->conn;
+    j->conn = NULL;
+    if (c && c->job == j)
+        c->job = NULL;
+    return c;
+}
+
+void sim_job_abort(sim_job *j)
+{
+    j->conn = NULL;
+    if (j->state == J_NEW)
+        return; /* still being built by sim_api.c: submit sees conn NULL */
+    release(j);
+    sim_job_free(j);
+}
+
+/* ------------------------------------------------------------ bodies */
+
+static void put_head(sim_job *j, sbuf *b)
+{
+    char ts[64];
+    sim_rfc3339(ts, sizeof ts, 0);
+    sb_puts(b, "{\"model\":");
+    sb_json_cstr(b, j->model_name);
+    sb_printf(b, ",\"created_at\":\"%s\",", ts);
+}
+
+static void put_metrics(sim_job *j, sbuf *b)
+{
+    uint64_t now = sim_now_ns();
+    uint64_t total = now - j->t_arrival;
+    uint64_t load = j->load_ns + (j->t_submit - j->t_arrival);
+    uint64_t pe = j->prefill_ns ? j->prefill_ns : 1000;
+    uint64_t ev = now > j->t_decode ? now - j->t_decode : 1000;
+    sb_printf(b, ",\"total_duration\":%llu", (unsigned long long)total);
+    if (load)
+        sb_printf(b, ",\"load_duration\":%llu", (unsigned long long)load);
+    if (j->prompt_tokens)
+        sb_printf(b, ",\"prompt_eval_count\":%d,\"prompt_eval_duration\":%llu",
+                  j->prompt_tokens, (unsigned long long)pe);
+    if (j->emitted)
+        sb_printf(b, ",\"eval_count\":%d,\"eval_duration\":%llu", j->emitted,
+                  (unsigned long long)ev);
+}
+
+static const char *done_reason(sim_job *j)
+{
+    return j->truncated ? "length" : "stop";
+}
+
+/* Ollama chunk/body with text t (field: 0 thinking, 1 content). */
+static void put_ollama(sim_job *j, sbuf *b, const char *think, size_t tl,
+                       const char *cont, size_t cl, int done)
+{
+    put_head(j, b);
+    if (j->api == API_CHAT) {
+        sb_puts(b, "\"message\":{\"role\":\"assistant\",\"content\":");
+        sb_json_str(b, cont, cl);
+        if (tl) {
+            sb_puts(b, ",\"thinking\":");
+            sb_json_str(b, think, tl);
+        }
+        sb_putc(b, '}');
+    } else {
+        sb_puts(b, "\"response\":");
+        sb_json_str(b, cont, cl);
+        if (tl) {
+            sb_puts(b, ",\"thinking\":");
+            sb_json_str(b, think, tl);
+        }
+    }
+    if (!done) {
+        sb_puts(b, ",\"done\":false}\n");
+        return;
+    }
+    sb_printf(b, ",\"done\":true,\"done_reason\":\"%s\"", done_reason(j));
+    if (j->api == API_GENERATE && !j->raw) {
+        sb_puts(b, ",\"context\":[");
+        int n = j->prompt_tokens + j->emitted;
+        for (int i = 0; i < n; i++)
+            sb_printf(b, i ? ",%d" : "%d", 1000 + (int)(sim_mix((uint64_t)i) % 150000));
+        sb_putc(b, ']');
+    }
+    put_metrics(j, b);
+    sb_puts(b, "}\n");
+}
+
+static void put_oai_head(sim_job *j, sbuf *b, const char *object)
+{
+    sb_printf(b, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%ld,\"model\":",
+              j->oai_id, object, (long)time(NULL));
+    sb_json_cstr(b, j->model_name);
+    sb_puts(b, ",\"system_fingerprint\":\"fp_ollama\",\"choices\":[");
+}
+
+static void put_usage(sim_job *j, sbuf *b)
+{
+    sb_printf(b, "\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,"
+                 "\"total_tokens\":%d}",
+              j->prompt_tokens, j->emitted, j->prompt_tokens + j->emitted);
+}
+
+/* One SSE chunk carrying a piece of content or reasoning. */
+static void put_oai_chunk(sim_job *j, sbuf *b, int thinking, const char *t,
+                          size_t n)
+{
+    sb_puts(b, "data: ");
+    put_oai_head(j, b, "chat.completion.chunk");
+    sb_puts(b, "{\"index\":0,\"delta\":{");
+    if (!j->oai_started)
+        sb_puts(b, "\"role\":\"assistant\",");
+    j->oai_started = 1;
+    sb_printf(b, "\"%s\":", thinking ? j->srv->cfg.reasoning_field : "content");
+    sb_json_str(b, t, n);
+    sb_puts(b, "},\"finish_reason\":null}]}\n\n");
+}
+
+static void put_oai_final(sim_job *j, sbuf *b)
+{
+    sb_puts(b, "data: ");
+    put_oai_head(j, b, "chat.completion.chunk");
+    sb_printf(b, "{\"index\":0,\"delta\":{},\"finish_reason\":\"%s\"}]}\n\n",
+              done_reason(j));
+    if (j->include_usage) {
+        sb_puts(b, "data: ");
+        put_oai_head(j, b, "chat.completion.chunk");
+        sb_puts(b, "],");
+        put_usage(j, b);
+        sb_puts(b, "}\n\n");
+    }
+    sb_puts(b, "data: [DONE]\n\n");
+}
+
+/* Byte lengths of text[0] and text[1] covering the first ntok pieces. */
+static void cut(sim_job *j, size_t len[2])
+{
+    int left = j->ntok;
+    for (int s = 0; s < 2; s++) {
+        size_t p = 0;
+        while (p < j->len[s] && left > 0)
+            p = sim_next_piece(j->text[s], j->len[s], p), left--;
+        len[s] = p;
+    }
+}
+
+static void full_body(sim_job *j, sbuf *b)
+{
+    size_t len[2];
+    cut(j, len);
+    sbuf joined = {0};
+    const char *th = j->text[0], *co = j->text[1];
+    size_t tl = len[0], cl = len[1];
+    if (!j->split_thinking) { /* thinking is part of the content */
+        sb_put(&joined, j->text[0], len[0]);
+        sb_put(&joined, j->text[1], len[1]);
+        co = joined.data, cl = joined.len, tl = 0;
+    }
+    if (j->api != API_OPENAI) {
+        put_ollama(j, b, th, tl, co, cl, 1);
+        b->len--; /* no newline in a non-streaming body */
+        b->data[b->len] = 0;
+    } else {
+        put_oai_head(j, b, "chat.completion");
+        sb_puts(b, "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+        sb_json_str(b, co, cl);
+        if (tl) {
+            sb_printf(b, ",\"%s\":", j->srv->cfg.reasoning_field);
+            sb_json_str(b, th, tl);
+        }
+        sb_printf(b, "},\"finish_reason\":\"%s\"}],", done_reason(j));
+        put_usage(j, b);
+        sb_putc(b, '}');
+    }
+    sb_free(&joined);
+}
+
+/* ------------------------------------------------------------ endings */
+
+static void on_reset(uv_timer_t *t)
+{
+    sim_job *j = t->data;
+    sim_conn *c = detach(j);
+    if (c)
+        sim_conn_close(c, 1);
+    sim_job_free(j);
+}
+
+/* Send partial data, then RST the connection shortly after. */
+static void play_reset(sim_job *j)
+{
+    release(j);
+    j->state = J_RESETTING;
+    arm(j, sim_now_ns() + 20 * 1000000ull, on_reset);
+}
+
+static void completed(sim_job *j)
+{
+    j->srv->st.completed++;
+    if (j->item >= 0)
+        sim_answer_record(j->srv, j);
+}
+
+static void on_full(uv_timer_t *t);
+
+/* Non-streaming: everything was computed; send the body (or a fault). */
+static void finish_full(sim_job *j)
+{
+    sim_conn *c = j->conn;
+    j->emitted = j->ntok;
+    if (j->fault == F_STREAM_ERROR) {
+        release(j);
+        detach(j);
+        sim_send_error(c, j->api, 500, err_stream);
+        sim_job_free(j);
+        return;
+    }
+    sbuf body = {0}, out = {0};
+    full_body(j, &body);
+    const char *ct = j->api == API_OPENAI ? "application/json"
+                                          : "application/json; charset=utf-8";
+    if (j->fault == F_TRUNCATE || j->fault == F_RESET) {
+        size_t half = body.len / 2;
+        sb_printf(&out, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                  ct, j->fault == F_TRUNCATE ? half : body.len);
+        sb_put(&out, body.data, half);
+        sim_send_raw(c, &out);
+        if (j->fault == F_RESET) {
+            play_reset(j);
+        } else {
+            release(j);
+            detach(j);
+            sim_request_done(c);
+            sim_job_free(j);
+        }
+    } else {
+        completed(j);
+        release(j);
+        detach(j);
+        sim_send(c, 200, ct, NULL, body.data, body.len);
+        sim_job_free(j);
+    }
+    sb_free(&body);
+}
+
+static void on_full(uv_timer_t *t) { finish_full(t->data); }
+
+/* ------------------------------------------------------------ streams */
+
+static uint64_t step_ns(sim_job *j)
+{
+    const sim_config *cf = &j->srv->cfg;
+    if (cf->fixed_ms >= 0)
+        return (uint64_t)(cf->fixed_ms * 1e6 / (j->ntok > 0 ? j->ntok : 1));
+    double f = 1 + cf->batch_penalty * (j->model->active - 1);
+    return (uint64_t)(cf->token_ms * f * cf->time_scale * 1e6);
+}
+
+/* Appends the chunk for the next piece; returns 0 when none is left. */
+static int next_chunk(sim_job *j, sbuf *out)
+{
+    int s = j->pos[0] < j->len[0] ? 0 : 1;
+    if (j->emitted >= j->ntok || j->pos[s] >= j->len[s])
+        return 0;
+    size_t a = j->pos[s], e = sim_next_piece(j->text[s], j->len[s], a);
+    j->pos[s] = e;
+    j->emitted++;
+    int th = s == 0 && j->split_thinking;
+    if (j->api == API_OPENAI)
+        put_oai_chunk(j, out, th, j->text[s] + a, e - a);
+    else if (th)
+        put_ollama(j, out, j->text[s] + a, e - a, "", 0, 0);
+    else
+        put_ollama(j, out, NULL, 0, j->text[s] + a, e - a, 0);
+    return 1;
+}
+
+static const char *stream_ctype(sim_job *j)
+{
+    return j->api == API_OPENAI ? "text/event-stream" : "application/x-ndjson";
+}
+
+static void stream_fault(sim_job *j, sbuf *out)
+{
+    sim_conn *c = j->conn;
+    if (j->fault == F_RESET) {
+        sim_stream_write(c, stream_ctype(j), out);
+        play_reset(j);
+        return;
+    }
+    if (j->fault == F_STREAM_ERROR) {
+        if (j->api == API_OPENAI)
+            sb_printf(out, "data: {\"error\":{\"message\":\"%s\",\"type\":\"api_error\","
+                           "\"param\":null,\"code\":null}}\n\n", err_stream);
+        else
+            sb_printf(out, "{\"error\":\"%s\"}\n", err_stream);
+    } else { /* truncate: half of one more chunk, then a clean end */
+        sbuf extra = {0};
+        if (!next_chunk(j, &extra))
+            sb_puts(&extra, "{\"model\":\"x\",\"created_at\":\"2025-01-01T00:00:00Z\"}\n");
+        sb_put(out, extra.data, extra.len / 2);
+        sb_free(&extra);
+    }
+    sim_stream_write(c, stream_ctype(j), out);
+    release(j);
+    detach(j);
+    sim_stream_end(c);
+    sim_job_free(j);
+}
+
+static void stream_final(sim_job *j, sbuf *out)
+{
+    sim_conn *c = j->conn;
+    if (j->api == API_OPENAI)
+        put_oai_final(j, out);
+    else
+        put_ollama(j, out, NULL, 0, "", 0, 1);
+    sim_stream_write(c, stream_ctype(j), out);
+    completed(j);
+    release(j);
+    detach(j);
+    sim_stream_end(c);
+    sim_job_free(j);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    sim_job *j = t->data;
+    uint64_t now = sim_now_ns() + 1000000; /* timers are ms-granular */
+    sbuf out = {0};
+    int mid = j->fault == F_RESET || j->fault == F_STREAM_ERROR ||
+              j->fault == F_TRUNCATE;
+    while (j->next_due <= now) {
+        int more = next_chunk(j, &out);
+        if (more && mid && j->emitted >= j->fault_at) {
+            stream_fault(j, &out);
+            sb_free(&out);
+            return;
+        }
+        if (!more || j->emitted >= j->ntok) {
+            stream_final(j, &out);
+            sb_free(&out);
+            return;
+        }
+        j->next_due += step_ns(j);
+        if (j->fault == F_STALL && !j->stalled) {
+            j->stalled = 1;
+            j->next_due += (uint64_t)(j->srv->cfg.stall_ms * 1e6);
+            break; /* flush the first chunk before the stall */
+        }
+    }
+    if (out.len)
+        sim_stream_write(j->conn, stream_ctype(j), &out);
+    sb_free(&out);
+    arm(j, j->next_due, on_tick);
+}
+
+/* ------------------------------------------------------------ admission */
+
+static void start(sim_job *j)
+{
+    sim_server *s = j->srv;
+    sim_model *m = j->model;
+    const sim_config *cf = &s->cfg;
+    uint64_t now = sim_now_ns();
+    j->state = J_RUNNING;
+    j->t_slot = now;
+    if (++m->active > m->max_active)
+        m->max_active = m->active;
+    if (++s->st.generating > s->st.max_generating)
+        s->st.max_generating = s->st.generating;
+    if (!m->ready_at)
+        m->ready_at = now + (uint64_t)(cf->load_ms * cf->time_scale * 1e6);
+    j->load_ns = m->ready_at > now ? m->ready_at - now : 0;
+    j->prefill_ns = (uint64_t)(j->prompt_tokens * cf->prefill_ms * cf->time_scale * 1e6);
+    if (cf->fixed_ms >= 0)
+        j->load_ns = 0, j->prefill_ns = (uint64_t)(cf->fixed_ms * 1e5);
+    j->t_decode = now + j->load_ns + j->prefill_ns;
+    int ft = j->ntok > 1 ? j->ntok / 2 : 1;
+    j->fault_at = ft;
+    if (j->stream) {
+        j->next_due = cf->fixed_ms >= 0 ? now + step_ns(j) : j->t_decode + step_ns(j);
+        arm(j, j->next_due, on_tick);
+        return;
+    }
+    uint64_t total = cf->fixed_ms >= 0 ? (uint64_t)(cf->fixed_ms * 1e6)
+                                       : j->load_ns + j->prefill_ns + step_ns(j) * (uint64_t)j->ntok;
+    if (j->fault == F_STALL)
+        total += (uint64_t)(cf->stall_ms * 1e6);
+    if (total == 0)
+        finish_full(j);
+    else
+        arm(j, now + total, on_full);
+}
+
+/* Faults played before any work: a status, or a closed connection. */
+static int early_fault(sim_job *j)
+{
+    sim_server *s = j->srv;
+    int f = j->fault;
+    if (f != F_500 && f != F_503 && f != F_429 && f != F_CLOSE && f != F_HTML)
+        return 0;
+    sim_conn *c = detach(j);
+    if (f == F_500)
+        sim_send_error(c, j->api, 500, err_500);
+    else if (f == F_503)
+        s->st.http_503++, sim_send_error(c, j->api, 503, err_503);
+    else if (f == F_429)
+        sim_send_error(c, j->api, 429, j->api == API_OPENAI
+                       ? "Rate limit reached for requests. Please try again in 1s."
+                       : "rate limit exceeded, please try again");
+    else if (f == F_HTML)
+        sim_send(c, 502, "text/html", NULL, html_502, sizeof html_502 - 1);
+    else
+        sim_conn_close(c, 0);
+    sim_job_free(j);
+    return 1;
+}
+
+void sim_job_submit(sim_job *j)
+{
+    sim_server *s = j->srv;
+    sim_model *m = j->model;
+    s->st.gen_requests++;
+    j->t_submit = sim_now_ns();
+    snprintf(j->oai_id, sizeof j->oai_id, "chatcmpl-%d", (int)(j->t_submit % 999));
+    if (!j->conn) { /* client went away while the job was built */
+        sim_job_free(j);
+        return;
+    }
+    if (j->fault >= 0)
+        s->st.faults[j->fault]++;
+    if (early_fault(j))
+        return;
+    if (m->active < s->cfg.parallel) {
+        start(j);
+        return;
+    }
+    if (m->queued >= s->cfg.max_queue) {
+        sim_conn *c = detach(j);
+        s->st.http_503++;
+        sim_send_error(c, j->api, 503, err_503);
+        sim_job_free(j);
+        return;
+    }
+    j->state = J_QUEUED;
+    if (m->qtail)
+        m->qtail->next = j;
+    else
+        m->qhead = j;
+    m->qtail = j;
+    if (++m->queued > m->max_queued)
+        m->max_queued = m->queued;
+    if (++s->st.queued > s->st.max_queued)
+        s->st.max_queued = s->st.queued;
+}

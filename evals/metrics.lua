@@ -1,0 +1,223 @@
+-- evals/metrics.lua: summary statistics for eval results.
+--
+--   mean(xs), stddev(xs) (sample, n-1), stderr(xs) = stddev / sqrt(n)
+--   accuracy(results)   -> { n, correct, acc, stderr, lo, hi } for a list of
+--                          booleans or 0/1 (stderr as lm-eval: sample stddev
+--                          over sqrt(n); lo, hi: 95% Wilson interval)
+--   wilson(k, n, z)     -> lo, hi  (z defaults to 1.96)
+--   percentile(xs, p)   -> value   (p in 0..100, linear interpolation between
+--                          closest ranks: numpy's default "linear", Excel's
+--                          PERCENTILE.INC; xs need not be sorted)
+--   percentiles(xs, ps) -> { [p] = value, ... } sorting once
+--   accumulator{keep=}  -> streaming mean/stddev (Welford), min/max, and
+--                          percentiles when keep=true stores the values
+-- Expected failures (empty input) return nil, err.
+
+local M = {}
+
+local sqrt, floor, huge = math.sqrt, math.floor, math.huge
+local sort, type, error, ipairs = table.sort, type, error, ipairs
+
+
+local function check_list(xs, fn)
+    if type(xs) ~= "table" then
+        error("metrics." .. fn .. ": list expected, got " .. type(xs), 3)
+    end
+end
+
+
+local function value(x)
+    if x == true then return 1 end
+    if x == false then return 0 end
+    if type(x) ~= "number" then
+        error("metrics: number or boolean expected, got " .. type(x), 3)
+    end
+    return x
+end
+
+
+function M.mean(xs)
+    check_list(xs, "mean")
+    local n = #xs
+    if n == 0 then return nil, "empty list" end
+    local s = 0
+    for i = 1, n do s = s + value(xs[i]) end
+    return s / n
+end
+
+
+-- Sample standard deviation (n - 1 in the denominator).
+function M.stddev(xs)
+    check_list(xs, "stddev")
+    local n = #xs
+    if n < 2 then return nil, "need at least 2 values" end
+    local m = 0
+    for i = 1, n do m = m + value(xs[i]) end
+    m = m / n
+    local ss = 0
+    for i = 1, n do
+        local d = value(xs[i]) - m
+        ss = ss + d * d
+    end
+    return sqrt(ss / (n - 1))
+end
+
+
+function M.stderr(xs)
+    local sd, err = M.stddev(xs)
+    if not sd then return nil, err end
+    return sd / sqrt(#xs)
+end
+
+
+-- Wilson score interval for k successes in n trials.
+function M.wilson(k, n, z)
+    z = z or 1.96
+    if type(k) ~= "number" or type(n) ~= "number" then
+        error("metrics.wilson: numbers expected", 2)
+    end
+    if n <= 0 then return nil, "n must be > 0" end
+    if k < 0 or k > n then error("metrics.wilson: need 0 <= k <= n", 2) end
+    local p = k / n
+    local z2 = z * z
+    local denom = 1 + z2 / n
+    local centre = (p + z2 / (2 * n)) / denom
+    local half = z * sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    local lo, hi = centre - half, centre + half
+    if k == 0 then lo = 0 end            -- exact at the ends (rounding)
+    if k == n then hi = 1 end
+    return lo, hi
+end
+
+
+-- Standard error of a proportion as lm-eval computes it for exact_match:
+-- sample stddev of the 0/1 values over sqrt(n) = sqrt(p(1-p)/(n-1)).
+function M.binary_stderr(k, n)
+    if n < 2 then return nil, "need at least 2 values" end
+    local p = k / n
+    return sqrt(p * (1 - p) / (n - 1))
+end
+
+
+function M.accuracy(results)
+    check_list(results, "accuracy")
+    local n, k = #results, 0
+    if n == 0 then return nil, "no results" end
+    for i = 1, n do k = k + value(results[i]) end
+    local lo, hi = M.wilson(k, n)
+    return { n = n, correct = k, acc = k / n, stderr = M.binary_stderr(k, n),
+             lo = lo, hi = hi }
+end
+
+
+-- p-th percentile of an already sorted list (linear interpolation).
+local function sorted_percentile(s, p)
+    local n = #s
+    if p <= 0 then return s[1] end
+    if p >= 100 then return s[n] end
+    local h = (n - 1) * p / 100 + 1
+    local lo = floor(h)
+    local frac = h - lo
+    if frac == 0 or lo >= n then return s[lo] end
+    return s[lo] + frac * (s[lo + 1] - s[lo])
+end
+
+
+local function sorted_copy(xs)
+    local s = {}
+    for i = 1, #xs do
+        local x = xs[i]
+        if type(x) ~= "number" or x ~= x then
+            error("metrics.percentile: numbers expected (no NaN)", 3)
+        end
+        s[i] = x
+    end
+    sort(s)
+    return s
+end
+
+
+function M.percentile(xs, p)
+    check_list(xs, "percentile")
+    if type(p) ~= "number" or p < 0 or p > 100 then
+        error("metrics.percentile: p must be in 0..100", 2)
+    end
+    if #xs == 0 then return nil, "empty list" end
+    return sorted_percentile(sorted_copy(xs), p)
+end
+
+
+function M.percentiles(xs, ps)
+    check_list(xs, "percentiles")
+    if #xs == 0 then return nil, "empty list" end
+    local s = sorted_copy(xs)
+    local out = {}
+    for _, p in ipairs(ps or { 50, 95, 99 }) do out[p] = sorted_percentile(s, p) end
+    return out
+end
+
+
+-- Streaming accumulator -----------------------------------------------------
+
+local Acc = {}
+Acc.__index = Acc
+
+
+function M.accumulator(opts)
+    return setmetatable({ n = 0, m = 0, m2 = 0, sum = 0, min = huge, max = -huge,
+                          values = (opts and opts.keep) and {} or nil,
+                          sorted = true }, Acc)
+end
+
+
+function Acc:add(x)
+    x = value(x)
+    local n = self.n + 1
+    self.n = n
+    self.sum = self.sum + x
+    local d = x - self.m
+    self.m = self.m + d / n
+    self.m2 = self.m2 + d * (x - self.m)
+    if x < self.min then self.min = x end
+    if x > self.max then self.max = x end
+    if self.values then
+        self.values[n] = x
+        self.sorted = false
+    end
+    return self
+end
+
+
+function Acc:mean()
+    if self.n == 0 then return nil, "empty" end
+    return self.m
+end
+
+
+function Acc:stddev()
+    if self.n < 2 then return nil, "need at least 2 values" end
+    return sqrt(self.m2 / (self.n - 1))
+end
+
+
+function Acc:stderr()
+    local sd, err = self:stddev()
+    if not sd then return nil, err end
+    return sd / sqrt(self.n)
+end
+
+
+function Acc:percentile(p)
+    if not self.values then
+        error("metrics: accumulator created without keep=true", 2)
+    end
+    if self.n == 0 then return nil, "empty" end
+    if not self.sorted then
+        sort(self.values)
+        self.sorted = true
+    end
+    return sorted_percentile(self.values, p)
+end
+
+
+return M
