@@ -349,6 +349,13 @@ void http_shutdown(void)
 {
     if (!H.multi)
         return;
+    while (H.active) { /* abandoned by a run that ended early */
+        oe_req *r = H.active;
+        H.active = r->next;
+        curl_multi_remove_handle(H.multi, r->easy);
+        curl_easy_cleanup(r->easy);
+        req_free(r);
+    }
     curl_multi_cleanup(H.multi); /* closes cached connections: CURL_POLL_REMOVE */
     H.multi = NULL;
     uv_timer_stop(&H.timer);

@@ -318,7 +318,7 @@ local function retry_delay(attempt, res)
     return base * (0.5 + random() * 0.5)
 end
 
--- request_json(url, body_table, opts) -> decoded table, info  or
+-- request_json(url, body_table, opts) -> decoded table, nil, nil, info  or
 -- nil, err, kind, info. Retries what can be retried; info = {attempts=,
 -- status=, ms=, ttfb_ms=, queued_ms=}.
 local function request_json(url, payload, opts)
@@ -340,7 +340,7 @@ local function request_json(url, payload, opts)
                 local j, jerr = cjson_safe.decode(res.body)
                 if type(j) == "table" and j.error == nil then
                     coped(url)
-                    return j, info
+                    return j, nil, nil, info
                 end
                 if type(j) == "table" then
                     err, kind = "server error: " .. server_message(res.body), "server"

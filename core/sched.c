@@ -47,6 +47,8 @@ void sched_init(uv_loop_t *loop, lua_State *L)
     S.loop = loop;
     S.L = L;
     S.t0 = uv_hrtime();
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "ollaeval.failed");
     *(oe_task **)lua_getextraspace(L) = NULL;
 }
 
@@ -141,15 +143,14 @@ static void finish(oe_task *t, int status, int nres)
     t->co = NULL;
     t->state = TASK_DONE;
     S.live--;
-    if (!t->ok && !t->waiters && !t->is_main && !t->quiet_errors) {
-        /* nobody is waiting: report it now; a later wait() still sees it */
+    if (!t->ok && !t->waiters && !t->is_main) {
+        /* nobody waits yet: keep the handle; sched_run reports it at the end
+         * unless a wait() looks at it first */
+        lua_getfield(L, LUA_REGISTRYINDEX, "ollaeval.failed");
         lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
-        lua_getiuservalue(L, -1, 2);
-        lua_rawgeti(L, -1, 1);
-        fprintf(stderr, "ollaeval: task %d failed: %s\n", t->id, lua_tostring(L, -1));
-        lua_pop(L, 3);
-        oe.task_failures++;
-        t->reported = 1;
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
     }
     for (oe_task *w = t->waiters, *next; w; w = next) {
         next = w->wait_next;
@@ -174,10 +175,6 @@ int sched_push_task_result(lua_State *co, oe_task *target, int idx)
     for (int i = 1; i <= n; i++)
         lua_rawgeti(co, -1 - i, i);
     lua_remove(co, -(n + 2));
-    if (!target->ok && target->reported) {
-        oe.task_failures--; /* somebody looked after all */
-        target->reported = 0;
-    }
     target->observed = 1;
     return n + 1;
 }
@@ -238,6 +235,29 @@ static void drain_ready(void)
     }
 }
 
+/* Failed tasks nobody waited for: reported with their tracebacks, and
+ * the exit status becomes 1. */
+static void report_unobserved(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "ollaeval.failed");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        oe_task *t = lua_touserdata(L, -2);
+        if (!t->observed) {
+            lua_getiuservalue(L, -2, 2);
+            lua_rawgeti(L, -1, 1);
+            fprintf(stderr, "ollaeval: task %d failed and nobody waited for it: %s\n", t->id,
+                    lua_tostring(L, -1));
+            lua_pop(L, 2);
+            oe.task_failures++;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "ollaeval.failed");
+}
+
 /* Runs the main task (a registry ref to its handle) and everything it
  * spawns until no task is left. Returns LUA_OK, or the main task's error
  * status with its traceback left on top of S.L's stack. */
@@ -247,6 +267,8 @@ int sched_run(lua_State *L, oe_task *main_task)
         drain_ready();
         if (S.live == 0)
             break;
+        if (main_task->state == TASK_DONE && !main_task->ok)
+            break; /* a top-level error ends the run; shutdown frees the rest */
         if (!uv_loop_alive(S.loop) && !S.ready_head) {
             fprintf(stderr, "ollaeval: deadlock: %d task(s) wait for each other and "
                             "nothing is in flight\n", S.live);
@@ -254,6 +276,7 @@ int sched_run(lua_State *L, oe_task *main_task)
         }
         uv_run(S.loop, UV_RUN_ONCE);
     }
+    report_unobserved(L);
     return main_task->ok ? LUA_OK : LUA_ERRRUN;
 }
 
@@ -385,6 +408,10 @@ void sched_shutdown(void)
         ;
     for (oe_pool *p = S.pools, *next; p; p = next) {
         next = p->next;
+        for (oe_req *r = p->head, *rn; r; r = rn) {
+            rn = r->next;
+            req_free(r);
+        }
         free(p);
     }
     S.pools = NULL;

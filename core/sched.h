@@ -23,7 +23,7 @@ typedef struct oe_task {
     struct oe_task *waiters;      /* tasks parked in wait() on this one */
     struct oe_task *wait_next;    /* link in the target's waiters list */
     struct oe_task *waiting_on;
-    unsigned ok : 1, is_main : 1, observed : 1, reported : 1, quiet_errors : 1;
+    unsigned ok : 1, is_main : 1, observed : 1;
 } oe_task;
 
 /* An endpoint's request window. */

@@ -203,6 +203,7 @@ struct sim_job {
     int fault_at;         /* token index for mid-stream faults */
     int stalled, oai_started;
     int item, item_correct;
+    int json_format;      /* format / response_format asked for JSON */
     char *given;
     uint64_t t_arrival, t_submit, t_slot, t_decode, next_due;
     uint64_t load_ns, prefill_ns;
@@ -230,6 +231,9 @@ int sim_fault_pick(sim_server *s, uint64_t phash);
 void sim_fault_free(sim_server *s);
 
 /* ---- sim.c ---- */
+void sim_config_defaults(sim_config *cf);
+int sim_server_setup(sim_server *s, uv_loop_t *loop); /* no socket */
+void sim_server_cleanup(sim_server *s);
 void sim_log(sim_server *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sim_stats_json(sim_server *s, sbuf *b);

@@ -118,7 +118,9 @@ static void json_error(const char *body, size_t len, char *err, size_t n)
         return;
     }
     while (at < body + len && isspace((unsigned char)*at)) at++;
-    if (at >= body + len) snprintf(err, n, "unexpected EOF");
+    /* cJSON reports a premature end at the last byte */
+    if (at >= body + len - 1 && (at >= body + len || !strchr("}]", *at)))
+        snprintf(err, n, "unexpected EOF");
     else if (isprint((unsigned char)*at))
         snprintf(err, n, "invalid character '%c' looking for beginning of value", *at);
     else
@@ -444,7 +446,7 @@ static void load_reply(sim_conn *c, int api, const char *name, sim_model *m, int
 
 /* Everything a generation request needs, gathered while validating. */
 typedef struct {
-    int api, stream, think, num_predict, include_usage, raw, empty, unload;
+    int api, stream, think, num_predict, include_usage, raw, empty, unload, json;
     const char *name;
     sim_model *model;
     uint64_t phash;
@@ -483,6 +485,13 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
                  raw ? raw : "");
         free(raw);
         return 400;
+    }
+    if (api == API_OPENAI) {
+        const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(root, "response_format"), "type"));
+        g->json = rt && (!strcmp(rt, "json_object") || !strcmp(rt, "json_schema"));
+    } else {
+        g->json = cJSON_IsObject(fmt) || (cJSON_IsString(fmt) && *fmt->valuestring);
     }
     v = cJSON_GetObjectItemCaseSensitive(root, "stream");
     g->stream = api == API_OPENAI ? cJSON_IsTrue(v) : !cJSON_IsFalse(v);
@@ -539,6 +548,7 @@ static void handle_gen(sim_conn *c, int api)
         j->raw = g.raw;
         j->prompt_tokens = 1 + (int)(g.bytes / 4);
         j->t_arrival = c->t_arrival;
+        j->json_format = g.json;
         sim_answer_make(c->srv, j, g.last.data ? g.last.data : "", g.last.len, g.phash, g.think);
         if (g.num_predict >= 0 && j->ntok > g.num_predict) {
             j->ntok = g.num_predict;

@@ -335,12 +335,18 @@ void sim_send_error(sim_conn *c, int api, int status, const char *msg)
 void sim_stream_write(sim_conn *c, const char *ctype, sbuf *data)
 {
     sbuf b = {0};
+    int http10 = c->parser.http_major == 1 && c->parser.http_minor == 0;
     if (!c->streaming) {
-        put_head(c, &b, 200, ctype, "Transfer-Encoding: chunked\r\n");
+        if (http10) /* no chunked encoding in HTTP/1.0: end by closing */
+            c->keepalive = 0;
+        put_head(c, &b, 200, ctype, http10 ? NULL : "Transfer-Encoding: chunked\r\n");
         sb_puts(&b, "\r\n");
         c->streaming = 1;
     }
-    if (data && data->len) {
+    if (http10) {
+        if (data)
+            sb_put(&b, data->data, data->len);
+    } else if (data && data->len) {
         sb_printf(&b, "%zx\r\n", data->len);
         sb_put(&b, data->data, data->len);
         sb_puts(&b, "\r\n");
@@ -350,9 +356,11 @@ void sim_stream_write(sim_conn *c, const char *ctype, sbuf *data)
 
 void sim_stream_end(sim_conn *c)
 {
-    sbuf b = {0};
-    sb_puts(&b, "0\r\n\r\n");
-    sim_send_raw(c, &b);
+    if (!(c->parser.http_major == 1 && c->parser.http_minor == 0)) {
+        sbuf b = {0};
+        sb_puts(&b, "0\r\n\r\n");
+        sim_send_raw(c, &b);
+    }
     sim_request_done(c);
 }
 

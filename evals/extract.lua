@@ -33,7 +33,7 @@ local M = {}
 
 local byte, find, match, sub, lower = string.byte, string.find, string.match,
                                       string.sub, string.lower
-local type, error = type, error
+local type, error, ipairs = type, error, ipairs
 
 M.RULES = { "marker", "answer_is", "answer_colon", "boxed", "final_line",
             "bold", "last_number" }
@@ -45,8 +45,13 @@ local MINUS, EN_DASH = "\226\136\146", "\226\128\147"    -- U+2212, U+2013
 
 -- Reasoning ------------------------------------------------------------------
 
+-- Trim without "^%s*(.-)%s*$", which is slow on long texts.
 local function trim(s)
-    return match(s, "^%s*(.-)%s*$")
+    local a = find(s, "%S")
+    if not a then return "" end
+    local b = match(s, "^.*()%S")
+    if a == 1 and b == #s then return s end
+    return sub(s, a, b)
 end
 
 
@@ -129,9 +134,10 @@ end
 local function number_at(text, i)
     local j = skip_sign_currency(text, i)
     if byte(text, j) == 92 then                                   -- backslash
-        local e = match(text, "^\\[dtc]?frac%s*%b{}%s*%b{}()", j)
-                  or match(text, "^\\[dtc]?frac%d%d()", j)
-        if e then return sub(text, i, e - 1), e - 1 end
+        local w = sub(text, j, j + 199)
+        local e = match(w, "^\\[dtc]?frac%s*%b{}%s*%b{}()")
+                  or match(w, "^\\[dtc]?frac%d%d()")
+        if e then return sub(text, i, j + e - 2), j + e - 2 end
         return nil
     end
     local e = match(text, "^%d+()", j) or match(text, "^%.%d+()", j)
@@ -151,13 +157,14 @@ end
 
 
 -- The last number in text[lo..hi]: raw, start. Digits glued to a preceding
--- letter do not count.
+-- letter do not count. Linear in hi - lo + 1, however many numbers it skips.
 local function last_number(text, lo, hi)
-    local t = hi < #text and sub(text, 1, hi) or text
+    local t, base = text, 0
+    if lo > 1 or hi < #text then t, base = sub(text, lo, hi), lo - 1 end
     local d = match(t, "^.*()%d")
-    while d and d >= lo do
+    while d do
         local s = d
-        while s > lo do
+        while s > 1 do
             local c = byte(t, s - 1)
             if is_digit(c) or c == 44 or c == 46 or c == 47 then s = s - 1
             else break end
@@ -172,20 +179,22 @@ local function last_number(text, lo, hi)
             end
         end
         if s > 1 and is_alpha(byte(t, s - 1)) then
-            d = s > 2 and match(sub(t, 1, s - 2), "^.*()%d") or nil
+            d = nil                        -- "x2", "AZYUK2A": the digit before
+            for q = s - 2, 1, -1 do
+                if is_digit(byte(t, q)) then d = q; break end
+            end
         else
             -- currency and sign in front: "$18", "-$5", "−3"
             local p = s
-            local c = byte(t, p - 1)
-            if c == 36 then
+            if byte(t, p - 1) == 36 then
                 p = p - 1
                 if byte(t, p - 1) == 92 then p = p - 1 end
-            elseif sub(t, p - 3, p - 1) == "\226\130\172" then
+            elseif p > 3 and sub(t, p - 3, p - 1) == "\226\130\172" then
                 p = p - 3
             end
             local sign = 0
             if byte(t, p - 1) == 45 then sign = 1
-            elseif sub(t, p - 3, p - 1) == MINUS then sign = 3 end
+            elseif p > 3 and sub(t, p - 3, p - 1) == MINUS then sign = 3 end
             if sign > 0 then
                 local before = byte(t, p - sign - 1)
                 if not (is_digit(before) or is_alpha(before)
@@ -194,8 +203,8 @@ local function last_number(text, lo, hi)
                 end
             end
             local e = d
-            if byte(text, e + 1) == 37 then e = e + 1 end         -- 28%
-            return sub(text, p, e), p
+            if byte(t, e + 1) == 37 then e = e + 1 end            -- 28%
+            return sub(t, p, e), p + base
         end
     end
     return nil
@@ -203,6 +212,12 @@ end
 
 
 -- Values after anchors -------------------------------------------------------
+
+-- "{...}" with balanced braces starting at o, at most 1000 bytes long.
+local function braced(text, o)
+    return match(sub(text, o, o + 999), "^%b{}")
+end
+
 
 -- Does an expression continue at i ("3 * 6 = 18", "5 − 2")? Same line only.
 local function operator_follows(text, i)
@@ -230,7 +245,7 @@ local function value_after(text, i, stop, immediate)
               or match(text, "^%$+()[\\%s]", j) or j
     if sub(text, k, k + 5) == "\\boxed" then
         local o = match(text, "^%s*(){", k + 6)
-        local body = o and match(text, "^%b{}", o)
+        local body = o and braced(text, o)
         if body then return trim(sub(body, 2, -2)), o + 1 end
     end
     local raw, e = number_at(text, k)
@@ -240,16 +255,25 @@ local function value_after(text, i, stop, immediate)
 end
 
 
+-- Lines and sentences are looked at up to WINDOW bytes past the anchor, so
+-- a degenerate response ("Answer: y Answer: y ..." without newlines) stays
+-- linear.
+local WINDOW = 400
+
+
 local function line_end(text, i)
-    return (find(text, "\n", i, true) or #text + 1) - 1
+    local w = sub(text, i, i + WINDOW - 1)
+    local nl = find(w, "\n", 1, true)
+    return i - 1 + (nl and nl - 1 or #w)
 end
 
 
 local function sentence_end(text, i)
-    local e = line_end(text, i)
-    local dot = find(text, "%.%s", i)
-    if dot and dot < e then return dot end
-    return e
+    local w = sub(text, i, i + WINDOW - 1)
+    local e = find(w, "\n", 1, true)
+    local dot = find(w, "%.%s")
+    if dot and (not e or dot < e) then return i - 1 + dot end
+    return i - 1 + (e and e - 1 or #w)
 end
 
 
@@ -269,7 +293,7 @@ local function offer(best, rule, raw, pos)
 end
 
 
-local function find_markers(text, best, immediate)
+local function find_markers(text, best)
     local init = 1
     while true do
         local a = find(text, "####", init, true)
@@ -312,16 +336,11 @@ end
 -- "A: 18" at the start of a line (the GSM8K "Q: ... A: ..." format); the
 -- number must follow directly, "A: Let's think..." opens a solution.
 local function find_a_colon(text, best)
-    local init = 1
-    if sub(text, 1, 2) == "A:" then init = 0 end
-    while true do
-        local a
-        if init == 0 then a, init = 0, 1
-        else a = find(text, "\nA:", init, true) end
-        if not a then return end
+    local a = sub(text, 1, 2) == "A:" and 0 or find(text, "\nA:", 1, true)
+    while a do
         local i = a + 3
         offer(best, "answer_colon", value_after(text, i, line_end(text, i), true))
-        init = i
+        a = find(text, "\nA:", i, true)
     end
 end
 
@@ -334,7 +353,7 @@ local function find_boxed(text, best, cmd)
         init = b + 1
         local o = match(text, "^%s*(){", init)
         if o then
-            local body = match(text, "^%b{}", o)
+            local body = braced(text, o)
             if body then offer(best, "boxed", trim(sub(body, 2, -2)), o + 1) end
         end
     end
@@ -365,10 +384,17 @@ end
 local END_TOKENS = { "<|im_end|>", "<|eot_id|>", "<|endoftext|>", "</s>" }
 
 
-local function has_anchor(s)
-    return find(s, "####", 1, true) or find(s, "nswer", 1, true)
-           or find(s, "NSWER", 1, true) or find(s, "\\boxed", 1, true)
-           or find(s, "\nA:", 1, true)
+local ANCHORS = { "####", "nswer", "NSWER", "\\boxed", "\nA:" }
+
+
+-- Where the first answer anchor is, or nil.
+local function first_anchor(text)
+    local first
+    for _, needle in ipairs(ANCHORS) do
+        local a = find(text, needle, 1, true)
+        if a and (not first or a < first) then first = a end
+    end
+    return first
 end
 
 
@@ -378,16 +404,16 @@ function M.cut_runon(text)
         local a = find(text, tok, 1, true)
         if a then text = sub(text, 1, a - 1) end
     end
-    local init = 1
-    while true do
+    local init = find(text, "\nQ", 1, true) and first_anchor(text)
+    while init do
         local a = find(text, "\nQ", init, true)
-        if not a then return text end
-        if (sub(text, a + 1, a + 9) == "Question:" or sub(text, a + 1, a + 2) == "Q:")
-           and has_anchor(sub(text, 1, a)) then
+        if not a then break end
+        if sub(text, a + 1, a + 9) == "Question:" or sub(text, a + 1, a + 2) == "Q:" then
             return sub(text, 1, a - 1)
         end
         init = a + 2
     end
+    return text
 end
 
 
@@ -428,7 +454,7 @@ function M.strict(text)
     check(text, "strict")
     text = M.cut_runon(text)
     local best = {}
-    if find(text, "####", 1, true) then find_markers(text, best, true) end
+    if find(text, "####", 1, true) then find_markers(text, best) end
     if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
         find_answer_words(text, lower(text), best, true)
     end

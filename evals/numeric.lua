@@ -22,7 +22,7 @@ local find, gsub, match, sub, lower = string.find, string.gsub, string.match,
                                       string.sub, string.lower
 local rep, format, concat = string.rep, string.format, table.concat
 local tonumber, tostring, type = tonumber, tostring, type
-local abs, max = math.abs, math.max
+local abs, max, math_type = math.abs, math.max, math.type
 
 M.RELATIVE_TOLERANCE = 1e-6
 
@@ -90,9 +90,11 @@ local function clean(s)
         s = gsub(s, "\194\163", "")         -- U+00A3 pound
         s = gsub(s, "\194\176", " ")        -- U+00B0 degree
     end
-    s = gsub(s, "{,}", ",")
-    s = gsub(s, "[{}%$]", "")
-    s = gsub(s, "%*%*", "")                 -- markdown bold
+    if find(s, "[{}%$%*]") then
+        s = gsub(s, "{,}", ",")
+        s = gsub(s, "[{}%$]", "")
+        s = gsub(s, "%*%*", "")             -- markdown bold
+    end
     return s
 end
 
@@ -171,14 +173,15 @@ end
 
 -- Parse a cleaned string: [sign] number [%] [unit words].
 local function parse(s)
-    s = match(s, "^%s*(.-)[%s%.,;:!]*$")
+    s = match(s, "^%s*(.*[^%s%.,;:!])") or ""    -- trailing "." and the like
     -- "x = 5", "k=1", "x \approx 11": the value is right of the last '='
     local rhs = match(s, "=([^=]*)$")
     if rhs then s = match(rhs, "^%s*(.-)$") end
+    -- "(1)/(2)" from \frac, "(-3)", "\left( 1/3 \right)"
+    s = gsub(s, "%(%s*(%-?[%d%.]+)%s*%)", "%1")
+    s = match(s, "^%(%s*([^()]-)%s*%)$") or s
     local sign, body = match(s, "^([+-]?)%s*(.*)$")
     if sign == "+" then sign = "" end
-    -- "(1)/(2)" from \frac, "(-3)" in parentheses
-    body = gsub(body, "%((%-?%d+)%)", "%1")
     if match(body, "^%-") then
         if sign == "-" then return nil end    -- "--5", "-(-5)"
         sign, body = "-", sub(body, 2)
@@ -230,8 +233,8 @@ end
 -- normalize(s) -> canonical numeric string, or nil if s is not one number.
 function M.normalize(s)
     if type(s) == "number" then
-        if s == s // 1 and abs(s) < 2^53 then return format("%d", s) end
-        s = format("%.17g", s)
+        if math_type(s) == "integer" then return format("%d", s) end
+        s = (s == s // 1) and format("%.0f", s) or format("%.17g", s)
     elseif type(s) ~= "string" then
         error("numeric.normalize: string expected, got " .. type(s), 2)
     end

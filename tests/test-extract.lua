@@ -231,6 +231,45 @@ T.eq(s[1], "The answer is 7.", "empty think block")
 T.eq(X.extract(X.split_reasoning("<think>The answer is 5</think>The answer is 18")),
      "18", "answer outside the think block wins")
 
+-- robustness: random token soup never raises and answers are non-empty
+local P = require "evals.template"
+local TOKENS = { "####", " ", "\n", "The answer is", "answer", "Answer:", "A:", "\\boxed{",
+                 "}", "{", "**", "$", "\\$", "-", MINUS, "1", "23", ",", ".", "/", "%",
+                 "\\frac", "<think>", "</think>", "Question:", "\nQ:", "final", "=", "*",
+                 "x", "\\text{", "\\(", "\\)", "\226\128\137", "\195\151", "(", ")" }
+local rng, raised, empty = P.rng(2024), 0, 0
+for _ = 1, 5000 do
+    local parts = {}
+    for k = 1, rng:int(30) do parts[k] = TOKENS[rng:int(#TOKENS)] end
+    local text = table.concat(parts)
+    local ok, answer = pcall(function()
+        X.strict(text)
+        return X.extract((X.split_reasoning(text)))
+    end)
+    if not ok then
+        raised = raised + 1
+        if raised == 1 then T.diag(("raised on %q: %s"):format(text, answer)) end
+    elseif answer == "" then
+        empty = empty + 1
+    end
+end
+T.eq(raised, 0, "5,000 random texts: extract and strict never raise")
+T.eq(empty, 0, "5,000 random texts: no empty answers")
+
+-- degenerate (looping) responses stay linear: 100 KB takes ~0.2 s, where a
+-- quadratic scan took ~25 s. The bound is loose for sanitizer builds; no
+-- timing under valgrind.
+local timing = (os.getenv("OLLAEVAL_VALGRIND") or "") == ""
+for _, unit in ipairs({ "Answer: y ", "answer is ", "\\boxed{", "#### 5 ", "\nQ" }) do
+    local text = string.rep(unit, 100000 // #unit)
+    local t0 = os.clock()
+    X.extract(text)
+    X.strict(text)
+    local dt = os.clock() - t0
+    T.ok(not timing or dt < 5, (("looping %q x %d: %.3f s"):format(unit, 100000 // #unit, dt)
+                                :gsub("\\\n", "\\n")))
+end
+
 -- programmer errors raise
 T.ok(not pcall(X.extract, nil), "extract(nil) raises")
 T.ok(not pcall(X.extract, 18), "extract(number) raises")

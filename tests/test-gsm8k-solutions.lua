@@ -79,4 +79,73 @@ T.diag("rules: " .. table.concat(names, " "))
 T.eq(n, 5276, "5,276 solutions scored")
 T.eq(#disagreements, 0, "computed correctness reproduces every is_correct label")
 
+-- The same solutions rewritten into other answer styles must grade the same:
+-- this exercises the other rules on 5,276 real texts each.
+local STYLES = {
+    { "marker", function(s) return (s:gsub("\nA: ([^\n]*)$", "\n#### %1")) end },
+    { "answer_is", function(s)
+        return (s:gsub("\nA: ([^\n]*)$", "\nThe answer is %1.")) end },
+    { "boxed after <think>", function(s)
+        return "<think>The examples say #### 72 and #### 10.</think>\n"
+               .. (s:gsub("\nA: ([^\n]*)$", "\nSo the final answer is $\\boxed{%1}$.")) end },
+    { "bold", function(s)
+        return (s:gsub("\nA: ([^\n]*)$", "\n**Answer:** **%1**")) end },
+    { "run-on", function(s)
+        return s .. "\n\nQuestion: Tom has 3 apples and eats one. How many are left?\n"
+               .. "Answer: 3 - 1 = 2\n#### 2" end },
+}
+for _, style in ipairs(STYLES) do
+    local name, rewrite = style[1], style[2]
+    local same, total, first_bad = 0, 0, nil
+    for i, row in ipairs(rows) do
+        local gold = gsm8k.gold(test[i])
+        for _, m in ipairs(MODELS) do
+            local answer = gsm8k.extract(rewrite(row[m].solution))
+            local ok = answer ~= nil and gsm8k.correct(answer, gold)
+            total = total + 1
+            if ok == row[m].is_correct or EXCEPTIONS[i .. ":" .. m] then
+                same = same + 1
+            elseif not first_bad then
+                first_bad = ("%d:%s answer=%q"):format(i, m, tostring(answer))
+            end
+        end
+    end
+    if first_bad then T.diag(name .. ": first disagreement " .. first_bad) end
+    T.eq(same, total, ("style %s: labels reproduced"):format(name))
+end
+
+-- the suite contract
+T.eq(gsm8k.name, "gsm8k", "name")
+T.eq(type(gsm8k.version), "string", "version is a string")
+T.ok(gsm8k.dataset.url:match("^https://raw%.githubusercontent%.com/openai/grade%-school%-math/")
+     and gsm8k.dataset.file == "test.jsonl", "dataset url and file")
+T.ok(#gsm8k.dataset.sha256 == 64 and #gsm8k.train.sha256 == 64, "sha256 pinned")
+T.eq(gsm8k.id(test[1], 1), "gsm8k-test-0001", "id")
+T.eq(gsm8k.id(test[1319], 1319), "gsm8k-test-1319", "id of the last item")
+local msgs = gsm8k.prompt(test[1])
+T.eq(#msgs, 1, "zero-shot: one user message")
+T.eq(msgs[1].role, "user", "zero-shot role")
+T.ok(msgs[1].content:find(test[1].question, 1, true) and msgs[1].content:find("####", 1, true),
+     "zero-shot prompt holds the question and asks for '#### N'")
+local train = read_jsonl(DIR .. "train.jsonl")
+T.eq(#train, 7473, "train split has 7,473 items")
+local five = gsm8k.prompt(test[1], { shots = 5, fewshot_pool = train })
+T.eq(#five, 11, "5 shots: 5 user/assistant pairs + the question")
+T.eq(five[11].content, msgs[1].content, "question last, same as zero-shot")
+T.ok(not five[2].content:find("<<", 1, true) and five[2].content:find("####", 1, true),
+     "shot answers without calculator notes, ending in '#### N'")
+local again = gsm8k.prompt(test[2], { shots = 5, fewshot_pool = train })
+T.eq(again[1].content, five[1].content, "the same shots for every item")
+T.eq(gsm8k.extract(five[2].content), gsm8k.gold(train[
+    (function() for j, t in ipairs(train) do
+        if five[1].content:find(t.question, 1, true) then return j end end end)()]),
+    "a shot's answer grades as its own gold")
+T.ok(not pcall(gsm8k.prompt, test[1], { shots = 2 }), "shots without a pool raises")
+T.eq(gsm8k.extract("<think>#### 5"), nil, "unclosed think: no answer")
+T.eq(select(2, gsm8k.extract("<think>#### 5")), "unclosed_think", "unclosed think: reason")
+T.eq(gsm8k.strict("#### 18"), "18", "strict marker")
+T.eq(gsm8k.strict("\\boxed{18}"), nil, "strict ignores boxed")
+T.ok(gsm8k.correct("$70,000.00", "70000"), "correct() is numeric")
+T.eq(gsm8k.options[1].name, "shots", "options declare shots")
+
 T.done()

@@ -1,8 +1,9 @@
 -- tests/lib/sim.lua: starts `ollaeval sim` on a free port for a test and
--- stops it. The simulator is a separate process, as a real server is.
+-- stops it (also when the test dies: the handle's __gc kills it). The
+-- simulator is a separate process, as a real server is.
 --   local sim = require "tests.lib.sim"
 --   local s = sim.start{"--parallel", "4"}   -- extra sim flags
---   s.url, s:stats() (decoded /stats), s:stop()
+--   s.url, s.stats() (decoded /stats), s.stop()
 local cjson = require "cjson"
 
 local M = {}
@@ -15,29 +16,41 @@ end
 
 
 function M.start(args)
-    local cmd = { q(bin), "sim", "--port", "0", "--quiet" }
+    local log = os.tmpname()
+    local cmd = { "exec", q(bin), "sim", "--port", "0", "--quiet" }
     for _, a in ipairs(args or {}) do cmd[#cmd + 1] = q(a) end
-    -- the shell prints the simulator's pid, then the simulator its address
-    local p = assert(io.popen("sh -c '" .. table.concat(cmd, " "):gsub("'", "'\\''") ..
-        " & echo $!; wait' 2>&1", "r"))
+    local p = assert(io.popen(table.concat(cmd, " ") .. " >" .. log .. " 2>&1 & echo $!"))
     local pid = p:read("l")
-    local line = p:read("l")
-    local url = line and line:match("listening on (http://%S+)")
-    if not url then
-        error("the simulator did not start: " .. tostring(line) .. " " .. tostring(p:read("a")), 2)
+    p:close()
+    local url
+    for _ = 1, 200 do
+        local f = io.open(log)
+        local text = f and f:read("a") or ""
+        if f then f:close() end
+        url = text:match("listening on (http://%S+)")
+        if url then break end
+        sleep(25)
     end
-    local s = { url = url, pid = pid, pipe = p }
+    local s = setmetatable({ url = url, pid = pid, log = log }, {
+        __gc = function(self) self.stop() end,
+    })
+    function s.stop()
+        if s.pid then
+            os.execute("kill " .. s.pid .. " 2>/dev/null")
+            s.pid = nil
+            os.remove(log)
+        end
+    end
+    if not url then
+        local f = io.open(log)
+        local text = f and f:read("a") or ""
+        s.stop()
+        error("the simulator did not start: " .. text, 2)
+    end
     function s.stats()
         local r, err = http { url = url .. "/stats", timeout = 5 }
         assert(r and r.status == 200, err)
         return cjson.decode(r.body)
-    end
-    function s.stop()
-        if s.pipe then
-            os.execute("kill " .. s.pid .. " 2>/dev/null")
-            s.pipe:close()
-            s.pipe = nil
-        end
     end
     return s
 end

@@ -1,0 +1,495 @@
+/*
+ * sim_answer.c: what the simulator says. Loads --dataset (JSONL), finds
+ * which item a prompt contains (normalised text, rolling hash over the
+ * prompt, verified by memcmp), writes a step-by-step answer that ends in
+ * the gold answer with probability --accuracy (else a wrong one) in a
+ * surface form that varies by item, thinking text, and deterministic filler
+ * whose length follows a heavy-tailed model. Records first answers per item.
+ * All text is owned by the job (j->text[]) once sim_answer_make returns.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "sim.h"
+
+#define KWIN 48 /* bytes of a question hashed for the index */
+#define RBASE 0x100000001b3ULL
+
+/* ----------------------------------------------------------- pieces */
+
+/* A piece (one simulated token) is leading whitespace plus one word. */
+size_t sim_next_piece(const char *t, size_t n, size_t pos)
+{
+    while (pos < n && isspace((unsigned char)t[pos]))
+        pos++;
+    while (pos < n && !isspace((unsigned char)t[pos]))
+        pos++;
+    return pos;
+}
+
+int sim_count_pieces(const char *t, size_t n)
+{
+    int k = 0;
+    for (size_t p = 0; p < n; k++)
+        p = sim_next_piece(t, n, p);
+    return k;
+}
+
+/* ----------------------------------------------------------- dataset */
+
+/* Whitespace runs become one space; ends trimmed. Returns malloc'd text. */
+static char *normalise(const char *s, size_t n, size_t *out)
+{
+    char *d = malloc(n + 1);
+    if (!d)
+        abort();
+    size_t k = 0;
+    int sp = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isspace((unsigned char)s[i])) {
+            sp = k > 0;
+            continue;
+        }
+        if (sp)
+            d[k++] = ' ';
+        sp = 0;
+        d[k++] = s[i];
+    }
+    d[k] = 0;
+    *out = k;
+    return d;
+}
+
+static uint64_t win_hash(const char *s)
+{
+    uint64_t h = 0;
+    for (int i = 0; i < KWIN; i++)
+        h = h * RBASE + (unsigned char)s[i];
+    return h;
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s), a = 0;
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = 0;
+    while (isspace((unsigned char)s[a]))
+        a++;
+    memmove(s, s + a, n - a + 1);
+}
+
+/* Gold answer and worked steps of one record, per --gold. */
+static void item_gold(const sim_config *cf, const cJSON *rec, sim_item *it)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(rec, cf->afield);
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(rec, "choices");
+    const char *mode = cf->gold_mode;
+    char buf[64];
+    if (cJSON_IsNumber(a)) {
+        double v = a->valuedouble;
+        if ((!strcmp(mode, "letter") || (!strcmp(mode, "auto") && cJSON_IsArray(ch))) &&
+            v >= 0 && v < 26)
+            snprintf(buf, sizeof buf, "%c", 'A' + (int)v);
+        else if (v == floor(v) && fabs(v) < 1e15)
+            snprintf(buf, sizeof buf, "%lld", (long long)v);
+        else
+            snprintf(buf, sizeof buf, "%g", v);
+        it->gold = sim_strndup(buf, strlen(buf));
+        return;
+    }
+    const char *t = cJSON_GetStringValue(a);
+    if (!t) {
+        it->gold = sim_strndup("", 0);
+        return;
+    }
+    const char *h = strcmp(mode, "field") ? strstr(t, "####") : NULL;
+    if (!h) {
+        it->gold = sim_strndup(t, strlen(t));
+        trim(it->gold);
+        return;
+    }
+    const char *last = h;
+    while ((h = strstr(last + 4, "####")))
+        last = h;
+    sbuf g = {0}, st = {0};
+    for (const char *p = last + 4; *p; p++)
+        if (*p != ',')
+            sb_putc(&g, *p);
+    it->gold = sb_steal(&g);
+    trim(it->gold);
+    for (const char *p = t; p < last; p++) { /* steps without <<calc>> */
+        const char *e;
+        if (p[0] == '<' && p[1] == '<' && (e = strstr(p, ">>")) && e < last)
+            p = e + 1;
+        else
+            sb_putc(&st, *p);
+    }
+    it->steps = sb_steal(&st);
+    trim(it->steps);
+}
+
+static void index_add(sim_dataset *d, int i)
+{
+    sim_item *it = &d->items[i];
+    if (it->qlen < KWIN) {
+        d->shortq = realloc(d->shortq, sizeof(int) * (size_t)(d->nshort + 1));
+        if (!d->shortq)
+            abort();
+        d->shortq[d->nshort++] = i;
+        return;
+    }
+    uint64_t k = win_hash(it->question);
+    size_t m = d->tcap - 1, p = (size_t)sim_mix(k) & m;
+    while (d->table[p] >= 0 && d->keys[p] != k)
+        p = (p + 1) & m;
+    if (d->table[p] >= 0) { /* same key: append to the chain */
+        int q = d->table[p];
+        while (d->items[q].next >= 0)
+            q = d->items[q].next;
+        d->items[q].next = i;
+        return;
+    }
+    d->keys[p] = k;
+    d->table[p] = i;
+}
+
+static int add_record(sim_server *s, const char *line, size_t n, int idx)
+{
+    sim_dataset *d = &s->ds;
+    cJSON *rec = cJSON_ParseWithLength(line, n);
+    if (!rec)
+        return -1;
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(rec, s->cfg.qfield);
+    if (!q && !s->cfg.qfield_set)
+        q = cJSON_GetObjectItemCaseSensitive(rec, "problem");
+    const char *qs = cJSON_GetStringValue(q);
+    if (qs && *qs) {
+        sim_item *it = &d->items[idx];
+        it->question = normalise(qs, strlen(qs), &it->qlen);
+        item_gold(&s->cfg, rec, it);
+    }
+    cJSON_Delete(rec);
+    return qs ? 0 : -1;
+}
+
+int sim_dataset_load(sim_server *s)
+{
+    sim_dataset *d = &s->ds;
+    FILE *f = fopen(s->cfg.dataset, "rb");
+    if (!f) {
+        fprintf(stderr, "ollaeval sim: --dataset: cannot open %s: %s\n", s->cfg.dataset,
+                strerror(errno));
+        return -1;
+    }
+    sbuf all = {0};
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        sb_put(&all, chunk, got);
+    fclose(f);
+    int lines = 0;
+    for (size_t i = 0; i < all.len; i++)
+        lines += all.data[i] == '\n';
+    lines += all.len && all.data[all.len - 1] != '\n';
+    d->items = calloc((size_t)lines + 1, sizeof *d->items);
+    for (d->tcap = 16; d->tcap < (size_t)lines * 2; d->tcap *= 2)
+        ;
+    d->table = malloc(sizeof(int) * d->tcap);
+    d->keys = calloc(d->tcap, sizeof(uint64_t));
+    if (!d->items || !d->table || !d->keys)
+        abort();
+    memset(d->table, 0xff, sizeof(int) * d->tcap);
+    int bad = 0;
+    size_t p = 0;
+    for (int idx = 0; p < all.len; idx++) {
+        size_t e = p;
+        while (e < all.len && all.data[e] != '\n')
+            e++;
+        d->items[idx].next = -1;
+        if (e > p && add_record(s, all.data + p, e - p, idx) < 0)
+            bad++;
+        if (d->items[idx].question)
+            index_add(d, idx);
+        d->n = idx + 1;
+        p = e + 1;
+    }
+    sb_free(&all);
+    if (bad)
+        sim_log(s, "dataset %s: %d lines without a usable \"%s\" field skipped\n",
+                s->cfg.dataset, bad, s->cfg.qfield);
+    sim_log(s, "dataset %s: %d items\n", s->cfg.dataset, d->n - bad);
+    return 0;
+}
+
+void sim_dataset_free(sim_dataset *d)
+{
+    for (int i = 0; i < d->n; i++) {
+        free(d->items[i].question);
+        free(d->items[i].gold);
+        free(d->items[i].steps);
+    }
+    free(d->items);
+    free(d->table);
+    free(d->keys);
+    free(d->shortq);
+    memset(d, 0, sizeof *d);
+}
+
+/* Index of the dataset question occurring last in the text, or -1. */
+static int find_item(const sim_dataset *d, const char *text, size_t n)
+{
+    if (!d->n)
+        return -1;
+    size_t nl;
+    char *np = normalise(text, n, &nl);
+    int best = -1;
+    size_t bestpos = 0;
+    if (nl >= KWIN) {
+        uint64_t pw = 1, h = win_hash(np);
+        for (int i = 0; i < KWIN - 1; i++)
+            pw *= RBASE;
+        for (size_t pos = 0;; pos++) {
+            size_t m = d->tcap - 1, p = (size_t)sim_mix(h) & m;
+            while (d->table[p] >= 0 && d->keys[p] != h)
+                p = (p + 1) & m;
+            for (int i = d->table[p]; i >= 0; i = d->items[i].next) {
+                const sim_item *it = &d->items[i];
+                if (it->qlen <= nl - pos && !memcmp(np + pos, it->question, it->qlen) &&
+                    (best < 0 || pos > bestpos)) {
+                    best = i, bestpos = pos;
+                    break;
+                }
+            }
+            if (pos + KWIN >= nl)
+                break;
+            h = (h - pw * (unsigned char)np[pos]) * RBASE + (unsigned char)np[pos + KWIN];
+        }
+    }
+    for (int k = 0; k < d->nshort; k++) {
+        const sim_item *it = &d->items[d->shortq[k]];
+        const char *at = np, *hit;
+        while (it->qlen && (hit = memmem(at, nl - (size_t)(at - np), it->question, it->qlen))) {
+            size_t pos = (size_t)(hit - np);
+            if (best < 0 || pos > bestpos)
+                best = d->shortq[k], bestpos = pos;
+            at = hit + 1;
+        }
+    }
+    free(np);
+    return best;
+}
+
+/* ----------------------------------------------------------- text */
+
+static const char *const filler_words[] = {
+    "the", "system", "process", "can", "be", "described", "as", "a", "series",
+    "of", "steps", "that", "each", "depend", "on", "previous", "results", "and",
+    "this", "approach", "helps", "to", "keep", "things", "simple", "while",
+    "still", "covering", "important", "details", "in", "practice", "many",
+    "people", "find", "it", "useful", "consider", "how", "different", "parts",
+    "work", "together", "over", "time", "with", "some", "care", "example",
+    "general", "idea", "is", "often", "more", "clear", "when", "viewed", "from",
+    "another", "angle", "so", "we", "should", "note"};
+static const char *const think_words[] = {
+    "let", "me", "think", "about", "this", "carefully", "first", "I", "need",
+    "to", "check", "each", "quantity", "then", "combine", "them", "so", "that",
+    "makes", "sense", "wait", "actually", "hmm", "right", "okay", "now", "the",
+    "step", "value", "total", "amount", "should", "verify", "again", "means",
+    "given", "information", "relationship", "between", "parts", "problem",
+    "says", "compute", "careful", "with", "units", "and", "order", "of",
+    "operations", "double", "what", "is", "being", "asked", "here", "it",
+    "seems", "consistent", "maybe", "reconsider", "fine", "good", "yes"};
+#define NW(a) (int)(sizeof a / sizeof a[0])
+
+static uint64_t rng_next(uint64_t *st)
+{
+    *st += 0x9e3779b97f4a7c15ULL;
+    return sim_mix(*st);
+}
+
+/* n words of sentence-shaped text from a word list, deterministic. */
+static void words(sbuf *b, int n, const char *const *w, int nw, uint64_t seed, int k)
+{
+    uint64_t st = seed;
+    int left = 0, para = 3;
+    for (int i = 0; i < n; i++, k++) {
+        const char *word = w[rng_next(&st) % (uint64_t)nw];
+        int start = left == 0;
+        if (start) {
+            left = 6 + (int)(rng_next(&st) % 9);
+            if (k > 0 && --para == 0) {
+                sb_puts(b, "\n\n");
+                para = 3 + (int)(rng_next(&st) % 3);
+            } else if (k > 0) {
+                sb_putc(b, ' ');
+            }
+        } else {
+            sb_putc(b, ' ');
+        }
+        size_t at = b->len;
+        sb_puts(b, word);
+        if (start)
+            b->data[at] = (char)toupper((unsigned char)b->data[at]);
+        if (--left == 0 || i == n - 1)
+            sb_putc(b, '.');
+    }
+}
+
+static int length_model(const sim_config *cf, uint64_t h)
+{
+    double u = sim_u01(h);
+    double x = cf->tokens_min / pow(1 - u, 1 / 1.5); /* Pareto, alpha 1.5 */
+    if (x > cf->tokens_max)
+        x = cf->tokens_max;
+    return x < 1 ? 1 : (int)x;
+}
+
+/* A wrong answer: gold plus a nonzero offset, another letter, or "+1". */
+static char *wrong_answer(const char *gold, uint64_t h)
+{
+    char buf[128], *end;
+    errno = 0;
+    double v = strtod(gold, &end);
+    if (*gold && !*end && !errno && fabs(v) < 1e15) {
+        long long off = 1 + (long long)(h % 9);
+        double w = ((h >> 8) & 1) && v - off >= 0 ? v - off : v + off;
+        if (v == floor(v))
+            snprintf(buf, sizeof buf, "%lld", (long long)w);
+        else
+            snprintf(buf, sizeof buf, "%g", w);
+    } else if (strlen(gold) == 1 && isupper((unsigned char)gold[0])) {
+        int c = gold[0] - 'A';
+        snprintf(buf, sizeof buf, "%c", 'A' + (c < 4 ? (c + 1) % 4 : c + 1) % 26);
+    } else {
+        snprintf(buf, sizeof buf, "%.100s + 1", gold);
+    }
+    return sim_strndup(buf, strlen(buf));
+}
+
+/* "1234567" -> "1,234,567" when the value is an integer >= 1000. */
+static int with_commas(const char *v, char *out, size_t n)
+{
+    const char *d = v + (*v == '-');
+    size_t dl = strlen(d);
+    if (dl < 4 || dl > 30 || strspn(d, "0123456789") != dl)
+        return 0;
+    size_t k = 0;
+    if (*v == '-')
+        out[k++] = '-';
+    for (size_t i = 0; i < dl && k + 2 < n; i++) {
+        if (i && (dl - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = d[i];
+    }
+    out[k] = 0;
+    return 1;
+}
+
+/* The last line, in one of 7 forms; forms 4 (1,234) and 5 (N dollars)
+ * fall back to others when they do not fit the value or the question. */
+static void final_line(sbuf *b, const char *given, int form, int money)
+{
+    char *end, sep[64];
+    strtod(given, &end);
+    int numeric = *given && !*end;
+    if (form == 4 && (!numeric || !with_commas(given, sep, sizeof sep)))
+        form = 2;
+    if (form == 5 && (!numeric || !money))
+        form = 3;
+    switch (form) {
+    case 0: sb_printf(b, "#### %s", given); break;
+    case 1: sb_printf(b, "The answer is %s.", given); break;
+    case 2: sb_printf(b, "Therefore, the final answer is $\\boxed{%s}$.", given); break;
+    case 3: sb_printf(b, "So the result is:\n\n**%s**", given); break;
+    case 4: sb_printf(b, "The answer is %s.", sep); break;
+    case 5: sb_printf(b, "The answer is %s dollars.", given); break;
+    default: sb_printf(b, "Final answer: %s", given); break;
+    }
+}
+
+static const char generic_steps[] =
+    "Let's solve this step by step.\n\nFirst, identify the quantities given "
+    "in the problem and what is being asked.\nNext, set up the relationships "
+    "between them and compute carefully.\nFinally, check the result against "
+    "the conditions of the problem.";
+
+void sim_answer_make(sim_server *s, sim_job *j, const char *prompt, size_t n,
+                     uint64_t phash, int think)
+{
+    const sim_config *cf = &s->cfg;
+    sbuf th = {0}, co = {0};
+    j->item = find_item(&s->ds, prompt, n);
+    uint64_t base = j->item >= 0 ? sim_hash(&j->item, sizeof j->item, cf->seed ^ 0x17e3)
+                                 : phash;
+    if (j->item >= 0) {
+        const sim_item *it = &s->ds.items[j->item];
+        j->item_correct = sim_u01(sim_mix(base ^ 1)) < cf->accuracy;
+        j->given = j->item_correct ? sim_strndup(it->gold, strlen(it->gold))
+                                   : wrong_answer(it->gold, sim_mix(base ^ 2));
+        sb_puts(&co, it->steps && *it->steps ? it->steps : generic_steps);
+        sb_puts(&co, "\n");
+        int money = strchr(it->question, '$') || strstr(it->question, "dollar");
+        final_line(&co, j->given, (int)(((uint64_t)j->item + sim_mix(cf->seed)) % 7), money);
+    } else {
+        words(&co, length_model(cf, sim_mix(base ^ 4)), filler_words, NW(filler_words),
+              sim_mix(base ^ 5), 0);
+    }
+    if (think > 0) {
+        static const double lvl[] = {0, 0.5, 1, 2, 3};
+        int nt = (int)(length_model(cf, sim_mix(base ^ 6)) * lvl[think]);
+        sb_puts(&th, "Okay, let me think about this.");
+        words(&th, nt > 6 ? nt - 6 : 1, think_words, NW(think_words), sim_mix(base ^ 7), 1);
+    }
+    if (j->json_format) { /* structured output: the text as one field */
+        sbuf w = {0};
+        sb_puts(&w, "{\"response\": ");
+        sb_json_str(&w, co.data ? co.data : "", co.len);
+        sb_puts(&w, "}");
+        sb_free(&co);
+        co = w;
+    }
+    if (think > 0 && cf->think_in_content) {
+        sbuf w = {0};
+        sb_puts(&w, "<think>\n");
+        sb_put(&w, th.data, th.len);
+        sb_puts(&w, "\n</think>\n\n");
+        sb_free(&th);
+        th = w;
+    }
+    j->split_thinking = !cf->think_in_content;
+    j->len[0] = th.len;
+    j->len[1] = co.len;
+    j->text[0] = sb_steal(&th);
+    j->text[1] = sb_steal(&co);
+    j->ntok = sim_count_pieces(j->text[0], j->len[0]) + sim_count_pieces(j->text[1], j->len[1]);
+}
+
+/* The first complete answer to an item counts, in /stats and the file. */
+void sim_answer_record(sim_server *s, sim_job *j)
+{
+    sim_item *it = &s->ds.items[j->item];
+    if (it->state)
+        return;
+    int ok = j->item_correct && !j->truncated;
+    it->state = ok ? 1 : 2;
+    if (ok)
+        s->st.correct++;
+    else
+        s->st.wrong++;
+    if (!s->answers_out)
+        return;
+    sbuf b = {0};
+    sb_printf(&b, "{\"index\":%d,\"correct\":%s,\"gold\":", j->item, ok ? "true" : "false");
+    sb_json_cstr(&b, it->gold);
+    sb_puts(&b, ",\"given\":");
+    sb_json_cstr(&b, j->truncated ? "" : j->given);
+    sb_puts(&b, "}\n");
+    fwrite(b.data, 1, b.len, s->answers_out);
+    fflush(s->answers_out);
+    sb_free(&b);
+}
