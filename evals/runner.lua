@@ -237,7 +237,7 @@ local function summarize(records, ctx)
         if scored == 0 then return { value = cjson.null } end
         local p = k / scored
         local lo, hi = metrics.wilson(k, scored)
-        return { value = p, stderr = metrics.stderr_proportion(k, scored), ci95 = { lo, hi } }
+        return { value = p, stderr = metrics.binary_stderr(k, scored), ci95 = { lo, hi } }
     end
     local acc = prop(correct)
     local sacc = prop(strict)

@@ -29,7 +29,7 @@ if [ ! -f "$data" ]; then
     exit 1
 fi
 log=$(mktemp)
-"$bin" sim --port 0 --parallel 8 --time-scale 0.05 --accuracy 0.85 --dataset "$data" >"$log" 2>&1 &
+"$bin" sim --port 0 --parallel 8 --time-scale 0.01 --accuracy 0.85 --dataset "$data" >"$log" 2>&1 &
 sim=$!
 trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 50); do grep -q "listening on" "$log" && break; sleep 0.1; done
