@@ -12,6 +12,13 @@ local metrics = require "evals.metrics"
 
 local M = {}
 
+-- JSON as written to the run folder: lua-cjson escapes "/" as "\/", which
+-- is valid but hard to grep; undo it (every "/" was escaped, so "\/" only
+-- ever stands for "/").
+local function encode(v)
+    return (cjson.encode(v):gsub("\\/", "/"))
+end
+
 local format, concat = string.format, table.concat
 local floor = math.floor
 local stderr = io.stderr
@@ -137,7 +144,7 @@ end
 local function write_json(path, t)
     local tmp = path .. ".tmp"
     local f = assert(io.open(tmp, "wb"))
-    f:write(cjson.encode(t), "\n")
+    f:write(encode(t), "\n")
     f:close()
     assert(os.rename(tmp, path))
 end
@@ -187,7 +194,9 @@ local function start_progress(st, total)
     local running = true
     local t = spawn(function()
         while running do
-            sleep(period)
+            -- short naps, so the end of the run never waits out a period
+            local due = now() + period
+            while running and now() < due do sleep(math.min(100, due - now())) end
             if not running then break end
             if tty then
                 stderr:write("\r\27[K", progress_line(st, total))
@@ -415,7 +424,7 @@ function M.run(suite, suite_file, opt)
             if rec.correct then st.correct = st.correct + 1 end
             st.tokens = st.tokens + res.completion_tokens
         end
-        journal:write(cjson.encode(rec), "\n")
+        journal:write(encode(rec), "\n")
         journal:flush()
         st.done = st.done + 1
         st.new = st.new + 1
@@ -463,7 +472,8 @@ function M.run(suite, suite_file, opt)
     })
     st.finished = true
     wait(watcher)
-    wait(stop_progress())
+    local progress_task = stop_progress()
+    if progress_task then wait(progress_task) end
     journal:close()
     if not mok then
         -- the dataset raised mid-way (a malformed line): what was done is kept

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# test-gsm8k-run.sh: scripts/gsm8k.lua end to end against `ollaeval sim`
+# serving the real GSM8K test set: with --accuracy 1.0 the score is 100%;
+# with --accuracy p it equals exactly the number of items the simulator
+# answered correctly; the run folder holds what the README promises.
+set -u
+n=0 fails=0
+ok() { n=$((n+1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fails=$((fails+1)); fi; }
+bin=${OLLAEVAL:?}
+data="${OLLAEVAL_SHARED:?}/datasets/gsm8k/test.jsonl"
+tmp=$(mktemp -d); pids=()
+trap 'kill ${pids[@]} 2>/dev/null; rm -rf "$tmp"' EXIT
+get() { "$bin" tests/lib/json_get.lua "$@"; }
+
+start_sim() { # start_sim NAME FLAGS...: sets URL
+    "$bin" sim --port 0 --quiet "${@:2}" >"$tmp/$1.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do grep -q "listening on" "$tmp/$1.log" && break; sleep 0.05; done
+    URL=$(grep -o 'http://[0-9.:]*' "$tmp/$1.log" | head -n 1)
+}
+
+# 1. accuracy 1.0 over the whole test set: 100%
+start_sim perfect --time-scale 0 --parallel 16 --accuracy 1.0 --dataset "$data" --tokens-max 1500
+"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 16 --dataset "$data" -o "$tmp/perfect" >"$tmp/perfect.out" 2>"$tmp/perfect.err"
+rc=$?
+ok "accuracy 1.0 run exits 0" '[ $rc -eq 0 ]'
+read -r acc scored errors status <<<"$(get "$tmp/perfect/summary.json" metrics.accuracy counts.scored counts.errors status | tr '\n' ' ')"
+ok "all 1319 items scored, no errors" '[ "$scored" = 1319 ] && [ "$errors" = 0 ]'
+ok "accuracy is exactly 1 (got $acc)" '[ "$acc" = 1 ] || [ "$acc" = 1.0 ]'
+ok "status complete" '[ "$status" = complete ]'
+ok "stdout has the table and the run folder" 'grep -q "accuracy *100.00%" "$tmp/perfect.out" && grep -q "$tmp/perfect" "$tmp/perfect.out"'
+ok "-q: nothing on stderr" '[ ! -s "$tmp/perfect.err" ]'
+
+# 2. accuracy 0.7: the score is the simulator's own count of correct answers
+start_sim p70 --time-scale 0 --parallel 16 --accuracy 0.7 --seed 7 --dataset "$data" --answers-out "$tmp/answers.jsonl"
+"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 16 --dataset "$data" --limit 600 -o "$tmp/p70" >/dev/null 2>&1
+stats=$(curl -s "$URL/stats")
+echo "$stats" > "$tmp/stats.json"
+sim_correct=$(get "$tmp/stats.json" answers.correct)
+read -r correct scored <<<"$(get "$tmp/p70/summary.json" counts.scored | { read -r s; c=$(grep -c '"correct":true' "$tmp/p70/samples.jsonl"); echo "$c $s"; })"
+ok "600 items scored" '[ "$scored" = 600 ]'
+ok "correct answers ($correct) = the simulator's count ($sim_correct)" '[ "$correct" = "$sim_correct" ] && [ "$correct" -gt 300 ] && [ "$correct" -lt 500 ]'
+acc=$(get "$tmp/p70/summary.json" metrics.accuracy)
+ok "accuracy = correct / scored" '[ "$(awk -v c="$correct" -v a="$acc" "BEGIN{print (a*600 - c < 1e-9 && c - a*600 < 1e-9) ? 1 : 0}")" = 1 ]'
+
+# 3. the run folder
+s="$tmp/p70/summary.json"
+for k in suite.name suite.version suite.sha256 dataset.sha256 model.name model.digest endpoints.1 \
+         server_version options.seed counts.n counts.scored counts.errors metrics.accuracy \
+         metrics.accuracy_stderr metrics.accuracy_ci95.1 metrics.accuracy_ci95.2 metrics.strict_accuracy \
+         metrics.no_answer_rate metrics.truncated_rate latency_ms.p50 latency_ms.p95 latency_ms.p99 \
+         tokens.completion_mean wall_time_s; do
+    v=$(get "$s" "$k")
+    ok "summary.json has $k ($v)" '[ "$v" != nil ]'
+done
+ok "model digest is 64 hex" '[[ "$(get "$s" model.digest)" =~ ^[0-9a-f]{64}$ ]]'
+ok "dataset sha256 is the suite's" '[ "$(get "$s" dataset.sha256)" = "$(sha256sum "$data" | cut -d" " -f1)" ]'
+ok "samples.jsonl has 600 lines" '[ "$(get "$tmp/p70/samples.jsonl" "#lines")" = 600 ]'
+line=$(head -n 1 "$tmp/p70/samples.jsonl")
+for k in '"id":' '"messages":' '"content":' '"answer":' '"rule":' '"gold":' '"correct":' '"completion_tokens":' '"latency_ms":' '"attempts":'; do
+    ok "a sample record has $k" 'grep -q "$k" <<<"$line"'
+done
+ok "run.json records the command" 'grep -q "scripts/gsm8k.lua" "$tmp/p70/run.json"'
+
+# 4. progress: plain lines when stderr is not a terminal
+start_sim slow --parallel 4 --fixed-latency-ms 150 --dataset "$data"
+"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$URL" -c 4 --dataset "$data" --limit 8 -o "$tmp/slow" >/dev/null 2>"$tmp/slow.err"
+ok "stderr names the dataset and the run" 'grep -q "dataset:" "$tmp/slow.err" && grep -q "8 items" "$tmp/slow.err"'
+ok "no terminal escapes when stderr is a file" '! grep -q $'"'"'\e'"'"' "$tmp/slow.err"'
+
+# 5. no server: one clear line, fast
+start=$(date +%s%N)
+err=$("$bin" scripts/gsm8k.lua -m qwen3:8b -e http://127.0.0.1:9 --dataset "$data" 2>&1 >/dev/null); rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ok "no server: exit 1 within 2 s ($ms ms)" '[ $rc -eq 1 ] && [ $ms -lt 2000 ]'
+ok "no server: says so and what to do" 'grep -q "no server answers at http://127.0.0.1:9" <<<"$err" && [ "$(grep -c . <<<"$err")" -le 2 ]'
+err=$("$bin" scripts/gsm8k.lua -m nosuch:1b -e "$URL" --dataset "$data" 2>&1 >/dev/null); rc=$?
+ok "unknown model: exit 1, names it and the pull command" '[ $rc -eq 1 ] && grep -q "ollama pull nosuch:1b" <<<"$err"'
+[ $fails -eq 0 ]
