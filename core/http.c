@@ -16,6 +16,7 @@
 
 #include "oe.h"
 #include "sched.h"
+#include "stream.h"
 
 static struct {
     uv_loop_t *loop;
@@ -76,10 +77,23 @@ oe_req *req_new(void)
     return r;
 }
 
+void req_start_stream(oe_req *r, int format)
+{
+    r->stream_format = format;
+    r->stream = malloc(sizeof *r->stream);
+    if (!r->stream)
+        abort();
+    stream_init(r->stream, format);
+}
+
 void req_free(oe_req *r)
 {
     if (!r)
         return;
+    if (r->stream) {
+        stream_free(r->stream);
+        free(r->stream);
+    }
     free(r->method);
     free(r->url);
     free(r->body);
@@ -89,12 +103,42 @@ void req_free(oe_req *r)
     free(r);
 }
 
+/* ---- the idle timeout: no byte for idle_timeout_ms ends the transfer ---- */
+
+typedef struct {
+    uv_timer_t timer; /* timer.data points at this struct (freed on close) */
+    oe_req *r;
+} idle_timer;
+
+static void finish(CURL *e, CURLcode rc);
+
+static void on_idle(uv_timer_t *t)
+{
+    oe_req *r = ((idle_timer *)t->data)->r;
+    r->err = OE_ETIMEOUT;
+    snprintf(r->errmsg, sizeof r->errmsg, "%s: no data for %ld ms (idle timeout)", r->url,
+             r->idle_timeout_ms);
+    finish(r->easy, CURLE_OPERATION_TIMEDOUT); /* a libuv callback: curl may be called */
+}
+
+static void idle_touch(oe_req *r)
+{
+    if (r->idle)
+        uv_timer_start(&((idle_timer *)r->idle)->timer, on_idle, (uint64_t)r->idle_timeout_ms, 0);
+}
+
+static void on_idle_close(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 /* ---- callbacks from libcurl ---- */
 
 static size_t cb_write(char *p, size_t size, size_t n, void *ud)
 {
     oe_req *r = ud;
     size_t len = size * n;
+    idle_touch(r);
     if (r->resp_body.len + len > r->max_body) {
         snprintf(r->errmsg, sizeof r->errmsg,
                  "response body exceeds the cap of %zu bytes", r->max_body);
@@ -103,6 +147,15 @@ static size_t cb_write(char *p, size_t size, size_t n, void *ud)
     }
     if (!r->t_first_byte)
         r->t_first_byte = oe_now();
+    if (r->stream) {
+        if (!r->status)
+            curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+        if (r->status == 200) { /* parse as it arrives; errors are buffered */
+            if (stream_feed(r->stream, p, len, oe_now()) && r->want_progress)
+                sched_req_progress(r);
+            return len;
+        }
+    }
     buf_append(&r->resp_body, p, len);
     return len;
 }
@@ -111,6 +164,7 @@ static size_t cb_header(char *p, size_t size, size_t n, void *ud)
 {
     oe_req *r = ud;
     size_t len = size * n;
+    idle_touch(r);
     if (!r->t_first_byte)
         r->t_first_byte = oe_now();
     /* A new status line starts a new header block (100 Continue, redirects):
@@ -178,6 +232,12 @@ static void finish(CURL *e, CURLcode rc)
 {
     oe_req *r = NULL;
     curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&r);
+    if (r->idle) {
+        idle_timer *it = r->idle;
+        uv_timer_stop(&it->timer);
+        uv_close((uv_handle_t *)&it->timer, on_idle_close);
+        r->idle = NULL;
+    }
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
     r->t_end = oe_now();
     if (rc != CURLE_OK && r->err == OE_OK) {
@@ -208,6 +268,8 @@ static void finish(CURL *e, CURLcode rc)
     }
     if (rc == CURLE_OK)
         r->err = OE_OK;
+    if (r->stream && r->status == 200 && r->err == OE_OK)
+        stream_end(r->stream, r->t_end);
     curl_multi_remove_handle(H.multi, e);
     curl_easy_cleanup(e);
     r->easy = NULL;
@@ -295,9 +357,14 @@ void http_start(oe_req *r)
     if (r->timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
     if (r->idle_timeout_ms > 0) {
-        /* fewer than 1 byte/s for the whole window: nothing arrived */
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (r->idle_timeout_ms + 999) / 1000);
+        idle_timer *it = calloc(1, sizeof *it);
+        if (!it)
+            abort();
+        it->r = r;
+        it->timer.data = it;
+        uv_timer_init(H.loop, &it->timer);
+        r->idle = it;
+        idle_touch(r);
     }
     if (r->headers)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);

@@ -20,6 +20,7 @@
 
 #include "oe.h"
 #include "sched.h"
+#include "stream.h"
 
 static oe_task *current_task(lua_State *L, const char *what)
 {
@@ -95,10 +96,103 @@ static int l_request(lua_State *L)
         }
     }
     lua_pop(L, 1);
+    lua_getfield(L, 1, "stream");
+    if (!lua_isnil(L, -1)) {
+        const char *f = luaL_checkstring(L, -1);
+        if (strcmp(f, "ndjson") != 0 && strcmp(f, "sse") != 0) {
+            req_free(r);
+            return luaL_error(L, "request field 'stream' must be \"ndjson\" or \"sse\"");
+        }
+        req_start_stream(r, f[0] == 'n' ? STREAM_NDJSON : STREAM_SSE);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "progress");
+    r->want_progress = r->stream && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (t->active)
+        return luaL_error(L, "http{}: this task already has a request in progress");
     r->task = t;
+    t->active = r;
     t->state = TASK_PARKED;
+    t->park = PARK_REQ;
     sched_submit(r); /* r belongs to sched.c, then http.c, until it resumes us */
     return lua_yield(L, 0);
+}
+
+/* core.request_wait()  (yields unless the result is there): the next
+ * progress event or the result of the task's streamed request. */
+static int l_request_wait(lua_State *L)
+{
+    oe_task *t = current_task(L, "request_wait()");
+    if (!t->active)
+        return luaL_error(L, "request_wait(): no request in progress");
+    if (t->active->finished)
+        return lapi_push_response(L, t);
+    if (t->active->stream && (t->active->stream->new_content.len || t->active->stream->new_thinking.len))
+        return lapi_push_progress(L, t);
+    t->state = TASK_PARKED;
+    t->park = PARK_REQ;
+    return lua_yield(L, 0);
+}
+
+/* core.request_cancel(): ends the task's request now; request_wait() then
+ * returns nil, "...cancelled", "cancelled". */
+static int l_request_cancel(lua_State *L)
+{
+    oe_task *t = current_task(L, "request_cancel()");
+    if (t->active)
+        sched_req_cancel(t->active);
+    return 0;
+}
+
+/* Resume values for a task whose streamed request has new text:
+ * "progress", new_content, new_thinking. The request goes on. */
+int lapi_push_progress(lua_State *co, oe_task *t)
+{
+    oe_stream *s = t->active->stream;
+    lua_pushliteral(co, "progress");
+    lua_pushlstring(co, s->new_content.data ? s->new_content.data : "", s->new_content.len);
+    lua_pushlstring(co, s->new_thinking.data ? s->new_thinking.data : "", s->new_thinking.len);
+    s->new_content.len = s->new_thinking.len = 0;
+    return 3;
+}
+
+static void setnum(lua_State *L, const char *k, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* The parsed stream, into the response table on top of L. */
+static void push_stream(lua_State *L, const oe_req *r)
+{
+    const oe_stream *s = r->stream;
+    lua_createtable(L, 0, 12);
+    lua_pushlstring(L, s->content.data ? s->content.data : "", s->content.len);
+    lua_setfield(L, -2, "content");
+    if (s->thinking.len) {
+        lua_pushlstring(L, s->thinking.data, s->thinking.len);
+        lua_setfield(L, -2, "thinking");
+    }
+    lua_pushstring(L, s->done_reason);
+    lua_setfield(L, -2, "done_reason");
+    lua_pushinteger(L, s->prompt_tokens);
+    lua_setfield(L, -2, "prompt_tokens");
+    lua_pushinteger(L, s->completion_tokens);
+    lua_setfield(L, -2, "completion_tokens");
+    lua_pushinteger(L, s->chunks);
+    lua_setfield(L, -2, "chunks");
+    if (s->t_first)
+        setnum(L, "ttft_ms", s->t_first - r->t_start);
+    if (s->t_first_content)
+        setnum(L, "ttfc_ms", s->t_first_content - r->t_start);
+    if (s->chunks > 1)
+        setnum(L, "itl_ms", s->gap_sum / (double)(s->chunks - 1));
+    if (s->final.len) {
+        lua_pushlstring(L, s->final.data, s->final.len);
+        lua_setfield(L, -2, "final");
+    }
+    lua_setfield(L, -2, "stream");
 }
 
 /* Parses the raw header block into a table of lowercased names. */
@@ -133,10 +227,15 @@ static void push_headers(lua_State *L, const oe_buf *b)
 /* Resume values for a task whose request ended; frees the request. */
 int lapi_push_response(lua_State *co, oe_task *t)
 {
-    oe_req *r = t->req;
-    t->req = NULL;
+    oe_req *r = t->active;
+    t->active = NULL;
     int n;
-    if (r->err != OE_OK) {
+    if (r->err == OE_OK && r->stream && r->status == 200 && r->stream->failed) {
+        lua_pushnil(co);
+        lua_pushfstring(co, "%s: %s", r->url, r->stream->error);
+        lua_pushstring(co, r->stream->failed == 1 ? "server" : "protocol");
+        n = 3;
+    } else if (r->err != OE_OK) {
         lua_pushnil(co);
         lua_pushstring(co, r->errmsg[0] ? r->errmsg : oe_errkind_name(r->err));
         lua_pushstring(co, oe_errkind_name(r->err));
@@ -155,6 +254,8 @@ int lapi_push_response(lua_State *co, oe_task *t)
         lua_setfield(co, -2, "ttfb_ms");
         lua_pushnumber(co, r->t_end - r->t_start);
         lua_setfield(co, -2, "total_ms");
+        if (r->stream && r->status == 200)
+            push_stream(co, r);
         n = 1;
     }
     req_free(r);
@@ -195,6 +296,7 @@ static int l_sleep(lua_State *L)
     uv_timer_start(&s->timer, on_sleep, ms > 0 ? (uint64_t)ms : 0, 0);
     t->sleep = s;
     t->state = TASK_PARKED;
+    t->park = PARK_SLEEP;
     return lua_yield(L, 0);
 }
 
@@ -223,6 +325,7 @@ static int l_wait(lua_State *L)
     lua_settop(L, 1);
     if (target->state == TASK_DONE)
         return sched_push_task_result(L, target, 1);
+    self->park = PARK_WAIT;
     sched_wait(self, target); /* resumed by sched_push_wait_result */
     return lua_yield(L, 0);
 }
@@ -354,6 +457,8 @@ static int task_tostring(lua_State *L)
 
 static const luaL_Reg core_funcs[] = {
     {"request",     l_request},
+    {"request_wait", l_request_wait},
+    {"request_cancel", l_request_cancel},
     {"sleep",       l_sleep},
     {"now",         l_now},
     {"spawn",       l_spawn},

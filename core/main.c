@@ -40,15 +40,21 @@ typedef struct {
 
 static const optdef OPTS[] = {
     {"model",       'm', T_STR,  "NAME", "model to evaluate"},
-    {"endpoint",    'e', T_LIST, "URL",  "server URL; repeat for several servers "
-                                         "(default: $OLLAMA_HOST, else http://localhost:11434)"},
+    {"endpoint",    'e', T_LIST, "URL",  "server URL; repeat for several servers; URL#N "
+                                         "gives it its own -c (default: $OLLAMA_HOST, else "
+                                         "http://localhost:11434)"},
     {"concurrency", 'c', T_INT,  "N",    "requests in flight at once, per endpoint (default 4)"},
     {"timeout",     0,   T_NUM,  "SECONDS", "per request, from when it is sent (default 900)"},
+    {"idle-timeout", 0,  T_NUM,  "SECONDS", "streaming: longest wait for the next chunk (default 300)"},
     {"retries",     0,   T_INT,  "N",    "retries of a failed request (default 4)"},
+    {"api",         0,   T_STR,  "NAME", "ollama or openai (default: openai for a URL ending in /v1)"},
+    {"api-key-env", 0,   T_STR,  "VAR",  "environment variable with the API key (default OPENAI_API_KEY)"},
+    {"stream",      0,   T_FLAG, NULL,   "stream responses (time to first token, idle timeout)"},
     {"limit",       0,   T_INT,  "N",    "evaluate only the first N items"},
     {"out",         'o', T_STR,  "DIR",  "run folder (default runs/<suite>-<model>-<time>)"},
     {"resume",      0,   T_FLAG, NULL,   "continue the run in --out, skipping items already scored"},
     {"fail-fast",   0,   T_FLAG, NULL,   "stop at the first item that raises an error"},
+    {"shard",       0,   T_STR,  "I/N",  "evaluate only the I-th of N slices of the items (1 <= I <= N)"},
     {"seed",        0,   T_INT,  "N",    "seed for sampling and few-shot choice (default 0)"},
     {"quiet",       'q', T_FLAG, NULL,   "no progress output"},
     {"version",     0,   T_FLAG, NULL,   "print the version and exit"},
@@ -61,12 +67,13 @@ static void usage_text(FILE *f)
     fprintf(f,
             "usage: %s [options] SCRIPT [script options...]\n"
             "       %s sim [sim options...]     (simulator server; sim --help)\n"
+            "       %s merge RUN_DIR... [-o OUT] (combine the folders of a --shard run)\n"
             "\n"
             "Runs an evaluation script (Lua 5.4) whose requests go to an Ollama or\n"
             "OpenAI-compatible server, many at once. Engine options go before or after\n"
             "SCRIPT; any other option goes to the script.\n"
             "\nengine options:\n",
-            progname, progname);
+            progname, progname, progname);
     for (const optdef *o = OPTS; o->lng; o++) {
         char left[64];
         snprintf(left, sizeof left, "%c%c%c --%s%s%s", o->shrt ? '-' : ' ', o->shrt ? o->shrt : ' ',
@@ -134,6 +141,13 @@ static void set_opt(lua_State *L, int t, const optdef *o, const char *v)
     case T_STR:
         if (*v == '\0')
             usage_error("--%s: the value is empty%s", o->lng, "");
+        if (strcmp(o->lng, "api") == 0 && strcmp(v, "ollama") != 0 && strcmp(v, "openai") != 0)
+            usage_error("--%s: '%s' is not ollama or openai", o->lng, v);
+        if (strcmp(o->lng, "shard") == 0) {
+            int i = 0, n = 0, used = 0;
+            if (sscanf(v, "%d/%d%n", &i, &n, &used) != 2 || v[used] || n < 1 || i < 1 || i > n)
+                usage_error("--%s: '%s' is not I/N with 1 <= I <= N", o->lng, v);
+        }
         lua_pushstring(L, v);
         break;
     case T_LIST:
@@ -254,6 +268,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)
         return sim_main(argc - 1, argv + 1);
+    /* `ollaeval merge DIR...` runs the embedded module evals.merge */
+    int merge = argc >= 2 && strcmp(argv[1], "merge") == 0;
 
     lua_State *L = luaL_newstate();
     if (!L) {
@@ -272,6 +288,10 @@ int main(int argc, char **argv)
     int iargs = lua_gettop(L);
     const char *script = NULL;
     int help = 0, nscript = 0, script_idx = 0;
+    if (merge) {
+        script = "merge";
+        script_idx = 1;
+    }
     for (int i = 1; i < argc && !script_idx; i++) {
         size_t n = strlen(argv[i]);
         if (argv[i][0] != '-' && n > 4 && strcmp(argv[i] + n - 4, ".lua") == 0)
@@ -313,7 +333,7 @@ int main(int argc, char **argv)
         usage_text(stderr);
         return 2;
     }
-    if (access(script, R_OK) != 0) {
+    if (!merge && access(script, R_OK) != 0) {
         fprintf(stderr, "%s: cannot open %s: %s\n", progname, script, strerror(errno));
         return 1;
     }
@@ -391,7 +411,11 @@ int main(int argc, char **argv)
             status = 1;
         }
     }
-    if (status == 0 && luaL_loadfile(L, script) != LUA_OK) {
+    if (status == 0 && merge &&
+        luaL_loadstring(L, "return require('evals.merge').main(...)") != LUA_OK) {
+        report(L);
+        status = 1;
+    } else if (status == 0 && !merge && luaL_loadfile(L, script) != LUA_OK) {
         report(L);
         status = 1;
     }

@@ -75,6 +75,11 @@ typedef struct oe_req {
     enum oe_errkind err;
     char errmsg[256];
     double t_queued, t_start, t_first_byte, t_end; /* ms, monotonic */
+    int stream_format;       /* 0, or STREAM_NDJSON / STREAM_SSE: parse as it arrives */
+    int want_progress;       /* wake the task as streamed text arrives */
+    struct oe_stream *stream;/* the parser, owned by the request */
+    int finished;            /* the transfer has ended (result not yet taken) */
+    void *idle;              /* http.c's idle timer while in flight */
     /* bookkeeping */
     void *easy;             /* CURL *, owned by http.c while in flight */
     struct oe_task *task;   /* the task parked on this request */
@@ -84,6 +89,7 @@ typedef struct oe_req {
 } oe_req;
 
 oe_req *req_new(void);
+void req_start_stream(oe_req *r, int format);
 void req_free(oe_req *r);
 
 /* Global engine settings and counters, one per process. */
@@ -107,6 +113,7 @@ void http_cancel_all(void);
 /* ---- lapi.c ---- */
 int luaopen_core(lua_State *L);
 int lapi_push_response(lua_State *co, struct oe_task *t);
+int lapi_push_progress(lua_State *co, struct oe_task *t);
 
 /* ---- sim.c ---- */
 int sim_main(int argc, char **argv);

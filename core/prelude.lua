@@ -16,8 +16,15 @@ local stderr = io.stderr
 -- Engine defaults (main.c checks the values; these fill what is absent).
 O.concurrency = O.concurrency or 4
 O.timeout = O.timeout or 900
+O["idle-timeout"] = O["idle-timeout"] or 300
 O.retries = O.retries or 4
 O.seed = O.seed or 0
+
+
+-- log(fmt, ...): a line on stderr, unless -q
+function log(fmt, ...)
+    if not O.quiet then stderr:write(format(fmt, ...), "\n") end
+end
 
 
 local function normalize_url(u)
@@ -32,15 +39,22 @@ local function normalize_url(u)
     return u
 end
 
+-- Endpoints: -e URL (repeatable), URL#N for its own window of N.
+local endpoint_limits = {}
 do
     local eps = O.endpoint
     if not eps then
-        eps = { os.getenv("OLLAMA_HOST") or "http://localhost:11434" }
-        if eps[1] == "" then eps[1] = "http://localhost:11434" end
+        local h = os.getenv("OLLAMA_HOST")
+        eps = { (h and h ~= "") and h or "http://localhost:11434" }
     end
-    for i, e in ipairs(eps) do eps[i] = normalize_url(e) end
+    for i, e in ipairs(eps) do
+        local url, n = e:match("^(.-)#(%d+)$")
+        eps[i] = normalize_url(url or e)
+        if n then endpoint_limits[eps[i]] = tonumber(n) end
+    end
     O.endpoint = eps
     ollaeval.endpoints = eps
+    for _, e in ipairs(eps) do core.window(e, endpoint_limits[e] or O.concurrency) end
 end
 
 
@@ -287,7 +301,7 @@ local function window_of(url)
     local key = url:match("^(%a[%w+.-]*://[^/?#]+)") or url
     local w = aimd[key]
     if not w then
-        w = { ok = 0, max = O.concurrency, last_cut = -1e9 }
+        w = { ok = 0, max = endpoint_limits[url] or O.concurrency, last_cut = -1e9 }
         aimd[key] = w
     end
     return key, w
@@ -311,79 +325,234 @@ local function coped(url)
     end
 end
 
+-- The first retry waits BACKOFF_MS (with jitter), each next one twice as
+-- long, up to 30 s. OLLAEVAL_BACKOFF_MS changes the base (tests use a few ms).
+local BACKOFF_MS = tonumber(os.getenv("OLLAEVAL_BACKOFF_MS") or "") or 500
+
 local function retry_delay(attempt, res)
     local ra = res and res.headers and tonumber(res.headers["retry-after"])
     if ra then return min(ra * 1000, 60000) end
-    local base = min(500 * 2 ^ (attempt - 1), 30000)
+    local base = min(BACKOFF_MS * 2 ^ (attempt - 1), 30000)
     return base * (0.5 + random() * 0.5)
 end
 
--- request_json(url, body_table, opts) -> decoded table, nil, nil, info  or
--- nil, err, kind, info. Retries what can be retried; info = {attempts=,
--- status=, ms=, ttfb_ms=, queued_ms=}.
-local function request_json(url, payload, opts)
-    local body = cjson.encode(payload)
-    local retries = opts.retries or O.retries
-    local info = { attempts = 0 }
-    local res, err, kind
-    while true do
-        info.attempts = info.attempts + 1
-        res, err, kind = core.request {
-            method = "POST", url = url, body = body,
-            headers = opts.headers or { ["Content-Type"] = "application/json" },
-            timeout = opts.timeout or O.timeout,
-        }
-        local retry = false
-        if res then
-            info.status, info.ms, info.ttfb_ms, info.queued_ms = res.status, res.total_ms, res.ttfb_ms, res.queued_ms
-            if res.status == 200 then
-                local j, jerr = cjson_safe.decode(res.body)
-                if type(j) == "table" and j.error == nil then
-                    coped(url)
-                    return j, nil, nil, info
-                end
-                if type(j) == "table" then
-                    err, kind = "server error: " .. server_message(res.body), "server"
-                else
-                    err, kind = format("invalid JSON from %s: %s", url, jerr or "not an object"), "protocol"
-                end
-                retry = true
-            else
-                local msg = server_message(res.body)
-                err, kind = format("HTTP %d from %s: %s", res.status, url, msg), "http"
-                info.server_message = msg
-                if res.status == 503 or res.status == 429 then overloaded(url) end
-                retry = RETRY_STATUS[res.status] or false
-            end
-        else
-            err = kind .. ": " .. err
-            retry = kind == "connection" or kind == "timeout"
-        end
-        if not retry or info.attempts > retries or core.interrupted() > 0 then
-            return nil, err, kind, info
-        end
-        core.sleep(retry_delay(info.attempts, res))
+-- ---------------------------------------------------------------------------
+-- Endpoints: which one a request goes to, and which are out of rotation
+
+local health = {} -- url -> {fails=, down_until=}
+
+local function healthy(url)
+    local h = health[url]
+    return not h or h.down_until <= core.now()
+end
+
+local function mark_ok(url)
+    local h = health[url]
+    if h then
+        if h.down_until > 0 then log("endpoint %s answers again: back in rotation", url) end
+        health[url] = nil
     end
 end
-ollaeval.request_json = request_json
 
--- Endpoint choice for requests that name none: the one with the least
--- outstanding work relative to its window.
-local function pick_endpoint()
+-- Three connection failures or timeouts in a row take an endpoint out of
+-- rotation for 10 s; then it is probed again by the next request.
+local function mark_failed(url)
+    if #O.endpoint < 2 then return end
+    local h = health[url] or { fails = 0, down_until = 0 }
+    health[url] = h
+    h.fails = h.fails + 1
+    if h.fails >= 3 then
+        if h.down_until <= core.now() then
+            log("endpoint %s failed %d times in a row: out of rotation for 10 s", url, h.fails)
+        end
+        h.down_until = core.now() + 10000
+    end
+end
+
+-- The endpoint with the least outstanding work relative to its window,
+-- among those in rotation (all of them, if none is), avoiding `avoid` when
+-- there is another choice.
+local function pick_endpoint(avoid)
     local eps = O.endpoint
     if #eps == 1 then return eps[1] end
-    local best, score = eps[1], math.huge
-    for _, e in ipairs(eps) do
-        local limit, inflight, queued = core.window(e)
-        local s = (inflight + queued) / limit
-        if s < score then best, score = e, s end
+    local best, score = nil, math.huge
+    for pass = 1, 2 do
+        for _, e in ipairs(eps) do
+            if (pass == 2 or healthy(e)) and (e ~= avoid or #eps == 1) then
+                local limit, inflight, queued = core.window(e)
+                local sc = (inflight + queued + 1) / limit
+                if sc < score then best, score = e, sc end
+            end
+        end
+        if best then return best end
     end
-    return best
+    return avoid or eps[1]
 end
 ollaeval.pick_endpoint = pick_endpoint
 
+
+-- ---------------------------------------------------------------------------
+-- Backends: how chat{} speaks to a server
+
+local function api_key()
+    local name = O["api-key-env"] or "OPENAI_API_KEY"
+    local k = os.getenv(name)
+    return k ~= "" and k or nil
+end
+
+local function headers_for(backend)
+    local h = { ["Content-Type"] = "application/json" }
+    local key = backend == "openai" and api_key()
+    if key then h["Authorization"] = "Bearer " .. key end
+    return h
+end
+
+-- An endpoint's API: --api, else "openai" for a URL ending in /v1.
+local function backend_of(url)
+    if O.api then return O.api end
+    return url:find("/v1$") and "openai" or "ollama"
+end
+ollaeval.backend_of = backend_of
+ollaeval.headers_for = headers_for
+
+-- A token count from JSON (a float to cjson), as an integer; 0 if absent.
+local function count(v)
+    v = tonumber(v)
+    return v and math.tointeger(floor(v)) or 0
+end
+
+local function effort(think)
+    if think == true then return "medium" end
+    if think == false then return "none" end
+    return think
+end
+
+local BACKENDS = {
+    ollama = {
+        path = "/api/chat", stream = "ndjson",
+        body = function(req, model, stream)
+            return {
+                model = model, messages = req.messages, stream = stream,
+                options = req.options, think = req.think, format = req.format,
+                keep_alive = req.keep_alive,
+            }
+        end,
+        -- a decoded non-streamed answer -> fields, or nil, err
+        parse = function(j)
+            local m = j.message
+            if type(m) ~= "table" or type(m.content) ~= "string" then
+                return nil, "the response has no message.content"
+            end
+            return {
+                content = m.content,
+                thinking = type(m.thinking) == "string" and m.thinking or nil,
+                done_reason = type(j.done_reason) == "string" and j.done_reason or nil,
+                prompt_tokens = count(j.prompt_eval_count),
+                completion_tokens = count(j.eval_count),
+            }
+        end,
+        final = function(f) -- the done:true chunk of a stream
+            return cjson_safe.decode(f or "") or {}
+        end,
+    },
+    openai = {
+        path = "/chat/completions", stream = "sse",
+        body = function(req, model, stream)
+            local o = req.options or {}
+            local b = {
+                model = model, messages = req.messages, stream = stream,
+                temperature = o.temperature, top_p = o.top_p, seed = o.seed, stop = o.stop,
+                max_tokens = o.num_predict,
+            }
+            if stream then b.stream_options = { include_usage = true } end
+            if req.think ~= nil then b.reasoning_effort = effort(req.think) end
+            if req.format == "json" then
+                b.response_format = { type = "json_object" }
+            elseif type(req.format) == "table" then
+                b.response_format = { type = "json_schema", json_schema = { name = "answer", schema = req.format } }
+            end
+            return b
+        end,
+        parse = function(j)
+            local c = type(j.choices) == "table" and j.choices[1]
+            local m = type(c) == "table" and c.message
+            if type(m) ~= "table" then return nil, "the response has no choices[1].message" end
+            local content = m.content
+            if content == cjson.null or content == nil then content = "" end
+            if type(content) ~= "string" then return nil, "message.content is not a string" end
+            local r = m.reasoning
+            if type(r) ~= "string" then r = m.reasoning_content end
+            local u = type(j.usage) == "table" and j.usage or {}
+            local details = type(u.completion_tokens_details) == "table" and u.completion_tokens_details or {}
+            return {
+                content = content,
+                thinking = type(r) == "string" and r or nil,
+                done_reason = type(c.finish_reason) == "string" and c.finish_reason or nil,
+                prompt_tokens = count(u.prompt_tokens),
+                completion_tokens = count(u.completion_tokens),
+                thinking_tokens = details.reasoning_tokens and count(details.reasoning_tokens) or nil,
+            }
+        end,
+        final = function() return {} end,
+    },
+}
+ollaeval.BACKENDS = BACKENDS
+
+
+-- One attempt: sends, waits (passing streamed text to on_token), and
+-- returns fields, nil, nil, res  or  nil, err, kind, res.
+local function attempt(backend, url, body, req, stream)
+    local B = BACKENDS[backend]
+    local on_token = req.on_token
+    local res, err, kind = core.request {
+        method = "POST", url = url, body = body, headers = headers_for(backend),
+        timeout = req.timeout or O.timeout,
+        idle_timeout = stream and (req.idle_timeout or O["idle-timeout"]) or nil,
+        stream = stream and B.stream or nil, progress = on_token ~= nil,
+    }
+    local acc_c, acc_t, stopped = {}, {}, false
+    while res == "progress" do
+        acc_c[#acc_c + 1], acc_t[#acc_t + 1] = err, kind
+        if on_token(err, kind) == false then
+            stopped = true
+            core.request_cancel()
+        end
+        res, err, kind = core.request_wait()
+    end
+    if stopped then
+        return { content = concat(acc_c), thinking = concat(acc_t), done_reason = "stopped",
+                 prompt_tokens = 0, completion_tokens = 0 }, nil, nil, nil
+    end
+    if not res then return nil, kind .. ": " .. err, kind, nil end
+    if res.status ~= 200 then
+        return nil, format("HTTP %d from %s: %s", res.status, url, server_message(res.body)), "http", res
+    end
+    if stream then
+        local s = res.stream
+        local f = B.final(s.final)
+        return {
+            content = s.content, thinking = s.thinking, done_reason = s.done_reason,
+            prompt_tokens = s.prompt_tokens, completion_tokens = s.completion_tokens,
+            ttft_ms = s.ttft_ms, ttfc_ms = s.ttfc_ms, itl_ms = s.itl_ms, chunks = s.chunks,
+        }, nil, nil, res, f
+    end
+    local j, jerr = cjson_safe.decode(res.body)
+    if type(j) ~= "table" then
+        return nil, format("protocol: invalid JSON from %s: %s", url, jerr or "not an object"), "protocol", res
+    end
+    if j.error ~= nil and j.error ~= cjson.null then
+        return nil, "server: " .. server_message(res.body), "server", res
+    end
+    local fields, perr = B.parse(j)
+    if not fields then return nil, format("protocol: %s: %s", url, perr), "protocol", res end
+    return fields, nil, nil, res, j
+end
+
+
 -- chat{messages=, model=, options=, think=, format=, endpoint=, timeout=,
--- retries=} -> response or nil, err, kind, info (see docs/api.md)
+-- retries=, stream=, on_token=} -> response or nil, err, kind, info
+-- (docs/api.md). Retries what can be retried, on another endpoint when
+-- there are several; shrinks an overloaded endpoint's window.
 function chat(req)
     check_help()
     if type(req) ~= "table" then error("chat{}: expected a table", 2) end
@@ -396,32 +565,54 @@ function chat(req)
         end
     end
     checkfield(req, "options", "table", "chat{}")
+    checkfield(req, "on_token", "function", "chat{}")
     local model = req.model or O.model
     if not model then error("chat{}: no model: pass -m NAME or chat{model=...}", 2) end
-    local endpoint = req.endpoint or pick_endpoint()
-    local payload = {
-        model = model, messages = req.messages, stream = false,
-        options = req.options, think = req.think, format = req.format,
-        keep_alive = req.keep_alive,
-    }
+    local stream = req.stream
+    if stream == nil then stream = O.stream or req.on_token ~= nil end
+    local retries = req.retries or O.retries
+    local info = { attempts = 0 }
     local t0 = core.now()
-    local j, err, kind, info = request_json(endpoint .. "/api/chat", payload, req)
-    if not j then return nil, err, kind, info end
-    local msg = j.message
-    if type(msg) ~= "table" or type(msg.content) ~= "string" then
-        return nil, format("protocol: the response from %s has no message.content", endpoint), "protocol", info
+    local endpoint = req.endpoint
+    local fields, err, kind, res, raw
+    while true do
+        info.attempts = info.attempts + 1
+        local url_base = req.endpoint or pick_endpoint(endpoint)
+        endpoint = url_base
+        local backend = req.api or backend_of(url_base)
+        local B = BACKENDS[backend] or error("chat{}: unknown api '" .. tostring(backend) .. "'", 2)
+        local body = cjson.encode(B.body(req, model, stream and true or false))
+        local url = url_base .. B.path
+        fields, err, kind, res, raw = attempt(backend, url, body, req, stream)
+        if res then
+            info.status, info.ms, info.ttfb_ms, info.queued_ms = res.status, res.total_ms, res.ttfb_ms, res.queued_ms
+        end
+        local retry = false
+        if fields then
+            coped(url_base)
+            mark_ok(url_base)
+            break
+        elseif kind == "http" then
+            info.server_message = server_message(res.body)
+            if res.status == 503 or res.status == 429 then overloaded(url_base) end
+            retry = RETRY_STATUS[res.status] or false
+        elseif kind == "connection" or kind == "timeout" then
+            mark_failed(url_base)
+            retry = true
+        elseif kind == "protocol" or kind == "server" then
+            retry = true
+        end
+        if not retry or info.attempts > retries or core.interrupted() > 0 then
+            info.endpoint = url_base
+            return nil, err, kind, info
+        end
+        core.sleep(retry_delay(info.attempts, res))
     end
-    local thinking = msg.thinking
-    return {
-        content = msg.content,
-        thinking = type(thinking) == "string" and thinking or nil,
-        done_reason = type(j.done_reason) == "string" and j.done_reason or nil,
-        prompt_tokens = tonumber(j.prompt_eval_count) or 0,
-        completion_tokens = tonumber(j.eval_count) or 0,
-        latency_ms = core.now() - t0,
-        request_ms = info.ms, ttfb_ms = info.ttfb_ms, queued_ms = info.queued_ms,
-        attempts = info.attempts, model = j.model, endpoint = endpoint, raw = j,
-    }
+    fields.latency_ms = core.now() - t0
+    fields.request_ms, fields.ttfb_ms, fields.queued_ms = info.ms, info.ttfb_ms, info.queued_ms
+    fields.attempts, fields.endpoint, fields.raw = info.attempts, endpoint, raw
+    fields.model = type(raw) == "table" and raw.model or model
+    return fields
 end
 
 
@@ -476,10 +667,6 @@ ollaeval.cancel_all = core.cancel_all
 ollaeval.task_failed = core.task_failed
 ollaeval.usage_error = usage_error
 
--- log(fmt, ...): a line on stderr, unless -q
-function log(fmt, ...)
-    if not O.quiet then stderr:write(format(fmt, ...), "\n") end
-end
 
 -- The main task: runs the script's chunk with its arguments. A number it
 -- returns is the exit status.

@@ -353,33 +353,66 @@ void sched_pool_set_limit(oe_pool *p, int limit)
     pool_pump(p);
 }
 
-/* From http.c: the transfer has ended; r is ours again. Its task resumes
- * with the result pushed by lapi.c's push function. */
+/* From http.c: the transfer has ended; r is ours again. A task parked on
+ * it resumes with the result (lapi.c pushes it); a task busy elsewhere (in
+ * an on_token callback, say) takes it with core.request_wait(). */
 void sched_req_done(oe_req *r)
 {
     oe_pool *p = r->pool;
-    p->inflight--;
-    p->done++;
-    pool_pump(p);
-    r->task->req = r;
-    sched_ready(r->task, lapi_push_response);
+    if (r->easy == NULL && r->t_start) { /* it was in flight */
+        p->inflight--;
+        p->done++;
+        pool_pump(p);
+    }
+    r->finished = 1;
+    oe_task *t = r->task;
+    if (t->state == TASK_PARKED && t->park == PARK_REQ)
+        sched_ready(t, lapi_push_response);
+}
+
+/* From http.c: streamed text arrived. Wakes the task if it waits on the
+ * request; otherwise the text accumulates until it asks again. */
+void sched_req_progress(oe_req *r)
+{
+    oe_task *t = r->task;
+    if (t->state == TASK_PARKED && t->park == PARK_REQ)
+        sched_ready(t, lapi_push_progress);
+}
+
+/* Ends one request of a task: queued ones leave the queue, in-flight ones
+ * are aborted; either way it finishes as "cancelled". */
+void sched_req_cancel(oe_req *r)
+{
+    if (r->finished)
+        return;
+    if (r->easy) {
+        http_cancel(r);
+        return;
+    }
+    oe_pool *p = r->pool;
+    oe_req **pp = &p->head, *prev = NULL;
+    while (*pp && *pp != r) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (*pp) {
+        *pp = r->next;
+        if (p->tail == r)
+            p->tail = prev;
+        p->queued--;
+    }
+    r->next = NULL;
+    r->err = OE_ECANCEL;
+    snprintf(r->errmsg, sizeof r->errmsg, "%s: cancelled before it was sent", r->url);
+    sched_req_done(r);
 }
 
 /* Cancels what is still queued or in flight (interrupt, shutdown). */
 void sched_cancel_all(void)
 {
-    for (oe_pool *p = S.pools; p; p = p->next) {
-        while (p->head) {
-            oe_req *r = p->head;
-            p->head = r->next;
-            p->queued--;
-            r->err = OE_ECANCEL;
-            snprintf(r->errmsg, sizeof r->errmsg, "%s: cancelled before it was sent", r->url);
-            r->task->req = r;
-            sched_ready(r->task, lapi_push_response);
-        }
-        p->tail = NULL;
-    }
+    for (oe_pool *p = S.pools; p; p = p->next)
+        while (p->head)
+            sched_req_cancel(p->head);
 }
 
 oe_pool *sched_pools(void)

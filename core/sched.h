@@ -5,6 +5,7 @@
 #include "oe.h"
 
 enum { TASK_READY, TASK_RUNNING, TASK_PARKED, TASK_DONE };
+enum { PARK_NONE, PARK_REQ, PARK_SLEEP, PARK_WAIT };
 
 typedef int (*sched_push_fn)(lua_State *co, struct oe_task *t);
 
@@ -17,7 +18,8 @@ typedef struct oe_task {
     int state;
     int nargs;              /* values already on co's stack for the next resume */
     sched_push_fn push;     /* or: pushes them just before the resume */
-    oe_req *req;            /* the finished request it resumes with */
+    oe_req *active;         /* its request, from core.request until the result is taken */
+    int park;               /* what it is parked on: PARK_REQ, PARK_SLEEP, PARK_WAIT */
     void *sleep;            /* its sleep timer while sleeping */
     struct oe_task *next;   /* ready queue link */
     struct oe_task *waiters;      /* tasks parked in wait() on this one */
@@ -49,6 +51,8 @@ int sched_push_wait_result(lua_State *co, oe_task *w);
 int sched_live(void);
 void sched_submit(oe_req *r);
 void sched_req_done(oe_req *r);
+void sched_req_progress(oe_req *r);
+void sched_req_cancel(oe_req *r);
 void sched_cancel_all(void);
 oe_pool *sched_pool(const char *url, int create);
 oe_pool *sched_pools(void);

@@ -61,7 +61,8 @@ local function preflight(model)
     local eps = ollaeval.endpoints
     local info = { endpoints = {} }
     for _, ep in ipairs(eps) do
-        local res, err = http { url = ep .. "/api/version", timeout = 2, connect_timeout = 2 }
+        -- 1.5 s, so that with start-up the line comes within two seconds
+        local res, err = http { url = ep .. "/api/version", timeout = 1.5, connect_timeout = 1.5 }
         if not res then
             die("no server answers at %s (%s). Start Ollama (`ollama serve`), pass -e URL, "
                 .. "or try the simulator: `ollaeval sim`", ep, err)
@@ -102,40 +103,55 @@ end
 -- ---------------------------------------------------------------------------
 -- The journal
 
--- Reads samples.jsonl. A torn last line (a crash mid-write) is cut off and
--- reported; any other malformed line is an error naming the line.
-local function read_journal(path)
-    local f = io.open(path, "rb")
-    if not f then return {}, 0 end
-    local text = f:read("a")
-    f:close()
+-- parse_journal(text) -> records, good_end, torn  or  nil, lineno
+-- Pure (no I/O, never exits), so it can be fuzzed. A record is a JSON
+-- object with an id, on a line of its own ending in "\n". A bad last line
+-- (a crash mid-write: no newline, or cut JSON) is torn: `torn` is
+-- {line=, bytes=} and good_end is where the good records end. A bad line
+-- with another line after it is corruption: nil and its line number.
+function M.parse_journal(text)
     local records, good_end, lineno = {}, 0, 0
     local pos = 1
     while pos <= #text do
         local nl = text:find("\n", pos, true)
         lineno = lineno + 1
-        local line = text:sub(pos, (nl or #text + 1) - 1)
-        local rec = nl and cjson_safe.decode(line)
-        if type(rec) ~= "table" then
-            if nl and text:find("\n", nl + 1, true) then
-                die("%s:%d: the journal has a malformed record in the middle; "
-                    .. "it was not written by ollaeval or was edited", path, lineno)
-            end
-            say("journal: ignoring a torn last record at %s:%d (%d bytes)", path, lineno, #text - pos + 1)
-            break
+        local rec = nl and cjson_safe.decode(text:sub(pos, nl - 1))
+        local id = type(rec) == "table" and rec.id
+        if type(id) ~= "string" and not (type(id) == "number" and id == id) then
+            if nl and nl < #text then return nil, lineno end
+            return records, good_end, { line = lineno, bytes = #text - pos + 1 }
         end
         records[#records + 1] = rec
         good_end = nl
         pos = nl + 1
     end
-    if good_end < #text then
+    return records, good_end, nil
+end
+
+
+-- Reads samples.jsonl. A torn last record is cut off (the file is replaced
+-- atomically, so a crash here loses nothing) and reported; any other
+-- malformed line is an error naming the line.
+local function read_journal(path)
+    local f = io.open(path, "rb")
+    if not f then return {}, 0 end
+    local text = f:read("a")
+    f:close()
+    local records, good_end, torn = M.parse_journal(text)
+    if not records then
+        die("%s:%d: the journal has a malformed record in the middle; "
+            .. "it was not written by ollaeval or was edited", path, good_end)
+    end
+    if torn then
+        say("journal: ignoring a torn last record at %s:%d (%d bytes)", path, torn.line, torn.bytes)
         -- drop the torn tail so the next record starts on a line of its own
-        local g = assert(io.open(path, "r+b"))
-        local keep = text:sub(1, good_end)
+        local tmp = path .. ".tmp"
+        local g = assert(io.open(tmp, "wb"))
+        g:write(text:sub(1, good_end))
+        g:flush()
+        ollaeval.fsync(g)
         g:close()
-        g = assert(io.open(path, "wb"))
-        g:write(keep)
-        g:close()
+        assert(os.rename(tmp, path))
     end
     return records
 end
@@ -281,6 +297,16 @@ local function think_value(s)
 end
 
 
+-- A config value as text, the same before and after a JSON round trip
+-- (cjson reads 0 back as 0.0, and a missing value as nil or null).
+local function config_value(v)
+    if v == nil or v == cjson.null then return "none" end
+    if math.type(v) == "float" and v == floor(v) and math.abs(v) < 2 ^ 53 then return format("%d", v) end
+    if math.type(v) == "float" then return format("%.17g", v) end
+    return tostring(v)
+end
+
+
 local function safe_name(s)
     return (s:gsub("[^%w._-]+", "_"))
 end
@@ -308,11 +334,18 @@ function M.run(suite, suite_file, opt)
     -- the data
     local path, dsum = data.resolve(suite.dataset, opt.dataset, say)
     if not path then die("%s", dsum) end
+    -- --shard I/N: the items k (1-based, after --limit) with k % N == I % N
+    local shard_i, shard_n = 1, 1
+    if O.shard then shard_i, shard_n = O.shard:match("^(%d+)/(%d+)$") end
+    shard_i, shard_n = tonumber(shard_i), tonumber(shard_n)
+    local function in_shard(k) return (k - 1) % shard_n == shard_i - 1 end
     local total = 0
     local ok, err = pcall(function()
+        local k = 0
         for _ in jsonl(path) do
-            total = total + 1
-            if O.limit and total >= O.limit then break end
+            k = k + 1
+            if in_shard(k) then total = total + 1 end
+            if O.limit and k >= O.limit then break end
         end
     end)
     if not ok then die("%s", err) end
@@ -337,7 +370,7 @@ function M.run(suite, suite_file, opt)
         suite = suite.name, suite_version = tostring(suite.version),
         suite_file = suite_file, suite_sha256 = file_sha256(suite_file),
         dataset_sha256 = dsum, model = model, shots = opt.shots, seed = O.seed,
-        think = opt.think, options = gen,
+        think = opt.think, options = gen, shard = O.shard or "1/1",
     }
 
     -- the run folder
@@ -351,18 +384,29 @@ function M.run(suite, suite_file, opt)
     local manifest_path = dir .. "/run.json"
     local journal_path = dir .. "/samples.jsonl"
     local old = read_json(manifest_path)
+    if not old then
+        local j = io.open(journal_path, "rb")
+        local has = j and j:read(1)
+        if j then j:close() end
+        if has then
+            die("cannot resume %s: samples.jsonl is there but run.json is missing or unreadable", dir)
+        end
+    end
     local records = {}
+    if old and type(old.config) ~= "table" or old and type(old.config.options) ~= "table" then
+        die("cannot resume %s: its run.json has no config; it was not written by ollaeval or was edited", dir)
+    end
     if old then
-        for _, k in ipairs { "suite", "suite_version", "suite_sha256", "dataset_sha256", "model", "shots", "seed", "think" } do
-            if tostring(old.config[k]) ~= tostring(config[k]) then
+        for _, k in ipairs { "suite", "suite_version", "suite_sha256", "dataset_sha256", "model", "shots", "seed", "think", "shard" } do
+            if config_value(old.config[k]) ~= config_value(config[k]) then
                 die("cannot resume %s: its %s was %s, this run's is %s; use another -o DIR",
-                    dir, k, tostring(old.config[k]), tostring(config[k]))
+                    dir, k, config_value(old.config[k]), config_value(config[k]))
             end
         end
         for k, v in pairs(gen) do
-            if tostring(old.config.options[k]) ~= tostring(v) then
+            if config_value(old.config.options[k]) ~= config_value(v) then
                 die("cannot resume %s: its option %s was %s, this run's is %s; use another -o DIR",
-                    dir, k, tostring(old.config.options[k]), tostring(v))
+                    dir, k, config_value(old.config.options[k]), config_value(v))
             end
         end
         records = read_journal(journal_path)
@@ -390,7 +434,10 @@ function M.run(suite, suite_file, opt)
     local prompt_opts = { shots = opt.shots, fewshot_pool = pool, seed = O.seed }
     local think = think_value(opt.think)
 
-    local function grade(item, index)
+    local index_of = setmetatable({}, { __mode = "k" }) -- item -> its line in the dataset
+
+    local function grade(item)
+        local index = index_of[item]
         local id = suite.id and suite.id(item, index) or index
         if done_ids[id] then return end
         local messages = suite.prompt(item, prompt_opts)
@@ -430,7 +477,8 @@ function M.run(suite, suite_file, opt)
         st.new = st.new + 1
     end
 
-    local function on_error(item, index, tb)
+    local function on_error(item, _, tb)
+        local index = index_of[item]
         -- a bug in the suite for one item: record it, go on (or stop with --fail-fast)
         local id = suite.id and select(2, pcall(suite.id, item, index)) or index
         journal:write(cjson.encode { id = id, index = index, error = tb, error_kind = "script" }, "\n")
@@ -442,7 +490,8 @@ function M.run(suite, suite_file, opt)
     end
 
     -- Ctrl-C: map stops taking items; in-flight requests get a grace period
-    local grace_ms = 10000
+    -- (OLLAEVAL_GRACE_MS changes it; tests use a short one)
+    local grace_ms = tonumber(os.getenv("OLLAEVAL_GRACE_MS") or "") or 10000
     local watcher = spawn(function()
         while not st.finished do
             if ollaeval.interrupted() > 0 then
@@ -461,10 +510,16 @@ function M.run(suite, suite_file, opt)
     local iter = jsonl(path)
     local taken = 0
     local items = function()
-        if O.limit and taken >= O.limit then return nil end
-        local item = iter()
-        if item ~= nil then taken = taken + 1 end
-        return item
+        while true do
+            if O.limit and taken >= O.limit then return nil end
+            local item = iter()
+            if item == nil then return nil end
+            taken = taken + 1
+            if in_shard(taken) then
+                index_of[item] = taken
+                return item
+            end
+        end
     end
     local mok, merr = pcall(map, items, grade, {
         on_error = on_error,
@@ -494,6 +549,8 @@ function M.run(suite, suite_file, opt)
         model = { name = model, digest = server.digest or cjson.null, details = server.endpoints[1].details },
         endpoints = ollaeval.endpoints, server_version = server.version or cjson.null,
         options = { shots = opt.shots, seed = O.seed, think = opt.think, generation = gen,
+                    shard = O.shard or "1/1", stream = O.stream or false,
+                    api = O.api or ollaeval.backend_of(ollaeval.endpoints[1]),
                     concurrency = O.concurrency, timeout = O.timeout, retries = O.retries, limit = O.limit },
         status = fatal and "failed" or interrupted and "partial" or complete and "complete" or "partial",
         counts = { n = s.n, scored = s.scored, errors = s.errors, total = total },
@@ -542,6 +599,10 @@ function M.run(suite, suite_file, opt)
     end
     return 0
 end
+
+
+-- For `ollaeval merge` (evals/merge.lua).
+M.summarize, M.read_journal, M.read_json, M.write_json, M.encode = summarize, read_journal, read_json, write_json, encode
 
 
 -- options_for(suite) -> the option specs of the runner plus the suite's own.

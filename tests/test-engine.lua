@@ -62,12 +62,12 @@ T.ok(st.max_generating <= 8, "the server saw at most 8 at once: " .. tostring(st
 T.ok(wall >= 500, "40 x 100 ms through 8 slots takes at least 500 ms: " .. math.floor(wall))
 
 -- queue time is not request time: 3 requests of 100 ms through one slot,
--- each with a 250 ms timeout, all succeed
+-- each with a 350 ms timeout, all succeed (the last waits 200 ms queued)
 ollaeval.window(s.url, 1)
 local tasks = {}
 for i = 1, 3 do
     tasks[i] = spawn(function()
-        return chat { model = "qwen3:8b", endpoint = s.url, timeout = 0.25, retries = 0,
+        return chat { model = "qwen3:8b", endpoint = s.url, timeout = 0.35, retries = 0,
             messages = { { role = "user", content = "q" .. i } } }
     end)
 end
