@@ -288,10 +288,8 @@ int main(int argc, char **argv)
     int iargs = lua_gettop(L);
     const char *script = NULL;
     int help = 0, nscript = 0, script_idx = 0;
-    if (merge) {
-        script = "merge";
-        script_idx = 1;
-    }
+    if (merge)
+        script_idx = 1; /* "merge" stands where SCRIPT would */
     for (int i = 1; i < argc && !script_idx; i++) {
         size_t n = strlen(argv[i]);
         if (argv[i][0] != '-' && n > 4 && strcmp(argv[i] + n - 4, ".lua") == 0)

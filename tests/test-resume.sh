@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# test-resume.sh: samples.jsonl is the journal of record. A run killed with
+# SIGKILL at random moments (16 kill points in 4 chains of kill, resume,
+# kill, ...) and then resumed ends with every item recorded exactly once, as
+# scored, and the same summary metrics as an uninterrupted run. A torn last
+# record is detected and dropped; a malformed record in the middle is
+# refused; resume refuses a different suite file, dataset, model or options.
+# The seed of the kill delays is printed; KILL_SEED=N replays it.
+set -u
+. "$(dirname "$0")/lib/common.sh"
+
+limit=200
+start_sim slow --dataset "$gsm" --parallel 8 --fixed-latency-ms 30
+url=$SIM_URL
+run() { gsm8k -e "$url" --dataset "$gsm" --limit $limit -c 8 -q "$@"; }
+
+run -o "$tmp/ref" >/dev/null 2>"$tmp/ref.err"
+rc=$?
+ok "uninterrupted run: exit 0, $limit items scored" \
+    '[ $rc -eq 0 ] && check journal "$tmp/ref/samples.jsonl" $limit >/dev/null'
+
+# --- SIGKILL at random points, then resume ------------------------------------
+seed=${KILL_SEED:-$(( $(date +%s) % 100000 ))}
+echo "# KILL_SEED=$seed"
+RANDOM=$seed
+kills=0 midrun=0 chains=4 per_chain=4
+for c in $(seq $chains); do
+    dir="$tmp/chain$c"
+    for k in $(seq $per_chain); do
+        # first round starts the run; later ones resume it (-o DIR, or --resume -o DIR)
+        resume=()
+        [ "$k" -gt 1 ] && [ $((k % 2)) -eq 0 ] && resume=(--resume)
+        run "${resume[@]}" -o "$dir" >/dev/null 2>>"$tmp/chain$c.err" &
+        pid=$!
+        ms=$(( 30 + RANDOM % 800 ))
+        sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid"
+        rc=$?
+        kills=$((kills + 1))
+        lines=$(grep -c '' "$dir/samples.jsonl" 2>/dev/null || echo 0)
+        if [ "$rc" -eq 137 ] && [ "$lines" -gt 0 ] && [ "$lines" -lt $limit ]; then midrun=$((midrun + 1)); fi
+        echo "# chain $c kill $k after ${ms} ms: exit $rc, $lines lines in the journal"
+    done
+    run -o "$dir" >/dev/null 2>>"$tmp/chain$c.err"
+    rc=$?
+    ok "chain $c: the final resume exits 0 with status complete" \
+        '[ $rc -eq 0 ] && [ "$(check get "$dir/summary.json" status)" = complete ]'
+    check journal "$dir/samples.jsonl" $limit >"$tmp/j.out"
+    jrc=$?
+    ok "chain $c: every line whole JSON, each of the $limit ids scored exactly once ($(tail -n 1 "$tmp/j.out"))" \
+        '[ $jrc -eq 0 ] && grep -q "errors 0" "$tmp/j.out"'
+    [ $jrc -eq 0 ] || sed 's/^/# /' "$tmp/j.out"
+    check same "$tmp/ref/summary.json" "$dir/summary.json" >"$tmp/same.out"
+    src=$?
+    ok "chain $c: the same counts and metrics as the uninterrupted run" '[ $src -eq 0 ]'
+    [ $src -eq 0 ] || sed 's/^/# /' "$tmp/same.out"
+done
+ok "$kills SIGKILLs, $midrun of them mid-run with a partial journal (want >= 8)" '[ $midrun -ge 8 ]'
+ok "the resumes said they were resuming" 'grep -q "resuming .*chain1: [0-9]* records in the journal" "$tmp/chain1.err"'
+
+# --- --resume alone finds the newest run of the suite and model under runs/ ---
+mkdir -p "$tmp/cwd"
+(cd "$tmp/cwd" && "$bin" "$root/scripts/gsm8k.lua" -m qwen3:8b -e "$url" --dataset "$gsm" --limit 20 -q \
+    >/dev/null 2>&1 &
+    pid=$!; sleep 0.25; kill -9 $pid; wait $pid 2>/dev/null)
+(cd "$tmp/cwd" && "$bin" "$root/scripts/gsm8k.lua" -m qwen3:8b -e "$url" --dataset "$gsm" --limit 20 --resume \
+    >/dev/null 2>"$tmp/cwd.err")
+rc=$?
+d=$(ls -d "$tmp"/cwd/runs/gsm8k-qwen3_8b-* 2>/dev/null | head -n 1)
+ok "--resume alone continues the newest run under runs/ (one folder, complete)" \
+    '[ $rc -eq 0 ] && [ "$(ls -d "$tmp"/cwd/runs/*/ | wc -l)" -eq 1 ] &&
+     [ "$(check get "$d/summary.json" status)" = complete ] && check journal "$d/samples.jsonl" 20 >/dev/null'
+
+# --- torn records ---------------------------------------------------------------
+cp -r "$tmp/ref" "$tmp/torn"
+size=$(wc -c <"$tmp/torn/samples.jsonl")
+last=$(tail -n 1 "$tmp/torn/samples.jsonl" | wc -c)
+truncate -s $((size - last / 2)) "$tmp/torn/samples.jsonl"   # half of the last record
+run -o "$tmp/torn" >/dev/null 2>"$tmp/torn.err"
+rc=$?
+ok "a torn last record (cut mid-JSON) is reported with its line and redone" \
+    '[ $rc -eq 0 ] && grep -q "ignoring a torn last record at $tmp/torn/samples.jsonl:$limit" "$tmp/torn.err"'
+ok "...ending with each id once and the same metrics" \
+    'check journal "$tmp/torn/samples.jsonl" $limit >/dev/null && check same "$tmp/ref/summary.json" "$tmp/torn/summary.json" >/dev/null'
+
+cp -r "$tmp/ref" "$tmp/nonl"
+truncate -s $((size - 1)) "$tmp/nonl/samples.jsonl"   # whole JSON, no newline
+run -o "$tmp/nonl" >/dev/null 2>"$tmp/nonl.err"
+rc=$?
+ok "a last record without its newline is torn too: redone, each id once, same metrics" \
+    '[ $rc -eq 0 ] && grep -q "torn last record" "$tmp/nonl.err" && check journal "$tmp/nonl/samples.jsonl" $limit >/dev/null &&
+     check same "$tmp/ref/summary.json" "$tmp/nonl/summary.json" >/dev/null'
+
+cp -r "$tmp/ref" "$tmp/mid"
+sed -i '7s/.*/{"id": "gsm8k-test-0007", "half/' "$tmp/mid/samples.jsonl"
+cp "$tmp/mid/samples.jsonl" "$tmp/mid.before"
+run -o "$tmp/mid" >/dev/null 2>"$tmp/mid.err"
+rc=$?
+ok "a malformed record in the middle: exit 1 naming the file and line 7, journal untouched" \
+    '[ $rc -eq 1 ] && grep -q "samples.jsonl:7: the journal has a malformed record" "$tmp/mid.err" &&
+     cmp -s "$tmp/mid.before" "$tmp/mid/samples.jsonl"'
+
+# --- resume refuses what differs --------------------------------------------------
+refuse() { # DESC FIELD ARGS...: resuming $tmp/ref with ARGS fails naming FIELD
+    local desc=$1 field=$2
+    shift 2
+    cp "$tmp/ref/samples.jsonl" "$tmp/ref.journal"
+    "$@" >/dev/null 2>"$tmp/refuse.err"
+    local rc=$?
+    ok "resume refuses $desc: exit 1, naming $field" \
+        '[ $rc -eq 1 ] && grep -q "cannot resume $tmp/ref: its $field was" "$tmp/refuse.err" &&
+         cmp -s "$tmp/ref.journal" "$tmp/ref/samples.jsonl"'
+}
+refuse "another model" model gsm8k -m llama3.2:3b -e "$url" --dataset "$gsm" --limit $limit -q -o "$tmp/ref"
+refuse "another temperature" "option temperature" run --temperature 0.5 -o "$tmp/ref"
+refuse "another seed" seed run --seed 7 -o "$tmp/ref"
+refuse "another think setting" think run --think false -o "$tmp/ref"
+head -n 300 "$gsm" >"$tmp/subset.jsonl"
+refuse "another dataset" dataset_sha256 gsm8k -e "$url" --dataset "$tmp/subset.jsonl" --limit $limit -q -o "$tmp/ref"
+mkdir -p "$tmp/alt/scripts" "$tmp/alt/evals"
+cp scripts/gsm8k.lua "$tmp/alt/scripts/"
+{ cat evals/gsm8k.lua; echo "-- edited"; } >"$tmp/alt/evals/gsm8k.lua"
+refuse "an edited suite file" suite_sha256 "$bin" "$tmp/alt/scripts/gsm8k.lua" -m qwen3:8b -e "$url" \
+    --dataset "$gsm" --limit $limit -q -o "$tmp/ref"
+run -o "$tmp/ref" >/dev/null 2>&1
+rc=$?
+ok "...and the same settings resume it (nothing to do, exit 0)" '[ $rc -eq 0 ] && check same "$tmp/ref/summary.json" "$tmp/ref/summary.json" >/dev/null'
+
+echo "1..$n"
+finish
