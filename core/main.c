@@ -314,6 +314,7 @@ int main(int argc, char **argv)
             if (strcmp(o->lng, "version") == 0) {
                 printf("ollaeval %s (%s, libuv %s, libcurl %s)\n", OE_VERSION, LUA_RELEASE,
                        uv_version_string(), curl_version_info(CURLVERSION_NOW)->version);
+                lua_close(L);
                 return 0;
             }
         } else if (!script && (script_idx ? i == script_idx : a[0] != '-')) {
@@ -323,16 +324,14 @@ int main(int argc, char **argv)
             lua_rawseti(L, iargs, ++nscript);
         }
     }
-    if (help && !script) {
-        usage_text(stdout);
-        return 0;
-    }
     if (!script) {
-        usage_text(stderr);
-        return 2;
+        usage_text(help ? stdout : stderr);
+        lua_close(L);
+        return help ? 0 : 2;
     }
     if (!merge && access(script, R_OK) != 0) {
         fprintf(stderr, "%s: cannot open %s: %s\n", progname, script, strerror(errno));
+        lua_close(L);
         return 1;
     }
 
