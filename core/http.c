@@ -18,19 +18,27 @@
 #include "sched.h"
 #include "stream.h"
 
+/* One per socket number curl asks us to watch. Kept (stopped) after curl
+ * is done with the socket, and reused for the next socket with that number:
+ * keep-alive connections come and go from curl's watch list with every
+ * request. Freed in its close callback at shutdown. */
+typedef struct {
+    uv_poll_t poll;
+    curl_socket_t fd;
+} sockctx;
+
 static struct {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer; /* curl's timeout; timer.data is unused */
     int inflight;
     oe_req *active; /* in-flight requests, linked by next/prev */
+    sockctx **byfd; /* poll handles kept per fd number for reuse */
+    int nbyfd;
+    CURL *spare[256]; /* easy handles kept for reuse (curl_easy_reset) */
+    int nspare;
 } H;
 
-/* One per socket curl asks us to watch; freed in its close callback. */
-typedef struct {
-    uv_poll_t poll;
-    curl_socket_t fd;
-} sockctx;
 
 void buf_append(oe_buf *b, const void *p, size_t n)
 {
@@ -177,31 +185,39 @@ static size_t cb_header(char *p, size_t size, size_t n, void *ud)
 
 static void on_uv_poll(uv_poll_t *h, int status, int events);
 
-static void on_uv_close_free(uv_handle_t *h)
-{
-    free(h->data);
-}
-
 /* CURLMOPT_SOCKETFUNCTION: start, change or stop watching a socket. */
 static int cb_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     sockctx *c = socketp;
     if (what == CURL_POLL_REMOVE) {
+        /* curl may close fd next: stop watching it now (libuv's rule) */
         if (c) {
             uv_poll_stop(&c->poll);
-            c->poll.data = c;
-            uv_close((uv_handle_t *)&c->poll, on_uv_close_free);
             curl_multi_assign(H.multi, fd, NULL);
         }
         return 0;
     }
     if (!c) {
-        c = calloc(1, sizeof *c);
-        if (!c)
-            abort();
-        c->fd = fd;
-        uv_poll_init_socket(H.loop, &c->poll, fd);
-        c->poll.data = c;
+        if (fd >= H.nbyfd) {
+            int n = H.nbyfd ? H.nbyfd : 64;
+            while (n <= fd)
+                n *= 2;
+            H.byfd = realloc(H.byfd, (size_t)n * sizeof *H.byfd);
+            if (!H.byfd)
+                abort();
+            memset(H.byfd + H.nbyfd, 0, (size_t)(n - H.nbyfd) * sizeof *H.byfd);
+            H.nbyfd = n;
+        }
+        c = H.byfd[fd];
+        if (!c) {
+            c = calloc(1, sizeof *c);
+            if (!c)
+                abort();
+            c->fd = fd;
+            uv_poll_init_socket(H.loop, &c->poll, fd);
+            c->poll.data = c;
+            H.byfd[fd] = c;
+        }
         curl_multi_assign(H.multi, fd, c);
     }
     int ev = 0;
@@ -271,7 +287,12 @@ static void finish(CURL *e, CURLcode rc)
     if (r->stream && r->status == 200 && r->err == OE_OK)
         stream_end(r->stream, r->t_end);
     curl_multi_remove_handle(H.multi, e);
-    curl_easy_cleanup(e);
+    if (H.nspare < (int)(sizeof H.spare / sizeof H.spare[0])) {
+        curl_easy_reset(e);
+        H.spare[H.nspare++] = e;
+    } else {
+        curl_easy_cleanup(e);
+    }
     r->easy = NULL;
     if (r->prev)
         r->prev->next = r->next;
@@ -336,7 +357,7 @@ int http_init(uv_loop_t *loop)
 /* Takes ownership of r until sched_req_done(r). */
 void http_start(oe_req *r)
 {
-    CURL *e = curl_easy_init();
+    CURL *e = H.nspare ? H.spare[--H.nspare] : curl_easy_init();
     if (!e)
         abort();
     r->easy = e;
@@ -349,7 +370,6 @@ void http_start(oe_req *r)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, cb_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* what curl supports */
     curl_easy_setopt(e, CURLOPT_USERAGENT, "ollaeval/" OE_VERSION);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
@@ -423,7 +443,12 @@ void http_shutdown(void)
         curl_easy_cleanup(r->easy);
         req_free(r);
     }
-    curl_multi_cleanup(H.multi); /* closes cached connections: CURL_POLL_REMOVE */
+    curl_multi_cleanup(H.multi);
+    while (H.nspare)
+        curl_easy_cleanup(H.spare[--H.nspare]);
+    free(H.byfd); /* the handles themselves close with the loop's */
+    H.byfd = NULL;
+    H.nbyfd = 0; /* closes cached connections: CURL_POLL_REMOVE */
     H.multi = NULL;
     uv_timer_stop(&H.timer);
     uv_close((uv_handle_t *)&H.timer, on_uv_close_nop);

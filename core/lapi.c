@@ -106,6 +106,9 @@ static int l_request(lua_State *L)
         req_start_stream(r, f[0] == 'n' ? STREAM_NDJSON : STREAM_SSE);
     }
     lua_pop(L, 1);
+    lua_getfield(L, 1, "want_headers");
+    r->want_headers = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lua_getfield(L, 1, "progress");
     r->want_progress = r->stream && lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -246,8 +249,16 @@ int lapi_push_response(lua_State *co, oe_task *t)
         lua_setfield(co, -2, "status");
         lua_pushlstring(co, r->resp_body.data ? r->resp_body.data : "", r->resp_body.len);
         lua_setfield(co, -2, "body");
-        push_headers(co, &r->resp_headers);
-        lua_setfield(co, -2, "headers");
+        if (r->want_headers) {
+            push_headers(co, &r->resp_headers);
+            lua_setfield(co, -2, "headers");
+        } else if (r->resp_headers.data) {
+            const char *ra = strcasestr(r->resp_headers.data, "\nretry-after:");
+            if (ra) {
+                lua_pushnumber(co, strtod(ra + 13, NULL));
+                lua_setfield(co, -2, "retry_after");
+            }
+        }
         lua_pushnumber(co, r->t_start - r->t_queued);
         lua_setfield(co, -2, "queued_ms");
         lua_pushnumber(co, r->t_first_byte ? r->t_first_byte - r->t_start : 0);

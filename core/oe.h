@@ -77,6 +77,7 @@ typedef struct oe_req {
     double t_queued, t_start, t_first_byte, t_end; /* ms, monotonic */
     int stream_format;       /* 0, or STREAM_NDJSON / STREAM_SSE: parse as it arrives */
     int want_progress;       /* wake the task as streamed text arrives */
+    int want_headers;        /* give Lua every response header (else Retry-After only) */
     struct oe_stream *stream;/* the parser, owned by the request */
     int finished;            /* the transfer has ended (result not yet taken) */
     void *idle;              /* http.c's idle timer while in flight */

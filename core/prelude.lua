@@ -4,6 +4,10 @@
 -- jsonl, options{}. The reference for all of them is docs/api.md.
 local core = ...
 
+-- Most garbage here dies young (request and response tables): the
+-- generational collector spends less time on it.
+collectgarbage("generational")
+
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"
 
@@ -266,7 +270,7 @@ function http(req)
     checkfield(req, "headers", "table", "http{}")
     checkfield(req, "timeout", "number", "http{}")
     local res, err, kind = core.request {
-        method = req.method, url = req.url, headers = req.headers, body = req.body,
+        method = req.method, url = req.url, headers = req.headers, body = req.body, want_headers = true,
         timeout = req.timeout or O.timeout, connect_timeout = req.connect_timeout,
         idle_timeout = req.idle_timeout, max_body = req.max_body,
     }
@@ -296,15 +300,15 @@ ollaeval.server_message = server_message
 -- Additive increase, multiplicative decrease of an endpoint's window: halve
 -- it when the server says it is overloaded, grow it by one after `limit`
 -- successes in a row, never above the configured concurrency.
-local aimd = {}
+local aimd = {} -- endpoint URL -> {key=, ok=, max=, last_cut=}
 local function window_of(url)
-    local key = url:match("^(%a[%w+.-]*://[^/?#]+)") or url
-    local w = aimd[key]
+    local w = aimd[url]
     if not w then
-        w = { ok = 0, max = endpoint_limits[url] or O.concurrency, last_cut = -1e9 }
-        aimd[key] = w
+        w = { key = url:match("^(%a[%w+.-]*://[^/?#]+)") or url, ok = 0,
+              max = endpoint_limits[url] or O.concurrency, last_cut = -1e9 }
+        aimd[url] = w
     end
-    return key, w
+    return w.key, w
 end
 local function overloaded(url)
     local key, w = window_of(url)
@@ -330,7 +334,7 @@ end
 local BACKOFF_MS = tonumber(os.getenv("OLLAEVAL_BACKOFF_MS") or "") or 500
 
 local function retry_delay(attempt, res)
-    local ra = res and res.headers and tonumber(res.headers["retry-after"])
+    local ra = res and res.retry_after
     if ra then return min(ra * 1000, 60000) end
     local base = min(BACKOFF_MS * 2 ^ (attempt - 1), 30000)
     return base * (0.5 + random() * 0.5)
@@ -619,40 +623,50 @@ end
 -- ---------------------------------------------------------------------------
 -- Data
 
--- jsonl(path) -> iterator of item, line_number. Streams the file; blank
--- lines are skipped; a malformed line raises "FILE:LINE: ...". The file
--- must exist: a missing one raises at once.
-function jsonl(path)
+-- jsonl(path [, opts]) -> iterator of item, line_number. Streams the file;
+-- blank lines are skipped; each other line must be a JSON object or array
+-- (a UTF-8 BOM and CRLF endings are fine). A malformed line, invalid UTF-8,
+-- another JSON value or a line longer than opts.max_line bytes (default
+-- 16 MiB) raises "FILE:LINE: ...". The file must exist: a missing one
+-- raises at once.
+local JSONL_MAX_LINE = 16 * 1024 * 1024
+
+function jsonl(path, opts)
     if type(path) ~= "string" then error("jsonl(path): path must be a string", 2) end
+    local max_line = opts and opts.max_line or JSONL_MAX_LINE
     local f, err = io.open(path, "rb")
     if not f then error(err, 2) end
     local n = 0
+    local function fail(fmt, ...)
+        f:close()
+        f = nil
+        error(format("%s:%d: " .. fmt, path, n, ...), 0)
+    end
     return function()
-        while true do
+        while f do
             local line = f:read("L")
             if not line then
                 f:close()
+                f = nil
                 return nil
             end
             n = n + 1
-            if line:sub(-1) ~= "\n" and f:read(0) == nil then
-                -- last line without a newline: fine when it parses
+            if #line > max_line + 2 then
+                fail("the line is %d bytes, longer than the limit of %d", #line, max_line)
             end
             line = line:gsub("\r?\n$", "")
+            if n == 1 then line = line:gsub("^\239\187\191", "") end -- UTF-8 BOM
             if line:find("%S") then
-                if n == 1 then line = line:gsub("^\239\187\191", "") end -- UTF-8 BOM
-                if not utf8.len(line) then
-                    f:close()
-                    error(format("%s:%d: invalid UTF-8", path, n), 0)
-                end
+                if not utf8.len(line) then fail("invalid UTF-8") end
                 local item, jerr = cjson_safe.decode(line)
-                if item == nil then
-                    f:close()
-                    error(format("%s:%d: invalid JSON: %s", path, n, jerr), 0)
+                if item == nil then fail("invalid JSON: %s", jerr) end
+                if type(item) ~= "table" then
+                    fail("expected a JSON object or array, got %s", item == cjson.null and "null" or type(item))
                 end
                 return item, n
             end
         end
+        return nil
     end
 end
 

@@ -435,6 +435,7 @@ function M.run(suite, suite_file, opt)
     local think = think_value(opt.think)
 
     local index_of = setmetatable({}, { __mode = "k" }) -- item -> its line in the dataset
+    local line_of = setmetatable({}, { __mode = "k" }) -- item -> its line in the file (errors name it)
 
     local function grade(item)
         local index = index_of[item]
@@ -442,6 +443,11 @@ function M.run(suite, suite_file, opt)
         if done_ids[id] then return end
         local messages = suite.prompt(item, prompt_opts)
         local gold = suite.gold(item)
+        if gold == nil then
+            -- not a wrong answer: the item lacks what the suite grades against
+            -- (on_error names the item and its FILE:LINE)
+            error(format("the item has no gold answer (%s: gold() returned nil)", suite.name), 0)
+        end
         local res, cerr, kind, info = chat { messages = messages, options = options_sent, think = think }
         if not res and kind == "cancelled" then return end -- redone on resume
         local rec = { id = id, index = index, messages = messages, gold = gold }
@@ -480,12 +486,14 @@ function M.run(suite, suite_file, opt)
     local function on_error(item, _, tb)
         local index = index_of[item]
         -- a bug in the suite for one item: record it, go on (or stop with --fail-fast)
-        local id = suite.id and select(2, pcall(suite.id, item, index)) or index
-        journal:write(cjson.encode { id = id, index = index, error = tb, error_kind = "script" }, "\n")
+        local okid, id = pcall(suite.id or function() return index end, item, index)
+        if not okid or id == nil then id = index end
+        local line = line_of[item]
+        journal:write(cjson.encode { id = id, index = index, line = line, error = tb, error_kind = "script" }, "\n")
         journal:flush()
         st.errors = st.errors + 1
         st.done = st.done + 1
-        stderr:write(format("\nollaeval: item %s: %s\n", tostring(id), tb))
+        stderr:write(format("\nollaeval: item %s (%s:%s): %s\n", tostring(id), path, tostring(line), tb))
         if O["fail-fast"] then fatal = fatal or ("item " .. tostring(id) .. " raised an error (--fail-fast)") end
     end
 
@@ -512,11 +520,12 @@ function M.run(suite, suite_file, opt)
     local items = function()
         while true do
             if O.limit and taken >= O.limit then return nil end
-            local item = iter()
+            local item, line = iter()
             if item == nil then return nil end
             taken = taken + 1
             if in_shard(taken) then
                 index_of[item] = taken
+                line_of[item] = line
                 return item
             end
         end
@@ -573,8 +582,10 @@ function M.run(suite, suite_file, opt)
     out:write(format("\n%s v%s  model %s%s\n", suite.name, suite.version, model,
         summary.status ~= "complete" and ("  [" .. summary.status .. "]") or ""))
     if s.scored > 0 then
-        row("accuracy", format("%.2f%% ± %.2f  (95%% CI %.2f–%.2f%%)  %d/%d", 100 * s.accuracy.value,
-            100 * s.accuracy.stderr, 100 * s.accuracy.ci95[1], 100 * s.accuracy.ci95[2], s.correct, s.scored))
+        -- (no standard error below 2 scored items)
+        row("accuracy", format("%.2f%%%s  (95%% CI %.2f–%.2f%%)  %d/%d", 100 * s.accuracy.value,
+            s.accuracy.stderr and format(" ± %.2f", 100 * s.accuracy.stderr) or "",
+            100 * s.accuracy.ci95[1], 100 * s.accuracy.ci95[2], s.correct, s.scored))
         row("strict accuracy", format("%.2f%%", 100 * s.strict_accuracy.value))
         row("no answer", format("%.2f%%", 100 * s.no_answer_rate))
         row("truncated", format("%.2f%%", 100 * s.truncated_rate))
@@ -590,8 +601,17 @@ function M.run(suite, suite_file, opt)
         return 1
     end
     if interrupted then
-        stderr:write(format("ollaeval: interrupted; resume with: %s -o %s\n",
-            ollaeval.command or ("ollaeval " .. suite_file), dir))
+        -- the command as given, pointed at this run folder (once)
+        local has_out = false
+        for _, a in ipairs(ollaeval.argv or {}) do
+            if a == "-o" or a == "--out" or a:find("^%-%-out=") then has_out = true end
+        end
+        local cmd = ollaeval.command or ("ollaeval " .. suite_file)
+        if O.out and has_out then
+            stderr:write(format("ollaeval: interrupted; resume with: %s\n", cmd))
+        else
+            stderr:write(format("ollaeval: interrupted; resume with: %s -o %s\n", cmd, dir))
+        end
         return 130
     end
     if s.errors > 0 then

@@ -66,7 +66,16 @@ function M.count() return count end
 
 -- Print the plan ("1..N", which TAP allows at the end) and exit: status 1
 -- if any test failed or none ran.
+-- at_exit(fn): fn runs in done(), before the process exits (os.exit does
+-- not close the Lua state, so __gc finalizers would not run).
+local exits = {}
+function M.at_exit(fn)
+    exits[#exits + 1] = fn
+end
+
+
 function M.done()
+    for i = #exits, 1, -1 do pcall(exits[i]) end
     write("1..", count, "\n")
     io.stdout:flush()
     os.exit(failed == 0 and count > 0 and 0 or 1)

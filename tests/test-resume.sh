@@ -80,8 +80,8 @@ ok "the resumes said they were resuming" 'grep -q "resuming .*chain1: [0-9]* rec
 
 # --- --resume alone finds the newest run of the suite and model under runs/ ---
 mkdir -p "$tmp/cwd"
-(cd "$tmp/cwd" && "$bin" "$root/scripts/gsm8k.lua" -m qwen3:8b -e "$url" --dataset "$gsm" --limit 20 -q \
-    >/dev/null 2>&1 &
+(cd "$tmp/cwd" || exit
+    "$bin" "$root/scripts/gsm8k.lua" -m qwen3:8b -e "$url" --dataset "$gsm" --limit 20 -q >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 400); do
         [ "$(cat runs/*/samples.jsonl 2>/dev/null | grep -c '')" -ge 3 ] && break

@@ -34,6 +34,9 @@ function M.start(args)
     local s = setmetatable({ url = url, pid = pid, log = log }, {
         __gc = function(self) self.stop() end,
     })
+    -- tests end with T.done(), which exits without collecting: stop it there
+    local ok, T = pcall(require, "tests.tap")
+    if ok then T.at_exit(function() s.stop() end) end
     function s.stop()
         if s.pid then
             os.execute("kill " .. s.pid .. " 2>/dev/null")
