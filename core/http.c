@@ -40,29 +40,6 @@ static struct {
 } H;
 
 
-void buf_append(oe_buf *b, const void *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d)
-            abort();
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-void buf_free(oe_buf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
 const char *oe_errkind_name(enum oe_errkind k)
 {
     switch (k) {
@@ -149,7 +126,7 @@ static size_t cb_write(char *p, size_t size, size_t n, void *ud)
     idle_touch(r);
     if (r->resp_body.len + len > r->max_body) {
         snprintf(r->errmsg, sizeof r->errmsg,
-                 "response body exceeds the cap of %zu bytes", r->max_body);
+                 "%s: response body exceeds the cap of %zu bytes", r->url, r->max_body);
         r->err = OE_EPROTOCOL;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }

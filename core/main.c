@@ -460,9 +460,3 @@ int main(int argc, char **argv)
     return status;
 }
 
-/* TEMPORARY until sim.c lands: a weak stand-in. */
-__attribute__((weak)) int sim_main(int argc, char **argv)
-{
-    fprintf(stderr, "ollaeval: sim is not built in\n");
-    return 1;
-}

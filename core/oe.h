@@ -7,6 +7,8 @@
  *            per-endpoint request window (at most N in flight, FIFO beyond)
  *   http.c   libcurl's multi interface driven by libuv; owns oe_req while a
  *            transfer is in flight
+ *   stream.c incremental NDJSON / SSE parsers for streamed responses
+ *   buf.c    oe_buf, the growable byte buffer
  *   lapi.c   the Lua-facing C functions (the `core` table); the one place
  *            where the C/Lua boundary is drawn
  *   sim*.c   `ollaeval sim`, the simulator server (its own loop)
@@ -30,7 +32,7 @@ struct oe_embedded {
 };
 extern const struct oe_embedded oe_embedded[];
 
-/* A growable byte buffer. */
+/* A growable byte buffer (buf.c); data is NUL-terminated after len. */
 typedef struct {
     char *data;
     size_t len, cap;

@@ -69,6 +69,26 @@ local function preflight(model)
         end
         local v = cjson_safe.decode(res.body)
         local e = { url = ep, version = type(v) == "table" and v.version or nil }
+        if ollaeval.backend_of(ep) == "openai" then
+            -- OpenAI-compatible: the model list, no digest
+            res = http { url = ep .. "/models", timeout = 10, headers = ollaeval.headers_for("openai") }
+            local list = res and res.status == 200 and cjson_safe.decode(res.body)
+            if type(list) == "table" and type(list.data) == "table" then
+                local names, found = {}, false
+                for _, m in ipairs(list.data) do
+                    names[#names + 1] = tostring(m.id)
+                    if m.id == model then found = true end
+                end
+                if not found then
+                    die("model '%s' is not served at %s (it has: %s)", model, ep, concat(names, ", "))
+                end
+            elseif res and (res.status == 401 or res.status == 403) then
+                die("%s answers %d to the model list: check the API key (%s)", ep, res.status,
+                    O["api-key-env"] or "OPENAI_API_KEY")
+            end
+            info.endpoints[#info.endpoints + 1] = e
+            goto next_endpoint
+        end
         res = http { url = ep .. "/api/tags", timeout = 10 }
         local tags = res and res.status == 200 and cjson_safe.decode(res.body)
         if type(tags) == "table" and type(tags.models) == "table" then
@@ -87,6 +107,7 @@ local function preflight(model)
             end
         end
         info.endpoints[#info.endpoints + 1] = e
+        ::next_endpoint::
     end
     local d = info.endpoints[1].digest
     for _, e in ipairs(info.endpoints) do
@@ -97,6 +118,24 @@ local function preflight(model)
     end
     info.digest, info.version = d, info.endpoints[1].version
     return info
+end
+
+
+-- The context the model was loaded with (Ollama's /api/ps), to confirm
+-- that the num_ctx sent took effect.
+local function loaded_context(model)
+    local ep = ollaeval.endpoints[1]
+    if ollaeval.backend_of(ep) ~= "ollama" then return nil end
+    local res = http { url = ep .. "/api/ps", timeout = 5 }
+    local ps = res and res.status == 200 and cjson_safe.decode(res.body)
+    if type(ps) ~= "table" or type(ps.models) ~= "table" then return nil end
+    local want = model:find(":") and model or model .. ":latest"
+    for _, m in ipairs(ps.models) do
+        if (m.name == want or m.model == want) and tonumber(m.context_length) then
+            return math.tointeger(m.context_length) or m.context_length
+        end
+    end
+    return nil
 end
 
 
@@ -471,6 +510,8 @@ function M.run(suite, suite_file, opt)
             rec.strict_correct = strict_answer ~= nil and suite.correct(strict_answer, gold) or false
             rec.done_reason = res.done_reason
             rec.prompt_tokens, rec.completion_tokens = res.prompt_tokens, res.completion_tokens
+            rec.thinking_tokens = res.thinking_tokens
+            if res.ttft_ms then rec.ttft_ms, rec.itl_ms = res.ttft_ms, res.itl_ms end
             rec.latency_ms = floor(res.latency_ms * 1000 + 0.5) / 1000
             rec.attempts = res.attempts
             st.scored = st.scored + 1
@@ -555,7 +596,8 @@ function M.run(suite, suite_file, opt)
         suite = { name = suite.name, version = tostring(suite.version), file = suite_file,
                   sha256 = config.suite_sha256 },
         dataset = { path = path, sha256 = dsum, items = total },
-        model = { name = model, digest = server.digest or cjson.null, details = server.endpoints[1].details },
+        model = { name = model, digest = server.digest or cjson.null, details = server.endpoints[1].details,
+                  context_length = loaded_context(model) or cjson.null },
         endpoints = ollaeval.endpoints, server_version = server.version or cjson.null,
         options = { shots = opt.shots, seed = O.seed, think = opt.think, generation = gen,
                     shard = O.shard or "1/1", stream = O.stream or false,
@@ -574,6 +616,11 @@ function M.run(suite, suite_file, opt)
         ollaeval = ollaeval.version,
         finished = os.date("!%Y-%m-%dT%H:%M:%SZ"),
     }
+    local ctx = summary.model.context_length
+    if ctx ~= cjson.null and ctx ~= gen.num_ctx then
+        say("note: the server has %s loaded with a context of %s tokens, not the %s sent "
+            .. "(Ollama caps num_ctx at the model's trained context)", model, tostring(ctx), tostring(gen.num_ctx))
+    end
     write_json(dir .. "/summary.json", summary)
 
     -- the table

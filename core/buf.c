@@ -1,0 +1,32 @@
+/*
+ * buf.c: oe_buf, the growable byte buffer (see oe.h). Kept apart from
+ * http.c so that stream.c links alone (tests/fuzz/fuzz_stream.c). The data
+ * is always NUL-terminated after len, so it can be read as a C string.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "oe.h"
+
+void buf_append(oe_buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            abort();
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void buf_free(oe_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
