@@ -19,7 +19,10 @@
 
 #include "stream.h"
 
-#define MAX_LINE (64u << 20)
+#ifndef STREAM_MAX_LINE /* the fuzz target sets a small one */
+#define STREAM_MAX_LINE (64u << 20)
+#endif
+#define MAX_LINE ((size_t)STREAM_MAX_LINE)
 
 void stream_init(oe_stream *s, int format)
 {
@@ -177,7 +180,11 @@ static int sse_line(oe_stream *s, const char *line, size_t len, double now)
         return sse_data(s, line + skip, len - skip, now);
     }
     if (len >= 6 && memcmp(line, "error:", 6) == 0) { /* llama-server before #16109 */
-        fail_server(s, "error in the stream: %s", line + 6);
+        /* the line is not NUL-terminated when it points into curl's buffer */
+        char msg[sizeof s->error];
+        snprintf(msg, sizeof msg, "%.*s", (int)(len - 6 < sizeof msg ? len - 6 : sizeof msg - 1),
+                 line + 6);
+        fail_server(s, "error in the stream: %s", msg);
         return 0;
     }
     return 0; /* event:, id:, retry: are not used by these servers */
@@ -187,27 +194,38 @@ static int one_line(oe_stream *s, const char *line, size_t len, double now)
 {
     if (len && line[len - 1] == '\r')
         len--;
-    if (s->done && s->format == STREAM_NDJSON && len)
-        return 0; /* nothing follows done:true */
+    if (s->done)
+        return 0; /* nothing follows done:true or [DONE] */
     if (s->format == STREAM_NDJSON)
         return len ? ndjson_line(s, line, len, now) : 0;
     return sse_line(s, line, len, now);
 }
 
+static void too_long(oe_stream *s)
+{
+    char limit[32];
+    snprintf(limit, sizeof limit, "%zu bytes", MAX_LINE);
+    fail(s, "a streamed line is longer than %s", limit);
+}
+
 int stream_feed(oe_stream *s, const char *data, size_t len, double now)
 {
     int got = 0;
-    while (len && !s->failed) {
+    while (len && !s->failed && !s->done) { /* nothing follows the end */
         const char *nl = memchr(data, '\n', len);
         if (!nl) {
             if (s->line.len + len > MAX_LINE) {
-                fail(s, "a streamed line is longer than %s", "64 MiB");
+                too_long(s);
                 return got;
             }
             buf_append(&s->line, data, len);
             return got;
         }
         size_t n = (size_t)(nl - data);
+        if (s->line.len + n > MAX_LINE) { /* however the line was split */
+            too_long(s);
+            return got;
+        }
         if (s->line.len) {
             buf_append(&s->line, data, n);
             got |= one_line(s, s->line.data, s->line.len, now);
