@@ -82,6 +82,7 @@ typedef struct sim_model {
     int thinking;      /* has the thinking capability */
     uint64_t size;
     uint64_t ready_at; /* hrtime ns when loaded; 0 = not loaded */
+    int num_ctx;       /* the context of the last native request (/api/ps), 0 = default */
     int active, queued, max_active, max_queued;
     sim_job *qhead, *qtail; /* FIFO waiting for a slot */
 } sim_model;

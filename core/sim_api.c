@@ -261,8 +261,8 @@ static void handle_tags(sim_conn *c, int ps)
                   (unsigned long long)m->size, m->digest);
         put_details(&b, m);
         if (ps)
-            sb_printf(&b, ",\"expires_at\":\"%s\",\"size_vram\":%llu,\"context_length\":4096",
-                      exp, (unsigned long long)m->size);
+            sb_printf(&b, ",\"expires_at\":\"%s\",\"size_vram\":%llu,\"context_length\":%d",
+                      exp, (unsigned long long)m->size, m->num_ctx ? m->num_ctx : 4096);
         sb_putc(&b, '}');
     }
     sb_puts(&b, "]}");
@@ -469,6 +469,11 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
     if (!g->model) return snprintf(err, n, "model '%.200s' not found", g->name), 404;
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(root, "options");
     if (cJSON_IsObject(opts) && check_options(opts, err, n)) return 500;
+    const cJSON *nc = cJSON_GetObjectItemCaseSensitive(opts, "num_ctx");
+    if (cJSON_IsNumber(nc) && nc->valuedouble >= 4 && nc->valuedouble <= 40960)
+        g->model->num_ctx = (int)nc->valuedouble; /* capped at the trained context, as Ollama */
+    else if (cJSON_IsNumber(nc) && nc->valuedouble > 40960)
+        g->model->num_ctx = 40960;
     const cJSON *tl = cJSON_GetObjectItemCaseSensitive(root, "top_logprobs");
     if (cJSON_IsNumber(tl) && (tl->valuedouble < 0 || tl->valuedouble > 20))
         return snprintf(err, n, "top_logprobs must be between 0 and 20"), 400;

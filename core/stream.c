@@ -59,7 +59,9 @@ static const char *str(const cJSON *o, const char *k)
 static long num(const cJSON *o, const char *k, long def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (long)v->valuedouble : def;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > -1e18 && v->valuedouble < 1e18))
+        return def; /* out of a long's range: the cast would be undefined */
+    return (long)v->valuedouble;
 }
 
 /* Records text that arrived; returns 1 if there was any. */
