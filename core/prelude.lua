@@ -84,8 +84,10 @@ local function print_help()
     if #declared > 0 then
         out[#out + 1] = "\noptions of " .. ollaeval.script .. ":\n"
         for _, o in ipairs(declared) do
-            local left = "--" .. o.name .. (o.type ~= "flag" and (" " .. (o.arg or o.type:upper())) or "")
+            local argname = o.arg or (o.choices and concat(o.choices, "|")) or o.type:upper()
+            local left = "--" .. o.name .. (o.type ~= "flag" and (" " .. argname) or "")
             local def = o.default ~= nil and o.type ~= "flag" and format(" (default %s)", tostring(o.default)) or ""
+            if #left > 28 then left = left .. "\n" .. string.rep(" ", 30) end
             out[#out + 1] = format("  %-28s %s%s\n", left, o.help or "", def)
         end
     end
