@@ -72,6 +72,10 @@ static void arm(sim_job *j, uint64_t due, uv_timer_cb cb)
         j->timer.data = j;
         j->timer_init = 1;
     }
+    /* libuv counts the timeout from the loop's cached time, which lags
+     * behind when this iteration has been busy: refresh it, or the timer
+     * fires early (a --fixed-latency-ms 100 reply in 99 ms) */
+    uv_update_time(j->srv->loop);
     uint64_t now = sim_now_ns();
     uint64_t ms = due > now ? (due - now + 999999) / 1000000 : 0;
     uv_timer_start(&j->timer, cb, ms, 0);

@@ -183,7 +183,7 @@ static int sse_line(oe_stream *s, const char *line, size_t len, double now)
     }
     if (len >= 6 && memcmp(line, "error:", 6) == 0) { /* llama-server before #16109 */
         /* the line is not NUL-terminated when it points into curl's buffer */
-        char msg[sizeof s->error];
+        char msg[sizeof s->error - 24]; /* room for the prefix below */
         snprintf(msg, sizeof msg, "%.*s", (int)(len - 6 < sizeof msg ? len - 6 : sizeof msg - 1),
                  line + 6);
         fail_server(s, "error in the stream: %s", msg);

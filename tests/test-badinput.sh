@@ -6,11 +6,11 @@
 # folder. Servers that misbehave (an HTML error page, truncated JSON, a stall,
 # a reset) turn into per-item errors and the run goes on.
 set -u
-. "$(dirname "$0")/lib/common.sh"
+. tests/lib/harness.sh
 bad=tests/badinput
 
 start_sim sim --time-scale 0 --dataset "$gsm" --dataset "$bad/pens.jsonl"
-url=$SIM_URL
+url=$URL
 ds() { # NAME ARGS...: the GSM8K runner on tests/badinput/NAME into $tmp/NAME
     local name=$1
     shift
@@ -37,24 +37,24 @@ ok "a line that is not an object (null): exit 1 naming FILE:2" \
     '[ $rc -eq 1 ] && err_has not-an-object.jsonl "$bad/not-an-object.jsonl:2: expected a JSON object or array, got null"'
 ds bom-crlf-no-final-newline.jsonl -q; rc=$?
 ok "a BOM, CRLF, a blank line and no final newline are fine: 2 items scored" \
-    '[ $rc -eq 0 ] && check journal "$tmp/bom-crlf-no-final-newline.jsonl/samples.jsonl" 2 >/dev/null'
+    '[ $rc -eq 0 ] && runcheck journal "$tmp/bom-crlf-no-final-newline.jsonl/samples.jsonl" 2 >/dev/null'
 gsm8k -e "$url" --dataset "$tmp/nonexistent.jsonl" -o "$tmp/missing" >/dev/null 2>"$tmp/missing.err"; rc=$?
 ok "a missing file: exit 1 naming it" \
     '[ $rc -eq 1 ] && grep -q "^ollaeval: dataset: $tmp/nonexistent.jsonl: No such file or directory" "$tmp/missing.err"'
 
 ds missing-field.jsonl; rc=$?
 ok "an item without the field the suite needs: the run goes on (exit 0), 2 of 3 scored" \
-    '[ $rc -eq 0 ] && [ "$(check get "$tmp/missing-field.jsonl/summary.json" counts.scored)" = 2 ]'
+    '[ $rc -eq 0 ] && [ "$(runcheck get "$tmp/missing-field.jsonl/summary.json" counts.scored)" = 2 ]'
 ok "...its error names the item, FILE:2 and the field, with a traceback" \
     'err_has missing-field.jsonl "item gsm8k-test-0002 ($bad/missing-field.jsonl:2):" &&
      err_has missing-field.jsonl "missing field '"'"'question'"'"'" && err_has missing-field.jsonl "stack traceback"'
 ok "...and it is recorded as that item's error in the journal" \
-    '[ "$(check errors "$tmp/missing-field.jsonl/samples.jsonl" | cut -f1,2)" = "$(printf "gsm8k-test-0002\tscript")" ]'
+    '[ "$(runcheck errors "$tmp/missing-field.jsonl/samples.jsonl" | cut -f1,2)" = "$(printf "gsm8k-test-0002\tscript")" ]'
 ds no-gold.jsonl; rc=$?
 ok "an item without a gold answer is an error naming FILE:1, not a wrong answer" \
     '[ $rc -eq 0 ] && err_has no-gold.jsonl "$bad/no-gold.jsonl:1): the item has no gold answer" &&
-     [ "$(check get "$tmp/no-gold.jsonl/summary.json" counts.errors)" = 1 ] &&
-     [ "$(check get "$tmp/no-gold.jsonl/summary.json" counts.scored)" = 1 ]'
+     [ "$(runcheck get "$tmp/no-gold.jsonl/summary.json" counts.errors)" = 1 ] &&
+     [ "$(runcheck get "$tmp/no-gold.jsonl/summary.json" counts.scored)" = 1 ]'
 
 # a 100 MB line, made here: refused at once by the line limit, naming FILE:2
 "$bin" /dev/stdin "$tmp/big.jsonl" <<'LUA'
@@ -91,10 +91,10 @@ ok "a suite missing a required field: exit 1 naming the file and the field" \
 SUITE=$bad/suites/item-error.lua "$bin" $bad/run-suite.lua -m qwen3:8b -e "$url" -c 1 \
     --dataset $bad/pens.jsonl -o "$tmp/item" >/dev/null 2>"$tmp/item.err"; rc=$?
 ok "a runtime error in one item: the run goes on (exit 0), 3 of 4 scored" \
-    '[ $rc -eq 0 ] && [ "$(check get "$tmp/item/summary.json" counts.scored)" = 3 ] &&
-     [ "$(check get "$tmp/item/summary.json" counts.errors)" = 1 ]'
+    '[ $rc -eq 0 ] && [ "$(runcheck get "$tmp/item/summary.json" counts.scored)" = 3 ] &&
+     [ "$(runcheck get "$tmp/item/summary.json" counts.errors)" = 1 ]'
 ok "...recorded as that item's error, with the message and a traceback" \
-    'check errors "$tmp/item/samples.jsonl" | grep -q "^gsm8k-test-0002	script	.*item-error.lua:8: no pens allowed" &&
+    'runcheck errors "$tmp/item/samples.jsonl" | grep -q "^gsm8k-test-0002	script	.*item-error.lua:8: no pens allowed" &&
      grep -q "stack traceback" "$tmp/item/samples.jsonl"'
 ok "...and reported on stderr with the item and FILE:LINE" \
     'grep -q "item gsm8k-test-0002 ($bad/pens.jsonl:2): .*no pens allowed" "$tmp/item.err"'
@@ -102,18 +102,18 @@ SUITE=$bad/suites/item-error.lua "$bin" $bad/run-suite.lua -m qwen3:8b -e "$url"
     --dataset $bad/pens.jsonl -o "$tmp/ff" >/dev/null 2>"$tmp/ff.err"; rc=$?
 ok "--fail-fast: the first item error stops the run, exit 1" \
     '[ $rc -eq 1 ] && grep -q "stopped: item gsm8k-test-0002 raised an error (--fail-fast)" "$tmp/ff.err" &&
-     [ "$(check get "$tmp/ff/summary.json" status)" = failed ] && [ "$(check get "$tmp/ff/summary.json" counts.n)" -lt 4 ]'
+     [ "$(runcheck get "$tmp/ff/summary.json" status)" = failed ] && [ "$(runcheck get "$tmp/ff/summary.json" counts.n)" -lt 4 ]'
 
 # --- servers that misbehave: per-item errors naming the request, the run goes on ---
 fault() { # NAME KIND EXTRA...: 4 items against a sim failing every request with KIND
     local name=$1 kind=$2
     shift 2
     start_sim "$name" --time-scale 0 --dataset "$gsm" --fault-$kind 1 "$@"
-    gsm8k -e "$SIM_URL" --dataset "$gsm" --limit 4 --retries 1 -o "$tmp/$name" -q ${TIMEOUT:+--timeout $TIMEOUT} \
+    gsm8k -e "$URL" --dataset "$gsm" --limit 4 --retries 1 -o "$tmp/$name" -q ${TIMEOUT:+--timeout $TIMEOUT} \
         >/dev/null 2>"$tmp/$name.err"
     frc=$?
-    stop_sim "$SIM_PID"
-    check errors "$tmp/$name/samples.jsonl" >"$tmp/$name.errors"
+    stop_sim "$PID"
+    runcheck errors "$tmp/$name/samples.jsonl" >"$tmp/$name.errors"
 }
 fault html html
 ok "an HTML error page: each item an error 'HTTP 502 from URL/api/chat', shortened; exit 0" \
@@ -131,9 +131,8 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 ok "a stall past --timeout 0.3: each item a timeout error, and the run does not wait out the stalls (${ms} ms)" \
     '[ $frc -eq 0 ] && [ "$(grep -c "	timeout	.*http://127.0.0.1:[0-9]*/api/chat" "$tmp/stall.errors")" -eq 4 ] && [ $ms -lt 2500 ]'
 ok "...the summaries count the errors, and re-running redoes them" \
-    '[ "$(check get "$tmp/stall/summary.json" counts.errors)" = 4 ] &&
+    '[ "$(runcheck get "$tmp/stall/summary.json" counts.errors)" = 4 ] &&
      gsm8k -e "$url" --dataset "$gsm" --limit 4 -o "$tmp/stall" -q >/dev/null 2>&1 &&
-     check journal "$tmp/stall/samples.jsonl" 4 >/dev/null && [ "$(check get "$tmp/stall/summary.json" status)" = complete ]'
+     runcheck journal "$tmp/stall/samples.jsonl" 4 >/dev/null && [ "$(runcheck get "$tmp/stall/summary.json" status)" = complete ]'
 
-echo "1..$n"
-finish
+done_testing

@@ -2,10 +2,7 @@
 # test-cli.sh: the command line: help, version, usage errors (exit 2),
 # script errors (exit 1, FILE:LINE and a traceback), script options.
 set -u
-n=0 fails=0
-ok() { n=$((n+1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fails=$((fails+1)); fi; }
-bin=${OLLAEVAL:?}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. tests/lib/harness.sh
 
 out=$("$bin" --help); rc=$?
 ok "--help exits 0" '[ $rc -eq 0 ]'
@@ -58,4 +55,4 @@ ok "a number the script returns is the exit status" '[ $rc -eq 3 ]'
 cd "$tmp" && printf 'local m = require "evals.extract"\nprint(type(m))\n' > "$tmp/emb.lua"
 out=$("$bin" emb.lua 2>&1)
 ok "embedded evals modules load from any directory" '[ "$out" = table ]'
-[ $fails -eq 0 ]
+done_testing

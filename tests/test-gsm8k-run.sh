@@ -4,24 +4,11 @@
 # with --accuracy p it equals exactly the number of items the simulator
 # answered correctly; the run folder holds what the README promises.
 set -u
-n=0 fails=0
-ok() { n=$((n+1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fails=$((fails+1)); fi; }
-bin=${OLLAEVAL:?}
-data="${OLLAEVAL_SHARED:?}/datasets/gsm8k/test.jsonl"
-tmp=$(mktemp -d); pids=()
-trap 'kill ${pids[@]} 2>/dev/null; rm -rf "$tmp"' EXIT
-get() { "$bin" tests/lib/json_get.lua "$@"; }
-
-start_sim() { # start_sim NAME FLAGS...: sets URL
-    "$bin" sim --port 0 --quiet "${@:2}" >"$tmp/$1.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 100); do grep -q "listening on" "$tmp/$1.log" && break; sleep 0.05; done
-    URL=$(grep -o 'http://[0-9.:]*' "$tmp/$1.log" | head -n 1)
-}
+. tests/lib/harness.sh
 
 # 1. accuracy 1.0 over the whole test set: 100%
-start_sim perfect --time-scale 0 --parallel 16 --accuracy 1.0 --dataset "$data" --tokens-max 1500
-"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 16 --dataset "$data" -o "$tmp/perfect" >"$tmp/perfect.out" 2>"$tmp/perfect.err"
+start_sim perfect --time-scale 0 --parallel 16 --accuracy 1.0 --dataset "$gsm" --tokens-max 1500
+"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 16 --dataset "$gsm" -o "$tmp/perfect" >"$tmp/perfect.out" 2>"$tmp/perfect.err"
 rc=$?
 ok "accuracy 1.0 run exits 0" '[ $rc -eq 0 ]'
 read -r acc scored errors status <<<"$(get "$tmp/perfect/summary.json" metrics.accuracy counts.scored counts.errors status | tr '\n' ' ')"
@@ -32,8 +19,8 @@ ok "stdout has the table and the run folder" 'grep -q "accuracy *100.00%" "$tmp/
 ok "-q: nothing on stderr" '[ ! -s "$tmp/perfect.err" ]'
 
 # 2. accuracy 0.7: the score is the simulator's own count of correct answers
-start_sim p70 --time-scale 0 --parallel 16 --accuracy 0.7 --seed 7 --dataset "$data" --answers-out "$tmp/answers.jsonl"
-"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 16 --dataset "$data" --limit 600 -o "$tmp/p70" >/dev/null 2>&1
+start_sim p70 --time-scale 0 --parallel 16 --accuracy 0.7 --seed 7 --dataset "$gsm" --answers-out "$tmp/answers.jsonl"
+"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 16 --dataset "$gsm" --limit 600 -o "$tmp/p70" >/dev/null 2>&1
 stats=$(curl -s "$URL/stats")
 echo "$stats" > "$tmp/stats.json"
 sim_correct=$(get "$tmp/stats.json" answers.correct)
@@ -54,7 +41,7 @@ for k in suite.name suite.version suite.sha256 dataset.sha256 model.name model.d
     ok "summary.json has $k ($v)" '[ "$v" != nil ]'
 done
 ok "model digest is 64 hex" '[[ "$(get "$s" model.digest)" =~ ^[0-9a-f]{64}$ ]]'
-ok "dataset sha256 is the suite's" '[ "$(get "$s" dataset.sha256)" = "$(sha256sum "$data" | cut -d" " -f1)" ]'
+ok "dataset sha256 is the suite's" '[ "$(get "$s" dataset.sha256)" = "$(sha256sum "$gsm" | cut -d" " -f1)" ]'
 ok "samples.jsonl has 600 lines" '[ "$(get "$tmp/p70/samples.jsonl" "#lines")" = 600 ]'
 line=$(head -n 1 "$tmp/p70/samples.jsonl")
 for k in '"id":' '"messages":' '"content":' '"answer":' '"rule":' '"gold":' '"correct":' '"completion_tokens":' '"latency_ms":' '"attempts":'; do
@@ -63,17 +50,17 @@ done
 ok "run.json records the command" 'grep -q "scripts/gsm8k.lua" "$tmp/p70/run.json"'
 
 # 4. progress: plain lines when stderr is not a terminal
-start_sim slow --parallel 4 --fixed-latency-ms 150 --dataset "$data"
-"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$URL" -c 4 --dataset "$data" --limit 8 -o "$tmp/slow" >/dev/null 2>"$tmp/slow.err"
+start_sim slow --parallel 4 --fixed-latency-ms 150 --dataset "$gsm"
+"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$URL" -c 4 --dataset "$gsm" --limit 8 -o "$tmp/slow" >/dev/null 2>"$tmp/slow.err"
 ok "stderr names the dataset and the run" 'grep -q "dataset:" "$tmp/slow.err" && grep -q "8 items" "$tmp/slow.err"'
 ok "no terminal escapes when stderr is a file" '! grep -q $'"'"'\e'"'"' "$tmp/slow.err"'
 
 # 5. no server: one clear line, fast
 start=$(date +%s%N)
-err=$("$bin" scripts/gsm8k.lua -m qwen3:8b -e http://127.0.0.1:9 --dataset "$data" 2>&1 >/dev/null); rc=$?
+err=$("$bin" scripts/gsm8k.lua -m qwen3:8b -e http://127.0.0.1:9 --dataset "$gsm" 2>&1 >/dev/null); rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 ok "no server: exit 1 within 2 s ($ms ms)" '[ $rc -eq 1 ] && [ $ms -lt 2000 ]'
 ok "no server: says so and what to do" 'grep -q "no server answers at http://127.0.0.1:9" <<<"$err" && [ "$(grep -c . <<<"$err")" -le 2 ]'
-err=$("$bin" scripts/gsm8k.lua -m nosuch:1b -e "$URL" --dataset "$data" 2>&1 >/dev/null); rc=$?
+err=$("$bin" scripts/gsm8k.lua -m nosuch:1b -e "$URL" --dataset "$gsm" 2>&1 >/dev/null); rc=$?
 ok "unknown model: exit 1, names it and the pull command" '[ $rc -eq 1 ] && grep -q "ollama pull nosuch:1b" <<<"$err"'
-[ $fails -eq 0 ]
+done_testing

@@ -9,20 +9,19 @@
 # refused; resume refuses a different suite file, dataset, model or options.
 # The seed of the kill delays is printed; KILL_SEED=N replays it.
 set -u
-. "$(dirname "$0")/lib/common.sh"
+. tests/lib/harness.sh
 
 limit=200
 start_sim slow --dataset "$gsm" --parallel 8 --fixed-latency-ms 30
-url=$SIM_URL
+url=$URL
 args=(scripts/gsm8k.lua -m qwen3:8b -e "$url" --dataset "$gsm" --limit $limit -c 8)
 run() { "$bin" "${args[@]}" -q "$@"; }
 msleep() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
-jlines() { if [ -e "$1" ]; then grep -c '' "$1"; else echo 0; fi; }
 
 run -o "$tmp/ref" >/dev/null 2>"$tmp/ref.err"
 rc=$?
 ok "uninterrupted run: exit 0, $limit items scored" \
-    '[ $rc -eq 0 ] && check journal "$tmp/ref/samples.jsonl" $limit >/dev/null'
+    '[ $rc -eq 0 ] && runcheck journal "$tmp/ref/samples.jsonl" $limit >/dev/null'
 
 # --- SIGKILL at random points, then resume ------------------------------------
 seed=${KILL_SEED:-$(( $(date +%s) % 100000 ))}
@@ -44,8 +43,11 @@ for c in $(seq $chains); do
             msleep $ms
         else
             # a random point of what is left to do
-            target=$((before + 1 + RANDOM % (limit - before - 1)))
-            for _ in $(seq 400); do
+            # (at least 24 items before the end, so the run is still going
+            # when the kill lands, however loaded the machine)
+            room=$((limit - 24 - before)); [ $room -ge 1 ] || room=1
+            target=$((before + 1 + RANDOM % room))
+            for _ in $(seq 1000); do
                 [ "$(jlines "$dir/samples.jsonl")" -ge $target ] && break
                 kill -0 "$pid" 2>/dev/null || break
                 sleep 0.005
@@ -64,13 +66,13 @@ for c in $(seq $chains); do
     "$bin" "${args[@]}" -o "$dir" >/dev/null 2>>"$tmp/chain$c.err"
     rc=$?
     ok "chain $c: the final resume exits 0 with status complete" \
-        '[ $rc -eq 0 ] && [ "$(check get "$dir/summary.json" status)" = complete ]'
-    check journal "$dir/samples.jsonl" $limit >"$tmp/j.out"
+        '[ $rc -eq 0 ] && [ "$(runcheck get "$dir/summary.json" status)" = complete ]'
+    runcheck journal "$dir/samples.jsonl" $limit >"$tmp/j.out"
     jrc=$?
     ok "chain $c: every line whole JSON, each of the $limit ids scored exactly once ($(tail -n 1 "$tmp/j.out"))" \
         '[ $jrc -eq 0 ] && grep -q "errors 0" "$tmp/j.out"'
     [ $jrc -eq 0 ] || sed 's/^/# /' "$tmp/j.out"
-    check same "$tmp/ref/summary.json" "$dir/summary.json" >"$tmp/same.out"
+    runcheck same "$tmp/ref/summary.json" "$dir/summary.json" >"$tmp/same.out"
     src=$?
     ok "chain $c: the same counts and metrics as the uninterrupted run" '[ $src -eq 0 ]'
     [ $src -eq 0 ] || sed 's/^/# /' "$tmp/same.out"
@@ -94,7 +96,7 @@ rc=$?
 d=$(ls -d "$tmp"/cwd/runs/gsm8k-qwen3_8b-* 2>/dev/null | head -n 1)
 ok "--resume alone continues the newest run under runs/ (one folder, complete)" \
     '[ $rc -eq 0 ] && [ "$(ls -d "$tmp"/cwd/runs/*/ | wc -l)" -eq 1 ] &&
-     [ "$(check get "$d/summary.json" status)" = complete ] && check journal "$d/samples.jsonl" 20 >/dev/null'
+     [ "$(runcheck get "$d/summary.json" status)" = complete ] && runcheck journal "$d/samples.jsonl" 20 >/dev/null'
 
 # --- torn records ---------------------------------------------------------------
 cp -r "$tmp/ref" "$tmp/torn"
@@ -106,15 +108,15 @@ rc=$?
 ok "a torn last record (cut mid-JSON) is reported with its line and redone" \
     '[ $rc -eq 0 ] && grep -q "ignoring a torn last record at $tmp/torn/samples.jsonl:$limit" "$tmp/torn.err"'
 ok "...ending with each id once and the same metrics" \
-    'check journal "$tmp/torn/samples.jsonl" $limit >/dev/null && check same "$tmp/ref/summary.json" "$tmp/torn/summary.json" >/dev/null'
+    'runcheck journal "$tmp/torn/samples.jsonl" $limit >/dev/null && runcheck same "$tmp/ref/summary.json" "$tmp/torn/summary.json" >/dev/null'
 
 cp -r "$tmp/ref" "$tmp/nonl"
 truncate -s $((size - 1)) "$tmp/nonl/samples.jsonl"   # whole JSON, no newline
 "$bin" "${args[@]}" -o "$tmp/nonl" >/dev/null 2>"$tmp/nonl.err"
 rc=$?
 ok "a last record without its newline is torn too: redone, each id once, same metrics" \
-    '[ $rc -eq 0 ] && grep -q "torn last record" "$tmp/nonl.err" && check journal "$tmp/nonl/samples.jsonl" $limit >/dev/null &&
-     check same "$tmp/ref/summary.json" "$tmp/nonl/summary.json" >/dev/null'
+    '[ $rc -eq 0 ] && grep -q "torn last record" "$tmp/nonl.err" && runcheck journal "$tmp/nonl/samples.jsonl" $limit >/dev/null &&
+     runcheck same "$tmp/ref/summary.json" "$tmp/nonl/summary.json" >/dev/null'
 
 cp -r "$tmp/ref" "$tmp/mid"
 sed -i '7s/.*/{"id": "gsm8k-test-0007", "half/' "$tmp/mid/samples.jsonl"
@@ -149,7 +151,6 @@ refuse "an edited suite file" suite_sha256 "$bin" "$tmp/alt/scripts/gsm8k.lua" -
     --dataset "$gsm" --limit $limit -q -o "$tmp/ref"
 run -o "$tmp/ref" >/dev/null 2>&1
 rc=$?
-ok "...and the same settings resume it (nothing to do, exit 0)" '[ $rc -eq 0 ] && check same "$tmp/ref/summary.json" "$tmp/ref/summary.json" >/dev/null'
+ok "...and the same settings resume it (nothing to do, exit 0)" '[ $rc -eq 0 ] && runcheck same "$tmp/ref/summary.json" "$tmp/ref/summary.json" >/dev/null'
 
-echo "1..$n"
-finish
+done_testing

@@ -5,73 +5,21 @@
 # the answer out of the thinking, is deterministic, and reports what it
 # answered in /stats and --answers-out. Prints TAP.
 set -u
-OLLAEVAL=${OLLAEVAL:-./ollaeval}
-T=$(mktemp -d)
-PIDS=() ERRS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
-N=0 FAIL=0
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-nok() { N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $1"; echo "# status=${S:-} body: $(head -c 400 "$T/b" 2>/dev/null)"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
-# timing DESC CMD...: a check on wall-clock time, skipped under valgrind.
-timing() {
-    if [ -n "${OLLAEVAL_VALGRIND:-}" ]; then N=$((N + 1)); echo "ok $N - $1 # SKIP under valgrind"; else check "$@"; fi
-}
-# start_sim ARGS...: runs the simulator, sets URL and PORT.
-start_sim() {
-    local out=$T/sim.$N.$RANDOM
-    ${OLLAEVAL_VALGRIND:-} "$OLLAEVAL" sim --port 0 --quiet "$@" >"$out" 2>"$out.err" &
-    PIDS+=($!)
-    ERRS+=("$out.err")
-    for _ in $(seq 500); do grep -qs listening "$out" && break; sleep 0.02; done
-    URL=$(sed -n 's/^ollaeval sim listening on //p' "$out")
-    PORT=${URL##*:}
-    [ -n "$URL" ] || { echo "Bail out! simulator did not start: $(cat "$out.err")"; exit 1; }
-}
-# req METHOD PATH [curl args]: status in S, headers in $T/h, body in $T/b.
-req() { local m=$1 p=$2; shift 2; S=$(curl -s -o "$T/b" -D "$T/h" -w '%{http_code}' -X "$m" "$URL$p" "$@"); }
-has() { grep -qF -- "$1" "$T/b"; }
-hasre() { grep -qE -- "$1" "$T/b"; }
-lacks() { ! grep -qF -- "$1" "$T/b"; }
-hdr() { grep -qiF -- "$1" "$T/h"; }
-is() { [ "$S" = "$1" ]; }
-body_is() { [ "$(cat "$T/b")" = "$1" ]; }
-# finish: stop every simulator with SIGTERM; each must exit 0 without
-# sanitizer reports. Then the plan line and the exit status.
-finish() {
-    local bad=0 p rc
-    for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-        rc=$?
-        [ "$rc" = 0 ] || { bad=1; echo "# simulator $p exited with $rc"; }
-    done
-    PIDS=()
-    if grep -lE "Sanitizer|runtime error|LEAK" "${ERRS[@]}" /dev/null >/dev/null 2>&1; then
-        bad=1
-        grep -hE -A6 "Sanitizer|runtime error" "${ERRS[@]}" /dev/null | head -n 40 | sed 's/^/# /'
-    fi
-    check "simulators stop cleanly on SIGTERM (exit 0, no sanitizer reports)" [ "$bad" = 0 ]
-    echo "1..$N"
-    [ "$FAIL" = 0 ]
-}
+. tests/lib/harness.sh
+sims_under_valgrind
 
 start_sim --time-scale 0 --tokens-min 20 --tokens-max 60 --seed 7
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SHARED=${OLLAEVAL_SHARED:-$ROOT/../shared}
-GSM=$SHARED/datasets/gsm8k/test.jsonl
-if [ ! -f "$GSM" ]; then echo "1..0 # SKIP no GSM8K at $GSM"; exit 0; fi
+if [ ! -f "$gsm" ]; then echo "1..0 # SKIP no GSM8K at $gsm"; exit 0; fi
 # question I: the question text of line I (1-based), JSON-escaped as stored.
-question() { sed -n "$1p" "$GSM" | sed 's/^{"question": "\(.*\)", "answer": .*/\1/'; }
+question() { sed -n "$1p" "$gsm" | sed 's/^{"question": "\(.*\)", "answer": .*/\1/'; }
 ask() { # ask I [extra JSON fields]: a chat with a few-shot-like prefix
     local q; q=$(question "$1")
     req POST /api/chat -d '{"model":"qwen3:8b","stream":false'"${2:-}"',"messages":[{"role":"system","content":"You are a careful solver."},{"role":"user","content":"Solve the problem. End with #### N.\n\nQuestion: '"$q"'\nAnswer:"}]}'
 }
-content() { sed 's/.*"content":"\(.*\)","thinking".*/\1/; s/.*"content":"\(.*\)"},"done".*/\1/' "$T/b"; }
+content() { sed 's/.*"content":"\(.*\)","thinking".*/\1/; s/.*"content":"\(.*\)"},"done".*/\1/' "$tmp/b"; }
 GOLD=(18 3 70000 540 20 64 260 160)
 
-start_sim --time-scale 0 --dataset "$GSM" --accuracy 1 --seed 3 --answers-out "$T/ans.jsonl"
+start_sim --time-scale 0 --dataset "$gsm" --accuracy 1 --seed 3 --answers-out "$tmp/ans.jsonl"
 forms=""
 good=0
 for i in 0 1 2 3 4 5 6 7; do
@@ -86,14 +34,14 @@ check "accuracy 1: every answer ends in the gold number" [ "$good" = 8 ]
 nforms=$(printf '%s' "$forms" | tr '|' '\n' | sort -u | wc -l)
 check "final-answer forms vary across items ($nforms kinds)" [ "$nforms" -ge 3 ]
 check "/stats: 8 correct, ids 0..7" eval 'curl -s "$URL/stats" | grep -qF "\"answers\":{\"correct\":8,\"wrong\":0,\"correct_ids\":[0,1,2,3,4,5,6,7],\"wrong_ids\":[]}"'
-check "--answers-out: one JSONL line per item" eval '[ $(wc -l <"$T/ans.jsonl") = 8 ] && grep -qF "{\"index\":0,\"correct\":true,\"gold\":\"18\",\"given\":\"18\"}" "$T/ans.jsonl"'
+check "--answers-out: one JSONL line per item" eval '[ $(wc -l <"$tmp/ans.jsonl") = 8 ] && grep -qF "{\"index\":0,\"correct\":true,\"gold\":\"18\",\"given\":\"18\"}" "$tmp/ans.jsonl"'
 ask 1 ',"think":false'
 c1=$(content)
 ask 1 ',"think":false'
 check "same item twice: identical answer" [ "$c1" = "$(content)" ]
-check "a repeated item is recorded once" [ "$(wc -l <"$T/ans.jsonl")" = 8 ]
+check "a repeated item is recorded once" [ "$(wc -l <"$tmp/ans.jsonl")" = 8 ]
 ask 3
-th=$(sed 's/.*"thinking":"\(.*\)"},"done".*/\1/' "$T/b")
+th=$(sed 's/.*"thinking":"\(.*\)"},"done".*/\1/' "$tmp/b")
 check "thinking present and free of answer markers" eval '[ -n "$th" ] && ! printf "%s" "$th" | grep -qiE "####|boxed|answer|[0-9]"'
 check "thinking request: same content as without thinking" eval '[ "$(content)" = "$(ask 3 ",\"think\":false"; content)" ]'
 req POST /api/generate -d '{"model":"llama3.2:3b","stream":false,"prompt":"Q: '"$(question 1)"'"}'
@@ -103,9 +51,9 @@ check "/v1 prompts are recognised too" eval 'has "\"content\":\"It takes 2/2=1 b
 req POST /api/chat -d '{"model":"qwen3:8b","stream":false,"think":false,"messages":[{"role":"user","content":"What is the capital of France?"}]}'
 check "unknown prompt: filler without a final answer line" eval 'is 200 && lacks "####"'
 ask 10 ',"think":false,"options":{"num_predict":5}'
-check "answer cut by num_predict: done_reason length, recorded wrong" eval 'has "\"done_reason\":\"length\"" && grep -q "{\"index\":9,\"correct\":false,\"gold\":\"[0-9]*\",\"given\":\"\"}" "$T/ans.jsonl"'
+check "answer cut by num_predict: done_reason length, recorded wrong" eval 'has "\"done_reason\":\"length\"" && grep -q "{\"index\":9,\"correct\":false,\"gold\":\"[0-9]*\",\"given\":\"\"}" "$tmp/ans.jsonl"'
 
-start_sim --time-scale 0 --dataset "$GSM" --accuracy 0 --seed 3 --answers-out "$T/wrong.jsonl"
+start_sim --time-scale 0 --dataset "$gsm" --accuracy 0 --seed 3 --answers-out "$tmp/wrong.jsonl"
 bad=0
 for i in 0 1 2 3; do
     ask $((i + 1)) ',"think":false'
@@ -115,33 +63,33 @@ for i in 0 1 2 3; do
 done
 check "accuracy 0: final lines never give the gold number" [ "$bad" = 4 ]
 check "/stats: 4 wrong" eval 'curl -s "$URL/stats" | grep -qF "\"correct\":0,\"wrong\":4,\"correct_ids\":[],\"wrong_ids\":[0,1,2,3]"'
-check "--answers-out records wrong answers" eval '[ $(grep -c "\"correct\":false" "$T/wrong.jsonl") = 4 ] && ! grep -qF "\"gold\":\"18\",\"given\":\"18\"" "$T/wrong.jsonl"'
+check "--answers-out records wrong answers" eval '[ $(grep -c "\"correct\":false" "$tmp/wrong.jsonl") = 4 ] && ! grep -qF "\"gold\":\"18\",\"given\":\"18\"" "$tmp/wrong.jsonl"'
 
 # accuracy 0.5 over 40 items: deterministic per seed, roughly half right.
-start_sim --time-scale 0 --dataset "$GSM" --accuracy 0.5 --seed 11
+start_sim --time-scale 0 --dataset "$gsm" --accuracy 0.5 --seed 11
 for i in $(seq 40); do ask "$i" ',"think":false'; done
 c=$(curl -s "$URL/stats" | grep -oE '"correct":[0-9]+' | cut -d: -f2)
 check "accuracy 0.5: between 10 and 30 of 40 correct ($c)" eval '[ "$c" -ge 10 ] && [ "$c" -le 30 ]'
 ids1=$(curl -s "$URL/stats" | grep -oE '"correct_ids":\[[0-9,]*\]')
-start_sim --time-scale 0 --dataset "$GSM" --accuracy 0.5 --seed 11
+start_sim --time-scale 0 --dataset "$gsm" --accuracy 0.5 --seed 11
 for i in $(seq 40 -1 1); do ask "$i" ',"think":false'; done
 check "same seed, other order: same items correct" [ "$ids1" = "$(curl -s "$URL/stats" | grep -oE '"correct_ids":\[[0-9,]*\]')" ]
 
 # Other dataset shapes: MATH-style "problem" and MMLU-style choices.
-cat >"$T/math.jsonl" <<'J'
+cat >"$tmp/math.jsonl" <<'J'
 {"problem": "Compute the value of the integral of x from zero to two, exactly.", "answer": "2"}
 {"problem": "Simplify the fraction fourteen over three and give it in lowest terms.", "answer": "\\frac{14}{3}"}
 J
-cat >"$T/mmlu.jsonl" <<'J'
+cat >"$tmp/mmlu.jsonl" <<'J'
 {"question": "Which organelle is known as the powerhouse of the cell in eukaryotes?", "choices": ["nucleus", "mitochondrion", "ribosome", "golgi"], "answer": 1}
 J
-start_sim --time-scale 0 --dataset "$T/math.jsonl" --accuracy 1
+start_sim --time-scale 0 --dataset "$tmp/math.jsonl" --accuracy 1
 req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"Simplify the fraction fourteen   over three and give it in lowest terms."}]}'
 check "MATH-style dataset: problem field, latex gold, whitespace-normalised match" has '\\frac{14}{3}'
-start_sim --time-scale 0 --dataset "$T/mmlu.jsonl" --accuracy 1
+start_sim --time-scale 0 --dataset "$tmp/mmlu.jsonl" --accuracy 1
 req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"Which organelle is known as the powerhouse of the cell in eukaryotes?\nA. nucleus\nB. mitochondrion"}]}'
 check "MMLU-style dataset: integer answer with choices gives letter B" eval 'curl -s "$URL/stats" | grep -qF "\"correct_ids\":[0]" && content | grep -qE "(B\.?|\{B\}|\*\*B\*\*|: B)$"'
-"$OLLAEVAL" sim --dataset "$T/none.jsonl" >/dev/null 2>"$T/e"; rc=$?
-check "missing dataset: exit 2 naming --dataset" eval '[ $rc = 2 ] && grep -q -- "--dataset" "$T/e"'
+"$bin" sim --dataset "$tmp/none.jsonl" >/dev/null 2>"$tmp/e"; rc=$?
+check "missing dataset: exit 2 naming --dataset" eval '[ $rc = 2 ] && grep -q -- "--dataset" "$tmp/e"'
 
 finish

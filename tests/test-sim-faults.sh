@@ -4,65 +4,15 @@
 # rate-based faults with retries that can succeed, and the /stats counts.
 # Prints TAP.
 set -u
-OLLAEVAL=${OLLAEVAL:-./ollaeval}
-T=$(mktemp -d)
-PIDS=() ERRS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
-N=0 FAIL=0
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-nok() { N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $1"; echo "# status=${S:-} body: $(head -c 400 "$T/b" 2>/dev/null)"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
-# timing DESC CMD...: a check on wall-clock time, skipped under valgrind.
-timing() {
-    if [ -n "${OLLAEVAL_VALGRIND:-}" ]; then N=$((N + 1)); echo "ok $N - $1 # SKIP under valgrind"; else check "$@"; fi
-}
-# start_sim ARGS...: runs the simulator, sets URL and PORT.
-start_sim() {
-    local out=$T/sim.$N.$RANDOM
-    ${OLLAEVAL_VALGRIND:-} "$OLLAEVAL" sim --port 0 --quiet "$@" >"$out" 2>"$out.err" &
-    PIDS+=($!)
-    ERRS+=("$out.err")
-    for _ in $(seq 500); do grep -qs listening "$out" && break; sleep 0.02; done
-    URL=$(sed -n 's/^ollaeval sim listening on //p' "$out")
-    PORT=${URL##*:}
-    [ -n "$URL" ] || { echo "Bail out! simulator did not start: $(cat "$out.err")"; exit 1; }
-}
-# req METHOD PATH [curl args]: status in S, headers in $T/h, body in $T/b.
-req() { local m=$1 p=$2; shift 2; S=$(curl -s -o "$T/b" -D "$T/h" -w '%{http_code}' -X "$m" "$URL$p" "$@"); }
-has() { grep -qF -- "$1" "$T/b"; }
-hasre() { grep -qE -- "$1" "$T/b"; }
-lacks() { ! grep -qF -- "$1" "$T/b"; }
-hdr() { grep -qiF -- "$1" "$T/h"; }
-is() { [ "$S" = "$1" ]; }
-body_is() { [ "$(cat "$T/b")" = "$1" ]; }
-# finish: stop every simulator with SIGTERM; each must exit 0 without
-# sanitizer reports. Then the plan line and the exit status.
-finish() {
-    local bad=0 p rc
-    for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-        rc=$?
-        [ "$rc" = 0 ] || { bad=1; echo "# simulator $p exited with $rc"; }
-    done
-    PIDS=()
-    if grep -lE "Sanitizer|runtime error|LEAK" "${ERRS[@]}" /dev/null >/dev/null 2>&1; then
-        bad=1
-        grep -hE -A6 "Sanitizer|runtime error" "${ERRS[@]}" /dev/null | head -n 40 | sed 's/^/# /'
-    fi
-    check "simulators stop cleanly on SIGTERM (exit 0, no sanitizer reports)" [ "$bad" = 0 ]
-    echo "1..$N"
-    [ "$FAIL" = 0 ]
-}
+. tests/lib/harness.sh
+sims_under_valgrind
 
 start_sim --time-scale 0 --tokens-min 20 --tokens-max 60 --seed 7
-stat() { curl -s "$URL/stats" | grep -oE "\"$1\":[0-9]+" | head -n1 | cut -d: -f2; }
 CHAT='{"model":"llama3.2:3b","messages":[{"role":"user","content":"hello"}]'
 OAI='{"model":"llama3.2:3b","stream":true,"messages":[{"role":"user","content":"hello"}]'
 COMMON="--time-scale 0 --tokens-min 10 --tokens-max 10"
-# rc_of CURLARGS...: curl's exit code; body in $T/b.
-rc_of() { rm -f "$T/b"; curl -s -o "$T/b" "$@"; echo $?; }
+# rc_of CURLARGS...: curl's exit code; body in $tmp/b.
+rc_of() { rm -f "$tmp/b"; curl -s -o "$tmp/b" "$@"; echo $?; }
 
 start_sim $COMMON --fault-500 1
 req POST /api/chat -d "$CHAT"'}'
@@ -82,19 +32,19 @@ check "429 fault: Retry-After: 1" eval 'is 429 && hdr "Retry-After: 1" && has "\
 
 start_sim $COMMON --fault-close 1
 rc=$(rc_of "$URL/api/chat" -d "$CHAT"'}')
-check "close fault: connection closed, nothing sent (curl 52)" eval '[ "$rc" = 52 ] && [ ! -s "$T/b" ]'
+check "close fault: connection closed, nothing sent (curl 52)" eval '[ "$rc" = 52 ] && [ ! -s "$tmp/b" ]'
 check "the server survives a closed connection" eval 'req GET /api/version; is 200'
 
 start_sim --time-scale 0 --tokens-min 10 --tokens-max 10 --fault-reset 1
 rc=$(rc_of "$URL/api/chat" -d "$CHAT"'}')
-check "reset fault, streaming: part of the stream, then RST (curl 56)" eval '[ "$rc" = 56 ] && grep -q "\"done\":false" "$T/b" && ! grep -q "\"done\":true" "$T/b"'
+check "reset fault, streaming: part of the stream, then RST (curl 56)" eval '[ "$rc" = 56 ] && grep -q "\"done\":false" "$tmp/b" && ! grep -q "\"done\":true" "$tmp/b"'
 rc=$(rc_of "$URL/api/chat" -d "$CHAT"',"stream":false}')
 check "reset fault, non-streaming: body cut, connection reset" eval '[ "$rc" = 56 ] || [ "$rc" = 18 ]'
 check "/stats counts resets" [ "$(stat reset)" = 2 ]
 
 start_sim $COMMON --fault-stream-error 1
 req POST /api/chat -d "$CHAT"'}'
-check "stream error: 200, error line last, no done:true" eval 'is 200 && tail -n1 "$T/b" | grep -qxF "{\"error\":\"an error was encountered while running the model\"}" && ! has "\"done\":true"'
+check "stream error: 200, error line last, no done:true" eval 'is 200 && tail -n1 "$tmp/b" | grep -qxF "{\"error\":\"an error was encountered while running the model\"}" && ! has "\"done\":true"'
 req POST /v1/chat/completions -d "$OAI"'}'
 check "stream error on /v1: data: {\"error\"...}, no [DONE]" eval 'has "data: {\"error\":{\"message\":" && ! has "[DONE]"'
 req POST /api/chat -d "$CHAT"',"stream":false}'
@@ -102,16 +52,16 @@ check "stream error when not streaming: 500" eval 'is 500 && has "an error was e
 
 start_sim $COMMON --fault-truncate 1
 req POST /api/chat -d "$CHAT"',"stream":false}'
-len=$(grep -i '^Content-Length:' "$T/h" | tr -dc 0-9)
-check "truncate: 200, body shorter than full JSON, length matches" eval 'is 200 && [ "$len" = "$(wc -c <"$T/b")" ] && ! has "\"done\":true"'
+len=$(grep -i '^Content-Length:' "$tmp/h" | tr -dc 0-9)
+check "truncate: 200, body shorter than full JSON, length matches" eval 'is 200 && [ "$len" = "$(wc -c <"$tmp/b")" ] && ! has "\"done\":true"'
 req POST /api/chat -d "$CHAT"'}'
-check "truncate, streaming: last line cut, no done:true" eval 'is 200 && ! tail -n1 "$T/b" | grep -q "}$" && ! has "\"done\":true"'
+check "truncate, streaming: last line cut, no done:true" eval 'is 200 && ! tail -n1 "$tmp/b" | grep -q "}$" && ! has "\"done\":true"'
 
 start_sim $COMMON --fault-stall 1 --stall-ms 300
-t=$(curl -s -o "$T/b" -w '%{time_total}' "$URL/api/chat" -d "$CHAT"'}')
-check "stall: ~300 ms without bytes, then a complete stream" eval '[ "$(awk "BEGIN{print ($t >= 0.28)}")" = 1 ] && grep -q "\"done\":true" "$T/b"'
-t=$(curl -s -o "$T/b" -w '%{time_total}' "$URL/api/chat" -d "$CHAT"',"stream":false}')
-check "stall, non-streaming: delayed but complete" eval '[ "$(awk "BEGIN{print ($t >= 0.28)}")" = 1 ] && grep -q "\"done\":true" "$T/b"'
+t=$(curl -s -o "$tmp/b" -w '%{time_total}' "$URL/api/chat" -d "$CHAT"'}')
+check "stall: ~300 ms without bytes, then a complete stream" eval '[ "$(awk "BEGIN{print ($t >= 0.28)}")" = 1 ] && grep -q "\"done\":true" "$tmp/b"'
+t=$(curl -s -o "$tmp/b" -w '%{time_total}' "$URL/api/chat" -d "$CHAT"',"stream":false}')
+check "stall, non-streaming: delayed but complete" eval '[ "$(awk "BEGIN{print ($t >= 0.28)}")" = 1 ] && grep -q "\"done\":true" "$tmp/b"'
 
 start_sim $COMMON --fault-html 1
 req POST /api/generate -d '{"model":"llama3.2:3b","prompt":"x"}'
@@ -131,20 +81,21 @@ rc=$(rc_of "$URL/api/chat" -d "$CHAT"',"stream":false}')
 check "--fault-first with two kinds: they take turns" eval 'is 500 && [ "$rc" = 52 ]'
 
 # Rates: deterministic per (seed, prompt, attempt); retries can succeed.
+# Not run in $(...): a simulator started in a subshell would not reach sim_pids,
+# so finish() would neither stop nor check it.
 run_rates() {
     start_sim $COMMON --fault-500 0.5 --seed 5
-    local out=""
+    RATES=""
     for p in a b c d e f g h; do
         for try in 1 2 3 4 5 6 7 8; do
             req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"'$p'"}]}'
             [ "$S" = 200 ] && break
         done
-        out+="$p$try "
+        RATES+="$p$try "
     done
-    echo "$out"
 }
-r1=$(run_rates)
-r2=$(run_rates)
+run_rates; r1=$RATES
+run_rates; r2=$RATES
 check "rate 0.5: every prompt succeeds within 8 retries" eval '! echo "$r1" | grep -q "[a-h]8 \|^$"'
 check "rate 0.5: same seed gives the same failures ($r1)" [ "$r1" = "$r2" ]
 check "rate 0.5: some prompts needed retries" eval 'echo "$r1" | grep -q "[a-h][2-7]"'

@@ -4,77 +4,26 @@
 # that grows with active slots, load time, client disconnects freeing
 # their slot, and /stats. Prints TAP.
 set -u
-OLLAEVAL=${OLLAEVAL:-./ollaeval}
-T=$(mktemp -d)
-PIDS=() ERRS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
-N=0 FAIL=0
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-nok() { N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $1"; echo "# status=${S:-} body: $(head -c 400 "$T/b" 2>/dev/null)"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
-# timing DESC CMD...: a check on wall-clock time, skipped under valgrind.
-timing() {
-    if [ -n "${OLLAEVAL_VALGRIND:-}" ]; then N=$((N + 1)); echo "ok $N - $1 # SKIP under valgrind"; else check "$@"; fi
-}
-# start_sim ARGS...: runs the simulator, sets URL and PORT.
-start_sim() {
-    local out=$T/sim.$N.$RANDOM
-    ${OLLAEVAL_VALGRIND:-} "$OLLAEVAL" sim --port 0 --quiet "$@" >"$out" 2>"$out.err" &
-    PIDS+=($!)
-    ERRS+=("$out.err")
-    for _ in $(seq 500); do grep -qs listening "$out" && break; sleep 0.02; done
-    URL=$(sed -n 's/^ollaeval sim listening on //p' "$out")
-    PORT=${URL##*:}
-    [ -n "$URL" ] || { echo "Bail out! simulator did not start: $(cat "$out.err")"; exit 1; }
-}
-# req METHOD PATH [curl args]: status in S, headers in $T/h, body in $T/b.
-req() { local m=$1 p=$2; shift 2; S=$(curl -s -o "$T/b" -D "$T/h" -w '%{http_code}' -X "$m" "$URL$p" "$@"); }
-has() { grep -qF -- "$1" "$T/b"; }
-hasre() { grep -qE -- "$1" "$T/b"; }
-lacks() { ! grep -qF -- "$1" "$T/b"; }
-hdr() { grep -qiF -- "$1" "$T/h"; }
-is() { [ "$S" = "$1" ]; }
-body_is() { [ "$(cat "$T/b")" = "$1" ]; }
-# finish: stop every simulator with SIGTERM; each must exit 0 without
-# sanitizer reports. Then the plan line and the exit status.
-finish() {
-    local bad=0 p rc
-    for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-        rc=$?
-        [ "$rc" = 0 ] || { bad=1; echo "# simulator $p exited with $rc"; }
-    done
-    PIDS=()
-    if grep -lE "Sanitizer|runtime error|LEAK" "${ERRS[@]}" /dev/null >/dev/null 2>&1; then
-        bad=1
-        grep -hE -A6 "Sanitizer|runtime error" "${ERRS[@]}" /dev/null | head -n 40 | sed 's/^/# /'
-    fi
-    check "simulators stop cleanly on SIGTERM (exit 0, no sanitizer reports)" [ "$bad" = 0 ]
-    echo "1..$N"
-    [ "$FAIL" = 0 ]
-}
+. tests/lib/harness.sh
+sims_under_valgrind
 
 start_sim --time-scale 0 --tokens-min 20 --tokens-max 60 --seed 7
-# stat KEY: first integer value of "KEY": in /stats.
-stat() { curl -s "$URL/stats" | grep -oE "\"$1\":[0-9]+" | head -n1 | cut -d: -f2; }
 BUSY='{"error":"server busy, please try again.  maximum pending requests exceeded"}'
 MSG='"messages":[{"role":"user","content":"hello"}]'
 
 # P=2 slots, Q=3 queue places, 8 concurrent clients: 5 served, 3 get 503.
 start_sim --parallel 2 --max-queue 3 --fixed-latency-ms 400
 for i in $(seq 8); do
-    curl -s -o "$T/r$i" -w '%{http_code}' "$URL/api/chat" \
-        -d '{"model":"qwen3:8b","stream":false,"messages":[{"role":"user","content":"c'$i'"}]}' >"$T/s$i" &
+    curl -s -o "$tmp/r$i" -w '%{http_code}' "$URL/api/chat" \
+        -d '{"model":"qwen3:8b","stream":false,"messages":[{"role":"user","content":"c'$i'"}]}' >"$tmp/s$i" &
 done
 sleep 0.2
 g=$(stat generating) q=$(stat queued)
 check "during the burst: 2 generating, 3 queued" eval '[ "$g" = 2 ] && [ "$q" = 3 ]'
-wait $(jobs -p | grep -v -F "$(printf '%s\n' "${PIDS[@]}")") 2>/dev/null
-n200=$(cat "$T"/s* | grep -o 200 | wc -l) n503=$(cat "$T"/s* | grep -o 503 | wc -l)
+wait $(jobs -p | grep -v -F "$(printf '%s\n' "${sim_pids[@]}")") 2>/dev/null
+n200=$(cat "$tmp"/s* | grep -o 200 | wc -l) n503=$(cat "$tmp"/s* | grep -o 503 | wc -l)
 check "5 answered, 3 rejected with 503" eval '[ "$n200" = 5 ] && [ "$n503" = 3 ]'
-f503=$(grep -lF "$BUSY" "$T"/r* | wc -l)
+f503=$(grep -lF "$BUSY" "$tmp"/r* | wc -l)
 check "503 body is the exact Ollama message (two spaces)" [ "$f503" = 3 ]
 check "/stats max_generating is 2 (= --parallel)" [ "$(stat max_generating)" = 2 ]
 check "/stats max_queued is 3 (= --max-queue)" [ "$(stat max_queued)" = 3 ]
@@ -85,13 +34,13 @@ check "/stats slot_busy_ms about 5 x 400" eval '[ "$busy" -ge 1900 ] && [ "$busy
 
 # FIFO: with one slot, requests finish in arrival order.
 start_sim --parallel 1 --fixed-latency-ms 100
-rm -f "$T/order"
+rm -f "$tmp/order"
 for i in 1 2 3 4; do
-    (curl -s -o /dev/null "$URL/api/generate" -d '{"model":"qwen3:8b","stream":false,"prompt":"p'$i'"}'; echo $i >>"$T/order") &
+    (curl -s -o /dev/null "$URL/api/generate" -d '{"model":"qwen3:8b","stream":false,"prompt":"p'$i'"}'; echo $i >>"$tmp/order") &
     sleep 0.03
 done
-wait $(jobs -p | grep -v -F "$(printf '%s\n' "${PIDS[@]}")") 2>/dev/null
-check "one slot: FIFO order" [ "$(tr -d '\n' <"$T/order")" = 1234 ]
+wait $(jobs -p | grep -v -F "$(printf '%s\n' "${sim_pids[@]}")") 2>/dev/null
+check "one slot: FIFO order" [ "$(tr -d '\n' <"$tmp/order")" = 1234 ]
 
 # A client that goes away frees its slot (and its queue place).
 curl -s -m 0.1 "$URL/api/generate" -d '{"model":"qwen3:8b","stream":false,"prompt":"gone"}' >/dev/null
@@ -103,28 +52,28 @@ check "next request gets the slot at once (~100 ms)" eval '[ "$(awk "BEGIN{print
 # Decode time: step = token-ms * (1 + penalty * (active - 1)).
 start_sim --parallel 4 --token-ms 10 --batch-penalty 0.5 --tokens-min 20 --tokens-max 20 --prefill-ms-per-token 0
 evald() { grep -oE '"eval_duration":[0-9]+' "$1" | cut -d: -f2; }
-curl -s -o "$T/solo" "$URL/api/chat" -d '{"model":"llama3.2:3b","stream":false,'"$MSG"'}'
+curl -s -o "$tmp/solo" "$URL/api/chat" -d '{"model":"llama3.2:3b","stream":false,'"$MSG"'}'
 for i in 1 2 3 4; do
-    curl -s -o "$T/par$i" "$URL/api/chat" -d '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"m'$i'"}]}' &
+    curl -s -o "$tmp/par$i" "$URL/api/chat" -d '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"m'$i'"}]}' &
 done
-wait $(jobs -p | grep -v -F "$(printf '%s\n' "${PIDS[@]}")") 2>/dev/null
-solo=$(evald "$T/solo") par=$(cat "$T"/par* | grep -oE '"eval_duration":[0-9]+' | cut -d: -f2 | sort -n | tail -n1)
+wait $(jobs -p | grep -v -F "$(printf '%s\n' "${sim_pids[@]}")") 2>/dev/null
+solo=$(evald "$tmp/solo") par=$(cat "$tmp"/par* | grep -oE '"eval_duration":[0-9]+' | cut -d: -f2 | sort -n | tail -n1)
 check "solo: 20 tokens at 10 ms (~200 ms eval_duration)" eval '[ "$solo" -ge 180000000 ] && [ "$solo" -le 320000000 ]'
 check "4 active slots: each request slower (batch penalty)" eval '[ "$par" -ge $((solo * 3 / 2)) ]'
 check "tokens counted in /stats" [ "$(stat tokens)" = 100 ]
-curl -s -o "$T/st" "$URL/api/chat" -d '{"model":"llama3.2:3b",'"$MSG"'}'
-check "streaming: one NDJSON line per token plus the final one" [ "$(wc -l <"$T/st")" = 21 ]
+curl -s -o "$tmp/st" "$URL/api/chat" -d '{"model":"llama3.2:3b",'"$MSG"'}'
+check "streaming: one NDJSON line per token plus the final one" [ "$(wc -l <"$tmp/st")" = 21 ]
 
 # Load time: only the first request to a model pays it.
 start_sim --load-time 300 --time-scale 1 --token-ms 1 --tokens-min 5 --tokens-max 5
 loadd() { grep -oE '"load_duration":[0-9]+' "$1" | cut -d: -f2; }
-curl -s "$URL/api/ps" -o "$T/ps0"
-curl -s -o "$T/l1" "$URL/api/chat" -d '{"model":"llama3.2:3b","stream":false,'"$MSG"'}'
-curl -s -o "$T/l2" "$URL/api/chat" -d '{"model":"llama3.2:3b","stream":false,'"$MSG"'}'
-check "first request: load_duration >= 300 ms" [ "$(loadd "$T/l1")" -ge 290000000 ]
-check "second request: load_duration small" [ "$(loadd "$T/l2")" -lt 50000000 ]
-curl -s "$URL/api/ps" -o "$T/ps1"
-check "/api/ps: empty before, the model after" eval 'grep -qF "{\"models\":[]}" "$T/ps0" && grep -q "\"name\":\"llama3.2:3b\".*\"context_length\":4096" "$T/ps1"'
+curl -s "$URL/api/ps" -o "$tmp/ps0"
+curl -s -o "$tmp/l1" "$URL/api/chat" -d '{"model":"llama3.2:3b","stream":false,'"$MSG"'}'
+curl -s -o "$tmp/l2" "$URL/api/chat" -d '{"model":"llama3.2:3b","stream":false,'"$MSG"'}'
+check "first request: load_duration >= 300 ms" [ "$(loadd "$tmp/l1")" -ge 290000000 ]
+check "second request: load_duration small" [ "$(loadd "$tmp/l2")" -lt 50000000 ]
+curl -s "$URL/api/ps" -o "$tmp/ps1"
+check "/api/ps: empty before, the model after" eval 'grep -qF "{\"models\":[]}" "$tmp/ps0" && grep -q "\"name\":\"llama3.2:3b\".*\"context_length\":4096" "$tmp/ps1"'
 
 # Time scale 0: many requests, keep-alive, all answered.
 start_sim --time-scale 0

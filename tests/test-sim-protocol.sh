@@ -4,57 +4,8 @@
 # omitted, content types, exact error bodies, NDJSON and SSE framing, HTTP
 # keep-alive, pipelining, malformed requests. Prints TAP.
 set -u
-OLLAEVAL=${OLLAEVAL:-./ollaeval}
-T=$(mktemp -d)
-PIDS=() ERRS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
-N=0 FAIL=0
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-nok() { N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $1"; echo "# status=${S:-} body: $(head -c 400 "$T/b" 2>/dev/null)"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
-# timing DESC CMD...: a check on wall-clock time, skipped under valgrind.
-timing() {
-    if [ -n "${OLLAEVAL_VALGRIND:-}" ]; then N=$((N + 1)); echo "ok $N - $1 # SKIP under valgrind"; else check "$@"; fi
-}
-# start_sim ARGS...: runs the simulator, sets URL and PORT.
-start_sim() {
-    local out=$T/sim.$N.$RANDOM
-    ${OLLAEVAL_VALGRIND:-} "$OLLAEVAL" sim --port 0 --quiet "$@" >"$out" 2>"$out.err" &
-    PIDS+=($!)
-    ERRS+=("$out.err")
-    for _ in $(seq 500); do grep -qs listening "$out" && break; sleep 0.02; done
-    URL=$(sed -n 's/^ollaeval sim listening on //p' "$out")
-    PORT=${URL##*:}
-    [ -n "$URL" ] || { echo "Bail out! simulator did not start: $(cat "$out.err")"; exit 1; }
-}
-# req METHOD PATH [curl args]: status in S, headers in $T/h, body in $T/b.
-req() { local m=$1 p=$2; shift 2; S=$(curl -s -o "$T/b" -D "$T/h" -w '%{http_code}' -X "$m" "$URL$p" "$@"); }
-has() { grep -qF -- "$1" "$T/b"; }
-hasre() { grep -qE -- "$1" "$T/b"; }
-lacks() { ! grep -qF -- "$1" "$T/b"; }
-hdr() { grep -qiF -- "$1" "$T/h"; }
-is() { [ "$S" = "$1" ]; }
-body_is() { [ "$(cat "$T/b")" = "$1" ]; }
-# finish: stop every simulator with SIGTERM; each must exit 0 without
-# sanitizer reports. Then the plan line and the exit status.
-finish() {
-    local bad=0 p rc
-    for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-        rc=$?
-        [ "$rc" = 0 ] || { bad=1; echo "# simulator $p exited with $rc"; }
-    done
-    PIDS=()
-    if grep -lE "Sanitizer|runtime error|LEAK" "${ERRS[@]}" /dev/null >/dev/null 2>&1; then
-        bad=1
-        grep -hE -A6 "Sanitizer|runtime error" "${ERRS[@]}" /dev/null | head -n 40 | sed 's/^/# /'
-    fi
-    check "simulators stop cleanly on SIGTERM (exit 0, no sanitizer reports)" [ "$bad" = 0 ]
-    echo "1..$N"
-    [ "$FAIL" = 0 ]
-}
+. tests/lib/harness.sh
+sims_under_valgrind
 
 start_sim --time-scale 0 --tokens-min 20 --tokens-max 60 --seed 7
 CHAT='{"model":"qwen3:8b","messages":[{"role":"user","content":"Say hello"}]'
@@ -67,7 +18,7 @@ req GET /api/version
 check "/api/version" eval 'is 200 && hasre "^\{\"version\":\"[0-9.]+\"\}$" && hdr "application/json; charset=utf-8"'
 req GET /api/tags
 check "/api/tags lists both default models" eval 'has "\"name\":\"qwen3:8b\"" && has "\"name\":\"llama3.2:3b\""'
-check "/api/tags digests are 64 hex characters" eval '[ $(grep -oE "\"digest\":\"[0-9a-f]{64}\"" "$T/b" | wc -l) = 2 ]'
+check "/api/tags digests are 64 hex characters" eval '[ $(grep -oE "\"digest\":\"[0-9a-f]{64}\"" "$tmp/b" | wc -l) = 2 ]'
 req POST /api/show -d '{"model":"qwen3:8b"}'
 check "/api/show qwen3 has the thinking capability" eval 'is 200 && has "\"capabilities\":[\"completion\",\"tools\",\"thinking\"]" && lacks "digest"'
 req POST /api/show -d '{"model":"llama3.2:3b"}'
@@ -95,11 +46,11 @@ check "think level string accepted" eval 'is 200 && has "\"thinking\""'
 
 req POST /api/chat -d "$CHAT"',"think":false}'
 check "chat streams NDJSON by default" eval 'is 200 && hdr "Content-Type: application/x-ndjson" && hdr "Transfer-Encoding: chunked"'
-check "NDJSON: only the last line has done:true, with done_reason and metrics" eval '[ "$(grep -c "\"done\":true" "$T/b")" = 1 ] && tail -n1 "$T/b" | grep -q "\"done\":true,\"done_reason\":\"stop\",\"total_duration\":[0-9]*.*\"eval_count\":[0-9]"'
-check "NDJSON: intermediate chunks carry no metrics" eval '! head -n -1 "$T/b" | grep -q "eval_count\|done\":true"'
-check "NDJSON: every line is an object ending in }" eval '[ "$(grep -vc "^{.*}$" "$T/b")" = 0 ]'
+check "NDJSON: only the last line has done:true, with done_reason and metrics" eval '[ "$(grep -c "\"done\":true" "$tmp/b")" = 1 ] && tail -n1 "$tmp/b" | grep -q "\"done\":true,\"done_reason\":\"stop\",\"total_duration\":[0-9]*.*\"eval_count\":[0-9]"'
+check "NDJSON: intermediate chunks carry no metrics" eval '! head -n -1 "$tmp/b" | grep -q "eval_count\|done\":true"'
+check "NDJSON: every line is an object ending in }" eval '[ "$(grep -vc "^{.*}$" "$tmp/b")" = 0 ]'
 req POST /api/chat -d "$CHAT"'}'
-check "NDJSON with thinking: thinking chunks before content" eval 'head -n1 "$T/b" | grep -q "\"content\":\"\",\"thinking\":\"Okay,\""'
+check "NDJSON with thinking: thinking chunks before content" eval 'head -n1 "$tmp/b" | grep -q "\"content\":\"\",\"thinking\":\"Okay,\""'
 
 # ---- /api/generate
 req POST /api/generate -d '{"model":"llama3.2:3b","prompt":"Why is the sky blue?","stream":false}'
@@ -113,7 +64,7 @@ check "generate without prompt: done_reason load" eval 'is 200 && has "\"respons
 req POST /api/generate -d '{"model":"qwen3:8b","keep_alive":0}'
 check "generate without prompt, keep_alive 0: unload" has '"done_reason":"unload"'
 req POST /api/generate -d '{"model":"qwen3:8b","prompt":"hi","options":{"num_predict":3}}'
-check "generate streams NDJSON with response pieces" eval 'hdr "application/x-ndjson" && [ $(wc -l < "$T/b") = 4 ] && tail -n1 "$T/b" | grep -q "\"done_reason\":\"length\""'
+check "generate streams NDJSON with response pieces" eval 'hdr "application/x-ndjson" && [ $(wc -l < "$tmp/b") = 4 ] && tail -n1 "$tmp/b" | grep -q "\"done_reason\":\"length\""'
 req POST /api/chat -d '{"model":"qwen3:8b","messages":[]}'
 check "chat with no messages: done_reason load" eval 'is 200 && has "\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"load\""'
 
@@ -155,11 +106,11 @@ check "/v1 reasoning goes to message.reasoning" eval 'has "\"reasoning\":\"Okay"
 req POST /v1/chat/completions -d "$OAI"',"reasoning_effort":"none","max_tokens":4}'
 check "/v1 reasoning_effort none, max_tokens: finish_reason length" eval 'is 200 && lacks reasoning && has "\"finish_reason\":\"length\"" && has "\"completion_tokens\":4"'
 req POST /v1/chat/completions -d "$OAI"',"stream":true,"max_tokens":5}'
-check "/v1 streaming: text/event-stream, ends with data: [DONE]" eval 'is 200 && hdr "Content-Type: text/event-stream" && [ "$(grep -v "^$" "$T/b" | tail -n1)" = "data: [DONE]" ]'
-check "/v1 stream: role in first delta, finish chunk with empty delta" eval 'head -n1 "$T/b" | grep -q "\"delta\":{\"role\":\"assistant\"," && has "\"delta\":{},\"finish_reason\":\"length\"" && lacks "\"usage\""'
-check "/v1 stream: events separated by blank lines" eval '[ "$(grep -c "^data: " "$T/b")" = "$(grep -c "^$" "$T/b")" ]'
+check "/v1 streaming: text/event-stream, ends with data: [DONE]" eval 'is 200 && hdr "Content-Type: text/event-stream" && [ "$(grep -v "^$" "$tmp/b" | tail -n1)" = "data: [DONE]" ]'
+check "/v1 stream: role in first delta, finish chunk with empty delta" eval 'head -n1 "$tmp/b" | grep -q "\"delta\":{\"role\":\"assistant\"," && has "\"delta\":{},\"finish_reason\":\"length\"" && lacks "\"usage\""'
+check "/v1 stream: events separated by blank lines" eval '[ "$(grep -c "^data: " "$tmp/b")" = "$(grep -c "^$" "$tmp/b")" ]'
 req POST /v1/chat/completions -d "$OAI"',"stream":true,"max_tokens":5,"stream_options":{"include_usage":true}}'
-check "/v1 include_usage: a choices:[] usage chunk before [DONE]" eval 'grep -v "^$" "$T/b" | tail -n2 | head -n1 | grep -q "\"choices\":\[\],\"usage\":{\"prompt_tokens\":[0-9]*,\"completion_tokens\":5,"'
+check "/v1 include_usage: a choices:[] usage chunk before [DONE]" eval 'grep -v "^$" "$tmp/b" | tail -n2 | head -n1 | grep -q "\"choices\":\[\],\"usage\":{\"prompt_tokens\":[0-9]*,\"completion_tokens\":5,"'
 req POST /v1/chat/completions -d '{"model":"nope","messages":[{"role":"user","content":"x"}]}'
 check "/v1 unknown model: 404 not_found_error" eval 'is 404 && body_is "{\"error\":{\"message\":\"model '"'"'nope'"'"' not found\",\"type\":\"not_found_error\",\"param\":null,\"code\":null}}"'
 req POST /v1/chat/completions -d '{"model":"qwen3:8b","messages":[{"role":"user","content":[{"type":"text","text":"parts"}]}],"stream":false}'
@@ -172,17 +123,17 @@ n=$(curl -s -o /dev/null -w '%{num_connects}\n' "$URL/api/version" -o /dev/null 
 check "keep-alive: two requests over one connection" [ "$n" = "10" ]
 req GET /api/version -H 'Connection: close'
 check "Connection: close is honoured" hdr "Connection: close"
-raw() { exec 3<>"/dev/tcp/127.0.0.1/$PORT"; printf "$1" >&3; timeout 2 cat <&3 >"$T/b"; exec 3<&-; }
+raw() { exec 3<>"/dev/tcp/127.0.0.1/$PORT"; printf "$1" >&3; timeout 2 cat <&3 >"$tmp/b"; exec 3<&-; }
 raw 'GET /api/version HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
-check "pipelined requests answered in order" eval '[ "$(grep -o "HTTP/1.1 200" "$T/b" | wc -l)" = 2 ] && tail -c 17 "$T/b" | grep -q "Ollama is running"'
+check "pipelined requests answered in order" eval '[ "$(grep -o "HTTP/1.1 200" "$tmp/b" | wc -l)" = 2 ] && tail -c 17 "$tmp/b" | grep -q "Ollama is running"'
 raw 'BLAH BLAH\r\n\r\n'
-check "malformed HTTP: 400 and close" eval 'head -n1 "$T/b" | grep -q "^HTTP/1.1 400"'
+check "malformed HTTP: 400 and close" eval 'head -n1 "$tmp/b" | grep -q "^HTTP/1.1 400"'
 raw 'POST /api/chat HTTP/1.1\r\nContent-Length: zz\r\n\r\n'
-check "bad Content-Length: 400" eval 'head -n1 "$T/b" | grep -q "^HTTP/1.1 400"'
-head -c 3000000 /dev/zero | tr '\0' 'a' >"$T/big"
-{ printf '{"model":"llama3.2:3b","stream":false,"prompt":"'; cat "$T/big"; printf '"}'; } >"$T/big.json"
+check "bad Content-Length: 400" eval 'head -n1 "$tmp/b" | grep -q "^HTTP/1.1 400"'
+head -c 3000000 /dev/zero | tr '\0' 'a' >"$tmp/big"
+{ printf '{"model":"llama3.2:3b","stream":false,"prompt":"'; cat "$tmp/big"; printf '"}'; } >"$tmp/big.json"
 t0=$(date +%s%N)
-req POST /api/generate --data-binary @"$T/big.json"
+req POST /api/generate --data-binary @"$tmp/big.json"
 t1=$(date +%s%N)
 check "3 MB request body accepted" eval 'is 200 && has "\"prompt_eval_count\":7500"'
 timing "Expect: 100-continue answered at once" [ $(((t1 - t0) / 1000000)) -lt 900 ]
@@ -191,31 +142,31 @@ check "server still serving after all that" is 200
 
 # ---- determinism
 req POST /api/chat -d "$CHAT"',"stream":false}'
-sed 's/"created_at":"[^"]*"//; s/"done":true.*//' "$T/b" >"$T/c1"
+sed 's/"created_at":"[^"]*"//; s/"done":true.*//' "$tmp/b" >"$tmp/c1"
 req POST /api/chat -d "$CHAT"',"stream":false}'
-sed 's/"created_at":"[^"]*"//; s/"done":true.*//' "$T/b" >"$T/c2"
-check "same prompt twice: byte-identical message" cmp -s "$T/c1" "$T/c2"
+sed 's/"created_at":"[^"]*"//; s/"done":true.*//' "$tmp/b" >"$tmp/c2"
+check "same prompt twice: byte-identical message" cmp -s "$tmp/c1" "$tmp/c2"
 start_sim --time-scale 0 --tokens-min 20 --tokens-max 60 --seed 7 --think-in-content
 req POST /api/chat -d "$CHAT"',"stream":false,"think":false}'
-sed 's/"created_at":"[^"]*"//; s/"done":true.*//' "$T/b" >"$T/c3"
+sed 's/"created_at":"[^"]*"//; s/"done":true.*//' "$tmp/b" >"$tmp/c3"
 req POST /api/chat -d "$CHAT"',"stream":false}'
 check "--think-in-content: <think> at the start of content" eval 'has "\"content\":\"\\u003cthink\\u003e\\n" && lacks "\"thinking\""'
 S1=$URL
 start_sim --time-scale 0 --tokens-min 20 --tokens-max 60 --seed 7 --reasoning-field reasoning_content
 req POST /api/chat -d "$CHAT"',"stream":false,"think":false}'
-sed 's/"created_at":"[^"]*"//; s/"done":true.*//' "$T/b" >"$T/c4"
-check "same seed, new process: identical content" cmp -s "$T/c3" "$T/c4"
+sed 's/"created_at":"[^"]*"//; s/"done":true.*//' "$tmp/b" >"$tmp/c4"
+check "same seed, new process: identical content" cmp -s "$tmp/c3" "$tmp/c4"
 req POST /v1/chat/completions -d "$OAI"'}'
 check "--reasoning-field reasoning_content" has '"reasoning_content":"Okay'
 start_sim --time-scale 0 --tokens-min 20 --tokens-max 60 --seed 8
 req POST /api/chat -d "$CHAT"',"stream":false,"think":false}'
-sed 's/"created_at":"[^"]*"//; s/"done":true.*//' "$T/b" >"$T/c5"
-check "another seed: different content" eval '! cmp -s "$T/c3" "$T/c5"'
+sed 's/"created_at":"[^"]*"//; s/"done":true.*//' "$tmp/b" >"$tmp/c5"
+check "another seed: different content" eval '! cmp -s "$tmp/c3" "$tmp/c5"'
 
 # ---- flags
-"$OLLAEVAL" sim --parallel zero >/dev/null 2>"$T/e"; rc=$?
-check "bad flag value: exit 2, names the flag" eval '[ $rc = 2 ] && grep -q -- "--parallel" "$T/e" && [ $(wc -l < "$T/e") = 1 ]'
-"$OLLAEVAL" sim --help >"$T/e"; rc=$?
-check "--help lists flags with defaults" eval '[ $rc = 0 ] && grep -q -- "--max-queue N .*(default 512)" "$T/e" && grep -q -- "--fault-stall" "$T/e"'
+"$bin" sim --parallel zero >/dev/null 2>"$tmp/e"; rc=$?
+check "bad flag value: exit 2, names the flag" eval '[ $rc = 2 ] && grep -q -- "--parallel" "$tmp/e" && [ $(wc -l < "$tmp/e") = 1 ]'
+"$bin" sim --help >"$tmp/e"; rc=$?
+check "--help lists flags with defaults" eval '[ $rc = 0 ] && grep -q -- "--max-queue N .*(default 512)" "$tmp/e" && grep -q -- "--fault-stall" "$tmp/e"'
 
 finish
