@@ -37,6 +37,7 @@ typedef struct {
     char *data;
     size_t len, cap;
 } oe_buf;
+void buf_reserve(oe_buf *b, size_t n);
 void buf_append(oe_buf *b, const void *p, size_t n);
 void buf_free(oe_buf *b);
 

@@ -19,19 +19,18 @@
 #include <uv.h>
 #include <http_parser.h>
 
-/* ---- sim_json.c: growable byte buffer (owns data; sb_free releases) ---- */
-typedef struct {
-    char *data;
-    size_t len, cap;
-} sbuf;
-void sb_put(sbuf *b, const void *p, size_t n);
+#include "oe.h"
+
+/* ---- sim_json.c: output on the engine's growable buffer (buf.c) ---- */
+typedef oe_buf sbuf;
+#define sb_put buf_append
+#define sb_free buf_free
 void sb_puts(sbuf *b, const char *s);
 void sb_putc(sbuf *b, char c);
 void sb_printf(sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sb_json_str(sbuf *b, const char *s, size_t n); /* quoted, Go-escaped */
 void sb_json_cstr(sbuf *b, const char *s);
-void sb_free(sbuf *b);
 char *sb_steal(sbuf *b); /* NUL-terminated data; the caller frees it */
 void sim_rfc3339(char *out, size_t n, int64_t add_sec); /* UTC, ns trimmed */
 uint64_t sim_hash(const void *p, size_t n, uint64_t seed);

@@ -1,5 +1,5 @@
 /*
- * sim_json.c: output helpers for the simulator: a growable byte buffer,
+ * sim_json.c: output helpers for the simulator: writing to an oe_buf,
  * JSON string escaping the way Go's encoding/json does it (so bodies look
  * like Ollama's), RFC 3339 timestamps, and the hash used for determinism.
  */
@@ -9,29 +9,6 @@
 #include <time.h>
 
 #include "sim.h"
-
-static void sb_grow(sbuf *b, size_t need)
-{
-    if (b->len + need + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + need + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p)
-        abort();
-    b->data = p;
-    b->cap = cap;
-}
-
-void sb_put(sbuf *b, const void *p, size_t n)
-{
-    sb_grow(b, n);
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = 0;
-}
 
 void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 
@@ -45,24 +22,17 @@ void sb_printf(sbuf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    sb_grow(b, (size_t)n);
+    buf_reserve(b, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
 }
 
-void sb_free(sbuf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
 char *sb_steal(sbuf *b)
 {
     if (!b->data)
-        sb_grow(b, 0), b->data[0] = 0;
+        buf_reserve(b, 0), b->data[0] = 0;
     char *p = b->data;
     b->data = NULL;
     b->len = b->cap = 0;
@@ -116,7 +86,7 @@ void sb_json_str(sbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
-    sb_grow(b, n + 2);
+    buf_reserve(b, n + 2);
     b->data[b->len++] = '"';
     size_t run = 0; /* start of the pending run of plain bytes */
     for (size_t i = 0; i < n;) {
