@@ -342,6 +342,9 @@ void http_start(oe_req *r)
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_URL, r->url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* a small receive buffer: answers are a few KB, and 1,000 transfers in
+     * flight each hold one (bench: peak RSS with 1,000 in flight) */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 2048L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cb_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
