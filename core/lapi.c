@@ -288,7 +288,6 @@ static void on_sleep_close(uv_handle_t *h)
 static void on_sleep(uv_timer_t *tm)
 {
     sleeper *s = tm->data;
-    s->task->sleep = NULL;
     sched_ready(s->task, NULL);
     uv_close((uv_handle_t *)tm, on_sleep_close);
 }
@@ -305,7 +304,6 @@ static int l_sleep(lua_State *L)
     s->timer.data = s;
     uv_timer_init(uv_default_loop(), &s->timer);
     uv_timer_start(&s->timer, on_sleep, ms > 0 ? (uint64_t)ms : 0, 0);
-    t->sleep = s;
     t->state = TASK_PARKED;
     t->park = PARK_SLEEP;
     return lua_yield(L, 0);

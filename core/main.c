@@ -376,8 +376,6 @@ int main(int argc, char **argv)
     lua_getfield(L, -1, "options");
     if (lua_getfield(L, -1, "concurrency") == LUA_TNUMBER)
         oe.concurrency = (int)lua_tointeger(L, -1);
-    if (lua_getfield(L, -2, "quiet") == LUA_TBOOLEAN)
-        oe.quiet = 1;
     lua_settop(L, 0);
 
     uv_loop_t *loop = uv_default_loop();

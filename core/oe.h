@@ -99,7 +99,6 @@ void req_free(oe_req *r);
 /* Global engine settings and counters, one per process. */
 typedef struct oe_engine {
     int concurrency;   /* default window per endpoint (-c) */
-    int quiet;         /* -q */
     int interrupted;   /* SIGINT/SIGTERM received so far */
     int task_failures; /* task errors nobody waited for */
 } oe_engine;

@@ -20,7 +20,6 @@ typedef struct oe_task {
     sched_push_fn push;     /* or: pushes them just before the resume */
     oe_req *active;         /* its request, from core.request until the result is taken */
     int park;               /* what it is parked on: PARK_REQ, PARK_SLEEP, PARK_WAIT */
-    void *sleep;            /* its sleep timer while sleeping */
     struct oe_task *next;   /* ready queue link */
     struct oe_task *waiters;      /* tasks parked in wait() on this one */
     struct oe_task *wait_next;    /* link in the target's waiters list */
