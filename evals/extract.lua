@@ -426,15 +426,24 @@ local function check(text, fn)
 end
 
 
--- extract(text) -> answer, rule  or  nil, "no_answer"
-function M.extract(text)
-    check(text, "extract")
+-- The text up to any invented follow-on question, and the latest "#### N" or
+-- "The (final) answer is N" in it (strict: the number right after the words).
+local function markers(text, strict)
     text = M.cut_runon(text)
     local best = {}
     if find(text, "####", 1, true) then find_markers(text, best) end
     if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
-        find_answer_words(text, lower(text), best)
+        find_answer_words(text, lower(text), best, strict)
     end
+    return text, best
+end
+
+
+-- extract(text) -> answer, rule  or  nil, "no_answer"
+function M.extract(text)
+    check(text, "extract")
+    local best
+    text, best = markers(text, false)
     if find(text, "A:", 1, true) then find_a_colon(text, best) end
     if find(text, "\\", 1, true) then
         find_boxed(text, best, "\\boxed")
@@ -452,12 +461,7 @@ end
 -- the number right after it (lm-eval's strict-match, but the last match).
 function M.strict(text)
     check(text, "strict")
-    text = M.cut_runon(text)
-    local best = {}
-    if find(text, "####", 1, true) then find_markers(text, best) end
-    if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
-        find_answer_words(text, lower(text), best, true)
-    end
+    local _, best = markers(text, true)
     return best.raw
 end
 

@@ -530,7 +530,7 @@ function M.run(suite, suite_file, opt)
         local okid, id = pcall(suite.id or function() return index end, item, index)
         if not okid or id == nil then id = index end
         local line = line_of[item]
-        journal:write(cjson.encode { id = id, index = index, line = line, error = tb, error_kind = "script" }, "\n")
+        journal:write(encode { id = id, index = index, line = line, error = tb, error_kind = "script" }, "\n")
         journal:flush()
         st.errors = st.errors + 1
         st.done = st.done + 1

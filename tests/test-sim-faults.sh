@@ -7,7 +7,6 @@ set -u
 . tests/lib/harness.sh
 sims_under_valgrind
 
-start_sim --time-scale 0 --tokens-min 20 --tokens-max 60 --seed 7
 CHAT='{"model":"llama3.2:3b","messages":[{"role":"user","content":"hello"}]'
 OAI='{"model":"llama3.2:3b","stream":true,"messages":[{"role":"user","content":"hello"}]'
 COMMON="--time-scale 0 --tokens-min 10 --tokens-max 10"

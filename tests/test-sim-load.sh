@@ -7,7 +7,6 @@ set -u
 . tests/lib/harness.sh
 sims_under_valgrind
 
-start_sim --time-scale 0 --tokens-min 20 --tokens-max 60 --seed 7
 BUSY='{"error":"server busy, please try again.  maximum pending requests exceeded"}'
 MSG='"messages":[{"role":"user","content":"hello"}]'
 
