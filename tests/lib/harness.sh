@@ -1,4 +1,4 @@
-# tests/lib/harness.sh: the shared harness of the shell tests tests/test-*.sh.
+# tests/lib/harness.sh: the shared harness of the shell tests tests/*/test-*.sh.
 # Source it from the repository root (tests/run runs the tests there):
 #   set -u
 #   . tests/lib/harness.sh
@@ -6,7 +6,11 @@
 #   root, bin         the repository root; the ollaeval binary ($OLLAEVAL, which
 #                     tests/run sets; else ./ollaeval), as an absolute path
 #   tmp               a temporary folder, removed at exit
-#   gsm               the GSM8K test set under $OLLAEVAL_SHARED
+#   gsm               the real GSM8K test set under $OLLAEVAL_SHARED (may be
+#                     missing: call need_data "$gsm" before using it)
+#   synth             1,319 synthetic GSM8K-shaped problems (evals/synthetic.lua,
+#                     seed 0), made on first use of synth_data; the fixture for
+#                     every test that does not need the real data
 # and exports OLLAEVAL_BACKOFF_MS=20 (short retry backoff) unless it is set.
 # TAP ("ok N - DESC" / "not ok N - DESC", counted in tap_n and tap_fails):
 #   ok DESC EXPR      passes when EXPR (eval'd) holds
@@ -17,15 +21,20 @@
 #   pass DESC, nok DESC  one passing, one failing line
 #   done_testing      the plan line "1..N"; fails when a test failed. Last line
 #                     of a test, or:
+#   need_data FILE... real data the test cannot run without: when a FILE is
+#                     missing the whole test is skipped ("1..0 # SKIP"), or
+#                     fails when OLLAEVAL_REQUIRE_DATA=1 (CI, beside ../shared)
+#   synth_data [N]    writes the synthetic fixture ($synth, or N problems to
+#                     $tmp/synth-N.jsonl, printed) 
 #   finish            stops every simulator with SIGTERM, checks (one more TAP
 #                     line) that each exits 0 without sanitizer reports, then
 #                     done_testing
 # Simulators (`ollaeval sim`), each killed at exit even when the test stops
 # midway:
 #   start_sim [NAME] FLAGS...  starts `ollaeval sim --port 0 --quiet FLAGS` in
-#                     the background, stdout and stderr to $tmp/NAME.sim.out
-#                     and .sim.err; reads the URL from the first stdout line and
-#                     sets URL, PORT and PID; "Bail out!" when it does not start.
+#                     the background with scripts/start-sim.sh, its output to
+#                     $tmp/NAME.sim.out; sets URL, PORT and PID; "Bail out!"
+#                     when it does not start.
 #                     Not in $(...): a simulator started in a subshell would
 #                     escape the cleanup and finish.
 #   sims_under_valgrind  simulators started from now on run under
@@ -53,6 +62,7 @@ bin=${OLLAEVAL:-./ollaeval}
 case "$bin" in /*) ;; *) bin=$root/$bin ;; esac
 gsm="${OLLAEVAL_SHARED:-$root/../shared}/datasets/gsm8k/test.jsonl"
 tmp=$(mktemp -d)
+synth=$tmp/synth.jsonl
 export OLLAEVAL_BACKOFF_MS=${OLLAEVAL_BACKOFF_MS:-20}
 
 # --- TAP -----------------------------------------------------------------------
@@ -74,35 +84,44 @@ done_testing() {
     echo "1..$tap_n"
     [ "$tap_fails" -eq 0 ]
 }
+need_data() {
+    local f
+    for f in "$@"; do
+        [ -s "$f" ] && continue
+        if [ "${OLLAEVAL_REQUIRE_DATA:-0}" = 1 ]; then
+            echo "not ok 1 - needs $f (OLLAEVAL_REQUIRE_DATA=1)"
+            exit 1
+        fi
+        echo "1..0 # SKIP needs real data: $f (set OLLAEVAL_SHARED)"
+        exit 0
+    done
+}
+synth_data() {
+    local n=${1:-1319} out=$synth
+    [ -n "${1:-}" ] && out=$tmp/synth-$n.jsonl
+    [ -s "$out" ] || "$bin" "$root/scripts/synthetic.lua" --n "$n" >"$out" || { echo "Bail out! cannot make $out"; exit 1; }
+    [ -n "${1:-}" ] && echo "$out"
+    return 0
+}
 
 # --- simulators ------------------------------------------------------------------
 sim_pids=() sim_errs=() sim_count=0 sim_wrap=""
 sims_under_valgrind() { sim_wrap=${OLLAEVAL_VALGRIND:-}; }
 
+. "$root/scripts/start-sim.sh"
 start_sim() {
-    local name out err _
+    local name
     sim_count=$((sim_count + 1))
     case "${1:-}" in
         "" | -*) name=sim$sim_count ;;
         *) name=$1; shift ;;
     esac
-    out=$tmp/$name.sim.out err=$tmp/$name.sim.err
-    $sim_wrap "$bin" sim --port 0 --quiet "$@" >"$out" 2>"$err" &
-    PID=$!
-    sim_pids+=("$PID")
-    sim_errs+=("$err")
-    URL=
-    for _ in $(seq 500); do # 10 s: slow under valgrind
-        # the background shell may not have created $out yet
-        if [ -s "$out" ] && [ "$(wc -l <"$out")" -ge 1 ]; then
-            URL=$(sed -n '1s/^ollaeval sim listening on \(http:[^ ]*\).*/\1/p' "$out")
-            break
-        fi
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.02
-    done
+    start_sim_bg -b "$bin" -l "$tmp/$name.sim.out" -w "$sim_wrap" --quiet "$@" ||
+        { echo "Bail out! simulator $name did not start: $(cat "$tmp/$name.sim.out")"; exit 1; }
+    PID=$SIM_PID URL=$SIM_URL
     PORT=${URL##*:}
-    [ -n "$URL" ] || { echo "Bail out! simulator $name did not start: $(cat "$out" "$err")"; exit 1; }
+    sim_pids+=("$PID")
+    sim_errs+=("$tmp/$name.sim.out")
 }
 
 stop_sim() {

@@ -1,5 +1,5 @@
--- tests/lib/sim.lua: starts `ollaeval sim` on a free port for a test and
--- stops it (also when the test dies: the handle's __gc kills it). The
+-- tests/lib/sim.lua: starts `ollaeval sim` on a free port for a test (with
+-- scripts/start-sim.sh, the one launcher) and stops it (also when the test dies: the handle's __gc kills it). The
 -- simulator is a separate process, as a real server is.
 --   local sim = require "tests.lib.sim"
 --   local s = sim.start{"--parallel", "4"}   -- extra sim flags
@@ -17,25 +17,21 @@ end
 
 function M.start(args)
     local log = os.tmpname()
-    local cmd = { "exec", q(bin), "sim", "--port", "0", "--quiet" }
+    local cmd = { "scripts/start-sim.sh", "-b", q(bin), "-l", q(log), "--quiet" }
     for _, a in ipairs(args or {}) do cmd[#cmd + 1] = q(a) end
-    local p = assert(io.popen(table.concat(cmd, " ") .. " >" .. log .. " 2>&1 & echo $!"))
-    local pid = p:read("l")
+    local p = assert(io.popen(table.concat(cmd, " ") .. " 2>&1"))
+    local line = p:read("a")
     p:close()
-    local url
-    for _ = 1, 200 do
-        local f = io.open(log)
-        local text = f and f:read("a") or ""
-        if f then f:close() end
-        url = text:match("listening on (http://%S+)")
-        if url then break end
-        sleep(25)
+    local pid, url = line:match("^(%d+) (http://%S+)")
+    if not pid then
+        os.remove(log)
+        error("the simulator did not start: " .. line, 2)
     end
     local s = setmetatable({ url = url, pid = pid, log = log }, {
         __gc = function(self) self.stop() end,
     })
     -- tests end with T.done(), which exits without collecting: stop it there
-    local ok, T = pcall(require, "tests.tap")
+    local ok, T = pcall(require, "tests.lib.tap")
     if ok then T.at_exit(function() s.stop() end) end
     function s.stop()
         if s.pid then
@@ -43,12 +39,6 @@ function M.start(args)
             s.pid = nil
             os.remove(log)
         end
-    end
-    if not url then
-        local f = io.open(log)
-        local text = f and f:read("a") or ""
-        s.stop()
-        error("the simulator did not start: " .. text, 2)
     end
     function s.stats()
         local r, err = http { url = url .. "/stats", timeout = 5 }

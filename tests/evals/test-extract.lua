@@ -1,7 +1,7 @@
--- tests/test-extract.lua: answer extraction, one row per answer style:
+-- tests/evals/test-extract.lua: answer extraction, one row per answer style:
 -- { text, expected raw answer (nil = none), expected rule }.
 
-local T = require "tests.tap"
+local T = require "tests.lib.tap"
 local X = require "evals.extract"
 local N = require "evals.numeric"
 

@@ -1,9 +1,9 @@
--- tests/test-gsm8k-solutions.lua: the GSM8K grader against 5,276 real model
+-- tests/evals/test-gsm8k-solutions.lua: the GSM8K grader against 5,276 real model
 -- solutions (OpenAI's GPT-3 6B/175B finetuning and verification samples,
 -- example_model_solutions.jsonl) and their is_correct labels; plus gold()
 -- over the 1,319 test items.
 
-local T = require "tests.tap"
+local T = require "tests.lib.tap"
 local cjson = require "cjson"
 local gsm8k = require "evals.gsm8k"
 local numeric = require "evals.numeric"

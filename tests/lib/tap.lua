@@ -1,7 +1,11 @@
--- tests/tap.lua: a tiny TAP producer for the Lua test files.
+-- tests/lib/tap.lua: a tiny TAP producer for the Lua test files.
 --
---   local T = require "tests.tap"
+--   local T = require "tests.lib.tap"
 --   T.ok(cond, desc); T.eq(got, want, desc); T.diag(msg); T.done()
+--   T.need_data(path...): real data the test cannot run without; when one is
+--   missing the whole file is skipped ("1..0 # SKIP"), or fails when
+--   OLLAEVAL_REQUIRE_DATA=1 (CI, beside ../shared)
+--   T.shared(rel): the path of rel under $OLLAEVAL_SHARED (default ../shared)
 --
 -- Prints "ok N - desc" / "not ok N - desc" with "#   got:" / "#   want:"
 -- lines; T.done() prints the plan and exits 1 if anything failed.
@@ -71,6 +75,30 @@ function M.count() return count end
 local exits = {}
 function M.at_exit(fn)
     exits[#exits + 1] = fn
+end
+
+
+function M.shared(rel)
+    return (os.getenv("OLLAEVAL_SHARED") or "../shared") .. "/" .. rel
+end
+
+
+function M.need_data(...)
+    for _, path in ipairs { ... } do
+        local f = io.open(path, "rb")
+        local size = f and f:seek("end") or 0
+        if f then f:close() end
+        if size == 0 then
+            if os.getenv("OLLAEVAL_REQUIRE_DATA") == "1" then
+                write("not ok 1 - needs ", path, " (OLLAEVAL_REQUIRE_DATA=1)\n")
+                io.stdout:flush()
+                os.exit(1)
+            end
+            write("1..0 # SKIP needs real data: ", path, " (set OLLAEVAL_SHARED)\n")
+            io.stdout:flush()
+            os.exit(0)
+        end
+    end
 end
 
 

@@ -2,7 +2,7 @@
 -- level, against `ollaeval sim` over real HTTP: a body over the cap, a 200
 -- whose JSON lacks the fields of the API, an HTML error page, truncated
 -- JSON. Each is `nil, err, kind` naming the URL, never a raise or a crash.
-local T = require "tests.tap"
+local T = require "tests.lib.tap"
 local sim = require "tests.lib.sim"
 
 local s = sim.start { "--time-scale", "0" }

@@ -1,7 +1,7 @@
 -- test-engine.lua: the Lua API of the engine against `ollaeval sim` over
 -- real HTTP on loopback: chat{}, http{}, failures as nil, err, kind, the
 -- sliding window, queue time outside the timeout, tasks, map, jsonl.
-local T = require "tests.tap"
+local T = require "tests.lib.tap"
 local sim = require "tests.lib.sim"
 local cjson = require "cjson"
 

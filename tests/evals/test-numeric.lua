@@ -1,7 +1,7 @@
--- tests/test-numeric.lua: normalisation and equality of numeric answers,
+-- tests/evals/test-numeric.lua: normalisation and equality of numeric answers,
 -- including the numeric rows of shared/reference/math-equivalence.md.
 
-local T = require "tests.tap"
+local T = require "tests.lib.tap"
 local N = require "evals.numeric"
 local X = require "evals.extract"
 

@@ -2,7 +2,7 @@
 -- `ollaeval sim`: Ollama's /api/chat (JSON, NDJSON stream) and the
 -- OpenAI-compatible /v1/chat/completions (JSON, SSE), reasoning fields,
 -- streaming metrics, on_token, and every mid-stream fault.
-local T = require "tests.tap"
+local T = require "tests.lib.tap"
 local sim = require "tests.lib.sim"
 
 local msgs = { { role = "user", content = "Tell me about the sea." } }

@@ -1,6 +1,6 @@
--- tests/test-template.lua: rendering, chat messages, deterministic few-shot.
+-- tests/evals/test-template.lua: rendering, chat messages, deterministic few-shot.
 
-local T = require "tests.tap"
+local T = require "tests.lib.tap"
 local P = require "evals.template"
 
 -- render

@@ -1,6 +1,6 @@
--- tests/test-metrics.lua: means, standard errors, Wilson intervals, percentiles.
+-- tests/evals/test-metrics.lua: means, standard errors, Wilson intervals, percentiles.
 
-local T = require "tests.tap"
+local T = require "tests.lib.tap"
 local M = require "evals.metrics"
 
 -- Wilson 95% intervals: Newcombe (1998), Stat. Med. 17:857, Table I, method 3,
