@@ -269,6 +269,7 @@ local function report(run, s)
         { "items", format("%d of %d recorded, %d errors", s.n, run.total, s.errors) },
         { "wall time", format("%.1f s (%.2f items/s)", wall, wall > 0 and run.new / wall or 0) },
         { "run folder", run.dir },
+        run.suite.note and { "note", run.suite.note } or nil,
     })
     if run.storage then
         stderr:write(format("ollaeval: stopped: cannot write the journal (%s); the records before it are kept: "

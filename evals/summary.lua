@@ -91,7 +91,7 @@ function M.of_run(run, s)
     local config, opt, wall = run.config, run.opt, run.wall
     return {
         suite = { name = run.suite.name, version = tostring(run.suite.version), file = run.suite_file,
-                  sha256 = config.suite_sha256, data = run.data_note },
+                  sha256 = config.suite_sha256, note = run.suite.note },
         dataset = { path = run.path, sha256 = config.dataset_sha256, items = run.total },
         model = { name = run.model, digest = run.server.digest or cjson.null,
                   details = run.server.endpoints[1].details, context_length = run.context_length or cjson.null },
