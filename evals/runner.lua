@@ -56,7 +56,12 @@ local function must(v, err)
 end
 
 
-local THINK = { auto = nil, ["true"] = true, ["false"] = false }
+-- --think as sent: nil (auto: the server's default), a boolean, or a level
+local function think_value(s)
+    if s == "auto" then return nil end
+    if s == "true" or s == "false" then return s == "true" end
+    return s
+end
 
 
 -- plan: what will run. Returns the run table the later stages fill in.
@@ -101,8 +106,7 @@ local function plan(suite, suite_file, opt)
         think = opt.think, options = run.gen, shard = O.shard or "1/1",
     }
     run.prompt_opts = { shots = opt.shots, fewshot_pool = pool, seed = O.seed }
-    run.think = THINK[opt.think]
-    if run.think == nil and opt.think ~= "auto" then run.think = opt.think end
+    run.think = think_value(opt.think)
     return run
 end
 
@@ -170,7 +174,7 @@ local function run_items(run)
         local ok, err = out:append(rec)
         if not ok then
             run.storage = run.storage or err
-            fatal = fatal or ("cannot write the journal: " .. err)
+            fatal = fatal or "storage"
         end
         st.done = st.done + 1
     end
@@ -244,7 +248,8 @@ local function summarise(run)
             .. "(Ollama caps num_ctx at the model's trained context)", run.model, tostring(run.context_length),
             tostring(run.gen.num_ctx))
     end
-    must(journal.write_json(run.dir .. "/summary.json", sum))
+    local ok, err = journal.write_json(run.dir .. "/summary.json", sum)
+    if not ok then run.storage = run.storage or err end
     return s
 end
 
@@ -272,8 +277,8 @@ local function report(run, s)
         run.suite.note and { "note", run.suite.note } or nil,
     })
     if run.storage then
-        stderr:write(format("ollaeval: stopped: cannot write the journal (%s); the records before it are kept: "
-            .. "fix the folder or free space, then re-run with -o %s\n", run.storage, run.dir))
+        stderr:write(format("ollaeval: stopped: cannot write the run folder (%s); every record before it is kept: "
+            .. "free space or fix the folder, then re-run with -o %s\n", run.storage, run.dir))
         return EXIT_STORAGE
     end
     if run.fatal then
