@@ -40,9 +40,10 @@ local floor = math.floor
 -- scored(suite, it, id, messages, gold, res) -> record
 -- res is chat{}'s result.
 function M.scored(suite, it, id, messages, gold, res)
-    local text, reasoning, rstatus
+    local text, rstatus
     if suite.split then
-        text, reasoning, rstatus = suite.split(res.content, res.thinking)
+        local _
+        text, _, rstatus = suite.split(res.content, res.thinking)
     else
         text, rstatus = res.content, "ok"
     end
