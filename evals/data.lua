@@ -66,7 +66,7 @@ local function from_cache(spec, say)
         say("dataset: %s (cached, sha256 verified)", path)
         return path, sum
     end
-    say("dataset: cached %s has the wrong sha256; downloading again", path)
+    say("dataset: cached %s has the wrong sha256; not used", path)
     return nil, "cache: " .. path .. " has the wrong sha256"
 end
 
