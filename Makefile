@@ -2,11 +2,13 @@
 # http-parser are linked statically from Debian's -dev packages, libcurl and
 # cJSON dynamically. `make test` builds and runs every test.
 #   make            build ./ollaeval (installs missing packages first)
-#   make test       run the test suite (tests/run)
+#   make test       run the test suite (tests/run; tests/README.md)
+#   make test-fast  the pure library layer only (tests/evals, a few seconds)
 #   make asan       build build-asan/ollaeval with ASan + UBSan
 #   make test-asan  run the test suite against the sanitizer build
 #   make bench      benchmarks (bench/)
-#   make demo       GSM8K against local Ollama, else against `ollaeval sim`
+#   make demo       GSM8K (else synthetic problems) against local Ollama, else
+#                   against `ollaeval sim`; DEMO_ARGS="--limit 40" limits it
 #   make fuzz       libFuzzer targets, bounded time
 CC      ?= cc
 MODE    ?= release
@@ -65,6 +67,9 @@ asan:
 test: all
 	$(V)tests/run ./ollaeval
 
+test-fast: all
+	$(V)tests/run ./ollaeval tests/evals
+
 test-asan: asan
 	$(V)ASAN_OPTIONS=detect_leaks=1 tests/run build-asan/ollaeval
 
@@ -75,7 +80,7 @@ bench: all
 	$(V)bench/run ./ollaeval
 
 demo: all
-	$(V)scripts/demo.sh
+	$(V)scripts/demo.sh $(DEMO_ARGS)
 
 fuzz:
 	$(V)tests/fuzz/run
@@ -86,4 +91,4 @@ format:
 clean:
 	rm -rf build build-asan ollaeval
 
-.PHONY: all asan test test-asan valgrind bench demo fuzz format clean
+.PHONY: all asan test test-fast test-asan valgrind bench demo fuzz format clean

@@ -1,10 +1,16 @@
--- data.lua: where a suite's items come from. A local file (--dataset PATH),
--- or a public dataset the suite names by URL and sha256, downloaded once
--- into the cache ($OLLAEVAL_CACHE, else $XDG_CACHE_HOME/ollaeval, else
--- ~/.cache/ollaeval) and verified before every use.
+-- data.lua: where a suite's items come from. A suite names its dataset as
+-- spec = {url=, sha256=, file=, shared=}; resolve() finds a copy, in order:
+--   1. --dataset PATH, used as given (its sha256 is recorded);
+--   2. the cache ($OLLAEVAL_CACHE, else $XDG_CACHE_HOME/ollaeval, else
+--      ~/.cache/ollaeval), when its sha256 is the suite's;
+--   3. a download from spec.url into the cache, sha256 checked;
+--   4. spec.shared under $OLLAEVAL_SHARED/datasets/ (default
+--      ../shared/datasets/), when that folder is there, sha256 checked.
+-- Each step says what it did; when none gives the data, the error lists what
+-- was tried and what to do.
 local M = {}
 
-local format = string.format
+local format, concat = string.format, table.concat
 
 
 function M.cache_dir()
@@ -13,6 +19,15 @@ function M.cache_dir()
     local x = os.getenv("XDG_CACHE_HOME")
     if x and x ~= "" then return x .. "/ollaeval" end
     return (os.getenv("HOME") or ".") .. "/.cache/ollaeval"
+end
+
+
+-- The folder of shared datasets: $OLLAEVAL_SHARED/datasets, else
+-- ../shared/datasets (a checkout that sits beside a shared folder).
+function M.shared_dir()
+    local s = os.getenv("OLLAEVAL_SHARED")
+    if not s or s == "" then s = "../shared" end
+    return s .. "/datasets"
 end
 
 
@@ -31,26 +46,41 @@ local function exists(path)
 end
 
 
--- fetch(spec, log) -> path, sha256  or  nil, err
--- spec = {url=, sha256=, file=}. Downloads into the cache when absent,
--- checks the checksum, and says what it did through log(fmt, ...).
-function M.fetch(spec, say)
-    say = say or function() end
-    local dir = M.cache_dir()
-    local name = spec.file or spec.url:match("([^/]+)$")
-    local path = format("%s/%s-%s", dir, spec.sha256:sub(1, 12), name)
-    if exists(path) then
-        local sum = ollaeval.sha256_file(path)
-        if sum == spec.sha256 then
-            say("dataset: %s (cached, sha256 verified)", path)
-            return path, sum
-        end
-        say("dataset: cached %s has the wrong sha256; downloading again", path)
+local function name_of(spec)
+    return spec.file or (spec.url and spec.url:match("([^/]+)$")) or (spec.shared and spec.shared:match("([^/]+)$"))
+end
+
+
+-- Each step: path, sha256 when it gives the data, else nil and what it found.
+
+local function cache_path(spec)
+    return format("%s/%s-%s", M.cache_dir(), spec.sha256:sub(1, 12), name_of(spec))
+end
+
+
+local function from_cache(spec, say)
+    local path = cache_path(spec)
+    if not exists(path) then return nil, "cache: no copy at " .. path end
+    local sum = ollaeval.sha256_file(path)
+    if sum == spec.sha256 then
+        say("dataset: %s (cached, sha256 verified)", path)
+        return path, sum
     end
+    say("dataset: cached %s has the wrong sha256; not used", path)
+    return nil, "cache: " .. path .. " has the wrong sha256"
+end
+
+
+local function download(spec, say)
+    local dir = M.cache_dir()
     if not mkdir_p(dir) then return nil, "cannot create the cache folder " .. dir end
     say("dataset: downloading %s", spec.url)
-    local res, err = http { url = spec.url, timeout = 300, max_body = 1 << 30 }
-    if not res then return nil, format("download of %s failed: %s", spec.url, err) end
+    local res, err = http { url = spec.url, timeout = 300, connect_timeout = 10, max_body = 1 << 30 }
+    if not res then
+        -- (err names the URL)
+        say("dataset: download failed: %s", err)
+        return nil, "download failed: " .. err
+    end
     if res.status ~= 200 and not (res.status == 0 and spec.url:find("^file:")) then
         return nil, format("download of %s failed: HTTP %d", spec.url, res.status)
     end
@@ -59,13 +89,32 @@ function M.fetch(spec, say)
         return nil, format("download of %s: sha256 is %s, expected %s; the file was not used",
             spec.url, sum, spec.sha256)
     end
+    local path = cache_path(spec)
     local tmp = path .. ".part"
     local f, ferr = io.open(tmp, "wb")
     if not f then return nil, ferr end
-    f:write(res.body)
+    local ok, werr = f:write(res.body)
     f:close()
+    if not ok then
+        os.remove(tmp)
+        return nil, format("cannot save %s: %s", tmp, werr)
+    end
     os.rename(tmp, path)
     say("dataset: saved %s (sha256 verified)", path)
+    return path, sum
+end
+
+
+local function from_shared(spec, say)
+    local path = M.shared_dir() .. "/" .. spec.shared
+    if not exists(path) then
+        return nil, format("shared: no %s (set OLLAEVAL_SHARED to the folder that holds datasets/)", path)
+    end
+    local sum = ollaeval.sha256_file(path)
+    if sum ~= spec.sha256 then
+        return nil, format("shared: %s has sha256 %s, expected %s; not used", path, tostring(sum), spec.sha256)
+    end
+    say("dataset: %s (shared copy, sha256 verified)", path)
     return path, sum
 end
 
@@ -74,6 +123,7 @@ end
 -- A local path wins; its sha256 is recorded (and compared with the suite's
 -- when they differ, only as a note: a local file may be a subset).
 function M.resolve(spec, local_path, say)
+    say = say or function() end
     if local_path then
         local sum, err = ollaeval.sha256_file(local_path)
         if not sum then return nil, "dataset: " .. err end
@@ -84,8 +134,20 @@ function M.resolve(spec, local_path, say)
         end
         return local_path, sum
     end
-    if not spec or not spec.url then return nil, "the suite names no dataset URL; pass --dataset PATH" end
-    return M.fetch(spec, say)
+    if not spec or not spec.sha256 or not (spec.url or spec.shared) then
+        return nil, "the suite names no dataset to fetch; pass --dataset PATH"
+    end
+    local steps, tried = { from_cache }, {}
+    if spec.url then steps[#steps + 1] = download end
+    if spec.shared then steps[#steps + 1] = from_shared end
+    for _, step in ipairs(steps) do
+        local path, r = step(spec, say)
+        if path then return path, r end
+        tried[#tried + 1] = "  " .. r
+    end
+    return nil, format("no usable copy of the dataset %s; tried:\n%s\n"
+        .. "Pass --dataset PATH (a copy of %s), or connect to the internet and run again.",
+        name_of(spec), concat(tried, "\n"), name_of(spec))
 end
 
 

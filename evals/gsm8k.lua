@@ -22,12 +22,14 @@ local M = {
               .. "grade_school_math/data/test.jsonl",
         sha256 = "3730d312f6e3440559ace48831e51066acaca737f6eabec99bccb9e4b3c39d14",
         file = "test.jsonl",
+        shared = "gsm8k/test.jsonl",
     },
     train = {
         url = "https://raw.githubusercontent.com/openai/grade-school-math/master/"
               .. "grade_school_math/data/train.jsonl",
         sha256 = "17f347dc51477c50d4efb83959dbb7c56297aba886e5544ee2aaed3024813465",
         file = "train.jsonl",
+        shared = "gsm8k/train.jsonl",
     },
     -- the runner offers --shots already; declared here so the suite stands
     -- alone. The few-shot seed is the engine's --seed (opts.seed).

@@ -1,9 +1,11 @@
 -- merge.lua: `ollaeval merge RUN_DIR... [-o OUT]` combines the run folders
 -- of a sharded run (--shard I/N on several machines) into one run folder
--- with one journal and one summary. It refuses to merge runs of different
--- suites, datasets, models or options, and shards that overlap.
-local runner = require "evals.runner"
+-- with one journal and one summary. It refuses to merge runs that are not
+-- shards of one run (journal.differs) and shards that overlap. M.main
+-- returns the exit status: 0 merged, 1 refused or failed.
 local data = require "evals.data"
+local journal = require "evals.journal"
+local summary = require "evals.summary"
 
 local M = {}
 local format = string.format
@@ -23,9 +25,8 @@ function M.main(...)
     end
     if #dirs < 1 then return fail("usage: ollaeval merge RUN_DIR... [-o OUT]") end
     local first, records, seen_shard, seen_id = nil, {}, {}, {}
-    local KEYS = { "suite", "suite_version", "suite_sha256", "dataset_sha256", "model", "shots", "seed", "think" }
     for _, d in ipairs(dirs) do
-        local run = runner.read_json(d .. "/run.json")
+        local run = journal.read_json(d .. "/run.json")
         if type(run) ~= "table" or type(run.config) ~= "table" then
             return fail("%s is not a run folder (no run.json)", d)
         end
@@ -33,22 +34,16 @@ function M.main(...)
         if not first then
             first = { dir = d, config = c }
         else
-            for _, k in ipairs(KEYS) do
-                if tostring(c[k]) ~= tostring(first.config[k]) then
-                    return fail("%s and %s differ in %s (%s vs %s): not shards of one run",
-                        first.dir, d, k, tostring(first.config[k]), tostring(c[k]))
-                end
-            end
-            for k, v in pairs(first.config.options or {}) do
-                if tostring((c.options or {})[k]) ~= tostring(v) then
-                    return fail("%s and %s differ in option %s: not shards of one run", first.dir, d, k)
-                end
+            local what, a, b = journal.differs(first.config, c, { shards = true })
+            if what then
+                return fail("%s and %s differ in %s (%s vs %s): not shards of one run", first.dir, d, what, a, b)
             end
         end
         local shard = c.shard or "1/1"
         if seen_shard[shard] then return fail("%s and %s are both shard %s", seen_shard[shard], d, shard) end
         seen_shard[shard] = d
-        local recs = runner.read_journal(d .. "/samples.jsonl")
+        local recs, err = journal.read(d .. "/samples.jsonl")
+        if not recs then return fail("%s", err) end
         local last = {}
         for _, r in ipairs(recs) do last[r.id] = r end
         for _, r in ipairs(recs) do
@@ -63,33 +58,36 @@ function M.main(...)
     end
     table.sort(records, function(a, b) return (a.index or 0) < (b.index or 0) end)
     local c = first.config
-    out = out or format("runs/%s-%s-merged-%s", c.suite, (c.model:gsub("[^%w._-]+", "_")), os.date("%Y%m%d-%H%M%S"))
+    out = out or format("runs/%s-%s-merged-%s", journal.safe_name(c.suite), journal.safe_name(c.model),
+        os.date("%Y%m%d-%H%M%S"))
     data.mkdir_p(out)
-    local f = assert(io.open(out .. "/samples.jsonl", "wb"))
-    for _, r in ipairs(records) do f:write(runner.encode(r), "\n") end
-    f:close()
+    local j, err = journal.open(out .. "/samples.jsonl", true)
+    if not j then return fail("%s", err) end
+    for _, r in ipairs(records) do
+        local ok, werr = j:append(r)
+        if not ok then j:close() return fail("%s", werr) end
+    end
+    j:close()
     local config = {}
     for k, v in pairs(c) do config[k] = v end
     config.shard = "merged"
-    runner.write_json(out .. "/run.json", { config = config, merged_from = dirs, ollaeval = ollaeval.version,
-        command = ollaeval.command, started = os.date("!%Y-%m-%dT%H:%M:%SZ") })
-    local s = runner.summarize(records)
-    local base = runner.read_json(first.dir .. "/summary.json") or {}
-    local summary = {
+    local ok, werr = journal.write_json(out .. "/run.json", { config = config, merged_from = dirs,
+        ollaeval = ollaeval.version, command = ollaeval.command, started = os.date("!%Y-%m-%dT%H:%M:%SZ") })
+    if not ok then return fail("%s", werr) end
+    local s = summary.summarize(records)
+    local base = journal.read_json(first.dir .. "/summary.json") or {}
+    local sum = {
         suite = base.suite, dataset = base.dataset, model = base.model, endpoints = base.endpoints,
         server_version = base.server_version, options = base.options, merged_from = dirs,
         status = s.errors == 0 and "complete" or "partial",
         counts = { n = s.n, scored = s.scored, errors = s.errors },
-        metrics = {
-            accuracy = s.accuracy.value, accuracy_stderr = s.accuracy.stderr, accuracy_ci95 = s.accuracy.ci95,
-            strict_accuracy = s.strict_accuracy.value, strict_accuracy_stderr = s.strict_accuracy.stderr,
-            no_answer_rate = s.no_answer_rate, truncated_rate = s.truncated_rate,
-        },
+        metrics = summary.metrics(s),
         tokens = s.tokens, latency_ms = s.latency_ms, ollaeval = ollaeval.version,
         finished = os.date("!%Y-%m-%dT%H:%M:%SZ"),
     }
-    if summary.options then summary.options.shard = "merged" end
-    runner.write_json(out .. "/summary.json", summary)
+    if sum.options then sum.options.shard = "merged" end
+    ok, werr = journal.write_json(out .. "/summary.json", sum)
+    if not ok then return fail("%s", werr) end
     io.stdout:write(format("merged %d runs: %d items, %d scored, %d errors, accuracy %s\nrun folder %s\n",
         #dirs, s.n, s.scored, s.errors,
         s.scored > 0 and format("%.2f%%", 100 * s.accuracy.value) or "-", out))

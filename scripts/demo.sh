@@ -1,42 +1,56 @@
 #!/usr/bin/env bash
-# scripts/demo.sh (make demo): GSM8K end to end. Against a local Ollama when
-# one answers at $OLLAMA_HOST (default http://localhost:11434), with
-# $MODEL or the first model it has; otherwise against `ollaeval sim` on a free
-# port, serving the real GSM8K test set. Says plainly which it did.
+# scripts/demo.sh [RUN OPTIONS...] (make demo DEMO_ARGS="--limit 40"): an
+# evaluation end to end, whatever the machine has.
+#   The server: a local Ollama when one answers at $OLLAMA_HOST (default
+#   http://localhost:11434), with $MODEL or its first model; else the
+#   built-in simulator (scripts/start-sim.sh), whose answers are right 85% of
+#   the time by construction.
+#   The data: GSM8K's test set when it can be had (scripts/dataset.lua: the
+#   cache, the download, the shared folder); else the project's own
+#   synthetic problems (scripts/synthetic.lua), run as the suite "synthetic"
+#   so nothing calls them GSM8K.
+# The first lines say which. RUN OPTIONS go to the run (--limit N, -c N, ...).
+# Exit status: the run's (README: 0 every item scored).
 set -u
 cd "$(dirname "$0")/.."
 bin=./ollaeval
-shared=${OLLAEVAL_SHARED:-../shared}
-data="$shared/datasets/gsm8k/test.jsonl"
 host=${OLLAMA_HOST:-http://localhost:11434}
 case "$host" in *://*) ;; *) host="http://$host" ;; esac
-dataset=()
-[ -f "$data" ] && dataset=(--dataset "$data")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
+# the data
+if data=$("$bin" scripts/dataset.lua --suite evals.gsm8k 2>"$tmp/dataset.err"); then
+    suite=scripts/gsm8k.lua what="GSM8K ($data)"
+else
+    # made once into the dataset cache (evals/data.lua's cache_dir)
+    cache=${OLLAEVAL_CACHE:-${XDG_CACHE_HOME:-${HOME:-.}/.cache}/ollaeval}
+    data=$cache/synthetic-1319.jsonl
+    mkdir -p "$cache" && { [ -s "$data" ] || "$bin" scripts/synthetic.lua --n 1319 >"$data"; } || exit 1
+    suite=scripts/gsm8k_synthetic.lua
+    what="synthetic problems, not GSM8K ($data)"
+    echo "demo: offline: synthetic problems, not GSM8K" >&2
+    echo "      (no copy of GSM8K's test set could be had; it tried:" >&2
+    sed -n 's/^  /        /p' "$tmp/dataset.err" >&2
+    echo "      for GSM8K: connect to the internet, or run scripts/gsm8k.lua with --dataset PATH)" >&2
+fi
+
+# the server
 if curl -s -m 2 "$host/api/version" >/dev/null 2>&1; then
     model=${MODEL:-$(curl -s -m 5 "$host/api/tags" | grep -o '"name":"[^"]*"' | head -n 1 | cut -d'"' -f4)}
     if [ -z "$model" ]; then
         echo "demo: Ollama answers at $host but has no model; pull one (ollama pull qwen3:8b) or set MODEL" >&2
         exit 1
     fi
-    echo "demo: Ollama answers at $host: evaluating $model on GSM8K" >&2
-    exec "$bin" scripts/gsm8k.lua -m "$model" -e "$host" "${dataset[@]}" "$@"
+    echo "demo: Ollama answers at $host: evaluating $model on $what" >&2
+    "$bin" "$suite" -m "$model" -e "$host" --dataset "$data" "$@"
+    exit
 fi
 
-if [ ! -f "$data" ]; then
-    echo "demo: no Ollama at $host, and the simulator needs the GSM8K test set at $data" >&2
-    echo "      (set OLLAEVAL_SHARED to the folder that holds datasets/gsm8k/test.jsonl)" >&2
+. scripts/start-sim.sh
+start_sim_bg -b "$bin" -l "$tmp/sim.log" --quiet --parallel 8 --time-scale 0.01 --accuracy 0.85 --dataset "$data" ||
     exit 1
-fi
-log=$(mktemp)
-"$bin" sim --port 0 --parallel 8 --time-scale 0.01 --accuracy 0.85 --dataset "$data" >"$log" 2>&1 &
-sim=$!
-trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -f "$log"' EXIT
-for _ in $(seq 50); do grep -q "listening on" "$log" && break; sleep 0.1; done
-url=$(grep -o 'http://[0-9.:]*' "$log" | head -n 1)
-if [ -z "$url" ]; then
-    echo "demo: the simulator did not start:" >&2; cat "$log" >&2; exit 1
-fi
-echo "demo: no Ollama at $host: running against the built-in simulator at $url" >&2
+trap 'kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; rm -rf "$tmp"' EXIT
+echo "demo: no Ollama at $host: the built-in simulator at $SIM_URL answers, on $what" >&2
 echo "      (simulated answers, 85% correct by construction: a dry run, not a model's score)" >&2
-"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$url" -c 8 "${dataset[@]}" "$@"
+"$bin" "$suite" -m qwen3:8b -e "$SIM_URL" -c 8 --dataset "$data" "$@"

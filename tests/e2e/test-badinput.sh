@@ -7,9 +7,10 @@
 # a reset) turn into per-item errors and the run goes on.
 set -u
 . tests/lib/harness.sh
+synth_data
 bad=tests/badinput
 
-start_sim sim --time-scale 0 --dataset "$gsm" --dataset "$bad/pens.jsonl"
+start_sim sim --time-scale 0 --dataset "$synth" --dataset "$bad/pens.jsonl"
 url=$URL
 ds() { # NAME ARGS...: the GSM8K runner on tests/badinput/NAME into $tmp/NAME
     local name=$1
@@ -43,16 +44,16 @@ ok "a missing file: exit 1 naming it" \
     '[ $rc -eq 1 ] && grep -q "^ollaeval: dataset: $tmp/nonexistent.jsonl: No such file or directory" "$tmp/missing.err"'
 
 ds missing-field.jsonl; rc=$?
-ok "an item without the field the suite needs: the run goes on (exit 0), 2 of 3 scored" \
-    '[ $rc -eq 0 ] && [ "$(runcheck get "$tmp/missing-field.jsonl/summary.json" counts.scored)" = 2 ]'
+ok "an item without the field the suite needs: the run goes on and ends incomplete (exit 3), 2 of 3 scored" \
+    '[ $rc -eq 3 ] && [ "$(runcheck get "$tmp/missing-field.jsonl/summary.json" counts.scored)" = 2 ]'
 ok "...its error names the item, FILE:2 and the field, with a traceback" \
     'err_has missing-field.jsonl "item gsm8k-test-0002 ($bad/missing-field.jsonl:2):" &&
      err_has missing-field.jsonl "missing field '"'"'question'"'"'" && err_has missing-field.jsonl "stack traceback"'
 ok "...and it is recorded as that item's error in the journal" \
     '[ "$(runcheck errors "$tmp/missing-field.jsonl/samples.jsonl" | cut -f1,2)" = "$(printf "gsm8k-test-0002\tscript")" ]'
 ds no-gold.jsonl; rc=$?
-ok "an item without a gold answer is an error naming FILE:1, not a wrong answer" \
-    '[ $rc -eq 0 ] && err_has no-gold.jsonl "$bad/no-gold.jsonl:1): the item has no gold answer" &&
+ok "an item without a gold answer is an error naming FILE:1, not a wrong answer (exit 3)" \
+    '[ $rc -eq 3 ] && err_has no-gold.jsonl "$bad/no-gold.jsonl:1): the item has no gold answer" &&
      [ "$(runcheck get "$tmp/no-gold.jsonl/summary.json" counts.errors)" = 1 ] &&
      [ "$(runcheck get "$tmp/no-gold.jsonl/summary.json" counts.scored)" = 1 ]'
 
@@ -76,7 +77,7 @@ mkdir -p "$tmp/cache"
 SUITE=$bad/suites/bad-checksum.lua BADINPUT_URL="$url/api/tags" OLLAEVAL_CACHE="$tmp/cache" \
     "$bin" $bad/run-suite.lua -m qwen3:8b -e "$url" -o "$tmp/dl" >/dev/null 2>"$tmp/dl.err"; rc=$?
 ok "a download with the wrong sha256: exit 1 naming the URL and both sums" \
-    '[ $rc -eq 1 ] && grep -q "^ollaeval: download of $url/api/tags: sha256 is [0-9a-f]\{64\}, expected 0\{64\}; the file was not used" "$tmp/dl.err"'
+    '[ $rc -eq 1 ] && grep -q "^  download of $url/api/tags: sha256 is [0-9a-f]\{64\}, expected 0\{64\}; the file was not used" "$tmp/dl.err"'
 ok "...and nothing is left in the cache" '[ -z "$(ls -A "$tmp/cache")" ]'
 
 # --- suites ----------------------------------------------------------------------
@@ -90,8 +91,8 @@ ok "a suite missing a required field: exit 1 naming the file and the field" \
     '[ $rc -eq 1 ] && grep -q "$bad/suites/missing-extract.lua: the suite is missing the required field .extract." "$tmp/noext.err"'
 SUITE=$bad/suites/item-error.lua "$bin" $bad/run-suite.lua -m qwen3:8b -e "$url" -c 1 \
     --dataset $bad/pens.jsonl -o "$tmp/item" >/dev/null 2>"$tmp/item.err"; rc=$?
-ok "a runtime error in one item: the run goes on (exit 0), 3 of 4 scored" \
-    '[ $rc -eq 0 ] && [ "$(runcheck get "$tmp/item/summary.json" counts.scored)" = 3 ] &&
+ok "a runtime error in one item: the run goes on and ends incomplete (exit 3), 3 of 4 scored" \
+    '[ $rc -eq 3 ] && [ "$(runcheck get "$tmp/item/summary.json" counts.scored)" = 3 ] &&
      [ "$(runcheck get "$tmp/item/summary.json" counts.errors)" = 1 ]'
 ok "...recorded as that item's error, with the message and a traceback" \
     'runcheck errors "$tmp/item/samples.jsonl" | grep -q "^gsm8k-test-0002	script	.*item-error.lua:8: no pens allowed" &&
@@ -108,31 +109,31 @@ ok "--fail-fast: the first item error stops the run, exit 1" \
 fault() { # NAME KIND EXTRA...: 4 items against a sim failing every request with KIND
     local name=$1 kind=$2
     shift 2
-    start_sim "$name" --time-scale 0 --dataset "$gsm" --fault-$kind 1 "$@"
-    gsm8k -e "$URL" --dataset "$gsm" --limit 4 --retries 1 -o "$tmp/$name" -q ${TIMEOUT:+--timeout $TIMEOUT} \
+    start_sim "$name" --time-scale 0 --dataset "$synth" --fault-$kind 1 "$@"
+    gsm8k -e "$URL" --dataset "$synth" --limit 4 --retries 1 -o "$tmp/$name" -q ${TIMEOUT:+--timeout $TIMEOUT} \
         >/dev/null 2>"$tmp/$name.err"
     frc=$?
     stop_sim "$PID"
     runcheck errors "$tmp/$name/samples.jsonl" >"$tmp/$name.errors"
 }
 fault html html
-ok "an HTML error page: each item an error 'HTTP 502 from URL/api/chat', shortened; exit 0" \
-    '[ $frc -eq 0 ] && [ "$(grep -c "	http	HTTP 502 from http://127.0.0.1:[0-9]*/api/chat: " "$tmp/html.errors")" -eq 4 ] &&
+ok "an HTML error page: each item an error 'HTTP 502 from URL/api/chat', shortened; exit 3" \
+    '[ $frc -eq 3 ] && [ "$(grep -c "	http	HTTP 502 from http://127.0.0.1:[0-9]*/api/chat: " "$tmp/html.errors")" -eq 4 ] &&
      [ "$(awk "{ if (length(\$0) > 400) n++ } END { print n + 0 }" "$tmp/html.errors")" -eq 0 ]'
 fault truncate truncate
-ok "truncated JSON: each item a protocol error naming the URL" \
-    '[ $frc -eq 0 ] && [ "$(grep -c "	protocol	.*http://127.0.0.1:[0-9]*/api/chat" "$tmp/truncate.errors")" -eq 4 ]'
+ok "truncated JSON: each item a protocol error naming the URL; exit 3" \
+    '[ $frc -eq 3 ] && [ "$(grep -c "	protocol	.*http://127.0.0.1:[0-9]*/api/chat" "$tmp/truncate.errors")" -eq 4 ]'
 fault reset reset
-ok "a connection reset: each item a connection error naming the URL" \
-    '[ $frc -eq 0 ] && [ "$(grep -c "	connection	.*http://127.0.0.1:[0-9]*/api/chat" "$tmp/reset.errors")" -eq 4 ]'
+ok "a connection reset: each item a connection error naming the URL; exit 3" \
+    '[ $frc -eq 3 ] && [ "$(grep -c "	connection	.*http://127.0.0.1:[0-9]*/api/chat" "$tmp/reset.errors")" -eq 4 ]'
 t0=$(date +%s%N)
 TIMEOUT=0.3 fault stall stall --stall-ms 3000
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-ok "a stall past --timeout 0.3: each item a timeout error, and the run does not wait out the stalls (${ms} ms)" \
-    '[ $frc -eq 0 ] && [ "$(grep -c "	timeout	.*http://127.0.0.1:[0-9]*/api/chat" "$tmp/stall.errors")" -eq 4 ] && [ $ms -lt 2500 ]'
+ok "a stall past --timeout 0.3: each item a timeout error (exit 3), and the run does not wait out the stalls (${ms} ms)" \
+    '[ $frc -eq 3 ] && [ "$(grep -c "	timeout	.*http://127.0.0.1:[0-9]*/api/chat" "$tmp/stall.errors")" -eq 4 ] && [ $ms -lt 2500 ]'
 ok "...the summaries count the errors, and re-running redoes them" \
     '[ "$(runcheck get "$tmp/stall/summary.json" counts.errors)" = 4 ] &&
-     gsm8k -e "$url" --dataset "$gsm" --limit 4 -o "$tmp/stall" -q >/dev/null 2>&1 &&
+     gsm8k -e "$url" --dataset "$synth" --limit 4 -o "$tmp/stall" -q >/dev/null 2>&1 &&
      runcheck journal "$tmp/stall/samples.jsonl" 4 >/dev/null && [ "$(runcheck get "$tmp/stall/summary.json" status)" = complete ]'
 
 done_testing

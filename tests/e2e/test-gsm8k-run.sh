@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # test-gsm8k-run.sh: scripts/gsm8k.lua end to end against `ollaeval sim`
-# serving the real GSM8K test set: with --accuracy 1.0 the score is 100%;
-# with --accuracy p it equals exactly the number of items the simulator
-# answered correctly; the run folder holds what the README promises.
+# serving the synthetic GSM8K-shaped problems: with --accuracy 1.0 the score
+# is 100%; with --accuracy p it equals exactly the number of items the
+# simulator answered correctly; the run folder holds what the README promises.
+# (The real GSM8K test set: test-gsm8k-real.sh.)
 set -u
 . tests/lib/harness.sh
+synth_data
 
 # 1. accuracy 1.0 over the whole test set: 100%
-start_sim perfect --time-scale 0 --parallel 16 --accuracy 1.0 --dataset "$gsm" --tokens-max 1500
-"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 16 --dataset "$gsm" -o "$tmp/perfect" >"$tmp/perfect.out" 2>"$tmp/perfect.err"
+start_sim perfect --time-scale 0 --parallel 16 --accuracy 1.0 --dataset "$synth" --tokens-max 1500
+"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 16 --dataset "$synth" -o "$tmp/perfect" >"$tmp/perfect.out" 2>"$tmp/perfect.err"
 rc=$?
 ok "accuracy 1.0 run exits 0" '[ $rc -eq 0 ]'
 read -r acc scored errors status <<<"$(get "$tmp/perfect/summary.json" metrics.accuracy counts.scored counts.errors status | tr '\n' ' ')"
@@ -19,8 +21,8 @@ ok "stdout has the table and the run folder" 'grep -q "accuracy *100.00%" "$tmp/
 ok "-q: nothing on stderr" '[ ! -s "$tmp/perfect.err" ]'
 
 # 2. accuracy 0.7: the score is the simulator's own count of correct answers
-start_sim p70 --time-scale 0 --parallel 16 --accuracy 0.7 --seed 7 --dataset "$gsm" --answers-out "$tmp/answers.jsonl"
-"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 16 --dataset "$gsm" --limit 600 -o "$tmp/p70" >/dev/null 2>&1
+start_sim p70 --time-scale 0 --parallel 16 --accuracy 0.7 --seed 7 --dataset "$synth" --answers-out "$tmp/answers.jsonl"
+"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 16 --dataset "$synth" --limit 600 -o "$tmp/p70" >/dev/null 2>&1
 stats=$(curl -s "$URL/stats")
 echo "$stats" > "$tmp/stats.json"
 sim_correct=$(get "$tmp/stats.json" answers.correct)
@@ -41,7 +43,7 @@ for k in suite.name suite.version suite.sha256 dataset.sha256 model.name model.d
     ok "summary.json has $k ($v)" '[ "$v" != nil ]'
 done
 ok "model digest is 64 hex" '[[ "$(get "$s" model.digest)" =~ ^[0-9a-f]{64}$ ]]'
-ok "dataset sha256 is the suite's" '[ "$(get "$s" dataset.sha256)" = "$(sha256sum "$gsm" | cut -d" " -f1)" ]'
+ok "dataset sha256 is the file's" '[ "$(get "$s" dataset.sha256)" = "$(sha256sum "$synth" | cut -d" " -f1)" ]'
 ok "samples.jsonl has 600 lines" '[ "$(get "$tmp/p70/samples.jsonl" "#lines")" = 600 ]'
 line=$(head -n 1 "$tmp/p70/samples.jsonl")
 for k in '"id":' '"messages":' '"content":' '"answer":' '"rule":' '"gold":' '"correct":' '"completion_tokens":' '"latency_ms":' '"attempts":'; do
@@ -50,17 +52,17 @@ done
 ok "run.json records the command" 'grep -q "scripts/gsm8k.lua" "$tmp/p70/run.json"'
 
 # 4. progress: plain lines when stderr is not a terminal
-start_sim slow --parallel 4 --fixed-latency-ms 150 --dataset "$gsm"
-"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$URL" -c 4 --dataset "$gsm" --limit 8 -o "$tmp/slow" >/dev/null 2>"$tmp/slow.err"
+start_sim slow --parallel 4 --fixed-latency-ms 150 --dataset "$synth"
+"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$URL" -c 4 --dataset "$synth" --limit 8 -o "$tmp/slow" >/dev/null 2>"$tmp/slow.err"
 ok "stderr names the dataset and the run" 'grep -q "dataset:" "$tmp/slow.err" && grep -q "8 items" "$tmp/slow.err"'
 ok "no terminal escapes when stderr is a file" '! grep -q $'"'"'\e'"'"' "$tmp/slow.err"'
 
 # 5. no server: one clear line, fast
 start=$(date +%s%N)
-err=$("$bin" scripts/gsm8k.lua -m qwen3:8b -e http://127.0.0.1:9 --dataset "$gsm" 2>&1 >/dev/null); rc=$?
+err=$("$bin" scripts/gsm8k.lua -m qwen3:8b -e http://127.0.0.1:9 --dataset "$synth" 2>&1 >/dev/null); rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 ok "no server: exit 1 within 2 s ($ms ms)" '[ $rc -eq 1 ] && [ $ms -lt 2000 ]'
 ok "no server: says so and what to do" 'grep -q "no server answers at http://127.0.0.1:9" <<<"$err" && [ "$(grep -c . <<<"$err")" -le 2 ]'
-err=$("$bin" scripts/gsm8k.lua -m nosuch:1b -e "$URL" --dataset "$gsm" 2>&1 >/dev/null); rc=$?
+err=$("$bin" scripts/gsm8k.lua -m nosuch:1b -e "$URL" --dataset "$synth" 2>&1 >/dev/null); rc=$?
 ok "unknown model: exit 1, names it and the pull command" '[ $rc -eq 1 ] && grep -q "ollama pull nosuch:1b" <<<"$err"'
 done_testing

@@ -8,6 +8,7 @@
 # Ctrl-C exits at once with every journal line whole.
 set -u
 . tests/lib/harness.sh
+synth_data
 
 limit=40
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
@@ -20,15 +21,15 @@ wait_lines() { # FILE N: until FILE has N lines (at most 5 s)
 }
 
 # the reference: the same items, uninterrupted, on a fast simulator
-start_sim fast --time-scale 0 --dataset "$gsm"
+start_sim fast --time-scale 0 --dataset "$synth"
 fast=$URL
-gsm8k -e "$fast" --dataset "$gsm" --limit $limit -q -o "$tmp/ref" >/dev/null 2>&1
+gsm8k -e "$fast" --dataset "$synth" --limit $limit -q -o "$tmp/ref" >/dev/null 2>&1
 ok "reference run complete" '[ "$(runcheck get "$tmp/ref/summary.json" status)" = complete ]'
 
 # --- one SIGINT: in-flight requests finish, partial summary, resume hint ----------
-start_sim slow --dataset "$gsm" --parallel 4 --fixed-latency-ms 200
+start_sim slow --dataset "$synth" --parallel 4 --fixed-latency-ms 200
 slow=$URL
-"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$slow" --dataset "$gsm" --limit $limit -c 4 -o "$tmp/int" \
+"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$slow" --dataset "$synth" --limit $limit -c 4 -o "$tmp/int" \
     >"$tmp/int.out" 2>"$tmp/int.err" &
 pid=$!
 wait_lines "$tmp/int/samples.jsonl" 8
@@ -58,7 +59,7 @@ ok "...each item scored once, the same metrics as the uninterrupted run" \
     'runcheck journal "$tmp/int/samples.jsonl" $limit >/dev/null && runcheck same "$tmp/ref/summary.json" "$tmp/int/summary.json" >/dev/null'
 
 # --- SIGTERM behaves as the first Ctrl-C ------------------------------------------
-"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$slow" --dataset "$gsm" --limit $limit -c 4 -q -o "$tmp/term" \
+"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$slow" --dataset "$synth" --limit $limit -c 4 -q -o "$tmp/term" \
     >/dev/null 2>"$tmp/term.err" &
 pid=$!
 wait_lines "$tmp/term/samples.jsonl" 4
@@ -70,8 +71,8 @@ ok "SIGTERM: exit 130, summary partial, journal whole" \
      runcheck journal "$tmp/term/samples.jsonl" "$(jlines "$tmp/term/samples.jsonl")" >/dev/null'
 
 # --- past the grace period: cancelled, not errors ------------------------------------
-start_sim stuck --dataset "$gsm" --parallel 4 --fixed-latency-ms 5000
-OLLAEVAL_GRACE_MS=300 "$bin" scripts/gsm8k.lua -m qwen3:8b -e "$URL" --dataset "$gsm" --limit 8 -c 4 \
+start_sim stuck --dataset "$synth" --parallel 4 --fixed-latency-ms 5000
+OLLAEVAL_GRACE_MS=300 "$bin" scripts/gsm8k.lua -m qwen3:8b -e "$URL" --dataset "$synth" --limit 8 -c 4 \
     -o "$tmp/grace" >/dev/null 2>"$tmp/grace.err" &
 pid=$!
 for _ in $(seq 200); do [ "$(runcheck stats "$URL" generating)" -ge 4 ] && break; sleep 0.02; done
@@ -86,14 +87,14 @@ ok "...the cancelled requests are not recorded as errors" \
     '[ "$(runcheck get "$tmp/grace/summary.json" counts.errors)" = 0 ] && [ "$(jlines "$tmp/grace/samples.jsonl")" = 0 ]'
 ok "...stderr says it is finishing the requests in flight, and how to resume" \
     'grep -q "interrupted: finishing the 4 requests in flight" "$tmp/grace.err" && grep -q "resume with: " "$tmp/grace.err"'
-gsm8k -e "$fast" --dataset "$gsm" --limit 8 -q -o "$tmp/grace" >/dev/null 2>&1
+gsm8k -e "$fast" --dataset "$synth" --limit 8 -q -o "$tmp/grace" >/dev/null 2>&1
 ok "...and a resume does them all" \
     '[ "$(runcheck get "$tmp/grace/summary.json" status)" = complete ] && runcheck journal "$tmp/grace/samples.jsonl" 8 >/dev/null'
 
 # --- a second SIGINT exits at once, the journal intact ---------------------------------
 # stalls of 5 s hold some requests while others finish, so there is a journal
-start_sim stall --dataset "$gsm" --parallel 8 --fixed-latency-ms 20 --fault-stall 0.2 --stall-ms 5000
-"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$URL" --dataset "$gsm" --limit $limit -c 8 -o "$tmp/twice" \
+start_sim stall --dataset "$synth" --parallel 8 --fixed-latency-ms 20 --fault-stall 0.2 --stall-ms 5000
+"$bin" scripts/gsm8k.lua -m qwen3:8b -e "$URL" --dataset "$synth" --limit $limit -c 8 -o "$tmp/twice" \
     >/dev/null 2>"$tmp/twice.err" &
 pid=$!
 wait_lines "$tmp/twice/samples.jsonl" 10
@@ -111,7 +112,7 @@ ok "...saying so" 'grep -q "interrupted twice: exiting now; the journal is intac
 n_twice=$(jlines "$tmp/twice/samples.jsonl")
 ok "...every journal line is a whole record ($n_twice lines)" \
     '[ "$n_twice" -ge 10 ] && runcheck journal "$tmp/twice/samples.jsonl" "$n_twice" >/dev/null'
-gsm8k -e "$fast" --dataset "$gsm" --limit $limit -q -o "$tmp/twice" >/dev/null 2>&1
+gsm8k -e "$fast" --dataset "$synth" --limit $limit -q -o "$tmp/twice" >/dev/null 2>&1
 rc=$?
 ok "...and a resume completes it with the metrics of the uninterrupted run" \
     '[ $rc -eq 0 ] && runcheck journal "$tmp/twice/samples.jsonl" $limit >/dev/null &&

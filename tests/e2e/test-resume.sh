@@ -10,11 +10,12 @@
 # The seed of the kill delays is printed; KILL_SEED=N replays it.
 set -u
 . tests/lib/harness.sh
+synth_data
 
 limit=200
-start_sim slow --dataset "$gsm" --parallel 8 --fixed-latency-ms 30
+start_sim slow --dataset "$synth" --parallel 8 --fixed-latency-ms 30
 url=$URL
-args=(scripts/gsm8k.lua -m qwen3:8b -e "$url" --dataset "$gsm" --limit $limit -c 8)
+args=(scripts/gsm8k.lua -m qwen3:8b -e "$url" --dataset "$synth" --limit $limit -c 8)
 run() { "$bin" "${args[@]}" -q "$@"; }
 msleep() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
@@ -83,14 +84,14 @@ ok "the resumes said they were resuming" 'grep -q "resuming .*chain1: [0-9]* rec
 # --- --resume alone finds the newest run of the suite and model under runs/ ---
 mkdir -p "$tmp/cwd"
 (cd "$tmp/cwd" || exit
-    "$bin" "$root/scripts/gsm8k.lua" -m qwen3:8b -e "$url" --dataset "$gsm" --limit 20 -q >/dev/null 2>&1 &
+    "$bin" "$root/scripts/gsm8k.lua" -m qwen3:8b -e "$url" --dataset "$synth" --limit 20 -q >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 400); do
         [ "$(cat runs/*/samples.jsonl 2>/dev/null | grep -c '')" -ge 3 ] && break
         sleep 0.005
     done
     kill -9 $pid; wait $pid 2>/dev/null)
-(cd "$tmp/cwd" && "$bin" "$root/scripts/gsm8k.lua" -m qwen3:8b -e "$url" --dataset "$gsm" --limit 20 --resume \
+(cd "$tmp/cwd" && "$bin" "$root/scripts/gsm8k.lua" -m qwen3:8b -e "$url" --dataset "$synth" --limit 20 --resume \
     >/dev/null 2>"$tmp/cwd.err")
 rc=$?
 d=$(ls -d "$tmp"/cwd/runs/gsm8k-qwen3_8b-* 2>/dev/null | head -n 1)
@@ -138,17 +139,17 @@ refuse() { # DESC FIELD ARGS...: resuming $tmp/ref with ARGS fails naming FIELD
         '[ $rc -eq 1 ] && grep -q "cannot resume $tmp/ref: its $field was" "$tmp/refuse.err" &&
          cmp -s "$tmp/ref.journal" "$tmp/ref/samples.jsonl"'
 }
-refuse "another model" model gsm8k -m llama3.2:3b -e "$url" --dataset "$gsm" --limit $limit -q -o "$tmp/ref"
+refuse "another model" model gsm8k -m llama3.2:3b -e "$url" --dataset "$synth" --limit $limit -q -o "$tmp/ref"
 refuse "another temperature" "option temperature" run --temperature 0.5 -o "$tmp/ref"
 refuse "another seed" seed run --seed 7 -o "$tmp/ref"
 refuse "another think setting" think run --think false -o "$tmp/ref"
-head -n 300 "$gsm" >"$tmp/subset.jsonl"
+head -n 300 "$synth" >"$tmp/subset.jsonl"
 refuse "another dataset" dataset_sha256 gsm8k -e "$url" --dataset "$tmp/subset.jsonl" --limit $limit -q -o "$tmp/ref"
 mkdir -p "$tmp/alt/scripts" "$tmp/alt/evals"
 cp scripts/gsm8k.lua "$tmp/alt/scripts/"
 { cat evals/gsm8k.lua; echo "-- edited"; } >"$tmp/alt/evals/gsm8k.lua"
 refuse "an edited suite file" suite_sha256 "$bin" "$tmp/alt/scripts/gsm8k.lua" -m qwen3:8b -e "$url" \
-    --dataset "$gsm" --limit $limit -q -o "$tmp/ref"
+    --dataset "$synth" --limit $limit -q -o "$tmp/ref"
 run -o "$tmp/ref" >/dev/null 2>&1
 rc=$?
 ok "...and the same settings resume it (nothing to do, exit 0)" '[ $rc -eq 0 ] && runcheck same "$tmp/ref/summary.json" "$tmp/ref/summary.json" >/dev/null'

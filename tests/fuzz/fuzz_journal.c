@@ -1,6 +1,6 @@
 /*
  * fuzz_journal.c: libFuzzer target for the journal reader of
- * evals/runner.lua (parse_journal, what read_journal and resume use on
+ * evals/journal.lua (parse, what journal.read and resume use on
  * samples.jsonl). Invariants: it never raises; either it finds a malformed
  * line in the middle (nil, its line number) or it returns the records, each
  * a table with an id, one per line before good_end, where good_end is 0 or
@@ -12,7 +12,7 @@
 #include "lua_harness.h"
 
 static const char check[] =
-    "local parse = require('evals.runner').parse_journal\n"
+    "local parse = require('evals.journal').parse\n"
     "return function(data)\n"
     "  local records, good_end, torn = parse(data)\n"
     "  if records == nil then\n"

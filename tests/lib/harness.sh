@@ -50,7 +50,7 @@
 #   body_is STR       the body is exactly STR
 # Runs and run folders:
 #   gsm8k ARGS...     scripts/gsm8k.lua -m qwen3:8b ARGS...
-#   get FILE PATH...  tests/lib/json_get.lua: the value at each dotted PATH
+#   get FILE PATH...  runcheck get: the value at each dotted PATH
 #                     ("nil" when absent; "#lines" counts the lines)
 #   runcheck CMD ARGS...  tests/lib/runcheck.lua: get, same, journal,
 #                     attempts, errors, stats (see that file)
@@ -181,6 +181,6 @@ body_is() { [ "$(cat "$tmp/b")" = "$1" ]; }
 
 # --- runs ----------------------------------------------------------------------------
 gsm8k() { "$bin" scripts/gsm8k.lua -m qwen3:8b "$@"; }
-get() { "$bin" tests/lib/json_get.lua "$@"; }
+get() { runcheck get "$@"; }
 runcheck() { "$bin" tests/lib/runcheck.lua "$@"; }
 jlines() { if [ -e "$1" ]; then grep -c '' "$1"; else echo 0; fi; }

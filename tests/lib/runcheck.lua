@@ -5,8 +5,10 @@
 --   ollaeval tests/lib/runcheck.lua journal DIR/samples.jsonl N
 --       every line is whole, valid JSON ending in a newline, and the records
 --       without an error name each of N ids exactly once
---   ollaeval tests/lib/runcheck.lua get FILE.json key.sub.key
---       prints one value (tables as JSON)
+--   ollaeval tests/lib/runcheck.lua get FILE.json PATH...
+--       prints the value at each dotted PATH ("endpoints.1": list index),
+--       one a line: tables as JSON, whole floats as integers, "null" for a
+--       JSON null, "nil" when absent; PATH "#lines" counts FILE's lines
 --   ollaeval tests/lib/runcheck.lua attempts DIR/samples.jsonl
 --       prints the sum of `attempts` and the largest, over scored records
 --   ollaeval tests/lib/runcheck.lua errors DIR/samples.jsonl
@@ -62,7 +64,8 @@ local function show(v)
     if type(v) == "number" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
         return string.format("%d", v)
     end
-    if v == nil or v == cjson.null then return "null" end
+    if v == nil then return "nil" end
+    if v == cjson.null then return "null" end
     return tostring(v)
 end
 
@@ -70,6 +73,7 @@ end
 local function get(v, path)
     for k in path:gmatch("[^.]+") do
         if type(v) ~= "table" then return nil end
+        if v[k] == nil and tonumber(k) then k = tonumber(k) end
         v = v[k]
     end
     return v
@@ -122,7 +126,12 @@ elseif cmd == "journal" then
     end
     os.exit(bad == 0 and 0 or 1)
 elseif cmd == "get" then
-    print(show(get(load_json(arg[2]), arg[3])))
+    if arg[3] == "#lines" then
+        print(select(2, slurp(arg[2]):gsub("\n", "")))
+        os.exit(0)
+    end
+    local doc = load_json(arg[2])
+    for i = 3, #arg do print(show(get(doc, arg[i]))) end
 elseif cmd == "stats" then
     local r, err = http { url = arg[2] .. "/stats", timeout = 5 }
     if not r then
