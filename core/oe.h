@@ -5,11 +5,12 @@
  * Files and what each owns (an arrow is "calls"; there is no cycle):
  *   main.c   argv, a pmain under lua_pcall, the exit status    -> loop, lapi
  *   loop.c   the uv loop: init, signals, running the main task, the
- *            idle check, the ordered shutdown                    -> sched, req
+ *            idle check, the ordered shutdown              -> sched, req, http
  *   lapi.c   the Lua-facing C functions (the `core` table): spawn, wait,
  *            sleep/wake, exit, request and its resume; the one file that
- *            turns C values into Lua tables  -> sched, req, loop, lsys
+ *            makes the Lua tables (tasks' results: sched.c) -> sched, req, lsys
  *   lsys.c   sha256, fsync, isatty, interrupted (joins the `core` table)
+ *                                                                   -> loop
  *   sched.c  tasks (Lua coroutines), the ready queue, the run loop; knows
  *            no request                                         -> (none)
  *   req.c    oe_req from req_new to req_free; the per-endpoint windows
@@ -17,7 +18,7 @@
  *   http.c   libcurl's multi interface on libuv; reports to req.c through
  *            the callbacks given to http_init                   -> stream
  *   stream.c incremental NDJSON / SSE parsers for streamed responses
- *   buf.c    oe_buf, the growable byte buffer
+ *   buf.c    oe_buf, the growable byte buffer (buf.h, also the simulator's)
  *   prelude.lua, lua/NAME.lua  the Lua half of the API, embedded in the binary
  *   sim*.c   `ollaeval sim`, the simulator server (its own loop)
  *
@@ -42,14 +43,7 @@ struct oe_embedded {
 };
 extern const struct oe_embedded oe_embedded[];
 
-/* A growable byte buffer (buf.c); data is NUL-terminated after len. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-} oe_buf;
-void buf_reserve(oe_buf *b, size_t n);
-void buf_append(oe_buf *b, const void *p, size_t n);
-void buf_free(oe_buf *b);
+#include "buf.h" /* oe_buf, the growable byte buffer */
 
 /* Milliseconds on a monotonic clock (differences only; core.now() counts
  * from the start of the run). */
