@@ -33,6 +33,10 @@ int luaopen_cjson_safe(lua_State *L);
 
 static const char *progname = "ollaeval";
 
+/* Subcommands that are Lua modules: `ollaeval NAME ARGS` runs
+ * require("evals.NAME").main(ARGS), whose result is the exit status. */
+static const char *const LUA_CMDS[] = {"merge", NULL};
+
 /* ---- engine options ---- */
 
 typedef struct {
@@ -214,8 +218,10 @@ static int parse_args(lua_State *L, int argc, char **argv, oe_cmdline *c)
     c->args = lua_newuserdatauv(L, sizeof *c->args * (size_t)(argc + 1), 0);
     c->opts = opts;
     /* `ollaeval merge DIR...`: "merge" stands where SCRIPT would */
-    int merge = argc >= 2 && strcmp(argv[1], "merge") == 0, script_idx = merge ? 1 : 0;
-    c->merge = merge;
+    for (int i = 0; argc >= 2 && LUA_CMDS[i]; i++)
+        if (strcmp(argv[1], LUA_CMDS[i]) == 0)
+            c->subcommand = LUA_CMDS[i];
+    int script_idx = c->subcommand ? 1 : 0;
     for (int i = 1; i < argc && !script_idx; i++) {
         size_t n = strlen(argv[i]);
         if (argv[i][0] != '-' && n > 4 && strcmp(argv[i] + n - 4, ".lua") == 0)
@@ -254,7 +260,7 @@ static int parse_args(lua_State *L, int argc, char **argv, oe_cmdline *c)
         usage_text(c->help ? stdout : stderr);
         return c->help ? 0 : 2;
     }
-    if (!merge && access(c->script, R_OK) != 0) {
+    if (!c->subcommand && access(c->script, R_OK) != 0) {
         fprintf(stderr, "%s: cannot open %s: %s\n", progname, c->script, strerror(errno));
         return 1;
     }
@@ -389,11 +395,18 @@ static void run_prelude(lua_State *L, const oe_cmdline *c)
     luaL_checktype(L, -1, LUA_TFUNCTION);
 }
 
-/* Step: the script's chunk (for `merge`, a chunk that runs evals.merge). */
+/* Step: the script's chunk (for a subcommand, a chunk that runs
+ * evals.<subcommand>'s main). */
 static void load_script(lua_State *L, const oe_cmdline *c)
 {
-    int rc = c->merge ? luaL_loadstring(L, "return require('evals.merge').main(...)")
-                 : luaL_loadfile(L, c->script);
+    int rc;
+    if (c->subcommand) {
+        char chunk[80];
+        snprintf(chunk, sizeof chunk, "return require('evals.%s').main(...)", c->subcommand);
+        rc = luaL_loadstring(L, chunk);
+    } else {
+        rc = luaL_loadfile(L, c->script);
+    }
     if (rc != LUA_OK)
         lua_error(L);
 }

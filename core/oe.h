@@ -68,8 +68,8 @@ typedef struct {
 typedef struct {
     int argc;
     char **argv;
-    const char *script;        /* SCRIPT, or "merge" for `ollaeval merge` */
-    int merge;                 /* `ollaeval merge`: run evals.merge */
+    const char *script;        /* SCRIPT, or the subcommand's name */
+    const char *subcommand;    /* `ollaeval merge ...`: "merge" (evals.merge), or NULL */
     int help;                  /* --help was given */
     const oe_optval *opts;     /* engine options, in command-line order */
     int nopts;
