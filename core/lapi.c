@@ -3,8 +3,8 @@
  * prelude (core/prelude.lua) and its modules (core/lua/) wrap into the
  * documented API; lsys.c adds the system ones. This file and
  * lapi_push_cmdline() are the C/Lua boundary: the tables Lua sees are made
- * here (and the task handles, in sched.c); req.c, http.c and loop.c never
- * see a Lua value.
+ * here (and the task handles, in sched.c); req.c and http.c never see a
+ * Lua value, and loop.c only reads the main task's result.
  *
  * Rules: misuse (a wrong argument type, a yielding call outside a task)
  * raises, and raises before anything is allocated; expected failures
