@@ -86,6 +86,7 @@ static struct {
     char text[NOPTS][64];    /* per option, as --help shows it */
     int concurrency;
     long connect_timeout_ms;
+    size_t max_body;
 } D;
 
 /* [-0, +0] Reads core/lua/defaults.lua (embedded as ollaeval.defaults). */
@@ -106,7 +107,9 @@ static void read_defaults(lua_State *L)
     D.concurrency = (int)luaL_checkinteger(L, -1);
     lua_getfield(L, -2, "connect-timeout");
     D.connect_timeout_ms = (long)(luaL_checknumber(L, -1) * 1000.0);
-    lua_pop(L, 3);
+    lua_getfield(L, -3, "max-body");
+    D.max_body = (size_t)luaL_checkinteger(L, -1);
+    lua_pop(L, 4);
 }
 
 static void usage_text(FILE *f)
@@ -421,7 +424,7 @@ static int pmain(lua_State *L)
     read_defaults(L);
     int status = parse_args(L, argc, argv, &c);
     if (status < 0) {
-        if (loop_init(L, D.concurrency, D.connect_timeout_ms) != 0)
+        if (loop_init(L, D.concurrency, D.connect_timeout_ms, D.max_body) != 0)
             return luaL_error(L, "cannot initialise libcurl");
         setup_path(L, c.script);
         run_prelude(L, &c);                    /* main */

@@ -24,7 +24,8 @@ static struct {
     oe_req *all;            /* every live request */
     int nlive;
     int default_limit;      /* a new window's limit (-c) */
-    long connect_timeout_ms;
+    long connect_timeout_ms; /* a new request's defaults */
+    size_t max_body;
 } R;
 
 const char *oe_errkind_name(enum oe_errkind k)
@@ -45,7 +46,7 @@ oe_req *req_new(void)
     if (!r)
         abort();
     r->connect_timeout_ms = R.connect_timeout_ms;
-    r->max_body = 64u << 20;
+    r->max_body = R.max_body;
     r->all_next = R.all;
     if (R.all)
         R.all->all_prev = r;
@@ -236,8 +237,9 @@ void req_cancel_all(void)
     http_cancel_all();
 }
 
-int req_init(uv_loop_t *loop, int default_limit, long connect_timeout_ms)
+int req_init(uv_loop_t *loop, int default_limit, long connect_timeout_ms, size_t max_body)
 {
+    R.max_body = max_body;
     R.default_limit = default_limit;
     R.connect_timeout_ms = connect_timeout_ms;
     return http_init(loop, on_transfer_done, on_transfer_progress);

@@ -70,7 +70,7 @@ typedef struct oe_window {
     struct oe_window *next;
 } oe_window;
 
-int req_init(uv_loop_t *loop, int default_limit, long connect_timeout_ms);
+int req_init(uv_loop_t *loop, int default_limit, long connect_timeout_ms, size_t max_body);
 void req_shutdown(void);
 oe_req *req_new(void);
 void req_start_stream(oe_req *r, int format);

@@ -11,5 +11,7 @@ return {
     ["api-key-env"] = "OPENAI_API_KEY",   -- --api-key-env
     endpoint = "http://localhost:11434",  -- -e, when $OLLAMA_HOST is unset
     ["connect-timeout"] = 10,             -- seconds to connect (http{connect_timeout=})
+    ["max-body"] = 64 * 1024 * 1024,      -- bytes of a response body at most (http{max_body=})
+    ["jsonl-max-line"] = 16 * 1024 * 1024, -- bytes of a JSONL line at most (jsonl{max_line=})
     ["backoff-ms"] = 500,                 -- the first retry's wait ($OLLAEVAL_BACKOFF_MS)
 }

@@ -2,6 +2,7 @@
 -- datasets.
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"
+local D = require "ollaeval.defaults"
 
 local format = string.format
 
@@ -13,7 +14,7 @@ local M = {}
 -- another JSON value or a line longer than opts.max_line bytes (default
 -- 16 MiB) raises "FILE:LINE: ...". The file must exist: a missing one
 -- raises at once.
-local JSONL_MAX_LINE = 16 * 1024 * 1024
+local JSONL_MAX_LINE = D["jsonl-max-line"]
 
 function M.jsonl(path, opts)
     if type(path) ~= "string" then error("jsonl(path): path must be a string", 2) end
