@@ -1,6 +1,8 @@
 # ollaeval: one binary, `./ollaeval`. Lua 5.4, libuv, lua-cjson and
-# http-parser are linked statically from Debian's -dev packages, libcurl and
-# cJSON dynamically. `make test` builds and runs every test.
+# http-parser are linked statically from Debian's -dev packages, libcurl,
+# libcrypto and cJSON dynamically. The Lua half (core/prelude.lua,
+# core/lua/*.lua as ollaeval.<name>, evals/*.lua as evals.<name>) is
+# embedded by core/embed.sh. `make test` builds and runs every test.
 #   make            build ./ollaeval (installs missing packages first)
 #   make test       run the test suite (tests/run; tests/README.md)
 #   make test-fast  the pure library layer only (tests/evals, a few seconds)
@@ -30,7 +32,8 @@ endif
 
 SRCS    := $(wildcard core/*.c)
 OBJS    := $(SRCS:core/%.c=$(B)/%.o) $(B)/embedded.o
-LUA_EMB := core/prelude.lua $(wildcard evals/*.lua)
+LUA_MOD := $(wildcard core/lua/*.lua)
+LUA_EMB := core/prelude.lua $(LUA_MOD) $(wildcard evals/*.lua)
 BIN     := $(if $(filter asan,$(MODE)),$(B)/ollaeval,ollaeval)
 V       ?= @
 
@@ -47,6 +50,7 @@ $(B)/%.o: core/%.c core/*.h $(B)/.deps | $(B)
 $(B)/embedded.c: $(LUA_EMB) core/embed.sh | $(B)
 	@echo "GEN  $@"
 	$(V)core/embed.sh prelude=core/prelude.lua \
+	    $(foreach f,$(LUA_MOD),ollaeval.$(basename $(notdir $(f)))=$(f)) \
 	    $(foreach f,$(wildcard evals/*.lua),evals.$(basename $(notdir $(f)))=$(f)) > $@
 
 $(B)/embedded.o: $(B)/embedded.c core/oe.h

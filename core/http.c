@@ -3,19 +3,20 @@
  * docs/examples/multi-uv.c, without its bugs: the timer's owner is known,
  * poll errors reach curl as CURL_CSELECT_ERR).
  *
- * Owns the CURLM handle, one uv_poll_t per socket curl opens, and the timer
- * curl asks for. Keep-alive connections live in the multi handle's connection
- * cache, one pool per host:port. An oe_req belongs to http.c from
- * http_start() until its transfer ends; then the easy handle is cleaned up
- * and the request goes back to sched.c through sched_req_done(). Nothing
- * here touches Lua.
+ * Owns the CURLM handle, one uv_poll_t per socket curl opens, the timer
+ * curl asks for, and a stock of easy handles for reuse. Keep-alive
+ * connections live in the multi handle's connection cache. An oe_req is
+ * driven here from http_start() until its transfer ends; then its easy
+ * handle is reset and kept for the next request, and the request goes back
+ * through the `done` callback given to http_init() (req.c). Streamed text is
+ * reported through the `progress` callback. Nothing here touches Lua or the
+ * scheduler.
  */
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "oe.h"
-#include "sched.h"
+#include "http.h"
 #include "stream.h"
 
 /* One per socket number curl asks us to watch. Kept (stopped) after curl
@@ -37,56 +38,9 @@ static struct {
     int nbyfd;
     CURL *spare[256]; /* easy handles kept for reuse (curl_easy_reset) */
     int nspare;
+    req_fn done, progress; /* http_init's callbacks */
 } H;
 
-
-const char *oe_errkind_name(enum oe_errkind k)
-{
-    switch (k) {
-    case OE_OK: return "ok";
-    case OE_ECONNECT: return "connection";
-    case OE_ETIMEOUT: return "timeout";
-    case OE_EPROTOCOL: return "protocol";
-    case OE_ECANCEL: return "cancelled";
-    }
-    return "?";
-}
-
-oe_req *req_new(void)
-{
-    oe_req *r = calloc(1, sizeof *r);
-    if (!r)
-        abort();
-    r->connect_timeout_ms = 10000;
-    r->max_body = 64u << 20;
-    return r;
-}
-
-void req_start_stream(oe_req *r, int format)
-{
-    r->stream_format = format;
-    r->stream = malloc(sizeof *r->stream);
-    if (!r->stream)
-        abort();
-    stream_init(r->stream, format);
-}
-
-void req_free(oe_req *r)
-{
-    if (!r)
-        return;
-    if (r->stream) {
-        stream_free(r->stream);
-        free(r->stream);
-    }
-    free(r->method);
-    free(r->url);
-    free(r->body);
-    curl_slist_free_all(r->headers);
-    buf_free(&r->resp_headers);
-    buf_free(&r->resp_body);
-    free(r);
-}
 
 /* ---- the idle timeout: no byte for idle_timeout_ms ends the transfer ---- */
 
@@ -137,7 +91,7 @@ static size_t cb_write(char *p, size_t size, size_t n, void *ud)
             curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
         if (r->status == 200) { /* parse as it arrives; errors are buffered */
             if (stream_feed(r->stream, p, len, oe_now()) && r->want_progress)
-                sched_req_progress(r);
+                H.progress(r);
             return len;
         }
     }
@@ -279,7 +233,7 @@ static void finish(CURL *e, CURLcode rc)
         r->next->prev = r->prev;
     r->next = r->prev = NULL;
     H.inflight--;
-    sched_req_done(r); /* ownership goes back to sched.c */
+    H.done(r); /* the request is req.c's again */
 }
 
 static void check_multi_info(void)
@@ -316,8 +270,10 @@ static void on_uv_timeout(uv_timer_t *t)
 
 /* ---- API ---- */
 
-int http_init(uv_loop_t *loop)
+int http_init(uv_loop_t *loop, req_fn done, req_fn progress)
 {
+    H.done = done;
+    H.progress = progress;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
     H.loop = loop;
@@ -331,7 +287,7 @@ int http_init(uv_loop_t *loop)
     return 0;
 }
 
-/* Takes ownership of r until sched_req_done(r). */
+/* Drives r until its transfer ends (then H.done(r)). */
 void http_start(oe_req *r)
 {
     CURL *e = H.nspare ? H.spare[--H.nspare] : curl_easy_init();
@@ -403,11 +359,6 @@ void http_cancel_all(void)
         http_cancel(H.active);
 }
 
-int http_inflight(void)
-{
-    return H.inflight;
-}
-
 static void on_uv_close_nop(uv_handle_t *h)
 {
 }
@@ -416,19 +367,20 @@ void http_shutdown(void)
 {
     if (!H.multi)
         return;
-    while (H.active) { /* abandoned by a run that ended early */
+    while (H.active) { /* none after req_cancel_all(); detached, req.c frees them */
         oe_req *r = H.active;
         H.active = r->next;
         curl_multi_remove_handle(H.multi, r->easy);
         curl_easy_cleanup(r->easy);
-        req_free(r);
+        r->easy = NULL;
+        r->next = r->prev = NULL;
     }
-    curl_multi_cleanup(H.multi);
+    curl_multi_cleanup(H.multi); /* closes cached connections (CURL_POLL_REMOVE) */
     while (H.nspare)
         curl_easy_cleanup(H.spare[--H.nspare]);
-    free(H.byfd); /* the handles themselves close with the loop's */
+    free(H.byfd); /* the poll handles themselves close with the loop's */
     H.byfd = NULL;
-    H.nbyfd = 0; /* closes cached connections: CURL_POLL_REMOVE */
+    H.nbyfd = 0;
     H.multi = NULL;
     uv_timer_stop(&H.timer);
     uv_close((uv_handle_t *)&H.timer, on_uv_close_nop);

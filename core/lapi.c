@@ -1,26 +1,33 @@
 /*
  * lapi.c: the Lua-facing C functions, gathered in the `core` table that the
- * prelude (core/prelude.lua) wraps into the documented API. This file is the
- * C/Lua boundary: http.c and sched.c never see a Lua table.
+ * prelude (core/prelude.lua) and its modules (core/lua/) wrap into the
+ * documented API; lsys.c adds the system ones. This file and
+ * lapi_push_cmdline() are the C/Lua boundary: the tables Lua sees are made
+ * here (and the task handles, in sched.c); req.c and http.c never see a
+ * Lua value, and loop.c only reads the main task's result.
  *
  * Rules: misuse (a wrong argument type, a yielding call outside a task)
- * raises; expected failures (connection, timeout, HTTP errors) return
- * nil, message, kind. Functions marked "yields" park the calling task and
- * return to the scheduler; they are resumed from sched.c, never from a
- * libuv or libcurl callback.
+ * raises, and raises before anything is allocated; expected failures
+ * (connection, timeout, HTTP errors) return nil, message, kind. Functions
+ * marked "yields" park the calling task (sched_park) and return
+ * lua_yield(); they are resumed from sched.c, never from a libuv or libcurl
+ * callback: the callbacks here (on_done, on_progress, on_sleep) only put the
+ * task on the ready queue, with the function that pushes its results.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <ctype.h>
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include <lauxlib.h>
 
-#include "oe.h"
+#include "lapi.h"
+#include "req.h"
 #include "sched.h"
 #include "stream.h"
+
+static double T0; /* oe_now() when the core table was made: core.now()'s zero */
 
 static oe_task *current_task(lua_State *L, const char *what)
 {
@@ -31,133 +38,217 @@ static oe_task *current_task(lua_State *L, const char *what)
     return t;
 }
 
-static char *dupfield(lua_State *L, int idx, const char *k, const char *def)
+/* ---- requests ---- */
+
+static int push_response(lua_State *co, oe_task *t);
+static int push_next(lua_State *co, oe_task *t);
+
+/* The request's end (req.c, inside a libuv callback): wakes the task if it
+ * waits for it. A request whose task has ended is freed here. */
+static void on_done(oe_req *r)
 {
-    lua_getfield(L, idx, k);
-    const char *s = lua_isnil(L, -1) ? def : luaL_checkstring(L, -1);
-    char *d = s ? strdup(s) : NULL;
-    lua_pop(L, 1);
+    oe_task *t = r->ud;
+    if (!t) {
+        req_free(r);
+        return;
+    }
+    if (t->state == TASK_PARKED && t->park == PARK_REQ)
+        sched_ready(t, push_response);
+    else if (t->state == TASK_PARKED && t->park == PARK_NEXT)
+        sched_ready(t, push_next);
+}
+
+/* Streamed text arrived: wakes the task if it waits in request_next(). */
+static void on_progress(oe_req *r)
+{
+    oe_task *t = r->ud;
+    if (t && t->state == TASK_PARKED && t->park == PARK_NEXT)
+        sched_ready(t, push_next);
+}
+
+/* The task ended with its request not taken (an on_token that raised, say):
+ * the request is cancelled and freed when it ends. */
+static void task_end(oe_task *t)
+{
+    oe_req *r = t->io;
+    t->io = NULL;
+    r->ud = NULL;
+    if (r->finished)
+        req_free(r);
+    else
+        req_cancel(r); /* on_done frees it */
+}
+
+static const char *typename_at(lua_State *L, int idx)
+{
+    return luaL_typename(L, idx);
+}
+
+static void check_opt(lua_State *L, int idx, int type, const char *k, const char *what)
+{
+    if (!lua_isnil(L, idx) && lua_type(L, idx) != type)
+        luaL_error(L, "http{}: field '%s' must be %s, got %s", k, what, typename_at(L, idx));
+}
+
+static long ms_of(lua_State *L, int idx, long def)
+{
+    return lua_isnil(L, idx) ? def : (long)(lua_tonumber(L, idx) * 1000.0);
+}
+
+static char *dup_at(lua_State *L, int idx, const char *def)
+{
+    const char *s = lua_isnil(L, idx) ? def : lua_tostring(L, idx);
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        abort();
     return d;
 }
 
-static long msfield(lua_State *L, int idx, const char *k, long def)
-{
-    lua_getfield(L, idx, k);
-    long v = def;
-    if (!lua_isnil(L, -1)) {
-        if (!lua_isnumber(L, -1))
-            luaL_error(L, "request field '%s' must be a number of seconds", k);
-        v = (long)(lua_tonumber(L, -1) * 1000.0);
-    }
-    lua_pop(L, 1);
-    return v;
-}
+/* The request table's fields, each at a fixed stack slot. */
+enum { F_URL = 2, F_METHOD, F_BODY, F_HEADERS, F_TIMEOUT, F_CONNECT, F_IDLE, F_MAXBODY,
+       F_STREAM, F_WANTHDR, F_PROGRESS, F_END };
+static const char *const FIELDS[] = {"url", "method", "body", "headers", "timeout",
+    "connect_timeout", "idle_timeout", "max_body", "stream", "want_headers", "progress"};
 
 /* core.request{method=, url=, headers={name=value}, body=, timeout=,
- * connect_timeout=, idle_timeout=, max_body=}  (yields)
- * -> {status=, body=, headers={lowercased=value}, queued_ms=, ttfb_ms=,
- *     total_ms=}  or  nil, message, kind */
+ * connect_timeout=, idle_timeout=, max_body=, stream="ndjson"|"sse",
+ * want_headers=, progress=}
+ * Without progress (yields): -> {status=, body=, headers= | retry_after=,
+ *   queued_ms=, ttfb_ms=, total_ms=, stream=}  or  nil, message, kind.
+ * With progress (a streamed request): starts it and returns nothing at
+ * once; core.request_next() then gives its text and its end.
+ * Every field is checked before anything is allocated. */
 static int l_request(lua_State *L)
 {
     oe_task *t = current_task(L, "http{}");
     luaL_checktype(L, 1, LUA_TTABLE);
-    oe_req *r = req_new();
-    r->url = dupfield(L, 1, "url", NULL);
-    if (!r->url) {
-        req_free(r);
-        return luaL_error(L, "http{}: 'url' is required");
+    lua_settop(L, 1);
+    for (int i = F_URL; i < F_END; i++)
+        lua_getfield(L, 1, FIELDS[i - F_URL]);
+    if (lua_type(L, F_URL) != LUA_TSTRING)
+        return luaL_error(L, "http{}: 'url' (a string) is required");
+    check_opt(L, F_METHOD, LUA_TSTRING, "method", "a string");
+    check_opt(L, F_BODY, LUA_TSTRING, "body", "a string");
+    check_opt(L, F_HEADERS, LUA_TTABLE, "headers", "a table");
+    for (int i = F_TIMEOUT; i <= F_IDLE; i++)
+        if (!lua_isnil(L, i) && lua_type(L, i) != LUA_TNUMBER)
+            return luaL_error(L, "http{}: field '%s' must be a number of seconds, got %s",
+                              FIELDS[i - F_URL], typename_at(L, i));
+    if (!lua_isnil(L, F_MAXBODY) && (!lua_isinteger(L, F_MAXBODY) || lua_tointeger(L, F_MAXBODY) < 0))
+        return luaL_error(L, "http{}: field 'max_body' must be a whole number of bytes");
+    int format = 0;
+    if (!lua_isnil(L, F_STREAM)) {
+        const char *f = lua_type(L, F_STREAM) == LUA_TSTRING ? lua_tostring(L, F_STREAM) : "";
+        if (strcmp(f, "ndjson") != 0 && strcmp(f, "sse") != 0)
+            return luaL_error(L, "http{}: field 'stream' must be \"ndjson\" or \"sse\"");
+        format = f[0] == 'n' ? STREAM_NDJSON : STREAM_SSE;
     }
-    lua_getfield(L, 1, "body");
-    if (!lua_isnil(L, -1)) {
+    if (!lua_isnil(L, F_HEADERS)) {
+        lua_pushnil(L);
+        while (lua_next(L, F_HEADERS)) {
+            if (lua_type(L, -2) != LUA_TSTRING)
+                return luaL_error(L, "http{}: header names must be strings, got %s",
+                                  typename_at(L, -2));
+            if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+                return luaL_error(L, "http{}: header '%s' must be a string, got %s",
+                                  lua_tostring(L, -2), typename_at(L, -1));
+            lua_pop(L, 1);
+        }
+    }
+    if (t->io)
+        return luaL_error(L, "http{}: this task already has a request in progress");
+    int progress = format && lua_toboolean(L, F_PROGRESS);
+
+    /* every field is good: nothing below raises */
+    oe_req *r = req_new();
+    r->url = dup_at(L, F_URL, NULL);
+    if (!lua_isnil(L, F_BODY)) {
         size_t n;
-        const char *b = luaL_checklstring(L, -1, &n);
+        const char *b = lua_tolstring(L, F_BODY, &n);
         r->body = malloc(n + 1);
+        if (!r->body)
+            abort();
         memcpy(r->body, b, n + 1);
         r->body_len = n;
     }
-    lua_pop(L, 1);
-    r->method = dupfield(L, 1, "method", r->body ? "POST" : "GET");
-    r->timeout_ms = msfield(L, 1, "timeout", 0);
-    r->connect_timeout_ms = msfield(L, 1, "connect_timeout", 10000);
-    r->idle_timeout_ms = msfield(L, 1, "idle_timeout", 0);
-    lua_getfield(L, 1, "max_body");
-    if (lua_isinteger(L, -1))
-        r->max_body = (size_t)lua_tointeger(L, -1);
-    lua_pop(L, 1);
+    r->method = dup_at(L, F_METHOD, r->body ? "POST" : "GET");
+    r->timeout_ms = ms_of(L, F_TIMEOUT, 0);
+    r->connect_timeout_ms = ms_of(L, F_CONNECT, r->connect_timeout_ms);
+    r->idle_timeout_ms = ms_of(L, F_IDLE, 0);
+    if (!lua_isnil(L, F_MAXBODY))
+        r->max_body = (size_t)lua_tointeger(L, F_MAXBODY);
     r->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
-    lua_getfield(L, 1, "headers");
-    if (lua_istable(L, -1)) {
+    if (!lua_isnil(L, F_HEADERS)) {
         lua_pushnil(L);
-        while (lua_next(L, -2)) {
-            const char *h = lua_pushfstring(L, "%s: %s", luaL_checkstring(L, -2),
-                                            luaL_checkstring(L, -1));
+        while (lua_next(L, F_HEADERS)) {
+            lua_pushvalue(L, -1); /* a copy: lua_tostring may convert a number */
+            const char *h = lua_pushfstring(L, "%s: %s", lua_tostring(L, -3), lua_tostring(L, -1));
             r->headers = curl_slist_append(r->headers, h);
-            lua_pop(L, 2);
+            lua_pop(L, 3);
         }
     }
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "stream");
-    if (!lua_isnil(L, -1)) {
-        const char *f = luaL_checkstring(L, -1);
-        if (strcmp(f, "ndjson") != 0 && strcmp(f, "sse") != 0) {
-            req_free(r);
-            return luaL_error(L, "request field 'stream' must be \"ndjson\" or \"sse\"");
-        }
-        req_start_stream(r, f[0] == 'n' ? STREAM_NDJSON : STREAM_SSE);
-    }
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "want_headers");
-    r->want_headers = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "progress");
-    r->want_progress = r->stream && lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    if (t->active)
-        return luaL_error(L, "http{}: this task already has a request in progress");
-    r->task = t;
-    t->active = r;
-    t->state = TASK_PARKED;
-    t->park = PARK_REQ;
-    sched_submit(r); /* r belongs to sched.c, then http.c, until it resumes us */
+    if (format)
+        req_start_stream(r, format);
+    r->want_headers = lua_toboolean(L, F_WANTHDR);
+    r->want_progress = progress;
+    r->on_done = on_done;
+    r->on_progress = on_progress;
+    r->ud = t;
+    t->io = r;
+    t->on_end = task_end;
+    req_submit(r); /* queued in its window, then in flight; on_done when it ends */
+    if (progress)
+        return 0;
+    sched_park(t, PARK_REQ);
     return lua_yield(L, 0);
 }
 
-/* core.request_wait()  (yields unless the result is there): the next
- * progress event or the result of the task's streamed request. */
-static int l_request_wait(lua_State *L)
+static int has_text(const oe_req *r)
 {
-    oe_task *t = current_task(L, "request_wait()");
-    if (!t->active)
-        return luaL_error(L, "request_wait(): no request in progress");
-    if (t->active->finished)
-        return lapi_push_response(L, t);
-    if (t->active->stream && (t->active->stream->new_content.len || t->active->stream->new_thinking.len))
-        return lapi_push_progress(L, t);
-    t->state = TASK_PARKED;
-    t->park = PARK_REQ;
+    return r->stream && (r->stream->new_content.len || r->stream->new_thinking.len);
+}
+
+/* core.request_next()  (yields until there is something to say): for the
+ * task's streamed request, "text", new_content, new_thinking while it goes
+ * on, then "done", res  or  "done", nil, message, kind. */
+static int l_request_next(lua_State *L)
+{
+    oe_task *t = current_task(L, "request_next()");
+    oe_req *r = t->io;
+    if (!r)
+        return luaL_error(L, "request_next(): no request in progress");
+    if (r->finished || has_text(r))
+        return push_next(L, t);
+    sched_park(t, PARK_NEXT);
     return lua_yield(L, 0);
 }
 
-/* core.request_cancel(): ends the task's request now; request_wait() then
- * returns nil, "...cancelled", "cancelled". */
+/* core.request_cancel(): ends the task's request now; request_next() then
+ * says "done", nil, "...cancelled", "cancelled". */
 static int l_request_cancel(lua_State *L)
 {
     oe_task *t = current_task(L, "request_cancel()");
-    if (t->active)
-        sched_req_cancel(t->active);
+    if (t->io)
+        req_cancel(t->io);
     return 0;
 }
 
-/* Resume values for a task whose streamed request has new text:
- * "progress", new_content, new_thinking. The request goes on. */
-int lapi_push_progress(lua_State *co, oe_task *t)
+/* Resume values of request_next(): the text not yet given, else the end. */
+static int push_next(lua_State *co, oe_task *t)
 {
-    oe_stream *s = t->active->stream;
-    lua_pushliteral(co, "progress");
-    lua_pushlstring(co, s->new_content.data ? s->new_content.data : "", s->new_content.len);
-    lua_pushlstring(co, s->new_thinking.data ? s->new_thinking.data : "", s->new_thinking.len);
-    s->new_content.len = s->new_thinking.len = 0;
-    return 3;
+    oe_req *r = t->io;
+    if (has_text(r)) {
+        oe_stream *s = r->stream;
+        lua_pushliteral(co, "text");
+        lua_pushlstring(co, s->new_content.data ? s->new_content.data : "", s->new_content.len);
+        lua_pushlstring(co, s->new_thinking.data ? s->new_thinking.data : "", s->new_thinking.len);
+        s->new_content.len = s->new_thinking.len = 0;
+        return 3;
+    }
+    lua_pushliteral(co, "done");
+    return 1 + push_response(co, t);
 }
 
 static void setnum(lua_State *L, const char *k, double v)
@@ -228,10 +319,11 @@ static void push_headers(lua_State *L, const oe_buf *b)
 }
 
 /* Resume values for a task whose request ended; frees the request. */
-int lapi_push_response(lua_State *co, oe_task *t)
+static int push_response(lua_State *co, oe_task *t)
 {
-    oe_req *r = t->active;
-    t->active = NULL;
+    oe_req *r = t->io;
+    t->io = NULL;
+    t->on_end = NULL;
     int n;
     if (r->err == OE_OK && r->stream && r->status == 200 && r->stream->failed) {
         lua_pushnil(co);
@@ -273,7 +365,7 @@ int lapi_push_response(lua_State *co, oe_task *t)
     return n;
 }
 
-/* ---- sleep ---- */
+/* ---- sleep, wake, exit ---- */
 
 typedef struct {
     uv_timer_t timer; /* timer.data points at this struct (freed on close) */
@@ -288,15 +380,32 @@ static void on_sleep_close(uv_handle_t *h)
 static void on_sleep(uv_timer_t *tm)
 {
     sleeper *s = tm->data;
+    s->task->cleanup = NULL;
+    s->task->cdata = NULL;
     sched_ready(s->task, NULL);
     uv_close((uv_handle_t *)tm, on_sleep_close);
 }
 
-/* core.sleep(ms)  (yields) */
+/* The sleep's cleanup (sched_wake): the timer goes. */
+static void sleep_cleanup(oe_task *t)
+{
+    sleeper *s = t->cdata;
+    uv_timer_stop(&s->timer);
+    uv_close((uv_handle_t *)&s->timer, on_sleep_close);
+}
+
+static int push_true(lua_State *co, oe_task *t)
+{
+    lua_pushboolean(co, 1);
+    return 1;
+}
+
+/* core.sleep(ms)  (yields) -> nothing, or true when woken early by
+ * core.wake() */
 static int l_sleep(lua_State *L)
 {
-    oe_task *t = current_task(L, "sleep()");
     lua_Number ms = luaL_checknumber(L, 1);
+    oe_task *t = current_task(L, "sleep()");
     sleeper *s = calloc(1, sizeof *s);
     if (!s)
         abort();
@@ -304,15 +413,45 @@ static int l_sleep(lua_State *L)
     s->timer.data = s;
     uv_timer_init(uv_default_loop(), &s->timer);
     uv_timer_start(&s->timer, on_sleep, ms > 0 ? (uint64_t)ms : 0, 0);
-    t->state = TASK_PARKED;
-    t->park = PARK_SLEEP;
+    t->cleanup = sleep_cleanup;
+    t->cdata = s;
+    sched_park(t, PARK_SLEEP);
     return lua_yield(L, 0);
 }
+
+/* core.wake(task) -> true if the task was sleeping (it resumes now, its
+ * sleep() returning true), else false */
+static int l_wake(lua_State *L)
+{
+    oe_task *t = luaL_checkudata(L, 1, "ollaeval.task");
+    lua_pushboolean(L, t->park == PARK_SLEEP && sched_wake(t, push_true));
+    return 1;
+}
+
+/* core.exit([status])  (yields for good): ends the run with status (true
+ * or none: 0, false: 1): no more Lua runs, the engine shuts down in order
+ * and the Lua state is closed. Outside a task, or where a yield cannot
+ * cross a C call, it exits the process at once (as os.exit). */
+static int l_exit(lua_State *L)
+{
+    int status = lua_isnoneornil(L, 1) ? 0
+                 : lua_isboolean(L, 1) ? !lua_toboolean(L, 1)
+                 : (int)luaL_checkinteger(L, 1);
+    oe_task *t = sched_current(L);
+    if (!t || !lua_isyieldable(L)) {
+        fflush(NULL);
+        exit(status);
+    }
+    sched_exit(t, status);
+    return lua_yield(L, 0);
+}
+
+/* ---- tasks ---- */
 
 /* core.now() -> milliseconds since start (monotonic, fractional) */
 static int l_now(lua_State *L)
 {
-    lua_pushnumber(L, oe_now());
+    lua_pushnumber(L, oe_now() - T0);
     return 1;
 }
 
@@ -334,126 +473,16 @@ static int l_wait(lua_State *L)
     lua_settop(L, 1);
     if (target->state == TASK_DONE)
         return sched_push_task_result(L, target, 1);
-    self->park = PARK_WAIT;
     sched_wait(self, target); /* resumed by sched_push_wait_result */
     return lua_yield(L, 0);
-}
-
-/* core.window(url [, limit]) -> limit, inflight, queued, max_inflight, done */
-static int l_window(lua_State *L)
-{
-    oe_pool *p = sched_pool(luaL_checkstring(L, 1), 1);
-    if (!lua_isnoneornil(L, 2))
-        sched_pool_set_limit(p, (int)luaL_checkinteger(L, 2));
-    lua_pushinteger(L, p->limit);
-    lua_pushinteger(L, p->inflight);
-    lua_pushinteger(L, p->queued);
-    lua_pushinteger(L, p->max_inflight);
-    lua_pushinteger(L, p->done);
-    return 5;
-}
-
-/* core.stats() -> {tasks=, inflight=, queued=} */
-static int l_stats(lua_State *L)
-{
-    int queued = 0;
-    for (oe_pool *p = sched_pools(); p; p = p->next)
-        queued += p->queued;
-    lua_createtable(L, 0, 3);
-    lua_pushinteger(L, sched_live());
-    lua_setfield(L, -2, "tasks");
-    lua_pushinteger(L, http_inflight());
-    lua_setfield(L, -2, "inflight");
-    lua_pushinteger(L, queued);
-    lua_setfield(L, -2, "queued");
-    return 1;
-}
-
-static void push_hex(lua_State *L, const unsigned char *d, unsigned n)
-{
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    for (unsigned i = 0; i < n; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    lua_pushlstring(L, hex, 2 * n);
-}
-
-/* core.sha256(string) -> hex */
-static int l_sha256(lua_State *L)
-{
-    size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    EVP_Digest(s, n, d, &dn, EVP_sha256(), NULL);
-    push_hex(L, d, dn);
-    return 1;
-}
-
-/* core.sha256_file(path) -> hex  or  nil, message */
-static int l_sha256_file(lua_State *L)
-{
-    const char *path = luaL_checkstring(L, 1);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return luaL_fileresult(L, 0, path);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        EVP_DigestUpdate(ctx, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    EVP_DigestFinal_ex(ctx, d, &dn);
-    EVP_MD_CTX_free(ctx);
-    if (bad)
-        return luaL_fileresult(L, 0, path);
-    push_hex(L, d, dn);
-    return 1;
-}
-
-/* core.interrupted() -> number of SIGINT/SIGTERM received */
-static int l_interrupted(lua_State *L)
-{
-    lua_pushinteger(L, oe.interrupted);
-    return 1;
-}
-
-/* core.cancel_all(): ends every queued and in-flight request as "cancelled". */
-static int l_cancel_all(lua_State *L)
-{
-    sched_cancel_all();
-    http_cancel_all();
-    return 0;
 }
 
 /* core.task_failed(): counts a task failure the script reported itself
  * (an item's error in map without on_error); the exit status becomes 1. */
 static int l_task_failed(lua_State *L)
 {
-    oe.task_failures++;
+    sched_count_failure();
     return 0;
-}
-
-/* core.isatty(fd) -> boolean */
-static int l_isatty(lua_State *L)
-{
-    lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
-    return 1;
-}
-
-/* core.fsync(file) : flush a Lua file and fsync it */
-static int l_fsync(lua_State *L)
-{
-    luaL_Stream *s = luaL_checkudata(L, 1, LUA_FILEHANDLE);
-    if (!s->f)
-        return luaL_error(L, "fsync: file is closed");
-    if (fflush(s->f) != 0 || fsync(fileno(s->f)) != 0)
-        return luaL_fileresult(L, 0, NULL);
-    lua_pushboolean(L, 1);
-    return 1;
 }
 
 static int task_tostring(lua_State *L)
@@ -464,32 +493,120 @@ static int task_tostring(lua_State *L)
     return 1;
 }
 
+/* ---- windows and counters ---- */
+
+/* core.window(url [, limit]) -> limit, inflight, queued, max_inflight, done
+ * of the window of the URL's endpoint (its scheme://host:port) */
+static int l_window(lua_State *L)
+{
+    oe_window *w = req_window(luaL_checkstring(L, 1));
+    if (!lua_isnoneornil(L, 2))
+        req_window_set_limit(w, (int)luaL_checkinteger(L, 2));
+    lua_pushinteger(L, w->limit);
+    lua_pushinteger(L, w->inflight);
+    lua_pushinteger(L, w->queued);
+    lua_pushinteger(L, w->max_inflight);
+    lua_pushinteger(L, w->done);
+    return 5;
+}
+
+/* core.stats() -> {tasks=, inflight=, queued=} */
+static int l_stats(lua_State *L)
+{
+    int inflight, queued;
+    req_totals(&inflight, &queued);
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, sched_live());
+    lua_setfield(L, -2, "tasks");
+    lua_pushinteger(L, inflight);
+    lua_setfield(L, -2, "inflight");
+    lua_pushinteger(L, queued);
+    lua_setfield(L, -2, "queued");
+    return 1;
+}
+
+/* core.cancel_all(): ends every queued and in-flight request as "cancelled". */
+static int l_cancel_all(lua_State *L)
+{
+    req_cancel_all();
+    return 0;
+}
+
+/* ---- the command line ---- */
+
+/* [-0, +1] The command line as the prelude reads it: {options=, args=,
+ * script=, help=, usage=, argv=, version=}. Option values were checked by
+ * main.c. */
+void lapi_push_cmdline(lua_State *L, const oe_cmdline *c)
+{
+    lua_createtable(L, 0, 7);
+    lua_newtable(L);
+    for (int i = 0; i < c->nopts; i++) {
+        const oe_optval *o = &c->opts[i];
+        switch (o->type) {
+        case OPT_INT: lua_pushinteger(L, strtoll(o->value, NULL, 10)); break;
+        case OPT_NUM: lua_pushnumber(L, strtod(o->value, NULL)); break;
+        case OPT_STR: lua_pushstring(L, o->value); break;
+        case OPT_LIST:
+            if (lua_getfield(L, -1, o->name) != LUA_TTABLE) {
+                lua_pop(L, 1);
+                lua_newtable(L);
+            }
+            lua_pushstring(L, o->value);
+            lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+            break;
+        default: lua_pushboolean(L, 1);
+        }
+        lua_setfield(L, -2, o->name);
+    }
+    lua_setfield(L, -2, "options");
+    lua_createtable(L, c->nargs, 0);
+    for (int i = 0; i < c->nargs; i++) {
+        lua_pushstring(L, c->args[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "args");
+    lua_createtable(L, c->argc, 0); /* the command line as given, for records */
+    for (int i = 0; i < c->argc; i++) {
+        lua_pushstring(L, c->argv[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "argv");
+    lua_pushstring(L, c->script);
+    lua_setfield(L, -2, "script");
+    lua_pushboolean(L, c->help);
+    lua_setfield(L, -2, "help");
+    lua_pushstring(L, c->usage ? c->usage : "");
+    lua_setfield(L, -2, "usage");
+    lua_pushstring(L, OE_VERSION);
+    lua_setfield(L, -2, "version");
+}
+
 static const luaL_Reg core_funcs[] = {
-    {"request",     l_request},
-    {"request_wait", l_request_wait},
+    {"request",        l_request},
+    {"request_next",   l_request_next},
     {"request_cancel", l_request_cancel},
-    {"sleep",       l_sleep},
-    {"now",         l_now},
-    {"spawn",       l_spawn},
-    {"wait",        l_wait},
-    {"window",      l_window},
-    {"stats",       l_stats},
-    {"sha256",      l_sha256},
-    {"sha256_file", l_sha256_file},
-    {"interrupted", l_interrupted},
-    {"cancel_all",  l_cancel_all},
-    {"isatty",      l_isatty},
-    {"task_failed", l_task_failed},
-    {"fsync",       l_fsync},
+    {"sleep",          l_sleep},
+    {"wake",           l_wake},
+    {"exit",           l_exit},
+    {"now",            l_now},
+    {"spawn",          l_spawn},
+    {"wait",           l_wait},
+    {"task_failed",    l_task_failed},
+    {"window",         l_window},
+    {"stats",          l_stats},
+    {"cancel_all",     l_cancel_all},
     {NULL, NULL},
 };
 
 int luaopen_core(lua_State *L)
 {
+    T0 = oe_now();
     luaL_newmetatable(L, "ollaeval.task");
     lua_pushcfunction(L, task_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
     luaL_newlib(L, core_funcs);
+    lsys_register(L);
     return 1;
 }

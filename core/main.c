@@ -1,15 +1,20 @@
 /*
- * main.c: the command line. Parses the engine's options (before or after
- * SCRIPT; anything else goes to the script), creates the Lua state, loads
- * the embedded prelude, runs the script as the main task, and turns the
- * outcome into an exit status:
+ * main.c: the command line, in the shape of lua.c: main() creates the Lua
+ * state and runs pmain() under lua_pcall; pmain is a row of named steps
+ * (libraries, defaults, argv, the engine, the prelude, the script, the
+ * run) that each return to it; main() then shuts the engine down, closes
+ * the state and returns the exit status (README, --help):
  *   0 success; 1 a script error or a failed task; 2 a usage error;
- *   130 interrupted (SIGINT/SIGTERM).
- * Subcommands: `ollaeval sim ...` runs the simulator (sim.c).
+ *   130 interrupted (SIGINT/SIGTERM); a script may return others.
+ * Engine options go before or after SCRIPT; anything else goes to the
+ * script. Subcommands: `ollaeval sim ...` runs the simulator (sim.c);
+ * `ollaeval merge ...` runs the embedded module evals.merge.
+ * The defaults come from core/lua/defaults.lua (read_defaults, the one
+ * place C reads them). No Lua table is built here: lapi_push_cmdline()
+ * hands the parsed command line to the prelude.
  */
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,49 +23,94 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <lua-cjson.h>
+#include <curl/curl.h>
 
 #include "oe.h"
-#include "sched.h"
-#include <curl/curl.h>
+#include "lapi.h"
+#include "loop.h"
 
 int luaopen_cjson_safe(lua_State *L);
 
 static const char *progname = "ollaeval";
 
-/* ---- engine options ---- */
+/* Subcommands that are Lua modules: `ollaeval NAME ARGS` runs
+ * require("evals.NAME").main(ARGS), whose result is the exit status. */
+static const char *const LUA_CMDS[] = {"merge", NULL};
 
-enum { T_FLAG, T_INT, T_NUM, T_STR, T_LIST };
+/* ---- engine options ---- */
 
 typedef struct {
     const char *lng; /* long name, also the key in ollaeval.options */
     char shrt;
     int type;
-    const char *arg, *help;
+    const char *arg;
+    const char *help; /* a %s in it is replaced by the default */
+    const char *def;  /* the key of the default in ollaeval.defaults, or NULL */
 } optdef;
 
 static const optdef OPTS[] = {
-    {"model",       'm', T_STR,  "NAME", "model to evaluate"},
-    {"endpoint",    'e', T_LIST, "URL",  "server URL; repeat for several servers; URL#N "
-                                         "gives it its own -c (default: $OLLAMA_HOST, else "
-                                         "http://localhost:11434)"},
-    {"concurrency", 'c', T_INT,  "N",    "requests in flight at once, per endpoint (default 4)"},
-    {"timeout",     0,   T_NUM,  "SECONDS", "per request, from when it is sent (default 900)"},
-    {"idle-timeout", 0,  T_NUM,  "SECONDS", "streaming: longest wait for the next chunk (default 300)"},
-    {"retries",     0,   T_INT,  "N",    "retries of a failed request (default 4)"},
-    {"api",         0,   T_STR,  "NAME", "ollama or openai (default: openai for a URL ending in /v1)"},
-    {"api-key-env", 0,   T_STR,  "VAR",  "environment variable with the API key (default OPENAI_API_KEY)"},
-    {"stream",      0,   T_FLAG, NULL,   "stream responses (time to first token, idle timeout)"},
-    {"limit",       0,   T_INT,  "N",    "evaluate only the first N items"},
-    {"out",         'o', T_STR,  "DIR",  "run folder (default runs/<suite>-<model>-<time>)"},
-    {"resume",      0,   T_FLAG, NULL,   "continue the run in --out, skipping items already scored"},
-    {"fail-fast",   0,   T_FLAG, NULL,   "stop at the first item that raises an error"},
-    {"shard",       0,   T_STR,  "I/N",  "evaluate only the I-th of N slices of the items (1 <= I <= N)"},
-    {"seed",        0,   T_INT,  "N",    "seed for sampling and few-shot choice (default 0)"},
-    {"quiet",       'q', T_FLAG, NULL,   "no progress output"},
-    {"version",     0,   T_FLAG, NULL,   "print the version and exit"},
-    {"help",        'h', T_FLAG, NULL,   "print this help (with SCRIPT: the script's options too)"},
-    {NULL, 0, 0, NULL, NULL},
+    {"model",       'm', OPT_STR,  "NAME", "model to evaluate", NULL},
+    {"endpoint",    'e', OPT_LIST, "URL",  "server URL; repeat for several servers; URL#N "
+                                           "gives it its own -c (default: $OLLAMA_HOST, else "
+                                           "%s)", "endpoint"},
+    {"concurrency", 'c', OPT_INT,  "N",    "requests in flight at once, per endpoint (default %s)",
+                                           "concurrency"},
+    {"timeout",     0,   OPT_NUM,  "SECONDS", "per request, from when it is sent (default %s)",
+                                           "timeout"},
+    {"idle-timeout", 0,  OPT_NUM,  "SECONDS", "streaming: longest wait for the next chunk "
+                                           "(default %s)", "idle-timeout"},
+    {"retries",     0,   OPT_INT,  "N",    "retries of a failed request (default %s)", "retries"},
+    {"api",         0,   OPT_STR,  "NAME", "ollama or openai (default: openai for a URL ending in /v1)",
+                                           NULL},
+    {"api-key-env", 0,   OPT_STR,  "VAR",  "environment variable with the API key (default %s)",
+                                           "api-key-env"},
+    {"stream",      0,   OPT_FLAG, NULL,   "stream responses (time to first token, idle timeout)", NULL},
+    {"limit",       0,   OPT_INT,  "N",    "evaluate only the first N items", NULL},
+    {"out",         'o', OPT_STR,  "DIR",  "run folder (default runs/<suite>-<model>-<time>)", NULL},
+    {"resume",      0,   OPT_FLAG, NULL,   "continue the run in --out, skipping items already scored",
+                                           NULL},
+    {"fail-fast",   0,   OPT_FLAG, NULL,   "stop at the first item that raises an error", NULL},
+    {"shard",       0,   OPT_STR,  "I/N",  "evaluate only the I-th of N slices of the items "
+                                           "(1 <= I <= N)", NULL},
+    {"seed",        0,   OPT_INT,  "N",    "seed for sampling and few-shot choice (default %s)", "seed"},
+    {"quiet",       'q', OPT_FLAG, NULL,   "no progress output", NULL},
+    {"version",     0,   OPT_FLAG, NULL,   "print the version and exit", NULL},
+    {"help",        'h', OPT_FLAG, NULL,   "print this help (with SCRIPT: the script's options too)",
+                                           NULL},
+    {NULL, 0, 0, NULL, NULL, NULL},
 };
+#define NOPTS (sizeof OPTS / sizeof OPTS[0])
+
+/* The defaults C needs, read once from ollaeval.defaults. */
+static struct {
+    char text[NOPTS][64];    /* per option, as --help shows it */
+    int concurrency;
+    long connect_timeout_ms;
+    size_t max_body;
+} D;
+
+/* [-0, +0] Reads core/lua/defaults.lua (embedded as ollaeval.defaults). */
+static void read_defaults(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "ollaeval.defaults");
+    lua_call(L, 1, 1);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    for (size_t i = 0; OPTS[i].lng; i++) {
+        if (!OPTS[i].def)
+            continue;
+        lua_getfield(L, -1, OPTS[i].def);
+        snprintf(D.text[i], sizeof D.text[i], "%s", luaL_tolstring(L, -1, NULL));
+        lua_pop(L, 2);
+    }
+    lua_getfield(L, -1, "concurrency");
+    D.concurrency = (int)luaL_checkinteger(L, -1);
+    lua_getfield(L, -2, "connect-timeout");
+    D.connect_timeout_ms = (long)(luaL_checknumber(L, -1) * 1000.0);
+    lua_getfield(L, -3, "max-body");
+    D.max_body = (size_t)luaL_checkinteger(L, -1);
+    lua_pop(L, 4);
+}
 
 static void usage_text(FILE *f)
 {
@@ -74,11 +124,13 @@ static void usage_text(FILE *f)
             "SCRIPT; any other option goes to the script.\n"
             "\nengine options:\n",
             progname, progname, progname);
-    for (const optdef *o = OPTS; o->lng; o++) {
-        char left[64];
+    for (size_t i = 0; OPTS[i].lng; i++) {
+        const optdef *o = &OPTS[i];
+        char left[64], help[256];
         snprintf(left, sizeof left, "%c%c%c --%s%s%s", o->shrt ? '-' : ' ', o->shrt ? o->shrt : ' ',
                  o->shrt ? ',' : ' ', o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(f, "  %-26s %s\n", left, o->help);
+        snprintf(help, sizeof help, o->help, D.text[i]);
+        fprintf(f, "  %-26s %s\n", left, help);
     }
     fprintf(f, "\nexamples:\n"
                "  %s scripts/gsm8k.lua -m qwen3:8b              GSM8K against local Ollama\n"
@@ -88,12 +140,13 @@ static void usage_text(FILE *f)
             progname, progname, progname);
 }
 
-static void usage_error(const char *fmt, const char *a, const char *b)
+/* Prints a usage error; returns the exit status 2. */
+static int usage_error(const char *fmt, const char *a, const char *b)
 {
     fprintf(stderr, "%s: ", progname);
     fprintf(stderr, fmt, a, b);
     fprintf(stderr, " (see %s --help)\n", progname);
-    exit(2);
+    return 2;
 }
 
 static const optdef *find_opt(const char *arg, const char **inline_val)
@@ -116,57 +169,114 @@ static const optdef *find_opt(const char *arg, const char **inline_val)
     return NULL;
 }
 
-/* Checks a value and stores it in the options table at index t. */
-static void set_opt(lua_State *L, int t, const optdef *o, const char *v)
+/* Checks an option's value: 0 if good, else 2 (a usage error printed). */
+static int check_value(const optdef *o, const char *v)
 {
     char *end;
     errno = 0;
     switch (o->type) {
-    case T_INT: {
+    case OPT_INT: {
         long n = strtol(v, &end, 10);
         if (*v == '\0' || *end || errno || n < 0 || n > INT_MAX)
-            usage_error("--%s: '%s' is not a whole number >= 0", o->lng, v);
+            return usage_error("--%s: '%s' is not a whole number >= 0", o->lng, v);
         if (strcmp(o->lng, "concurrency") == 0 && n < 1)
-            usage_error("--%s: '%s' must be at least 1", o->lng, v);
-        lua_pushinteger(L, n);
-        break;
+            return usage_error("--%s: '%s' must be at least 1", o->lng, v);
+        return 0;
     }
-    case T_NUM: {
+    case OPT_NUM: {
         double d = strtod(v, &end);
         if (*v == '\0' || *end || errno || !(d > 0))
-            usage_error("--%s: '%s' is not a positive number", o->lng, v);
-        lua_pushnumber(L, d);
-        break;
+            return usage_error("--%s: '%s' is not a positive number", o->lng, v);
+        return 0;
     }
-    case T_STR:
+    case OPT_STR:
         if (*v == '\0')
-            usage_error("--%s: the value is empty%s", o->lng, "");
+            return usage_error("--%s: the value is empty%s", o->lng, "");
         if (strcmp(o->lng, "api") == 0 && strcmp(v, "ollama") != 0 && strcmp(v, "openai") != 0)
-            usage_error("--%s: '%s' is not ollama or openai", o->lng, v);
+            return usage_error("--%s: '%s' is not ollama or openai", o->lng, v);
         if (strcmp(o->lng, "shard") == 0) {
             int i = 0, n = 0, used = 0;
             if (sscanf(v, "%d/%d%n", &i, &n, &used) != 2 || v[used] || n < 1 || i < 1 || i > n)
-                usage_error("--%s: '%s' is not I/N with 1 <= I <= N", o->lng, v);
+                return usage_error("--%s: '%s' is not I/N with 1 <= I <= N", o->lng, v);
         }
-        lua_pushstring(L, v);
-        break;
-    case T_LIST:
+        return 0;
+    case OPT_LIST:
         if (*v == '\0')
-            usage_error("--%s: the value is empty%s", o->lng, "");
-        if (lua_getfield(L, t, o->lng) != LUA_TTABLE) {
-            lua_pop(L, 1);
-            lua_newtable(L);
-            lua_pushvalue(L, -1);
-            lua_setfield(L, t, o->lng);
-        }
-        lua_pushstring(L, v);
-        lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
-        lua_pop(L, 1);
-        return;
-    default:
-        lua_pushboolean(L, 1);
+            return usage_error("--%s: the value is empty%s", o->lng, "");
+        return 0;
     }
-    lua_setfield(L, t, o->lng);
+    return 0;
+}
+
+/* Parses argv into c: engine options anywhere, the first argument ending
+ * in .lua (or else the first non-option argument) is SCRIPT, the rest go
+ * to it. Returns -1 to go on, or an exit status (usage error, --version,
+ * --help without SCRIPT). The arrays are userdata left on L's stack. */
+static int parse_args(lua_State *L, int argc, char **argv, oe_cmdline *c)
+{
+    memset(c, 0, sizeof *c);
+    c->argc = argc;
+    c->argv = argv;
+    oe_optval *opts = lua_newuserdatauv(L, sizeof *opts * (size_t)(argc + 1), 0);
+    c->args = lua_newuserdatauv(L, sizeof *c->args * (size_t)(argc + 1), 0);
+    c->opts = opts;
+    /* `ollaeval merge DIR...`: "merge" stands where SCRIPT would */
+    for (int i = 0; argc >= 2 && LUA_CMDS[i]; i++)
+        if (strcmp(argv[1], LUA_CMDS[i]) == 0)
+            c->subcommand = LUA_CMDS[i];
+    int script_idx = c->subcommand ? 1 : 0;
+    for (int i = 1; i < argc && !script_idx; i++) {
+        size_t n = strlen(argv[i]);
+        if (argv[i][0] != '-' && n > 4 && strcmp(argv[i] + n - 4, ".lua") == 0)
+            script_idx = i;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val;
+        const optdef *o = find_opt(a, &val);
+        if (o) {
+            if (o->type == OPT_FLAG) {
+                if (val)
+                    return usage_error("--%s takes no value%s", o->lng, "");
+                val = "";
+            } else if (!val) {
+                if (i + 1 >= argc)
+                    return usage_error("--%s needs a value (%s)", o->lng, o->arg);
+                val = argv[++i];
+            }
+            if (check_value(o, val))
+                return 2;
+            opts[c->nopts++] = (oe_optval){o->lng, o->type, val};
+            if (strcmp(o->lng, "help") == 0)
+                c->help = 1;
+            if (strcmp(o->lng, "version") == 0) {
+                printf("ollaeval %s (%s, libuv %s, libcurl %s)\n", OE_VERSION, LUA_RELEASE,
+                       uv_version_string(), curl_version_info(CURLVERSION_NOW)->version);
+                return 0;
+            }
+        } else if (!c->script && (script_idx ? i == script_idx : a[0] != '-')) {
+            c->script = a;
+        } else {
+            c->args[c->nargs++] = argv[i];
+        }
+    }
+    if (!c->script) {
+        usage_text(c->help ? stdout : stderr);
+        return c->help ? 0 : 2;
+    }
+    if (!c->subcommand && access(c->script, R_OK) != 0) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", progname, c->script, strerror(errno));
+        return 1;
+    }
+    /* the help text, for the prelude's --help (kept on L's stack) */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    usage_text(m);
+    fclose(m);
+    lua_pushlstring(L, text, len);
+    free(text);
+    c->usage = lua_tostring(L, -1);
+    return -1;
 }
 
 /* ---- running Lua ---- */
@@ -198,24 +308,57 @@ static void report(lua_State *L)
     lua_pop(L, 1);
 }
 
+static const struct oe_embedded *embedded(const char *name)
+{
+    for (const struct oe_embedded *e = oe_embedded; e->name; e++)
+        if (strcmp(e->name, name) == 0)
+            return e;
+    return NULL;
+}
+
 /* package.searchers entry, after the file searchers: modules embedded in
- * the binary (evals.*), so a script runs from any directory. */
+ * the binary (ollaeval.*, evals.*), so a script runs from any directory. */
 static int search_embedded(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
-    for (const struct oe_embedded *e = oe_embedded; e->name; e++)
-        if (strcmp(e->name, name) == 0) {
-            char chunk[300];
-            snprintf(chunk, sizeof chunk, "@%s (embedded)", e->file);
-            if (luaL_loadbuffer(L, e->src, strlen(e->src), chunk) != LUA_OK)
-                return lua_error(L);
-            lua_pushfstring(L, "%s (embedded)", e->file);
-            return 2;
-        }
+    const struct oe_embedded *e = embedded(name);
+    if (e) {
+        char chunk[300];
+        snprintf(chunk, sizeof chunk, "@%s (embedded)", e->file);
+        if (luaL_loadbuffer(L, e->src, strlen(e->src), chunk) != LUA_OK)
+            return lua_error(L);
+        lua_pushfstring(L, "%s (embedded)", e->file);
+        return 2;
+    }
     lua_pushfstring(L, "no embedded module '%s'", name);
     return 1;
 }
 
+static void preload(lua_State *L, const char *name, lua_CFunction f)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, f);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
+/* Step: the standard libraries, cjson, the `core` table (as the module
+ * ollaeval.core) and the searcher of embedded modules. */
+static void open_libs(lua_State *L)
+{
+    luaL_openlibs(L);
+    preload(L, "cjson", luaopen_cjson);
+    preload(L, "cjson.safe", luaopen_cjson_safe);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "searchers");
+    lua_pushcfunction(L, search_embedded);
+    lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+    lua_pop(L, 2);
+}
+
+/* Step: package.path gets the script's folder, its parent, the current
+ * folder and the binary's, before the defaults (disk copies win over the
+ * embedded modules). */
 static void setup_path(lua_State *L, const char *script)
 {
     char exe[PATH_MAX];
@@ -236,225 +379,81 @@ static void setup_path(lua_State *L, const char *script)
     lua_pushfstring(L, "%s/?.lua;%s/../?.lua;./?.lua;%s/?.lua;%s", sdir, sdir, exe,
                     lua_tostring(L, -1));
     lua_setfield(L, -3, "path");
-    lua_pop(L, 1);
-    lua_getfield(L, -1, "searchers");
-    lua_pushcfunction(L, search_embedded);
-    lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
     lua_pop(L, 2);
 }
 
-static void preload(lua_State *L, const char *name, lua_CFunction f)
+/* Step: runs the embedded prelude with the `core` table and the command
+ * line; it leaves the function the main task runs (main(chunk)). */
+static void run_prelude(lua_State *L, const oe_cmdline *c)
 {
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    lua_pushcfunction(L, f);
-    lua_setfield(L, -2, name);
-    lua_pop(L, 1);
+    const struct oe_embedded *pre = embedded("prelude");
+    if (!pre)
+        luaL_error(L, "the prelude is not embedded in this binary");
+    if (luaL_loadbuffer(L, pre->src, strlen(pre->src), "@core/prelude.lua") != LUA_OK)
+        lua_error(L);
+    luaL_requiref(L, "ollaeval.core", luaopen_core, 0);
+    lapi_push_cmdline(L, c);
+    if (docall(L, 2, 1) != LUA_OK)
+        lua_error(L);
+    luaL_checktype(L, -1, LUA_TFUNCTION);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* Step: the script's chunk (for a subcommand, a chunk that runs
+ * evals.<subcommand>'s main). */
+static void load_script(lua_State *L, const oe_cmdline *c)
 {
-    oe.interrupted++;
-    if (oe.interrupted >= 2) {
-        static const char msg[] = "\nollaeval: interrupted twice: exiting now; the journal is intact\n";
-        if (write(2, msg, sizeof msg - 1) < 0) {
-        }
-        _exit(130);
+    int rc;
+    if (c->subcommand) {
+        char chunk[80];
+        snprintf(chunk, sizeof chunk, "return require('evals.%s').main(...)", c->subcommand);
+        rc = luaL_loadstring(L, chunk);
+    } else {
+        rc = luaL_loadfile(L, c->script);
     }
+    if (rc != LUA_OK)
+        lua_error(L);
 }
 
-static uv_signal_t sigint, sigterm;
+/* Under lua_pcall: pmain(argc, argv) -> exit status. */
+static int pmain(lua_State *L)
+{
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = lua_touserdata(L, 2);
+    oe_cmdline c;
+    open_libs(L);
+    read_defaults(L);
+    int status = parse_args(L, argc, argv, &c);
+    if (status < 0) {
+        if (loop_init(L, D.concurrency, D.connect_timeout_ms, D.max_body) != 0)
+            return luaL_error(L, "cannot initialise libcurl");
+        setup_path(L, c.script);
+        run_prelude(L, &c);                    /* main */
+        load_script(L, &c);                    /* main chunk */
+        status = loop_run(L, 1);
+    }
+    lua_pushinteger(L, status);
+    return 1;
+}
 
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)
         return sim_main(argc - 1, argv + 1);
-    /* `ollaeval merge DIR...` runs the embedded module evals.merge */
-    int merge = argc >= 2 && strcmp(argv[1], "merge") == 0;
-
     lua_State *L = luaL_newstate();
     if (!L) {
         fprintf(stderr, "%s: cannot create the Lua state: out of memory\n", progname);
         return 1;
     }
-    luaL_openlibs(L);
-    preload(L, "cjson", luaopen_cjson);
-    preload(L, "cjson.safe", luaopen_cjson_safe);
-
-    /* Parse: engine options anywhere, the first argument ending in .lua (or
-     * else the first non-option argument) is SCRIPT, the rest go to it. */
-    lua_newtable(L);
-    int iopts = lua_gettop(L);
-    lua_newtable(L);
-    int iargs = lua_gettop(L);
-    const char *script = NULL;
-    int help = 0, nscript = 0, script_idx = 0;
-    if (merge)
-        script_idx = 1; /* "merge" stands where SCRIPT would */
-    for (int i = 1; i < argc && !script_idx; i++) {
-        size_t n = strlen(argv[i]);
-        if (argv[i][0] != '-' && n > 4 && strcmp(argv[i] + n - 4, ".lua") == 0)
-            script_idx = i;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val;
-        const optdef *o = find_opt(a, &val);
-        if (o) {
-            if (o->type == T_FLAG) {
-                if (val)
-                    usage_error("--%s takes no value%s", o->lng, "");
-                val = "";
-            } else if (!val) {
-                if (i + 1 >= argc)
-                    usage_error("--%s needs a value (%s)", o->lng, o->arg);
-                val = argv[++i];
-            }
-            set_opt(L, iopts, o, val);
-            if (strcmp(o->lng, "help") == 0)
-                help = 1;
-            if (strcmp(o->lng, "version") == 0) {
-                printf("ollaeval %s (%s, libuv %s, libcurl %s)\n", OE_VERSION, LUA_RELEASE,
-                       uv_version_string(), curl_version_info(CURLVERSION_NOW)->version);
-                lua_close(L);
-                return 0;
-            }
-        } else if (!script && (script_idx ? i == script_idx : a[0] != '-')) {
-            script = a;
-        } else {
-            lua_pushstring(L, a);
-            lua_rawseti(L, iargs, ++nscript);
-        }
-    }
-    if (!script) {
-        usage_text(help ? stdout : stderr);
-        lua_close(L);
-        return help ? 0 : 2;
-    }
-    if (!merge && access(script, R_OK) != 0) {
-        fprintf(stderr, "%s: cannot open %s: %s\n", progname, script, strerror(errno));
-        lua_close(L);
-        return 1;
-    }
-
-    /* The `ollaeval` table the prelude reads. */
-    lua_createtable(L, 0, 8);
-    lua_pushvalue(L, iopts);
-    lua_setfield(L, -2, "options");
-    lua_pushvalue(L, iargs);
-    lua_setfield(L, -2, "args");
-    lua_pushstring(L, script);
-    lua_setfield(L, -2, "script");
-    lua_pushstring(L, OE_VERSION);
-    lua_setfield(L, -2, "version");
-    lua_pushboolean(L, help);
-    lua_setfield(L, -2, "help");
-    lua_createtable(L, argc, 0); /* the command line as given, for records */
-    for (int i = 0; i < argc; i++) {
-        lua_pushstring(L, argv[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-    lua_setfield(L, -2, "argv");
-    {
-        char *text = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&text, &len);
-        usage_text(m);
-        fclose(m);
-        lua_pushlstring(L, text, len);
-        free(text);
-        lua_setfield(L, -2, "usage");
-    }
-    lua_setglobal(L, "ollaeval");
-    /* arg, as lua.c: arg[0] is the script, arg[1..] its arguments */
-    lua_pushstring(L, script);
-    lua_rawseti(L, iargs, 0);
-    lua_pushvalue(L, iargs);
-    lua_setglobal(L, "arg");
-    lua_settop(L, 0);
-
-    oe.concurrency = 4;
-    lua_getglobal(L, "ollaeval");
-    lua_getfield(L, -1, "options");
-    if (lua_getfield(L, -1, "concurrency") == LUA_TNUMBER)
-        oe.concurrency = (int)lua_tointeger(L, -1);
-    lua_settop(L, 0);
-
-    uv_loop_t *loop = uv_default_loop();
-    sched_init(loop, L);
-    if (http_init(loop) != 0) {
-        fprintf(stderr, "%s: cannot initialise libcurl\n", progname);
-        return 1;
-    }
-    uv_signal_init(loop, &sigint);
-    uv_signal_init(loop, &sigterm);
-    uv_signal_start(&sigint, on_signal, SIGINT);
-    uv_signal_start(&sigterm, on_signal, SIGTERM);
-    uv_unref((uv_handle_t *)&sigint);
-    uv_unref((uv_handle_t *)&sigterm);
-    setup_path(L, script);
-
-    int status = 0;
-    /* The prelude: core/prelude.lua, embedded; it gets the core table. */
-    const struct oe_embedded *pre = &oe_embedded[0];
-    luaL_requiref(L, "ollaeval.core", luaopen_core, 0);
-    if (luaL_loadbuffer(L, pre->src, strlen(pre->src), "@core/prelude.lua") != LUA_OK) {
+    lua_pushcfunction(L, pmain);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    int status = 1;
+    if (lua_pcall(L, 2, 1, 0) == LUA_OK)
+        status = (int)lua_tointeger(L, -1);
+    else
         report(L);
-        status = 1;
-    } else {
-        lua_insert(L, -2);
-        if (docall(L, 1, 0) != LUA_OK) {
-            report(L);
-            status = 1;
-        }
-    }
-    if (status == 0 && merge &&
-        luaL_loadstring(L, "return require('evals.merge').main(...)") != LUA_OK) {
-        report(L);
-        status = 1;
-    } else if (status == 0 && !merge && luaL_loadfile(L, script) != LUA_OK) {
-        report(L);
-        status = 1;
-    }
-    if (status == 0) {
-        /* The script's chunk runs as the main task, so chat{} works at top
-         * level; its arguments are the script's arguments. */
-        lua_getglobal(L, "ollaeval");
-        lua_getfield(L, -1, "main");
-        lua_remove(L, -2);
-        lua_insert(L, -2); /* main(chunk, args...) */
-        lua_getglobal(L, "arg");
-        int n = (int)luaL_len(L, -1);
-        for (int i = 1; i <= n; i++)
-            lua_rawgeti(L, -i, i);
-        lua_remove(L, -(n + 1));
-        oe_task *t = sched_spawn(L, n + 1);
-        t->is_main = 1;
-        int rc = sched_run(L, t);
-        if (rc != LUA_OK) {
-            /* the main task's error: its traceback is in the handle */
-            if (t->state == TASK_DONE) {
-                lua_getiuservalue(L, -1, 2);
-                lua_rawgeti(L, -1, 1);
-                report(L);
-                lua_pop(L, 1);
-            }
-            status = 1;
-        } else {
-            lua_getiuservalue(L, -1, 2);
-            lua_rawgeti(L, -1, 1);
-            if (lua_isinteger(L, -1))
-                status = (int)lua_tointeger(L, -1);
-            lua_pop(L, 2);
-        }
-        lua_settop(L, 0);
-    }
-    if (status == 0 && oe.task_failures > 0)
-        status = 1;
-    if (oe.interrupted && status == 0)
-        status = 130;
-    sched_shutdown();
+    loop_shutdown();
     lua_close(L);
-    uv_loop_close(loop);
     fflush(stdout);
     return status;
 }
-

@@ -1,18 +1,29 @@
 /*
- * oe.h: types and prototypes shared by the engine's C files.
+ * oe.h: what the engine's C files share: the map below, the embedded Lua
+ * sources, oe_buf, the clock, and the command line main.c hands to Lua.
  *
- * Files and what each owns:
- *   main.c   command line, engine options, running the script, exit status
- *   sched.c  tasks (Lua coroutines), the ready queue, the run loop, and the
- *            per-endpoint request window (at most N in flight, FIFO beyond)
- *   http.c   libcurl's multi interface driven by libuv; owns oe_req while a
- *            transfer is in flight
+ * Files and what each owns (an arrow is "calls"; there is no cycle):
+ *   main.c   argv, a pmain under lua_pcall, the exit status    -> loop, lapi
+ *   loop.c   the uv loop: init, signals, running the main task, the
+ *            idle check, the ordered shutdown              -> sched, req, http
+ *   lapi.c   the Lua-facing C functions (the `core` table): spawn, wait,
+ *            sleep/wake, exit, request and its resume; the one file that
+ *            makes the Lua tables (tasks' results: sched.c) -> sched, req, lsys
+ *   lsys.c   sha256, fsync, isatty, interrupted (joins the `core` table)
+ *                                                                   -> loop
+ *   sched.c  tasks (Lua coroutines), the ready queue, the run loop; knows
+ *            no request                                         -> (none)
+ *   req.c    oe_req from req_new to req_free; the per-endpoint windows
+ *            (at most N in flight, FIFO beyond)                 -> http
+ *   http.c   libcurl's multi interface on libuv; reports to req.c through
+ *            the callbacks given to http_init                   -> stream
  *   stream.c incremental NDJSON / SSE parsers for streamed responses
- *   buf.c    oe_buf, the growable byte buffer
- *   lapi.c   the Lua-facing C functions (the `core` table); the one place
- *            where the C/Lua boundary is drawn
+ *   buf.c    oe_buf, the growable byte buffer (buf.h, also the simulator's)
+ *   prelude.lua, lua/NAME.lua  the Lua half of the API, embedded in the binary
  *   sim*.c   `ollaeval sim`, the simulator server (its own loop)
- *   prelude.lua  the Lua half of the API, embedded in the binary
+ *
+ * libuv handles: every handle's data is either NULL or the allocation to
+ * free when it closes (loop.c closes whatever is left at shutdown).
  */
 #ifndef OE_H
 #define OE_H
@@ -26,99 +37,48 @@
 
 /* Embedded Lua sources (build/embedded.c, written by core/embed.sh). */
 struct oe_embedded {
-    const char *name; /* module name: "prelude", "evals.gsm8k", ... */
+    const char *name; /* module name: "prelude", "ollaeval.chat", "evals.gsm8k", ... */
     const char *file; /* path in the source tree, for error messages */
     const char *src;
 };
 extern const struct oe_embedded oe_embedded[];
 
-/* A growable byte buffer (buf.c); data is NUL-terminated after len. */
+#include "buf.h" /* oe_buf, the growable byte buffer */
+
+/* Milliseconds on a monotonic clock (differences only; core.now() counts
+ * from the start of the run). */
+static inline double oe_now(void)
+{
+    return (double)uv_hrtime() / 1e6;
+}
+
+/* The engine's option types (main.c parses them, lapi.c converts them). */
+enum { OPT_FLAG, OPT_INT, OPT_NUM, OPT_STR, OPT_LIST };
+
+/* One engine option as given on the command line (already checked). */
 typedef struct {
-    char *data;
-    size_t len, cap;
-} oe_buf;
-void buf_reserve(oe_buf *b, size_t n);
-void buf_append(oe_buf *b, const void *p, size_t n);
-void buf_free(oe_buf *b);
+    const char *name; /* long name, the key in ollaeval.options */
+    int type;
+    const char *value;
+} oe_optval;
 
-struct oe_task;
-struct oe_pool;
+/* The command line, parsed by main.c; lapi_push_cmdline() gives it to the
+ * prelude, which builds the `ollaeval` table from it. Nothing here is
+ * owned: the strings are argv's or main.c's. */
+typedef struct {
+    int argc;
+    char **argv;
+    const char *script;        /* SCRIPT, or the subcommand's name */
+    const char *subcommand;    /* `ollaeval merge ...`: "merge" (evals.merge), or NULL */
+    int help;                  /* --help was given */
+    const oe_optval *opts;     /* engine options, in command-line order */
+    int nopts;
+    char **args;               /* the script's own arguments */
+    int nargs;
+    const char *usage;         /* the engine's --help text */
+} oe_cmdline;
 
-/* Failure kinds a request can end with; the strings Lua sees. */
-enum oe_errkind {
-    OE_OK = 0,
-    OE_ECONNECT,  /* "connection": refused, reset, closed early, DNS */
-    OE_ETIMEOUT,  /* "timeout": connect, idle or total deadline */
-    OE_EPROTOCOL, /* "protocol": malformed HTTP, body over the cap */
-    OE_ECANCEL,   /* "cancelled": the run is stopping */
-};
-const char *oe_errkind_name(enum oe_errkind k);
-
-/*
- * One HTTP request. Lifetime, one owner at a time:
- *   lapi.c creates it (req_new) and fills it from the Lua table;
- *   sched.c owns it while it waits in its endpoint's FIFO;
- *   http.c owns it from http_start() until the transfer ends, then hands it
- *   back with sched_req_done();
- *   sched.c resumes the task, lapi.c pushes the result to Lua and frees it
- *   with req_free(). Lua never holds a pointer to it.
- */
-typedef struct oe_req {
-    /* request, set by lapi.c */
-    char *method, *url, *body;
-    size_t body_len;
-    struct curl_slist *headers;
-    long timeout_ms;         /* total, counted from http_start (not queue) */
-    long connect_timeout_ms; /* connect phase */
-    long idle_timeout_ms;    /* no bytes for this long: 0 = none */
-    size_t max_body;         /* cap on the response body */
-    /* response, set by http.c */
-    long status;
-    oe_buf resp_headers, resp_body;
-    enum oe_errkind err;
-    char errmsg[256];
-    double t_queued, t_start, t_first_byte, t_end; /* ms, monotonic */
-    int stream_format;       /* 0, or STREAM_NDJSON / STREAM_SSE: parse as it arrives */
-    int want_progress;       /* wake the task as streamed text arrives */
-    int want_headers;        /* give Lua every response header (else Retry-After only) */
-    struct oe_stream *stream;/* the parser, owned by the request */
-    int finished;            /* the transfer has ended (result not yet taken) */
-    void *idle;              /* http.c's idle timer while in flight */
-    /* bookkeeping */
-    void *easy;             /* CURL *, owned by http.c while in flight */
-    struct oe_task *task;   /* the task parked on this request */
-    struct oe_pool *pool;   /* the endpoint window it counts against */
-    struct oe_req *next;    /* FIFO link while queued, in-flight list in http.c */
-    struct oe_req *prev;
-} oe_req;
-
-oe_req *req_new(void);
-void req_start_stream(oe_req *r, int format);
-void req_free(oe_req *r);
-
-/* Global engine settings and counters, one per process. */
-typedef struct oe_engine {
-    int concurrency;   /* default window per endpoint (-c) */
-    int interrupted;   /* SIGINT/SIGTERM received so far */
-    int task_failures; /* task errors nobody waited for */
-} oe_engine;
-extern oe_engine oe;
-double oe_now(void); /* ms since start, monotonic */
-
-/* ---- http.c ---- */
-int http_init(uv_loop_t *loop);
-void http_start(oe_req *r);  /* hand a request to libcurl */
-void http_cancel(oe_req *r); /* abort an in-flight request */
-void http_shutdown(void);
-int http_inflight(void);
-void http_cancel_all(void);
-
-/* ---- lapi.c ---- */
-int luaopen_core(lua_State *L);
-int lapi_push_response(lua_State *co, struct oe_task *t);
-int lapi_push_progress(lua_State *co, struct oe_task *t);
-
-/* ---- sim.c ---- */
+/* sim.c: `ollaeval sim`, dispatched from main.c. */
 int sim_main(int argc, char **argv);
 
 #endif

@@ -1,5 +1,7 @@
 /*
- * sched.c: tasks and the request window.
+ * sched.c: tasks, the ready queue and the run loop. It knows no request:
+ * the C functions that park a task (lapi.c) say what it waits for and what
+ * it resumes with.
  *
  * A task is a Lua coroutine the scheduler resumes. Its state lives in a
  * userdata (metatable "ollaeval.task") that is also the task handle Lua
@@ -11,10 +13,6 @@
  * Lua runs only from sched_run(): libuv and libcurl callbacks never resume a
  * coroutine, they put its task on the ready queue (sched_ready) and return;
  * the loop below drains that queue between turns of uv_run().
- *
- * The request window: each endpoint (scheme://host:port) has a pool with a
- * limit; at most `limit` requests are in libcurl at once, the rest wait here
- * first in, first out, so a request's timeout never counts time queued.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,28 +23,22 @@
 #include "oe.h"
 #include "sched.h"
 
-oe_engine oe;
-
 static struct {
     uv_loop_t *loop;
     lua_State *L;
     oe_task *ready_head, *ready_tail;
     int live;      /* tasks spawned and not finished */
     int next_id;
-    oe_pool *pools;
-    uint64_t t0;   /* uv_hrtime at start */
+    int failures;  /* task errors nobody waited for, and items' (core.task_failed) */
+    int exiting;   /* a task called os.exit: stop resuming Lua */
+    int exit_status;
+    int parked[PARK_EXIT + 1]; /* parked tasks by what they wait for */
 } S;
-
-double oe_now(void)
-{
-    return (double)(uv_hrtime() - S.t0) / 1e6;
-}
 
 void sched_init(uv_loop_t *loop, lua_State *L)
 {
     S.loop = loop;
     S.L = L;
-    S.t0 = uv_hrtime();
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "ollaeval.failed");
     *(oe_task **)lua_getextraspace(L) = NULL;
@@ -62,10 +54,24 @@ int sched_live(void)
     return S.live;
 }
 
+void sched_count_failure(void)
+{
+    S.failures++;
+}
+
+int sched_failures(void)
+{
+    return S.failures;
+}
+
 /* Puts a parked task on the ready queue. `push` (may be NULL) pushes the
  * values the task resumes with onto its stack just before lua_resume. */
 void sched_ready(oe_task *t, sched_push_fn push)
 {
+    if (t->state == TASK_PARKED) {
+        S.parked[t->park]--;
+        t->park = PARK_NONE;
+    }
     t->push = push;
     t->state = TASK_READY;
     t->next = NULL;
@@ -74,6 +80,50 @@ void sched_ready(oe_task *t, sched_push_fn push)
     else
         S.ready_head = t;
     S.ready_tail = t;
+}
+
+/* Ends a park early: runs the cleanup the parking function left (which
+ * stops its timer, say) and readies the task. Returns 0 when the task is
+ * not parked on something that can be ended early. */
+int sched_wake(oe_task *t, sched_push_fn push)
+{
+    if (t->state != TASK_PARKED || !t->cleanup)
+        return 0;
+    sched_cleanup_fn fn = t->cleanup;
+    t->cleanup = NULL;
+    fn(t);
+    t->cdata = NULL;
+    sched_ready(t, push);
+    return 1;
+}
+
+/* The running task t asks to end the run with `status` (os.exit): it stays
+ * parked for good, no Lua runs any more, and sched_run returns SCHED_EXIT. */
+void sched_exit(oe_task *t, int status)
+{
+    sched_park(t, PARK_EXIT);
+    S.exiting = 1;
+    S.exit_status = status;
+}
+
+int sched_exit_status(void)
+{
+    return S.exit_status;
+}
+
+/* Parks the running task on `park` (PARK_*); it resumes when someone
+ * calls sched_ready() or sched_wake() on it. */
+void sched_park(oe_task *t, int park)
+{
+    t->state = TASK_PARKED;
+    t->park = park;
+    S.parked[park]++;
+}
+
+/* Live tasks parked on `park` (PARK_SLEEP: pending sleep timers). */
+int sched_parked(int park)
+{
+    return S.parked[park];
 }
 
 /* ---- spawning and finishing ---- */
@@ -143,6 +193,11 @@ static void finish(oe_task *t, int status, int nres)
     t->co = NULL;
     t->state = TASK_DONE;
     S.live--;
+    if (t->on_end) {
+        sched_cleanup_fn fn = t->on_end;
+        t->on_end = NULL;
+        fn(t);
+    }
     if (!t->ok && !t->waiters && !t->is_main) {
         /* nobody waits yet: keep the handle; sched_run reports it at the end
          * unless a wait() looks at it first */
@@ -192,7 +247,7 @@ int sched_push_wait_result(lua_State *co, oe_task *w)
 /* Parks the running task `w` until `target` finishes. */
 void sched_wait(oe_task *w, oe_task *target)
 {
-    w->state = TASK_PARKED;
+    sched_park(w, PARK_WAIT);
     w->waiting_on = target;
     w->wait_next = target->waiters;
     target->waiters = w;
@@ -201,10 +256,11 @@ void sched_wait(oe_task *w, oe_task *target)
 /* ---- the loop ---- */
 
 /* Resumes one ready task. lua_resume's outcomes: LUA_YIELD with the task
- * parked by a C function (chat, sleep, wait) leaves it parked; LUA_YIELD
- * from a plain coroutine.yield() puts it back at the end of the queue;
- * LUA_OK and errors finish the task. */
-static void step(oe_task *t)
+ * parked by a C function (request, sleep, wait, exit) leaves it parked;
+ * LUA_YIELD from a plain coroutine.yield() puts it back at the end of the
+ * queue; LUA_OK and errors finish the task. Returns 1 when the main task
+ * ended (returned, raised or asked to exit) in this step. */
+static int step(oe_task *t)
 {
     lua_State *co = t->co;
     int nargs = t->nargs, nres = 0;
@@ -218,25 +274,31 @@ static void step(oe_task *t)
         lua_pop(co, nres);
         if (t->state == TASK_RUNNING)
             sched_ready(t, NULL);
-        return;
+        return S.exiting;
     }
     finish(t, status, nres);
+    return t->is_main;
 }
 
-static void drain_ready(void)
+/* Runs the ready tasks; `at_main_end` (may be NULL) is called once, right
+ * after the main task ends. Stops early when a task asked to exit. */
+static void drain_ready(oe_task *main_task, void (*at_main_end)(void))
 {
     oe_task *t;
-    while ((t = S.ready_head)) {
+    while (!S.exiting && (t = S.ready_head)) {
         S.ready_head = t->next;
         if (!S.ready_head)
             S.ready_tail = NULL;
         t->next = NULL;
-        step(t);
+        if (step(t) && at_main_end) {
+            at_main_end();
+            at_main_end = NULL;
+        }
     }
 }
 
 /* Failed tasks nobody waited for: reported with their tracebacks, and
- * the exit status becomes 1. */
+ * counted (the exit status becomes 1). */
 static void report_unobserved(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, "ollaeval.failed");
@@ -249,7 +311,7 @@ static void report_unobserved(lua_State *L)
             fprintf(stderr, "ollaeval: task %d failed and nobody waited for it: %s\n", t->id,
                     lua_tostring(L, -1));
             lua_pop(L, 2);
-            oe.task_failures++;
+            S.failures++;
         }
         lua_pop(L, 1);
     }
@@ -258,13 +320,19 @@ static void report_unobserved(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, "ollaeval.failed");
 }
 
-/* Runs the main task (a registry ref to its handle) and everything it
- * spawns until no task is left. Returns LUA_OK, or the main task's error
- * status with its traceback left on top of S.L's stack. */
-int sched_run(lua_State *L, oe_task *main_task)
+/* Runs the main task and everything it spawns until no task is left, the
+ * main task raises, or a task asks to exit. `at_main_end` (may be NULL) is
+ * called once when the main task ends. The main task's results or error
+ * stay in its handle (sched_push_task_result reads them). */
+int sched_run(lua_State *L, oe_task *main_task, void (*at_main_end)(void))
 {
+    int main_ended = 0;
     for (;;) {
-        drain_ready();
+        drain_ready(main_task, main_ended ? NULL : at_main_end);
+        if (main_task->state == TASK_DONE || S.exiting)
+            main_ended = 1;
+        if (S.exiting)
+            return SCHED_EXIT;
         if (S.live == 0)
             break;
         if (main_task->state == TASK_DONE && !main_task->ok)
@@ -272,180 +340,10 @@ int sched_run(lua_State *L, oe_task *main_task)
         if (!uv_loop_alive(S.loop) && !S.ready_head) {
             fprintf(stderr, "ollaeval: deadlock: %d task(s) wait for each other and "
                             "nothing is in flight\n", S.live);
-            return LUA_ERRRUN;
+            return SCHED_DEADLOCK;
         }
         uv_run(S.loop, UV_RUN_ONCE);
     }
     report_unobserved(L);
-    return main_task->ok ? LUA_OK : LUA_ERRRUN;
-}
-
-/* ---- endpoint windows ---- */
-
-/* The pool key of a URL: "scheme://host:port" (the authority part). */
-static void pool_key(const char *url, char *key, size_t n)
-{
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    size_t len = strcspn(p, "/?#");
-    size_t pre = (size_t)(p - url);
-    if (pre + len >= n)
-        len = n - pre - 1;
-    memcpy(key, url, pre + len);
-    key[pre + len] = '\0';
-}
-
-oe_pool *sched_pool(const char *url, int create)
-{
-    char key[256];
-    pool_key(url, key, sizeof key);
-    for (oe_pool *p = S.pools; p; p = p->next)
-        if (strcmp(p->key, key) == 0)
-            return p;
-    if (!create)
-        return NULL;
-    oe_pool *p = calloc(1, sizeof *p);
-    if (!p)
-        abort();
-    snprintf(p->key, sizeof p->key, "%s", key);
-    p->limit = oe.concurrency > 0 ? oe.concurrency : 1;
-    p->max_limit = p->limit;
-    p->next = S.pools;
-    S.pools = p;
-    return p;
-}
-
-static void pool_pump(oe_pool *p)
-{
-    while (p->inflight < p->limit && p->head) {
-        oe_req *r = p->head;
-        p->head = r->next;
-        if (!p->head)
-            p->tail = NULL;
-        r->next = NULL;
-        p->queued--;
-        p->inflight++;
-        if (p->inflight > p->max_inflight)
-            p->max_inflight = p->inflight;
-        http_start(r);
-    }
-}
-
-/* Takes ownership of r (from lapi.c) until it is handed to http.c. */
-void sched_submit(oe_req *r)
-{
-    oe_pool *p = sched_pool(r->url, 1);
-    r->pool = p;
-    r->t_queued = oe_now();
-    r->next = NULL;
-    if (p->tail)
-        p->tail->next = r;
-    else
-        p->head = r;
-    p->tail = r;
-    p->queued++;
-    pool_pump(p);
-}
-
-void sched_pool_set_limit(oe_pool *p, int limit)
-{
-    p->limit = limit < 1 ? 1 : limit;
-    pool_pump(p);
-}
-
-/* From http.c: the transfer has ended; r is ours again. A task parked on
- * it resumes with the result (lapi.c pushes it); a task busy elsewhere (in
- * an on_token callback, say) takes it with core.request_wait(). */
-void sched_req_done(oe_req *r)
-{
-    oe_pool *p = r->pool;
-    if (r->easy == NULL && r->t_start) { /* it was in flight */
-        p->inflight--;
-        p->done++;
-        pool_pump(p);
-    }
-    r->finished = 1;
-    oe_task *t = r->task;
-    if (t->state == TASK_PARKED && t->park == PARK_REQ)
-        sched_ready(t, lapi_push_response);
-}
-
-/* From http.c: streamed text arrived. Wakes the task if it waits on the
- * request; otherwise the text accumulates until it asks again. */
-void sched_req_progress(oe_req *r)
-{
-    oe_task *t = r->task;
-    if (t->state == TASK_PARKED && t->park == PARK_REQ)
-        sched_ready(t, lapi_push_progress);
-}
-
-/* Ends one request of a task: queued ones leave the queue, in-flight ones
- * are aborted; either way it finishes as "cancelled". */
-void sched_req_cancel(oe_req *r)
-{
-    if (r->finished)
-        return;
-    if (r->easy) {
-        http_cancel(r);
-        return;
-    }
-    oe_pool *p = r->pool;
-    oe_req **pp = &p->head, *prev = NULL;
-    while (*pp && *pp != r) {
-        prev = *pp;
-        pp = &(*pp)->next;
-    }
-    if (*pp) {
-        *pp = r->next;
-        if (p->tail == r)
-            p->tail = prev;
-        p->queued--;
-    }
-    r->next = NULL;
-    r->err = OE_ECANCEL;
-    snprintf(r->errmsg, sizeof r->errmsg, "%s: cancelled before it was sent", r->url);
-    sched_req_done(r);
-}
-
-/* Cancels what is still queued or in flight (interrupt, shutdown). */
-void sched_cancel_all(void)
-{
-    for (oe_pool *p = S.pools; p; p = p->next)
-        while (p->head)
-            sched_req_cancel(p->head);
-}
-
-oe_pool *sched_pools(void)
-{
-    return S.pools;
-}
-
-static void on_close_free(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void close_walk(uv_handle_t *h, void *arg)
-{
-    if (!uv_is_closing(h))
-        uv_close(h, on_close_free);
-}
-
-/* Ordered shutdown: libcurl first, then every handle, then the loop. Every
- * handle's data is either NULL or the allocation to free when it closes. */
-void sched_shutdown(void)
-{
-    http_shutdown();
-    uv_walk(S.loop, close_walk, NULL);
-    while (uv_run(S.loop, UV_RUN_DEFAULT) != 0)
-        ;
-    for (oe_pool *p = S.pools, *next; p; p = next) {
-        next = p->next;
-        for (oe_req *r = p->head, *rn; r; r = rn) {
-            rn = r->next;
-            req_free(r);
-        }
-        free(p);
-    }
-    S.pools = NULL;
+    return main_task->ok ? SCHED_DONE : SCHED_ERROR;
 }

@@ -2,7 +2,7 @@
 #ifndef STREAM_H
 #define STREAM_H
 
-#include "oe.h"
+#include "buf.h"
 
 enum { STREAM_NDJSON = 1, STREAM_SSE = 2 };
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_jsonl.c: libFuzzer target for jsonl() in core/prelude.lua, the
+ * fuzz_jsonl.c: libFuzzer target for jsonl() (core/lua/jsonl.lua), the
  * reader of every dataset: the input is written to a file and read to the
  * end. The invariant: every item is a table with its line number, and any
  * error is a string "FILE:LINE: ..." naming the file (never another error,

@@ -2,9 +2,10 @@
  * lua_harness.h: a Lua 5.4 state for fuzzing the Lua code that reads outside
  * data. It opens the standard libraries and lua-cjson (as "cjson" and
  * "cjson.safe"), sets package.path to the repository ("./?.lua", so run
- * from the repository root, or set FUZZ_ROOT), and runs core/prelude.lua
- * with stand-ins for the C engine: the prelude's globals (jsonl, ...) are
- * then the real ones. Each target then loads a Lua snippet, CHECK, that
+ * from the repository root, or set FUZZ_ROOT; the engine's modules
+ * "ollaeval.NAME" from core/lua/NAME.lua), and runs core/prelude.lua with
+ * stand-ins for the C engine and the command line: the prelude's globals
+ * (jsonl, ...) are then the real ones. Each target then loads a Lua snippet, CHECK, that
  * is called with the input and raises when an invariant breaks; the
  * harness turns that into abort(), which libFuzzer reports as a crash.
  */
@@ -26,10 +27,15 @@ static lua_State *H;
 static int check_ref = LUA_NOREF;
 
 static const char stubs[] =
-    /* the engine's C half, as no-ops; the ollaeval table main.c fills */
+    /* the engine's C half, as no-ops; the command line main.c parses */
+    "local root = ...\n"
     "local core = setmetatable({}, { __index = function() return function() end end })\n"
-    "ollaeval = { options = {}, argv = { 'ollaeval' }, args = {}, script = 'fuzz', usage = '' }\n"
-    "return core\n";
+    "package.loaded['ollaeval.core'] = core\n"
+    "table.insert(package.searchers, 2, function(name)\n"
+    "  local m = name:match('^ollaeval%.(.+)$')\n"
+    "  if m then return assert(loadfile(root .. '/core/lua/' .. m .. '.lua')) end\n"
+    "end)\n"
+    "return core, { options = {}, argv = { 'ollaeval' }, args = {}, script = 'fuzz', usage = '' }\n";
 
 static void die_lua(const char *what)
 {
@@ -54,13 +60,16 @@ static void harness_init(const char *check)
     snprintf(path, sizeof path, "package.path = '%s/?.lua'", root ? root : ".");
     if (luaL_dostring(H, path) != LUA_OK)
         die_lua("package.path");
-    if (luaL_loadstring(H, stubs) != LUA_OK || lua_pcall(H, 0, 1, 0) != LUA_OK)
+    if (luaL_loadstring(H, stubs) != LUA_OK)
+        die_lua("stubs");
+    lua_pushstring(H, root ? root : ".");
+    if (lua_pcall(H, 1, 2, 0) != LUA_OK)
         die_lua("stubs");
     snprintf(path, sizeof path, "%s/core/prelude.lua", root ? root : ".");
     if (luaL_loadfile(H, path) != LUA_OK)
         die_lua("core/prelude.lua");
-    lua_insert(H, -2); /* prelude(core) */
-    if (lua_pcall(H, 1, 0, 0) != LUA_OK)
+    lua_insert(H, -3); /* prelude(core, cmdline) */
+    if (lua_pcall(H, 2, 0, 0) != LUA_OK)
         die_lua("running core/prelude.lua");
     if (luaL_loadstring(H, check) != LUA_OK || lua_pcall(H, 0, 1, 0) != LUA_OK)
         die_lua("the check chunk");

@@ -1,0 +1,134 @@
+-- ollaeval.backends: how chat{} speaks to a server: Ollama's native API or
+-- an OpenAI-compatible one. Per backend: the path, the stream format, the
+-- request body, and the parser of an answer; plus which backend a URL
+-- speaks, its headers (the API key) and the server's message in an error.
+local cjson = require "cjson"
+local cjson_safe = require "cjson.safe"
+local options = require "ollaeval.options"
+local D = require "ollaeval.defaults"
+
+local floor = math.floor
+
+local M = {}
+
+local function api_key()
+    local name = options.engine["api-key-env"] or D["api-key-env"]
+    local k = os.getenv(name)
+    return k ~= "" and k or nil
+end
+
+-- headers(backend) -> the request headers (with the API key for openai)
+function M.headers(backend)
+    local h = { ["Content-Type"] = "application/json" }
+    local key = backend == "openai" and api_key()
+    if key then h["Authorization"] = "Bearer " .. key end
+    return h
+end
+
+-- of(url) -> "ollama" or "openai": --api, else "openai" for a URL ending in /v1
+function M.of(url)
+    local api = options.engine.api
+    if api then return api end
+    return url:find("/v1$") and "openai" or "ollama"
+end
+
+-- server_message(body): the server's own message from an error body:
+-- Ollama's {"error":"..."}, OpenAI-style {"error":{"message":...}}, vLLM's
+-- old {"message":...}; else the body, shortened.
+function M.server_message(body)
+    local j = cjson_safe.decode(body or "")
+    if type(j) == "table" then
+        local e = j.error
+        if type(e) == "string" then return e end
+        if type(e) == "table" and type(e.message) == "string" then return e.message end
+        if type(j.message) == "string" then return j.message end
+    end
+    body = (body or ""):gsub("%s+", " ")
+    if #body > 200 then body = body:sub(1, 200) .. "..." end
+    return body
+end
+
+-- A token count from JSON (a float to cjson), as an integer; 0 if absent.
+local function count(v)
+    v = tonumber(v)
+    return v and math.tointeger(floor(v)) or 0
+end
+
+local function effort(think)
+    if think == true then return "medium" end
+    if think == false then return "none" end
+    return think
+end
+
+-- The backends by name: path, stream (format), body(req, model, stream),
+-- parse(decoded answer) -> fields or nil, err, final(done chunk) -> table.
+M.by_name = {
+    ollama = {
+        path = "/api/chat", stream = "ndjson",
+        body = function(req, model, stream)
+            return {
+                model = model, messages = req.messages, stream = stream,
+                options = req.options, think = req.think, format = req.format,
+                keep_alive = req.keep_alive,
+            }
+        end,
+        parse = function(j)
+            local m = j.message
+            if type(m) ~= "table" or type(m.content) ~= "string" then
+                return nil, "the response has no message.content"
+            end
+            return {
+                content = m.content,
+                thinking = type(m.thinking) == "string" and m.thinking or nil,
+                done_reason = type(j.done_reason) == "string" and j.done_reason or nil,
+                prompt_tokens = count(j.prompt_eval_count),
+                completion_tokens = count(j.eval_count),
+            }
+        end,
+        final = function(f) -- the done:true chunk of a stream
+            return cjson_safe.decode(f or "") or {}
+        end,
+    },
+    openai = {
+        path = "/chat/completions", stream = "sse",
+        body = function(req, model, stream)
+            local o = req.options or {}
+            local b = {
+                model = model, messages = req.messages, stream = stream,
+                temperature = o.temperature, top_p = o.top_p, seed = o.seed, stop = o.stop,
+                max_tokens = o.num_predict,
+            }
+            if stream then b.stream_options = { include_usage = true } end
+            if req.think ~= nil then b.reasoning_effort = effort(req.think) end
+            if req.format == "json" then
+                b.response_format = { type = "json_object" }
+            elseif type(req.format) == "table" then
+                b.response_format = { type = "json_schema", json_schema = { name = "answer", schema = req.format } }
+            end
+            return b
+        end,
+        parse = function(j)
+            local c = type(j.choices) == "table" and j.choices[1]
+            local m = type(c) == "table" and c.message
+            if type(m) ~= "table" then return nil, "the response has no choices[1].message" end
+            local content = m.content
+            if content == cjson.null or content == nil then content = "" end
+            if type(content) ~= "string" then return nil, "message.content is not a string" end
+            local r = m.reasoning
+            if type(r) ~= "string" then r = m.reasoning_content end
+            local u = type(j.usage) == "table" and j.usage or {}
+            local details = type(u.completion_tokens_details) == "table" and u.completion_tokens_details or {}
+            return {
+                content = content,
+                thinking = type(r) == "string" and r or nil,
+                done_reason = type(c.finish_reason) == "string" and c.finish_reason or nil,
+                prompt_tokens = count(u.prompt_tokens),
+                completion_tokens = count(u.completion_tokens),
+                thinking_tokens = details.reasoning_tokens and count(details.reasoning_tokens) or nil,
+            }
+        end,
+        final = function() return {} end,
+    },
+}
+
+return M

@@ -1,0 +1,137 @@
+-- ollaeval.options: the engine options (ollaeval.options, with defaults
+-- filled in), the script's own options (options{}), --help, usage errors
+-- and log(). Leaving early (help, a usage error) goes through core.exit,
+-- so the engine still shuts down in order.
+local core = require "ollaeval.core"
+local D = require "ollaeval.defaults"
+
+local format, concat, floor = string.format, table.concat, math.floor
+local stderr = io.stderr
+
+local M = {}
+
+local cmd      -- the command line (lapi_push_cmdline)
+local O        -- the engine options
+local declared = {} -- the script's options, for --help
+
+-- init(cmdline): keeps the command line; fills the engine defaults.
+function M.init(c)
+    cmd, O = c, c.options
+    O.concurrency = O.concurrency or D.concurrency
+    O.timeout = O.timeout or D.timeout
+    O["idle-timeout"] = O["idle-timeout"] or D["idle-timeout"]
+    O.retries = O.retries or D.retries
+    O.seed = O.seed or D.seed
+    M.engine = O
+    return O
+end
+
+-- log(fmt, ...): a line on stderr, unless -q
+function M.log(fmt, ...)
+    if not O.quiet then stderr:write(format(fmt, ...), "\n") end
+end
+
+local function print_help()
+    local out = { cmd.usage }
+    if #declared > 0 then
+        out[#out + 1] = "\noptions of " .. cmd.script .. ":\n"
+        for _, o in ipairs(declared) do
+            local argname = o.arg or (o.choices and concat(o.choices, "|")) or o.type:upper()
+            local left = "--" .. o.name .. (o.type ~= "flag" and (" " .. argname) or "")
+            local def = o.default ~= nil and o.type ~= "flag" and format(" (default %s)", tostring(o.default)) or ""
+            if #left > 28 then left = left .. "\n" .. string.rep(" ", 30) end
+            out[#out + 1] = format("  %-28s %s%s\n", left, o.help or "", def)
+        end
+    end
+    io.stdout:write(concat(out))
+    io.stdout:flush()
+    core.exit(0)
+end
+
+-- usage_error(msg): the message on stderr, exit status 2.
+local function usage_error(msg)
+    stderr:write("ollaeval: ", msg, " (see ollaeval ", cmd.script, " --help)\n")
+    core.exit(2)
+end
+
+-- check_help(): with --help, prints the help and ends the run (status 0).
+function M.check_help()
+    if cmd.help then print_help() end
+end
+
+local function convert(o, v)
+    if o.type == "number" or o.type == "integer" then
+        local n = tonumber(v)
+        if not n or (o.type == "integer" and n ~= floor(n)) then
+            usage_error(format("--%s: '%s' is not a%s number", o.name, v, o.type == "integer" and " whole" or ""))
+        end
+        if o.min and n < o.min then usage_error(format("--%s: %s is below %s", o.name, v, o.min)) end
+        if o.max and n > o.max then usage_error(format("--%s: %s is above %s", o.name, v, o.max)) end
+        return o.type == "integer" and floor(n) or n
+    elseif o.type == "string" then
+        if o.choices then
+            for _, c in ipairs(o.choices) do if c == v then return v end end
+            usage_error(format("--%s: '%s' is not one of %s", o.name, v, concat(o.choices, ", ")))
+        end
+        return v
+    end
+    error("options{}: unknown type '" .. tostring(o.type) .. "' for --" .. o.name, 3)
+end
+
+-- options{ {name=, type="string"|"number"|"integer"|"flag", default=, help=}, ... }
+-- Declares the script's own options, parses the script's arguments and
+-- returns a table name -> value. `ollaeval SCRIPT --help` lists them.
+function M.options(spec)
+    if type(spec) ~= "table" then error("options{}: expected a list of option specs", 2) end
+    local byname = {}
+    for _, o in ipairs(spec) do
+        if type(o.name) ~= "string" then error("options{}: every option needs a name", 2) end
+        o.type = o.type or "string"
+        declared[#declared + 1] = o
+        byname[o.name] = o
+    end
+    M.check_help()
+    local res, positional = {}, {}
+    for _, o in ipairs(spec) do res[o.name] = o.default end
+    local args, i = cmd.args, 1
+    while i <= #args do
+        local a = args[i]
+        local name, val = a:match("^%-%-([^=]+)=(.*)$")
+        name = name or a:match("^%-%-(.+)$")
+        if name then
+            local o = byname[name]
+            if not o then usage_error("unknown option --" .. name) end
+            if o.type == "flag" then
+                if val then usage_error("--" .. name .. " takes no value") end
+                res[name] = true
+            else
+                if not val then
+                    i = i + 1
+                    val = args[i]
+                    if not val then usage_error("--" .. name .. " needs a value") end
+                end
+                res[name] = convert(o, val)
+            end
+        elseif a:sub(1, 1) == "-" and #a > 1 then
+            usage_error("unknown option " .. a)
+        else
+            positional[#positional + 1] = a
+        end
+        i = i + 1
+    end
+    res[0] = positional
+    return res
+end
+
+-- The command line as a shell would read it back (for records and hints).
+function M.command()
+    local parts = {}
+    for i, a in ipairs(cmd.argv) do
+        if i == 1 then a = "ollaeval" end
+        if a:find("[^%w%-_./:=,@+]") then a = "'" .. a:gsub("'", "'\\''") .. "'" end
+        parts[#parts + 1] = a
+    end
+    return concat(parts, " ")
+end
+
+return M

@@ -1,0 +1,92 @@
+-- ollaeval.tasks: spawn, wait, wait_all, sleep, wake, now and map, over
+-- the scheduler's primitives in `core` (lapi.c, sched.c).
+local core = require "ollaeval.core"
+local options = require "ollaeval.options"
+local endpoints = require "ollaeval.endpoints"
+
+local format = string.format
+local stderr = io.stderr
+
+local M = {}
+
+M.now = core.now
+M.wait = core.wait -- wait(task) -> ok, results...  (ok=false, traceback if it raised)
+
+-- sleep(ms) -> nothing, or true when another task woke it (wake)
+function M.sleep(ms)
+    if type(ms) ~= "number" then error("sleep(ms): ms must be a number", 2) end
+    return core.sleep(ms)
+end
+
+-- wake(task) -> true if the task was sleeping (its sleep returns now)
+function M.wake(t)
+    return core.wake(t)
+end
+
+function M.spawn(fn, ...)
+    if type(fn) ~= "function" then error("spawn(fn, ...): fn must be a function", 2) end
+    return core.spawn(fn, ...)
+end
+
+-- wait_all(tasks) -> list of {ok, results...} packed tables, in order
+function M.wait_all(tasks)
+    local out = {}
+    for i, t in ipairs(tasks) do out[i] = table.pack(core.wait(t)) end
+    return out
+end
+
+-- map(iter, fn, opts) runs fn(item, i) for each item of a lazy iterator (or a
+-- list) with at most opts.concurrency live tasks (default: the engine's
+-- concurrency times the number of endpoints). An item whose fn raises is
+-- passed to opts.on_error(item, i, traceback), or reported on stderr and
+-- counted as a failed task. Stops taking items when opts.stop() returns
+-- true or after a Ctrl-C. Returns the number of items started.
+function M.map(iter, fn, opts)
+    options.check_help()
+    opts = opts or {}
+    if type(fn) ~= "function" then error("map(iter, fn, opts): fn must be a function", 2) end
+    if type(iter) == "table" then
+        local list, k = iter, 0
+        iter = function()
+            k = k + 1
+            return list[k]
+        end
+    elseif type(iter) ~= "function" then
+        error("map(iter, fn, opts): iter must be a function or a list", 2)
+    end
+    local n = opts.concurrency or options.engine.concurrency * #endpoints.list
+    local started, exhausted = 0, false
+    local stop = opts.stop
+    local on_error = opts.on_error
+    local function next_item()
+        if exhausted or core.interrupted() > 0 or (stop and stop()) then return nil end
+        local item = iter()
+        if item == nil then exhausted = true return nil end
+        started = started + 1
+        return item, started
+    end
+    local function worker()
+        while true do
+            local item, i = next_item()
+            if item == nil then return end
+            local ok, err = xpcall(fn, debug.traceback, item, i)
+            if not ok then
+                if on_error then
+                    on_error(item, i, err)
+                else
+                    stderr:write(format("ollaeval: item %d failed: %s\n", i, tostring(err)))
+                    core.task_failed()
+                end
+            end
+        end
+    end
+    local tasks = {}
+    for k = 1, n do tasks[k] = core.spawn(worker) end
+    for _, t in ipairs(tasks) do
+        local ok, err = core.wait(t)
+        if not ok then error(err, 0) end -- the iterator or on_error raised
+    end
+    return started
+end
+
+return M

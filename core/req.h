@@ -1,0 +1,86 @@
+/* req.h: the HTTP request object and the per-endpoint windows (see req.c). */
+#ifndef REQ_H
+#define REQ_H
+
+#include "oe.h"
+
+/* Failure kinds a request can end with; the strings Lua sees. */
+enum oe_errkind {
+    OE_OK = 0,
+    OE_ECONNECT,  /* "connection": refused, reset, closed early, DNS */
+    OE_ETIMEOUT,  /* "timeout": connect, idle or total deadline */
+    OE_EPROTOCOL, /* "protocol": malformed HTTP, body over the cap */
+    OE_ECANCEL,   /* "cancelled": the run is stopping */
+};
+const char *oe_errkind_name(enum oe_errkind k);
+
+struct oe_req;
+struct oe_window;
+typedef void (*req_fn)(struct oe_req *r);
+
+/*
+ * One HTTP request. req.c owns it from req_new() to req_free(), and keeps
+ * every live request on one list, so nothing outlives the run. On its way:
+ *   lapi.c fills it (after checking every field of the Lua table) and
+ *   submits it; it waits in its endpoint window's FIFO (req.c);
+ *   http.c drives it from http_start() until the transfer ends, then tells
+ *   req.c, which frees its slot and calls r->on_done;
+ *   lapi.c pushes the result to Lua and frees it with req_free().
+ * Lua never holds a pointer to it.
+ */
+typedef struct oe_req {
+    /* request, set by lapi.c */
+    char *method, *url, *body;
+    size_t body_len;
+    struct curl_slist *headers;
+    long timeout_ms;         /* total, counted from http_start (not queue) */
+    long connect_timeout_ms; /* connect phase */
+    long idle_timeout_ms;    /* no bytes for this long: 0 = none */
+    size_t max_body;         /* cap on the response body */
+    int stream_format;       /* 0, or STREAM_NDJSON / STREAM_SSE: parse as it arrives */
+    int want_progress;       /* call on_progress as streamed text arrives */
+    int want_headers;        /* give Lua every response header (else Retry-After only) */
+    req_fn on_done;          /* the transfer ended (or was cancelled) */
+    req_fn on_progress;      /* streamed text arrived (want_progress) */
+    void *ud;                /* the callbacks' data (lapi.c: the task) */
+    /* response, set by http.c */
+    long status;
+    oe_buf resp_headers, resp_body;
+    enum oe_errkind err;
+    char errmsg[256];
+    double t_queued, t_start, t_first_byte, t_end; /* ms, oe_now() */
+    struct oe_stream *stream;/* the parser, owned by the request */
+    int finished;            /* the transfer has ended (result not yet taken) */
+    void *idle;              /* http.c's idle timer while in flight */
+    /* bookkeeping */
+    void *easy;              /* CURL *, owned by http.c while in flight */
+    struct oe_window *window;/* the endpoint window it counts against */
+    struct oe_req *next;     /* FIFO link while queued, in-flight list in http.c */
+    struct oe_req *prev;
+    struct oe_req *all_next, *all_prev; /* req.c's list of live requests */
+} oe_req;
+
+/* An endpoint's request window: at most `limit` in flight, FIFO beyond. */
+typedef struct oe_window {
+    char key[256];          /* scheme://host:port, the URL's authority */
+    int limit;              /* requests in flight at most (adjustable) */
+    int inflight, queued, max_inflight;
+    long done;
+    oe_req *head, *tail;    /* FIFO of requests waiting for a slot */
+    struct oe_window *next;
+} oe_window;
+
+int req_init(uv_loop_t *loop, int default_limit, long connect_timeout_ms, size_t max_body);
+void req_shutdown(void);
+oe_req *req_new(void);
+void req_start_stream(oe_req *r, int format);
+void req_free(oe_req *r);
+void req_submit(oe_req *r);
+void req_cancel(oe_req *r);
+void req_cancel_all(void);
+int req_live(void);
+void req_totals(int *inflight, int *queued);
+oe_window *req_window(const char *url);
+void req_window_set_limit(oe_window *w, int limit);
+
+#endif
