@@ -1,12 +1,12 @@
 /*
- * buf.c: oe_buf, the growable byte buffer (see oe.h). Kept apart from
+ * buf.c: oe_buf, the growable byte buffer (see buf.h). Kept apart from
  * http.c so that stream.c links alone (tests/fuzz/fuzz_stream.c). The data
  * is always NUL-terminated after len, so it can be read as a C string.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "oe.h"
+#include "buf.h"
 
 /* Makes room for n more bytes and the NUL after them. */
 void buf_reserve(oe_buf *b, size_t n)

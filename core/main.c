@@ -5,7 +5,8 @@
  * outcome into an exit status:
  *   0 success; 1 a script error or a failed task; 2 a usage error;
  *   130 interrupted (SIGINT/SIGTERM).
- * Subcommands: `ollaeval sim ...` runs the simulator (sim.c).
+ * Subcommands: `ollaeval sim ...` execs the simulator, the ollaeval-sim
+ * binary beside this one (exec_sim; its sources are in core/sim/).
  */
 #include <errno.h>
 #include <limits.h>
@@ -264,10 +265,33 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static uv_signal_t sigint, sigterm;
 
+/* `ollaeval sim ARGS...`: replaces this process with the ollaeval-sim that
+ * sits in the same folder as the running binary, with ARGS. Returns only on
+ * failure (exit status 1). */
+static int exec_sim(char **argv)
+{
+    static const char name[] = "ollaeval-sim";
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - sizeof name);
+    if (n <= 0 || (size_t)n >= sizeof path - sizeof name) {
+        fprintf(stderr, "%s sim: cannot find the running binary (/proc/self/exe): %s\n",
+                progname, n < 0 ? strerror(errno) : "path too long");
+        return 1;
+    }
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    memcpy(slash ? slash + 1 : path, name, sizeof name);
+    argv[0] = path;
+    execv(path, argv);
+    fprintf(stderr, "%s sim: cannot run the simulator %s: %s (it is built beside ollaeval by `make`)\n",
+            progname, path, strerror(errno));
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)
-        return sim_main(argc - 1, argv + 1);
+        return exec_sim(argv + 1);
     /* `ollaeval merge DIR...` runs the embedded module evals.merge */
     int merge = argc >= 2 && strcmp(argv[1], "merge") == 0;
 

@@ -8,11 +8,13 @@
  *   http.c   libcurl's multi interface driven by libuv; owns oe_req while a
  *            transfer is in flight
  *   stream.c incremental NDJSON / SSE parsers for streamed responses
- *   buf.c    oe_buf, the growable byte buffer
+ *   buf.c    oe_buf, the growable byte buffer (buf.h, shared with the
+ *            simulator)
  *   lapi.c   the Lua-facing C functions (the `core` table); the one place
  *            where the C/Lua boundary is drawn
- *   sim*.c   `ollaeval sim`, the simulator server (its own loop)
  *   prelude.lua  the Lua half of the API, embedded in the binary
+ * The simulator (`ollaeval sim`) is its own binary, ollaeval-sim, built from
+ * core/sim/ (map in core/sim/sim.h); it shares only buf.h with the engine.
  */
 #ifndef OE_H
 #define OE_H
@@ -21,6 +23,8 @@
 #include <stdint.h>
 #include <uv.h>
 #include <lua.h>
+
+#include "buf.h" /* oe_buf */
 
 #define OE_VERSION "0.1.0"
 
@@ -31,15 +35,6 @@ struct oe_embedded {
     const char *src;
 };
 extern const struct oe_embedded oe_embedded[];
-
-/* A growable byte buffer (buf.c); data is NUL-terminated after len. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-} oe_buf;
-void buf_reserve(oe_buf *b, size_t n);
-void buf_append(oe_buf *b, const void *p, size_t n);
-void buf_free(oe_buf *b);
 
 struct oe_task;
 struct oe_pool;
@@ -117,8 +112,5 @@ void http_cancel_all(void);
 int luaopen_core(lua_State *L);
 int lapi_push_response(lua_State *co, struct oe_task *t);
 int lapi_push_progress(lua_State *co, struct oe_task *t);
-
-/* ---- sim.c ---- */
-int sim_main(int argc, char **argv);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * sim_http.c: the simulator's connections. Owns sim_conn: accept, read,
+ * conn.c: the simulator's connections. Owns sim_conn: accept, read,
  * request parsing with http-parser (one request at a time, pipelined bytes
  * wait in c->in), keep-alive, writes, graceful close and reset.
  *
@@ -58,7 +58,7 @@ static int on_url(http_parser *p, const char *at, size_t n)
     sim_conn *c = p->data;
     if (c->url.len + n > MAX_URL)
         return 1;
-    sb_put(&c->url, at, n);
+    buf_append(&c->url, at, n);
     return 0;
 }
 
@@ -69,7 +69,7 @@ static int on_hfield(http_parser *p, const char *at, size_t n)
         c->hname.len = 0;
     c->hstate = 1;
     if (c->hname.len < 64)
-        sb_put(&c->hname, at, n);
+        buf_append(&c->hname, at, n);
     return 0;
 }
 
@@ -96,7 +96,7 @@ static int on_headers_done(http_parser *p)
     if (c->expect_continue && p->content_length > 0 &&
         p->content_length != ULLONG_MAX) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        conn_write(c, sim_strndup(cont, sizeof cont - 1), sizeof cont - 1);
+        conn_write(c, out_strndup(cont, sizeof cont - 1), sizeof cont - 1);
     }
     return 0;
 }
@@ -106,7 +106,7 @@ static int on_body(http_parser *p, const char *at, size_t n)
     sim_conn *c = p->data;
     if (c->body.len + n > c->srv->cfg.max_body)
         return 1;
-    sb_put(&c->body, at, n);
+    buf_append(&c->body, at, n);
     return 0;
 }
 
@@ -119,7 +119,7 @@ static int on_complete(http_parser *p)
     c->busy = 1;
     c->t_arrival = sim_now_ns();
     if (!c->body.data)
-        sb_put(&c->body, "", 0); /* body.data is never NULL for handlers */
+        buf_append(&c->body, "", 0); /* body.data is never NULL for handlers */
     http_parser_pause(p, 1);
     return 0;
 }
@@ -129,11 +129,11 @@ static int on_complete(http_parser *p)
 static void on_close(uv_handle_t *h)
 {
     sim_conn *c = h->data;
-    sb_free(&c->in);
-    sb_free(&c->url);
-    sb_free(&c->body);
-    sb_free(&c->hname);
-    sb_free(&c->out);
+    buf_free(&c->in);
+    buf_free(&c->url);
+    buf_free(&c->body);
+    buf_free(&c->hname);
+    buf_free(&c->out);
     free(c);
 }
 
@@ -155,7 +155,7 @@ static void conn_write(sim_conn *c, char *data, size_t len)
         return;
     }
     if (c->fake) {
-        sb_put(&c->out, data, len);
+        buf_append(&c->out, data, len);
         free(data);
         return;
     }
@@ -184,10 +184,10 @@ static void conn_write(sim_conn *c, char *data, size_t len)
     }
 }
 
-void sim_send_raw(sim_conn *c, sbuf *b)
+void sim_send_raw(sim_conn *c, oe_buf *b)
 {
     size_t n = b->len;
-    conn_write(c, sb_steal(b), n);
+    conn_write(c, out_steal(b), n);
 }
 
 /* ----------------------------------------------------------- closing */
@@ -265,7 +265,7 @@ static const char *status_text(int st)
     }
 }
 
-static void put_date(sim_conn *c, sbuf *b)
+static void put_date(sim_conn *c, oe_buf *b)
 {
     sim_server *s = c->srv;
     time_t now = time(NULL);
@@ -275,35 +275,35 @@ static void put_date(sim_conn *c, sbuf *b)
         strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
         s->date_sec = now;
     }
-    sb_puts(b, "Date: ");
-    sb_puts(b, s->date);
-    sb_puts(b, "\r\n");
+    out_puts(b, "Date: ");
+    out_puts(b, s->date);
+    out_puts(b, "\r\n");
 }
 
-static void put_head(sim_conn *c, sbuf *b, int status, const char *ctype,
+static void put_head(sim_conn *c, oe_buf *b, int status, const char *ctype,
                      const char *extra)
 {
-    sb_printf(b, "HTTP/1.1 %d %s\r\n", status, status_text(status));
+    out_printf(b, "HTTP/1.1 %d %s\r\n", status, status_text(status));
     if (ctype)
-        sb_printf(b, "Content-Type: %s\r\n", ctype);
+        out_printf(b, "Content-Type: %s\r\n", ctype);
     put_date(c, b);
     if (extra)
-        sb_puts(b, extra);
+        out_puts(b, extra);
     if (!c->keepalive)
-        sb_puts(b, "Connection: close\r\n");
+        out_puts(b, "Connection: close\r\n");
     else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
-        sb_puts(b, "Connection: keep-alive\r\n");
+        out_puts(b, "Connection: keep-alive\r\n");
 }
 
 /* A complete response with Content-Length; ends the request. */
 void sim_send(sim_conn *c, int status, const char *ctype, const char *extra,
               const char *body, size_t len)
 {
-    sbuf b = {0};
+    oe_buf b = {0};
     put_head(c, &b, status, ctype, extra);
-    sb_printf(&b, "Content-Length: %zu\r\n\r\n", len);
+    out_printf(&b, "Content-Length: %zu\r\n\r\n", len);
     if (!c->head)
-        sb_put(&b, body, len);
+        buf_append(&b, body, len);
     sim_send_raw(c, &b);
     sim_request_done(c);
 }
@@ -311,45 +311,45 @@ void sim_send(sim_conn *c, int status, const char *ctype, const char *extra,
 /* Error bodies: Ollama's {"error":"..."} or OpenAI's {"error":{...}}. */
 void sim_send_error(sim_conn *c, int api, int status, const char *msg)
 {
-    sbuf b = {0};
+    oe_buf b = {0};
     const char *extra = status == 429 ? "Retry-After: 1\r\n" : NULL;
     if (api == API_OPENAI) {
         const char *type = status == 400   ? "invalid_request_error"
                            : status == 404 ? "not_found_error"
                                            : "api_error";
-        sb_puts(&b, "{\"error\":{\"message\":");
-        sb_json_cstr(&b, msg);
-        sb_printf(&b, ",\"type\":\"%s\",\"param\":null,\"code\":null}}", type);
+        out_puts(&b, "{\"error\":{\"message\":");
+        out_json_cstr(&b, msg);
+        out_printf(&b, ",\"type\":\"%s\",\"param\":null,\"code\":null}}", type);
         sim_send(c, status, "application/json", extra, b.data, b.len);
     } else {
-        sb_puts(&b, "{\"error\":");
-        sb_json_cstr(&b, msg);
-        sb_putc(&b, '}');
+        out_puts(&b, "{\"error\":");
+        out_json_cstr(&b, msg);
+        out_putc(&b, '}');
         sim_send(c, status, "application/json; charset=utf-8", extra, b.data,
                  b.len);
     }
-    sb_free(&b);
+    buf_free(&b);
 }
 
 /* One chunk of a chunked response; the first call sends the headers. */
-void sim_stream_write(sim_conn *c, const char *ctype, sbuf *data)
+void sim_stream_write(sim_conn *c, const char *ctype, oe_buf *data)
 {
-    sbuf b = {0};
+    oe_buf b = {0};
     int http10 = c->parser.http_major == 1 && c->parser.http_minor == 0;
     if (!c->streaming) {
         if (http10) /* no chunked encoding in HTTP/1.0: end by closing */
             c->keepalive = 0;
         put_head(c, &b, 200, ctype, http10 ? NULL : "Transfer-Encoding: chunked\r\n");
-        sb_puts(&b, "\r\n");
+        out_puts(&b, "\r\n");
         c->streaming = 1;
     }
     if (http10) {
         if (data)
-            sb_put(&b, data->data, data->len);
+            buf_append(&b, data->data, data->len);
     } else if (data && data->len) {
-        sb_printf(&b, "%zx\r\n", data->len);
-        sb_put(&b, data->data, data->len);
-        sb_puts(&b, "\r\n");
+        out_printf(&b, "%zx\r\n", data->len);
+        buf_append(&b, data->data, data->len);
+        out_puts(&b, "\r\n");
     }
     sim_send_raw(c, &b);
 }
@@ -357,8 +357,8 @@ void sim_stream_write(sim_conn *c, const char *ctype, sbuf *data)
 void sim_stream_end(sim_conn *c)
 {
     if (!(c->parser.http_major == 1 && c->parser.http_minor == 0)) {
-        sbuf b = {0};
-        sb_puts(&b, "0\r\n\r\n");
+        oe_buf b = {0};
+        out_puts(&b, "0\r\n\r\n");
         sim_send_raw(c, &b);
     }
     sim_request_done(c);
@@ -366,13 +366,13 @@ void sim_stream_end(sim_conn *c)
 
 static void bad_request(sim_conn *c, int too_large)
 {
-    sbuf b = {0};
+    oe_buf b = {0};
     if (too_large)
-        sb_puts(&b, "HTTP/1.1 413 Request Entity Too Large\r\n"
+        out_puts(&b, "HTTP/1.1 413 Request Entity Too Large\r\n"
                     "Content-Type: text/plain; charset=utf-8\r\n"
                     "Connection: close\r\n\r\n413 Request Entity Too Large");
     else
-        sb_puts(&b, "HTTP/1.1 400 Bad Request\r\n"
+        out_puts(&b, "HTTP/1.1 400 Bad Request\r\n"
                     "Content-Type: text/plain; charset=utf-8\r\n"
                     "Connection: close\r\n\r\n400 Bad Request");
     sim_send_raw(c, &b);
@@ -438,7 +438,7 @@ void sim_parse_feed(sim_conn *c, const char *data, size_t len)
         sim_conn_close(c, 0);
         return;
     }
-    sb_put(&c->in, data, len);
+    buf_append(&c->in, data, len);
     conn_drive(c);
 }
 

@@ -1,8 +1,10 @@
 /*
- * sim.c: `ollaeval sim`, entry point of the simulator. Owns the command
- * line (flag table, --help, validation), the sim_server (one per process,
- * allocated here and freed on exit), the listening socket, SIGINT/SIGTERM
- * handling with an orderly shutdown, and the /stats document.
+ * main.c: ollaeval-sim's entry point (`ollaeval sim` execs this binary).
+ * Owns the command line (flag table, --help, validation), sim_config, the
+ * sim_server (one per process, allocated in main and freed on exit),
+ * start-up (models, dataset, answers file), the listening socket,
+ * SIGINT/SIGTERM with an orderly shutdown, logging, and the /stats document.
+ * Built with -DSIM_NO_MAIN (the fuzz target), everything but main().
  */
 #include <errno.h>
 #include <signal.h>
@@ -11,7 +13,6 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "oe.h"
 #include "sim.h"
 
 enum { T_INT, T_LONG, T_DBL, T_STR, T_BOOL, T_U64, T_SIZE, T_RATE };
@@ -181,11 +182,11 @@ uint64_t sim_now_ns(void) { return uv_hrtime(); }
 
 /* ------------------------------------------------------------ stats */
 
-void sim_stats_json(sim_server *s, sbuf *b)
+void sim_stats_json(sim_server *s, oe_buf *b)
 {
     const sim_stats *t = &s->st;
     uint64_t nf = 0;
-    sb_printf(b, "{\"requests\":%llu,\"generate_requests\":%llu,\"completed\":%llu,"
+    out_printf(b, "{\"requests\":%llu,\"generate_requests\":%llu,\"completed\":%llu,"
                  "\"generating\":%d,\"queued\":%d,\"max_generating\":%d,\"max_queued\":%d,"
                  "\"slot_busy_ms\":%.3f,\"tokens\":%llu,\"http_503\":%llu,"
                  "\"connections\":%d,\"max_connections\":%d,\"faults\":{",
@@ -194,32 +195,32 @@ void sim_stats_json(sim_server *s, sbuf *b)
               t->max_queued, t->slot_busy_ms, (unsigned long long)t->tokens,
               (unsigned long long)t->http_503, t->connections, t->max_connections);
     for (int k = 0; k < F_NKINDS; k++) {
-        sb_printf(b, "\"%s\":%llu,", sim_fault_names[k], (unsigned long long)t->faults[k]);
+        out_printf(b, "\"%s\":%llu,", sim_fault_names[k], (unsigned long long)t->faults[k]);
         nf += t->faults[k];
     }
-    sb_printf(b, "\"total\":%llu},\"answers\":{\"correct\":%llu,\"wrong\":%llu,\"correct_ids\":[",
+    out_printf(b, "\"total\":%llu},\"answers\":{\"correct\":%llu,\"wrong\":%llu,\"correct_ids\":[",
               (unsigned long long)nf, (unsigned long long)t->correct,
               (unsigned long long)t->wrong);
     for (int pass = 1, first = 1; pass <= 2; pass++, first = 1) {
         if (pass == 2)
-            sb_puts(b, "],\"wrong_ids\":[");
+            out_puts(b, "],\"wrong_ids\":[");
         for (int i = 0; i < s->ds.n; i++)
             if (s->ds.items[i].state == pass) {
-                sb_printf(b, first ? "%d" : ",%d", i);
+                out_printf(b, first ? "%d" : ",%d", i);
                 first = 0;
             }
     }
-    sb_puts(b, "]},\"models\":{");
+    out_puts(b, "]},\"models\":{");
     for (int i = 0; i < s->nmodels; i++) {
         const sim_model *m = &s->models[i];
-        sb_puts(b, i ? "," : "");
-        sb_json_cstr(b, m->name);
-        sb_printf(b, ":{\"loaded\":%s,\"generating\":%d,\"queued\":%d,"
+        out_puts(b, i ? "," : "");
+        out_json_cstr(b, m->name);
+        out_printf(b, ":{\"loaded\":%s,\"generating\":%d,\"queued\":%d,"
                      "\"max_generating\":%d,\"max_queued\":%d}",
                   m->ready_at ? "true" : "false", m->active, m->queued, m->max_active,
                   m->max_queued);
     }
-    sb_puts(b, "}}");
+    out_puts(b, "}}");
 }
 
 /* ------------------------------------------------------------ server */
@@ -319,7 +320,8 @@ static void raise_nofile(void)
     }
 }
 
-int sim_main(int argc, char **argv)
+#ifndef SIM_NO_MAIN
+int main(int argc, char **argv)
 {
     sim_server *s = calloc(1, sizeof *s);
     uv_loop_t *loop = malloc(sizeof *loop);
@@ -351,3 +353,4 @@ int sim_main(int argc, char **argv)
     free(s);
     return help ? 0 : rc;
 }
+#endif
