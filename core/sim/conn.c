@@ -3,6 +3,15 @@
  * request parsing with http-parser (one request at a time, pipelined bytes
  * wait in c->in), keep-alive, writes, graceful close and reset.
  *
+ * Self-defence, so that one client cannot take the server down:
+ *   - back-pressure: when a connection's unsent output exceeds
+ *     --max-unsent bytes, it stops reading and serves no further pipelined
+ *     request until the client has taken half of it;
+ *   - a sweep timer (one for the server) closes connections whose request
+ *     headers take longer than --header-timeout ms from their first byte,
+ *     and connections whose unsent output made no progress for
+ *     --write-timeout ms.
+ *
  * Lifetime: sim_conn_accept() allocates a connection; it is freed in the
  * libuv close callback, after sim_conn_close() (or a graceful shutdown)
  * unlinked it and aborted its job. Fake connections (fuzzing) have no
@@ -50,6 +59,7 @@ static int on_begin(http_parser *p)
     c->url.len = c->body.len = c->hname.len = 0;
     c->hstate = c->expect_continue = c->hdr_is_expect = 0;
     c->t_arrival = 0;
+    c->t_head = sim_now_ns(); /* the header timeout runs from here */
     return 0;
 }
 
@@ -90,6 +100,7 @@ static void conn_write(sim_conn *c, char *data, size_t len);
 static int on_headers_done(http_parser *p)
 {
     sim_conn *c = p->data;
+    c->t_head = 0;
     if (p->content_length != ULLONG_MAX &&
         p->content_length > c->srv->cfg.max_body)
         return -1; /* too large: on_body never sees it */
@@ -137,14 +148,38 @@ static void on_close(uv_handle_t *h)
     free(c);
 }
 
+static void conn_drive(sim_conn *c);
+
+static size_t unsent(sim_conn *c)
+{
+    return c->fake ? 0 : uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
+
 static void on_write(uv_write_t *req, int status)
 {
     wreq *w = (wreq *)req;
     sim_conn *c = req->handle->data;
     free(w->data);
     free(w);
-    if (status < 0 && status != UV_ECANCELED)
+    if (status < 0 && status != UV_ECANCELED) {
         sim_conn_close(c, 0);
+        return;
+    }
+    if (c->closing)
+        return;
+    c->t_write_ok = sim_now_ns();
+    /* back-pressure released: the client took half of the limit */
+    if (c->paused && unsent(c) <= c->srv->cfg.max_unsent / 2) {
+        c->paused = 0;
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+            sim_conn_close(c, 0);
+            return;
+        }
+        conn_drive(c);
+    }
 }
 
 /* Takes ownership of data (malloc'd). Tries a direct write first. */
@@ -177,10 +212,22 @@ static void conn_write(sim_conn *c, char *data, size_t len)
         abort();
     w->data = data;
     buf = uv_buf_init(data + n, (unsigned)(len - (size_t)n));
+    if (unsent(c) == 0) /* a write stall can start now */
+        c->t_write_ok = sim_now_ns();
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write) < 0) {
         free(data);
         free(w);
         sim_conn_close(c, 0);
+        return;
+    }
+    size_t u = unsent(c);
+    if (u > c->srv->st.max_unsent)
+        c->srv->st.max_unsent = u;
+    if (!c->paused && u > c->srv->cfg.max_unsent) {
+        /* the client does not read: stop reading its requests */
+        c->paused = 1;
+        c->srv->st.read_pauses++;
+        uv_read_stop((uv_stream_t *)&c->tcp);
     }
 }
 
@@ -381,14 +428,15 @@ static void bad_request(sim_conn *c, int too_large)
 
 /* ----------------------------------------------------------- driving */
 
-/* Parses buffered input and serves requests one at a time. Re-entrant
- * calls (a handler finishing synchronously) just return. */
+/* Parses buffered input and serves requests one at a time, until the
+ * output backs up (c->paused). Re-entrant calls (a handler finishing
+ * synchronously) just return. */
 static void conn_drive(sim_conn *c)
 {
     if (c->in_drive)
         return;
     c->in_drive = 1;
-    while (!c->busy && !c->closing && c->in_off < c->in.len) {
+    while (!c->busy && !c->closing && !c->paused && c->in_off < c->in.len) {
         const char *p = c->in.data + c->in_off;
         size_t n = c->in.len - c->in_off;
         size_t used = http_parser_execute(&c->parser, &settings, p, n);
@@ -440,6 +488,59 @@ void sim_parse_feed(sim_conn *c, const char *data, size_t len)
     }
     buf_append(&c->in, data, len);
     conn_drive(c);
+}
+
+/* ----------------------------------------------------------- timeouts */
+
+/* Closes the connections that stall in their headers or their writes. */
+static void on_sweep(uv_timer_t *t)
+{
+    sim_server *s = t->data;
+    const sim_config *cf = &s->cfg;
+    uint64_t now = sim_now_ns();
+    uint64_t ht = (uint64_t)(cf->header_timeout_ms * 1e6);
+    uint64_t wt = (uint64_t)(cf->write_timeout_ms * 1e6);
+    for (sim_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->fake)
+            continue;
+        if (ht && c->t_head && !c->paused && now - c->t_head > ht) {
+            s->st.header_timeouts++;
+            sim_log(s, "closing a connection: no complete request headers in %g ms\n",
+                    cf->header_timeout_ms);
+            sim_conn_close(c, 0);
+        } else if (wt && unsent(c) && now - c->t_write_ok > wt) {
+            s->st.write_timeouts++;
+            sim_log(s, "closing a connection: %zu bytes unsent, the client read none for %g ms\n",
+                    unsent(c), cf->write_timeout_ms);
+            sim_conn_close(c, 1);
+        }
+    }
+}
+
+void sim_conns_start(sim_server *s)
+{
+    const sim_config *cf = &s->cfg;
+    double lo = 0;
+    if (cf->header_timeout_ms > 0)
+        lo = cf->header_timeout_ms;
+    if (cf->write_timeout_ms > 0 && (lo == 0 || cf->write_timeout_ms < lo))
+        lo = cf->write_timeout_ms;
+    if (lo == 0)
+        return;
+    uint64_t every = (uint64_t)(lo / 4);
+    every = every < 10 ? 10 : every > 1000 ? 1000 : every;
+    uv_timer_init(s->loop, &s->sweep);
+    s->sweep.data = s;
+    s->sweep_on = 1;
+    uv_timer_start(&s->sweep, on_sweep, every, every);
+}
+
+void sim_conns_stop(sim_server *s)
+{
+    if (s->sweep_on)
+        uv_close((uv_handle_t *)&s->sweep, NULL);
+    s->sweep_on = 0;
 }
 
 /* ----------------------------------------------------------- accept */

@@ -70,6 +70,12 @@ static const flag flags[] = {
     {"--fault-first", T_LONG, O(fault_first), 0, 1e15, "0",
      "the first N generation requests all fail (enabled kinds in turn), none after"},
     {"--max-body", T_SIZE, O(max_body), 1, 1e12, "16777216", "largest request body in bytes"},
+    {"--max-unsent", T_SIZE, O(max_unsent), 1024, 1e12, "4194304",
+     "stop reading a connection with more unsent output (bytes)"},
+    {"--header-timeout", T_DBL, O(header_timeout_ms), 0, 1e9, "10000",
+     "ms from a request's first byte to its last header; 0 = none"},
+    {"--write-timeout", T_DBL, O(write_timeout_ms), 0, 1e9, "30000",
+     "ms without the client taking unsent output; 0 = none"},
     {"--quiet", T_BOOL, O(quiet), 0, 0, "off", "no logs on stderr"},
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 
@@ -189,11 +195,14 @@ void sim_stats_json(sim_server *s, oe_buf *b)
     out_printf(b, "{\"requests\":%llu,\"generate_requests\":%llu,\"completed\":%llu,"
                  "\"generating\":%d,\"queued\":%d,\"max_generating\":%d,\"max_queued\":%d,"
                  "\"slot_busy_ms\":%.3f,\"tokens\":%llu,\"http_503\":%llu,"
-                 "\"connections\":%d,\"max_connections\":%d,\"faults\":{",
+                 "\"connections\":%d,\"max_connections\":%d,\"read_pauses\":%llu,"
+                 "\"header_timeouts\":%llu,\"write_timeouts\":%llu,\"max_unsent\":%zu,\"faults\":{",
               (unsigned long long)t->requests, (unsigned long long)t->gen_requests,
               (unsigned long long)t->completed, t->generating, t->queued, t->max_generating,
               t->max_queued, t->slot_busy_ms, (unsigned long long)t->tokens,
-              (unsigned long long)t->http_503, t->connections, t->max_connections);
+              (unsigned long long)t->http_503, t->connections, t->max_connections,
+              (unsigned long long)t->read_pauses, (unsigned long long)t->header_timeouts,
+              (unsigned long long)t->write_timeouts, t->max_unsent);
     for (int k = 0; k < F_NKINDS; k++) {
         out_printf(b, "\"%s\":%llu,", sim_fault_names[k], (unsigned long long)t->faults[k]);
         nf += t->faults[k];
@@ -268,6 +277,7 @@ static void stop(sim_server *s)
     s->stopping = 1;
     sim_log(s, "stopping\n");
     uv_close((uv_handle_t *)&s->listener, NULL);
+    sim_conns_stop(s);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     while (s->conns)
@@ -342,6 +352,7 @@ int main(int argc, char **argv)
         s->sigint.data = s->sigterm.data = s;
         uv_signal_start(&s->sigint, on_signal, SIGINT);
         uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+        sim_conns_start(s);
         sim_log(s, "%d model(s), %d slot(s) each, queue %d, time scale %g\n", s->nmodels,
                 s->cfg.parallel, s->cfg.max_queue, s->cfg.time_scale);
         uv_run(loop, UV_RUN_DEFAULT);

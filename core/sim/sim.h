@@ -67,6 +67,8 @@ typedef struct sim_config {
     long fault_after, fault_first;
     int quiet;
     size_t max_body;
+    size_t max_unsent;       /* stop reading a connection above this */
+    double header_timeout_ms, write_timeout_ms; /* 0: none */
 } sim_config;
 
 typedef struct sim_job sim_job;
@@ -111,6 +113,8 @@ typedef struct sim_stats {
     double slot_busy_ms;
     uint64_t correct, wrong;
     int connections, max_connections;
+    uint64_t read_pauses, header_timeouts, write_timeouts;
+    size_t max_unsent; /* the most unsent output seen on one connection */
 } sim_stats;
 
 typedef struct sim_server {
@@ -129,6 +133,8 @@ typedef struct sim_server {
     sim_stats st;
     FILE *answers_out;
     sim_conn *conns;      /* all open connections (for shutdown) */
+    uv_timer_t sweep;     /* header and write timeouts (conn.c) */
+    int sweep_on;
     char date[40];        /* cached HTTP Date header value */
     time_t date_sec;
 } sim_server;
@@ -153,6 +159,10 @@ struct sim_conn {
     int in_drive;
     int streaming;        /* a chunked response has started */
     int closing;
+    int paused;           /* reading stopped: too much unsent output */
+    uint64_t t_head;      /* first byte of a request whose headers are
+                             incomplete, else 0 (header timeout) */
+    uint64_t t_write_ok;  /* last progress of the unsent output */
     uint64_t t_arrival;
     sim_job *job;         /* generation in progress, owned by queue.c */
     int fake;             /* fuzzing: writes go to `out`, no socket */
@@ -173,6 +183,8 @@ void sim_send_raw(sim_conn *c, oe_buf *b); /* takes b's data */
 void sim_stream_write(sim_conn *c, const char *ctype, oe_buf *b);
 void sim_stream_end(sim_conn *c);
 void sim_request_done(sim_conn *c);
+void sim_conns_start(sim_server *s); /* the timeout sweep */
+void sim_conns_stop(sim_server *s);
 
 /* ---- api.c ---- */
 void sim_route(sim_conn *c);
