@@ -110,6 +110,7 @@ static const char html_502[] =
     "</body>\r\n</html>\r\n";
 
 static void start(sim_job *j);
+static void admit(sim_server *s);
 
 sim_job *sim_job_new(sim_server *s, sim_conn *c, int api)
 {
@@ -196,15 +197,22 @@ static void release(sim_job *j)
     s->st.generating--;
     s->st.slot_busy_ms += (double)(sim_now_ns() - j->t_slot) / 1e6;
     s->st.tokens += (uint64_t)j->emitted;
+    admit(s);
+}
+
+/* Gives free slots to queued jobs, first in first out, every model. */
+static void admit(sim_server *s)
+{
     static int draining; /* admission loop is not re-entered */
     if (draining)
         return;
     draining = 1;
+    int slots = sim_slots(s);
     for (int again = 1; again;) {
         again = 0;
         for (int i = 0; i < s->nmodels; i++) {
             sim_model *mm = &s->models[i];
-            while (mm->active < s->cfg.parallel && mm->qhead) {
+            while (mm->active < slots && mm->qhead) {
                 sim_job *n = mm->qhead;
                 queue_remove(mm, n);
                 start(n);
@@ -213,6 +221,89 @@ static void release(sim_job *j)
         }
     }
     draining = 0;
+}
+
+/* ------------------------------------------------------------ slot schedule */
+
+/* Parses --parallel-schedule "T:P,T:P,...": T seconds of simulated time
+ * since start-up (ascending), P slots from then on. */
+int sim_schedule_init(sim_server *s)
+{
+    const char *p = s->cfg.parallel_schedule;
+    if (!p)
+        return 0;
+    double last = -1;
+    while (*p) {
+        char *end;
+        double t = strtod(p, &end);
+        long slots = 0;
+        int ok = end != p && *end == ':' && t >= 0 && t < 1e9 && t > last;
+        if (ok) {
+            p = end + 1;
+            slots = strtol(p, &end, 10);
+            ok = end != p && (*end == ',' || !*end) && slots >= 1 && slots <= 1000000;
+        }
+        if (!ok) {
+            fprintf(stderr, "ollaeval sim: --parallel-schedule: invalid value '%s' (want "
+                            "SECONDS:SLOTS,... with ascending times, e.g. 0:4,30:8,60:2)\n",
+                    s->cfg.parallel_schedule);
+            return -1;
+        }
+        s->sched = realloc(s->sched, sizeof *s->sched * (size_t)(s->nsched + 1));
+        if (!s->sched)
+            abort();
+        /* simulated seconds -> real ns, as every other delay (--time-scale) */
+        double scale = s->cfg.time_scale > 0 ? s->cfg.time_scale : 1;
+        s->sched[s->nsched].at = (uint64_t)(t * scale * 1e9);
+        s->sched[s->nsched].slots = (int)slots;
+        s->nsched++;
+        last = t;
+        p = end + (*end == ',');
+    }
+    return 0;
+}
+
+int sim_slots(const sim_server *s)
+{
+    int slots = s->cfg.parallel;
+    uint64_t since = sim_now_ns() - s->t_start;
+    for (int i = 0; i < s->nsched && s->sched[i].at <= since; i++)
+        slots = s->sched[i].slots;
+    return slots;
+}
+
+static void on_schedule(uv_timer_t *t)
+{
+    sim_server *s = t->data;
+    sim_log(s, "%d slot(s) per model from now on\n", sim_slots(s));
+    admit(s);
+    uint64_t since = sim_now_ns() - s->t_start;
+    for (int i = 0; i < s->nsched; i++)
+        if (s->sched[i].at > since) {
+            uv_update_time(s->loop);
+            uv_timer_start(t, on_schedule, (s->sched[i].at - since + 999999) / 1000000, 0);
+            return;
+        }
+}
+
+/* Starts the clock of the schedule (and of nothing else): call when the
+ * server starts listening. */
+void sim_schedule_start(sim_server *s)
+{
+    s->t_start = sim_now_ns();
+    if (!s->nsched)
+        return;
+    uv_timer_init(s->loop, &s->sched_timer);
+    s->sched_timer.data = s;
+    s->sched_on = 1;
+    uv_timer_start(&s->sched_timer, on_schedule, 0, 0);
+}
+
+void sim_schedule_stop(sim_server *s)
+{
+    if (s->sched_on)
+        uv_close((uv_handle_t *)&s->sched_timer, NULL);
+    s->sched_on = 0;
 }
 
 /* Detaches the job from its connection; returns the connection or NULL. */
@@ -245,13 +336,32 @@ static void put_head(sim_job *j, oe_buf *b)
     out_printf(b, ",\"created_at\":\"%s\",", ts);
 }
 
-static void put_metrics(sim_job *j, oe_buf *b)
+/*
+ * The server's timings, in ns, as Ollama reports them: total from arrival;
+ * load = the model's remaining load time plus this request's handling
+ * before the queue; prompt = prefill; eval = decode (from the end of
+ * prefill to now). total - load - prompt - eval is the time spent waiting
+ * for a slot (queue wait); it is never negative.
+ */
+typedef struct { uint64_t total, load, prompt, eval; } timings;
+
+static timings job_timings(const sim_job *j)
 {
     uint64_t now = sim_now_ns();
-    uint64_t total = now - j->t_arrival;
-    uint64_t load = j->load_ns + (j->t_submit - j->t_arrival);
-    uint64_t pe = j->prefill_ns ? j->prefill_ns : 1000;
-    uint64_t ev = now > j->t_decode ? now - j->t_decode : 1000;
+    timings t;
+    t.total = now - j->t_arrival;
+    t.load = j->load_ns + (j->t_submit - j->t_arrival);
+    t.prompt = j->prefill_ns ? j->prefill_ns : 1000;
+    t.eval = now > j->t_decode ? now - j->t_decode : 1000;
+    if (t.total < t.load + t.prompt + t.eval)
+        t.total = t.load + t.prompt + t.eval;
+    return t;
+}
+
+static void put_metrics(sim_job *j, oe_buf *b)
+{
+    timings tm = job_timings(j);
+    uint64_t total = tm.total, load = tm.load, pe = tm.prompt, ev = tm.eval;
     out_printf(b, ",\"total_duration\":%llu", (unsigned long long)total);
     if (load)
         out_printf(b, ",\"load_duration\":%llu", (unsigned long long)load);
@@ -320,6 +430,22 @@ static void put_usage(sim_job *j, oe_buf *b)
               j->prompt_tokens, j->emitted, j->prompt_tokens + j->emitted);
 }
 
+/* llama-server's "timings" object (with --v1-timings), after a comma. */
+static void put_v1_timings(sim_job *j, oe_buf *b)
+{
+    if (!j->srv->cfg.v1_timings)
+        return;
+    timings tm = job_timings(j);
+    double pms = (double)tm.prompt / 1e6, ems = (double)tm.eval / 1e6;
+    int pn = j->prompt_tokens, en = j->emitted;
+    out_printf(b, ",\"timings\":{\"cache_n\":0,\"prompt_n\":%d,\"prompt_ms\":%.3f,"
+                  "\"prompt_per_token_ms\":%.3f,\"prompt_per_second\":%.3f,"
+                  "\"predicted_n\":%d,\"predicted_ms\":%.3f,"
+                  "\"predicted_per_token_ms\":%.3f,\"predicted_per_second\":%.3f}",
+               pn, pms, pn ? pms / pn : 0, pms > 0 ? pn * 1e3 / pms : 0, en, ems,
+               en ? ems / en : 0, ems > 0 ? en * 1e3 / ems : 0);
+}
+
 /* One SSE chunk carrying a piece of content or reasoning. */
 static void put_oai_chunk(sim_job *j, oe_buf *b, int thinking, const char *t,
                           size_t n)
@@ -339,8 +465,9 @@ static void put_oai_final(sim_job *j, oe_buf *b)
 {
     out_puts(b, "data: ");
     put_oai_head(j, b, "chat.completion.chunk");
-    out_printf(b, "{\"index\":0,\"delta\":{},\"finish_reason\":\"%s\"}]}\n\n",
-              done_reason(j));
+    out_printf(b, "{\"index\":0,\"delta\":{},\"finish_reason\":\"%s\"}]", done_reason(j));
+    put_v1_timings(j, b);
+    out_puts(b, "}\n\n");
     if (j->include_usage) {
         out_puts(b, "data: ");
         put_oai_head(j, b, "chat.completion.chunk");
@@ -389,6 +516,7 @@ static void full_body(sim_job *j, oe_buf *b)
         }
         out_printf(b, "},\"finish_reason\":\"%s\"}],", done_reason(j));
         put_usage(j, b);
+        put_v1_timings(j, b);
         out_putc(b, '}');
     }
     buf_free(&joined);
@@ -636,6 +764,12 @@ static int early_fault(sim_job *j)
     return 1;
 }
 
+/* The model is loading: its first request started the load, not done. */
+static int loading(const sim_model *m, uint64_t now)
+{
+    return m->ready_at == 0 || m->ready_at > now;
+}
+
 void sim_job_submit(sim_job *j)
 {
     sim_server *s = j->srv;
@@ -651,11 +785,11 @@ void sim_job_submit(sim_job *j)
         s->st.faults[j->fault]++;
     if (early_fault(j))
         return;
-    if (m->active < s->cfg.parallel) {
+    if (m->active < sim_slots(s)) {
         start(j);
         return;
     }
-    if (m->queued >= s->cfg.max_queue) {
+    if (m->queued >= s->cfg.max_queue && (!s->cfg.limit_loading || loading(m, j->t_submit))) {
         sim_conn *c = detach(j);
         s->st.http_503++;
         sim_send_error(c, j->api, 503, err_503);

@@ -51,6 +51,10 @@ typedef struct sim_config {
     const char *host;
     int port;
     int parallel, max_queue;
+    const char *parallel_schedule; /* "T:P,..." or NULL (queue.c parses it) */
+    const char *queue_limit;       /* "always" or "loading" */
+    int limit_loading;             /* --queue-limit loading */
+    int v1_timings;                /* llama-server's "timings" on /v1 */
     double prefill_ms, token_ms, batch_penalty, time_scale, load_ms;
     double fixed_ms; /* < 0: off */
     int tokens_min, tokens_max;
@@ -135,6 +139,10 @@ typedef struct sim_server {
     sim_conn *conns;      /* all open connections (for shutdown) */
     uv_timer_t sweep;     /* header and write timeouts (conn.c) */
     int sweep_on;
+    struct { uint64_t at; int slots; } *sched; /* --parallel-schedule, real ns */
+    int nsched, sched_on;
+    uv_timer_t sched_timer; /* fires at each change of the slot count */
+    uint64_t t_start;     /* hrtime when the server started listening */
     char date[40];        /* cached HTTP Date header value */
     time_t date_sec;
 } sim_server;
@@ -193,6 +201,10 @@ void sim_route(sim_conn *c);
 int sim_models_init(sim_server *s); /* the table from --models; -1: none */
 void sim_models_free(sim_server *s);
 sim_model *sim_model_find(sim_server *s, const char *name);
+int sim_schedule_init(sim_server *s); /* parses --parallel-schedule; -1 bad */
+void sim_schedule_start(sim_server *s);
+void sim_schedule_stop(sim_server *s);
+int sim_slots(const sim_server *s); /* slots per model now */
 /*
  * A generation request. Created by api.c (sim_job_new), owned by queue.c
  * from sim_job_submit until it finishes or its connection goes.
