@@ -1,12 +1,15 @@
-# ollaeval: one binary, `./ollaeval`. Lua 5.4, libuv, lua-cjson and
-# http-parser are linked statically from Debian's -dev packages, libcurl,
-# libcrypto and cJSON dynamically. The Lua half (core/prelude.lua,
-# core/lua/*.lua as ollaeval.<name>, evals/*.lua as evals.<name>) is
-# embedded by core/embed.sh. `make test` builds and runs every test.
-#   make            build ./ollaeval (installs missing packages first)
+# ollaeval: two binaries. `./ollaeval`, the engine (core/*.c): Lua 5.4,
+# libuv and lua-cjson linked statically from Debian's -dev packages, libcurl,
+# libcrypto and cJSON dynamically; the Lua half (core/prelude.lua,
+# core/lua/*.lua as ollaeval.<name>, evals/*.lua as evals.<name>) is embedded
+# by core/embed.sh. `./ollaeval-sim`, the simulator (core/sim/*.c and
+# core/buf.c; `ollaeval sim` execs it): libuv and http-parser statically,
+# cJSON dynamically. `make test` builds and runs every test.
+#   make            build ./ollaeval and ./ollaeval-sim (installs missing
+#                   packages first)
 #   make test       run the test suite (tests/run; tests/README.md)
 #   make test-fast  the pure library layer only (tests/evals, a few seconds)
-#   make asan       build build-asan/ollaeval with ASan + UBSan
+#   make asan       build build-asan/ollaeval(-sim) with ASan + UBSan
 #   make test-asan  run the test suite against the sanitizer build
 #   make bench      benchmarks (bench/)
 #   make demo       GSM8K (else synthetic problems) against local Ollama, else
@@ -21,9 +24,9 @@ WARN    := -Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wmissing-prototypes \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -I/usr/include/lua5.4 -D_GNU_SOURCE
 LDLIBS  := $(LIBDIR)/liblua5.4-cjson.a $(LIBDIR)/liblua5.4.a $(LIBDIR)/libuv_a.a \
-           $(LIBDIR)/libhttp_parser.a \
            $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lcjson -lcrypto \
            -lpthread -ldl -lrt -lm
+SIM_LDLIBS := $(LIBDIR)/libuv_a.a $(LIBDIR)/libhttp_parser.a -lcjson -lpthread -ldl -lrt -lm
 ifeq ($(MODE),asan)
 B       := build-asan
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -35,15 +38,28 @@ OBJS    := $(SRCS:core/%.c=$(B)/%.o) $(B)/embedded.o
 LUA_MOD := $(wildcard core/lua/*.lua)
 LUA_EMB := core/prelude.lua $(LUA_MOD) $(wildcard evals/*.lua)
 BIN     := $(if $(filter asan,$(MODE)),$(B)/ollaeval,ollaeval)
+# the simulator: its own object group, and the only user of http-parser
+SIM_SRCS := $(wildcard core/sim/*.c)
+SIM_OBJS := $(SIM_SRCS:core/sim/%.c=$(B)/sim/%.o) $(B)/buf.o
+SIM_BIN  := $(if $(filter asan,$(MODE)),$(B)/ollaeval-sim,ollaeval-sim)
 V       ?= @
 
-all: $(BIN)
+all: $(BIN) $(SIM_BIN)
 
 $(BIN): $(OBJS)
 	@echo "LINK $@"
 	$(V)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
+$(SIM_BIN): $(SIM_OBJS)
+	@echo "LINK $@"
+	$(V)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(SIM_LDLIBS)
+
 $(B)/%.o: core/%.c core/*.h $(B)/.deps | $(B)
+	@echo "CC   $<"
+	$(V)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/sim/%.o: core/sim/%.c core/sim/sim.h core/buf.h $(B)/.deps | $(B)
+	@mkdir -p $(B)/sim
 	@echo "CC   $<"
 	$(V)$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -90,9 +106,9 @@ fuzz:
 	$(V)tests/fuzz/run
 
 format:
-	clang-format -i core/*.c core/*.h
+	clang-format -i core/*.c core/*.h core/sim/*.c core/sim/*.h
 
 clean:
-	rm -rf build build-asan ollaeval
+	rm -rf build build-asan ollaeval ollaeval-sim
 
 .PHONY: all asan test test-fast test-asan valgrind bench demo fuzz format clean

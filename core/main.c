@@ -7,7 +7,8 @@
  *   0 success; 1 a script error or a failed task; 2 a usage error;
  *   130 interrupted (SIGINT/SIGTERM); a script may return others.
  * Engine options go before or after SCRIPT; anything else goes to the
- * script. Subcommands: `ollaeval sim ...` runs the simulator (sim.c);
+ * script. Subcommands: `ollaeval sim ...` execs the simulator, the ollaeval-sim
+ * binary beside this one (exec_sim; its sources are in core/sim/);
  * `ollaeval merge ...` runs the embedded module evals.merge.
  * The defaults come from core/lua/defaults.lua (read_defaults, the one
  * place C reads them). No Lua table is built here: lapi_push_cmdline()
@@ -435,10 +436,33 @@ static int pmain(lua_State *L)
     return 1;
 }
 
+/* `ollaeval sim ARGS...`: replaces this process with the ollaeval-sim that
+ * sits in the same folder as the running binary, with ARGS. Returns only on
+ * failure (exit status 1). */
+static int exec_sim(char **argv)
+{
+    static const char name[] = "ollaeval-sim";
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - sizeof name);
+    if (n <= 0 || (size_t)n >= sizeof path - sizeof name) {
+        fprintf(stderr, "%s sim: cannot find the running binary (/proc/self/exe): %s\n",
+                progname, n < 0 ? strerror(errno) : "path too long");
+        return 1;
+    }
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    memcpy(slash ? slash + 1 : path, name, sizeof name);
+    argv[0] = path;
+    execv(path, argv);
+    fprintf(stderr, "%s sim: cannot run the simulator %s: %s (it is built beside ollaeval by `make`)\n",
+            progname, path, strerror(errno));
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)
-        return sim_main(argc - 1, argv + 1);
+        return exec_sim(argv + 1);
     lua_State *L = luaL_newstate();
     if (!L) {
         fprintf(stderr, "%s: cannot create the Lua state: out of memory\n", progname);

@@ -20,7 +20,8 @@
  *   stream.c incremental NDJSON / SSE parsers for streamed responses
  *   buf.c    oe_buf, the growable byte buffer (buf.h, also the simulator's)
  *   prelude.lua, lua/NAME.lua  the Lua half of the API, embedded in the binary
- *   sim*.c   `ollaeval sim`, the simulator server (its own loop)
+ *   The simulator (`ollaeval sim`) is its own binary, ollaeval-sim, built
+ *   from core/sim/ (map in core/sim/sim.h); it shares only buf.h with the engine.
  *
  * libuv handles: every handle's data is either NULL or the allocation to
  * free when it closes (loop.c closes whatever is left at shutdown).
@@ -32,6 +33,8 @@
 #include <stdint.h>
 #include <uv.h>
 #include <lua.h>
+
+#include "buf.h" /* oe_buf */
 
 #define OE_VERSION "0.1.0"
 
@@ -78,7 +81,5 @@ typedef struct {
     const char *usage;         /* the engine's --help text */
 } oe_cmdline;
 
-/* sim.c: `ollaeval sim`, dispatched from main.c. */
-int sim_main(int argc, char **argv);
 
 #endif

@@ -10,7 +10,9 @@
 #         can `wait` for its exit status); sets SIM_PID and SIM_URL.
 # The simulator listens on a free port (--port 0); its stdout and stderr go
 # to LOG (default: a temp file). WRAPPER (for example valgrind) runs it
-# under that command. The caller owns the process and stops it with SIGTERM.
+# under that command: then the ollaeval-sim beside BINARY is run directly,
+# since `ollaeval sim` execs it and the wrapper would not follow the exec.
+# The caller owns the process and stops it with SIGTERM.
 start_sim_bg() {
     local bin=./ollaeval log="" wrap="" _
     while [ $# -gt 0 ]; do
@@ -22,8 +24,10 @@ start_sim_bg() {
         esac
     done
     [ -n "$log" ] || log=$(mktemp "${TMPDIR:-/tmp}/ollaeval-sim.XXXXXX")
+    local cmd=("$bin" sim)
+    [ -n "$wrap" ] && [ -x "$(dirname "$bin")/ollaeval-sim" ] && cmd=("$(dirname "$bin")/ollaeval-sim")
     # shellcheck disable=SC2086
-    $wrap "$bin" sim --port 0 "$@" >"$log" 2>&1 </dev/null &
+    $wrap "${cmd[@]}" --port 0 "$@" >"$log" 2>&1 </dev/null &
     SIM_PID=$! SIM_URL=""
     for _ in $(seq 500); do
         SIM_URL=$(sed -n '1s/^ollaeval sim listening on \(http:[^ ]*\).*/\1/p' "$log" 2>/dev/null)

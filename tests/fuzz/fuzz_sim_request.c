@@ -3,20 +3,16 @@
  * bytes -> http-parser (sim_parse_feed on a socketless connection) ->
  * routing -> JSON validation -> job, answer text, faults -> response bytes.
  *
- * Build and run (from the repository root):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *     -I/usr/include/lua5.4 tests/fuzz/fuzz_sim_request.c core/sim.c \
- *     core/sim_*.c /usr/lib/x86_64-linux-gnu/libuv_a.a \
- *     /usr/lib/x86_64-linux-gnu/libhttp_parser.a -lcjson -lpthread -ldl -lm \
- *     -o build/fuzz_sim_request
- *   build/fuzz_sim_request -max_total_time=60 -max_len=4096 \
- *     tests/fuzz/corpus/sim_request
+ * Built and run by tests/fuzz/run (`make fuzz`) from the line below: the
+ * simulator's sources without its main() (-DSIM_NO_MAIN), core/buf.c, libuv
+ * and http-parser.
  */
+// build: -DSIM_NO_MAIN core/sim/*.c core/buf.c /usr/lib/x86_64-linux-gnu/libuv_a.a /usr/lib/x86_64-linux-gnu/libhttp_parser.a -lcjson -lpthread -ldl -lm
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/sim.h"
+#include "../../core/sim/sim.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

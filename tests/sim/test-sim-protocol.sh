@@ -166,6 +166,10 @@ check "another seed: different content" eval '! cmp -s "$tmp/c3" "$tmp/c5"'
 # ---- flags
 "$bin" sim --parallel zero >/dev/null 2>"$tmp/e"; rc=$?
 check "bad flag value: exit 2, names the flag" eval '[ $rc = 2 ] && grep -q -- "--parallel" "$tmp/e" && [ $(wc -l < "$tmp/e") = 1 ]'
+cp "$bin" "$tmp/ollaeval-alone"
+"$tmp/ollaeval-alone" sim --help >/dev/null 2>"$tmp/e"; rc=$?
+check "ollaeval sim without ollaeval-sim beside it: exit 1, names it" eval '[ $rc = 1 ] && grep -q "cannot run the simulator $tmp/ollaeval-sim" "$tmp/e"'
+check "ollaeval-sim is the same program" eval '"$(dirname "$bin")/ollaeval-sim" --help | grep -q "^usage: ollaeval sim"'
 "$bin" sim --help >"$tmp/e"; rc=$?
 check "--help lists flags with defaults" eval '[ $rc = 0 ] && grep -q -- "--max-queue N .*(default 512)" "$tmp/e" && grep -q -- "--fault-stall" "$tmp/e"'
 

@@ -1,8 +1,10 @@
 /*
- * sim.c: `ollaeval sim`, entry point of the simulator. Owns the command
- * line (flag table, --help, validation), the sim_server (one per process,
- * allocated here and freed on exit), the listening socket, SIGINT/SIGTERM
- * handling with an orderly shutdown, and the /stats document.
+ * main.c: ollaeval-sim's entry point (`ollaeval sim` execs this binary).
+ * Owns the command line (flag table, --help, validation), sim_config, the
+ * sim_server (one per process, allocated in main and freed on exit),
+ * start-up (models, dataset, answers file), the listening socket,
+ * SIGINT/SIGTERM with an orderly shutdown, logging, and the /stats document.
+ * Built with -DSIM_NO_MAIN (the fuzz target), everything but main().
  */
 #include <errno.h>
 #include <signal.h>
@@ -11,7 +13,6 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "oe.h"
 #include "sim.h"
 
 enum { T_INT, T_LONG, T_DBL, T_STR, T_BOOL, T_U64, T_SIZE, T_RATE };
@@ -32,7 +33,11 @@ static const flag flags[] = {
     {"--port", T_INT, O(port), 0, 65535, "11434", "TCP port; 0 picks a free one"},
     {"--models", T_STR, O(models), 0, 0, "qwen3:8b,llama3.2:3b", "known models (comma list)"},
     {"--parallel", T_INT, O(parallel), 1, 1e6, "4", "generation slots per model"},
+    {"--parallel-schedule", T_STR, O(parallel_schedule), 0, 0, "none",
+     "slots that change: T:P,... (P slots from T simulated seconds on)"},
     {"--max-queue", T_INT, O(max_queue), 0, 1e7, "512", "FIFO places behind the slots; 503 beyond"},
+    {"--queue-limit", T_STR, O(queue_limit), 0, 0, "always",
+     "always|loading: --max-queue always, or only while the model loads"},
     {"--prefill-ms-per-token", T_DBL, O(prefill_ms), 0, 1e6, "0.2", "prompt processing time per token"},
     {"--token-ms", T_DBL, O(token_ms), 0, 1e6, "20", "decode step time with one active slot"},
     {"--batch-penalty", T_DBL, O(batch_penalty), 0, 100, "0.15",
@@ -52,6 +57,8 @@ static const flag flags[] = {
     {"--seed", T_U64, O(seed), 0, 0, "0", "seed for answers, accuracy draws and faults"},
     {"--think-in-content", T_BOOL, O(think_in_content), 0, 0, "off",
      "put thinking in <think>...</think> at the start of content"},
+    {"--v1-timings", T_BOOL, O(v1_timings), 0, 0, "off",
+     "llama-server's \"timings\" object in /v1 replies"},
     {"--reasoning-field", T_STR, O(reasoning_field), 0, 0, "reasoning",
      "/v1 field for thinking: reasoning|reasoning_content"},
     {"--answers-out", T_STR, O(answers_out), 0, 0, "none", "JSONL of first answers per item"},
@@ -69,6 +76,12 @@ static const flag flags[] = {
     {"--fault-first", T_LONG, O(fault_first), 0, 1e15, "0",
      "the first N generation requests all fail (enabled kinds in turn), none after"},
     {"--max-body", T_SIZE, O(max_body), 1, 1e12, "16777216", "largest request body in bytes"},
+    {"--max-unsent", T_SIZE, O(max_unsent), 1024, 1e12, "4194304",
+     "stop reading a connection with more unsent output (bytes)"},
+    {"--header-timeout", T_DBL, O(header_timeout_ms), 0, 1e9, "10000",
+     "ms from a request's first byte to its last header; 0 = none"},
+    {"--write-timeout", T_DBL, O(write_timeout_ms), 0, 1e9, "30000",
+     "ms without the client taking unsent output; 0 = none"},
     {"--quiet", T_BOOL, O(quiet), 0, 0, "off", "no logs on stderr"},
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 
@@ -150,7 +163,12 @@ static int parse_args(sim_config *cf, int argc, char **argv)
         if (!strcmp(f->name, "--question-field"))
             cf->qfield_set = 1;
     }
-    const char *rf = cf->reasoning_field, *gm = cf->gold_mode;
+    const char *rf = cf->reasoning_field, *gm = cf->gold_mode, *ql = cf->queue_limit;
+    if (strcmp(ql, "always") && strcmp(ql, "loading")) {
+        fprintf(stderr, "ollaeval sim: --queue-limit: invalid value '%s' (always|loading)\n", ql);
+        return 2;
+    }
+    cf->limit_loading = !strcmp(ql, "loading");
     if (strcmp(rf, "reasoning") && strcmp(rf, "reasoning_content")) {
         fprintf(stderr, "ollaeval sim: --reasoning-field: invalid value '%s'\n", rf);
         return 2;
@@ -181,45 +199,48 @@ uint64_t sim_now_ns(void) { return uv_hrtime(); }
 
 /* ------------------------------------------------------------ stats */
 
-void sim_stats_json(sim_server *s, sbuf *b)
+void sim_stats_json(sim_server *s, oe_buf *b)
 {
     const sim_stats *t = &s->st;
     uint64_t nf = 0;
-    sb_printf(b, "{\"requests\":%llu,\"generate_requests\":%llu,\"completed\":%llu,"
+    out_printf(b, "{\"requests\":%llu,\"generate_requests\":%llu,\"completed\":%llu,"
                  "\"generating\":%d,\"queued\":%d,\"max_generating\":%d,\"max_queued\":%d,"
-                 "\"slot_busy_ms\":%.3f,\"tokens\":%llu,\"http_503\":%llu,"
-                 "\"connections\":%d,\"max_connections\":%d,\"faults\":{",
+                 "\"slot_busy_ms\":%.3f,\"tokens\":%llu,\"http_503\":%llu,\"slots\":%d,"
+                 "\"connections\":%d,\"max_connections\":%d,\"read_pauses\":%llu,"
+                 "\"header_timeouts\":%llu,\"write_timeouts\":%llu,\"max_unsent\":%zu,\"faults\":{",
               (unsigned long long)t->requests, (unsigned long long)t->gen_requests,
               (unsigned long long)t->completed, t->generating, t->queued, t->max_generating,
               t->max_queued, t->slot_busy_ms, (unsigned long long)t->tokens,
-              (unsigned long long)t->http_503, t->connections, t->max_connections);
+              (unsigned long long)t->http_503, sim_slots(s), t->connections, t->max_connections,
+              (unsigned long long)t->read_pauses, (unsigned long long)t->header_timeouts,
+              (unsigned long long)t->write_timeouts, t->max_unsent);
     for (int k = 0; k < F_NKINDS; k++) {
-        sb_printf(b, "\"%s\":%llu,", sim_fault_names[k], (unsigned long long)t->faults[k]);
+        out_printf(b, "\"%s\":%llu,", sim_fault_names[k], (unsigned long long)t->faults[k]);
         nf += t->faults[k];
     }
-    sb_printf(b, "\"total\":%llu},\"answers\":{\"correct\":%llu,\"wrong\":%llu,\"correct_ids\":[",
+    out_printf(b, "\"total\":%llu},\"answers\":{\"correct\":%llu,\"wrong\":%llu,\"correct_ids\":[",
               (unsigned long long)nf, (unsigned long long)t->correct,
               (unsigned long long)t->wrong);
     for (int pass = 1, first = 1; pass <= 2; pass++, first = 1) {
         if (pass == 2)
-            sb_puts(b, "],\"wrong_ids\":[");
+            out_puts(b, "],\"wrong_ids\":[");
         for (int i = 0; i < s->ds.n; i++)
             if (s->ds.items[i].state == pass) {
-                sb_printf(b, first ? "%d" : ",%d", i);
+                out_printf(b, first ? "%d" : ",%d", i);
                 first = 0;
             }
     }
-    sb_puts(b, "]},\"models\":{");
+    out_puts(b, "]},\"models\":{");
     for (int i = 0; i < s->nmodels; i++) {
         const sim_model *m = &s->models[i];
-        sb_puts(b, i ? "," : "");
-        sb_json_cstr(b, m->name);
-        sb_printf(b, ":{\"loaded\":%s,\"generating\":%d,\"queued\":%d,"
+        out_puts(b, i ? "," : "");
+        out_json_cstr(b, m->name);
+        out_printf(b, ":{\"loaded\":%s,\"generating\":%d,\"queued\":%d,"
                      "\"max_generating\":%d,\"max_queued\":%d}",
                   m->ready_at ? "true" : "false", m->active, m->queued, m->max_active,
                   m->max_queued);
     }
-    sb_puts(b, "}}");
+    out_puts(b, "}}");
 }
 
 /* ------------------------------------------------------------ server */
@@ -232,6 +253,8 @@ int sim_server_setup(sim_server *s, uv_loop_t *loop)
         fprintf(stderr, "ollaeval sim: --models: no model names\n");
         return 2;
     }
+    if (sim_schedule_init(s))
+        return 2;
     if (s->cfg.dataset && sim_dataset_load(s))
         return 2;
     if (s->cfg.answers_out && !(s->answers_out = fopen(s->cfg.answers_out, "w"))) {
@@ -245,6 +268,9 @@ int sim_server_setup(sim_server *s, uv_loop_t *loop)
 void sim_server_cleanup(sim_server *s)
 {
     sim_models_free(s);
+    free(s->sched);
+    s->sched = NULL;
+    s->nsched = 0;
     sim_dataset_free(&s->ds);
     sim_fault_free(s);
     if (s->answers_out)
@@ -267,6 +293,8 @@ static void stop(sim_server *s)
     s->stopping = 1;
     sim_log(s, "stopping\n");
     uv_close((uv_handle_t *)&s->listener, NULL);
+    sim_conns_stop(s);
+    sim_schedule_stop(s);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     while (s->conns)
@@ -319,7 +347,8 @@ static void raise_nofile(void)
     }
 }
 
-int sim_main(int argc, char **argv)
+#ifndef SIM_NO_MAIN
+int main(int argc, char **argv)
 {
     sim_server *s = calloc(1, sizeof *s);
     uv_loop_t *loop = malloc(sizeof *loop);
@@ -340,8 +369,11 @@ int sim_main(int argc, char **argv)
         s->sigint.data = s->sigterm.data = s;
         uv_signal_start(&s->sigint, on_signal, SIGINT);
         uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-        sim_log(s, "%d model(s), %d slot(s) each, queue %d, time scale %g\n", s->nmodels,
-                s->cfg.parallel, s->cfg.max_queue, s->cfg.time_scale);
+        sim_conns_start(s);
+        sim_schedule_start(s);
+        sim_log(s, "%d model(s), %d slot(s) each%s, queue %d%s, time scale %g\n", s->nmodels,
+                sim_slots(s), s->nsched ? " (scheduled)" : "", s->cfg.max_queue,
+                s->cfg.limit_loading ? " while loading" : "", s->cfg.time_scale);
         uv_run(loop, UV_RUN_DEFAULT);
     }
     uv_run(loop, UV_RUN_DEFAULT); /* finish close callbacks */
@@ -351,3 +383,4 @@ int sim_main(int argc, char **argv)
     free(s);
     return help ? 0 : rc;
 }
+#endif

@@ -1,5 +1,5 @@
 /*
- * sim_answer.c: what the simulator says. Loads --dataset (JSONL), finds
+ * answer.c: what the simulator says. Loads --dataset (JSONL), finds
  * which item a prompt contains (normalised text, rolling hash over the
  * prompt, verified by memcmp), writes a step-by-step answer that ends in
  * the gold answer with probability --accuracy (else a wrong one) in a
@@ -99,37 +99,37 @@ static void item_gold(const sim_config *cf, const cJSON *rec, sim_item *it)
             snprintf(buf, sizeof buf, "%lld", (long long)v);
         else
             snprintf(buf, sizeof buf, "%g", v);
-        it->gold = sim_strndup(buf, strlen(buf));
+        it->gold = out_strndup(buf, strlen(buf));
         return;
     }
     const char *t = cJSON_GetStringValue(a);
     if (!t) {
-        it->gold = sim_strndup("", 0);
+        it->gold = out_strndup("", 0);
         return;
     }
     const char *h = strcmp(mode, "field") ? strstr(t, "####") : NULL;
     if (!h) {
-        it->gold = sim_strndup(t, strlen(t));
+        it->gold = out_strndup(t, strlen(t));
         trim(it->gold);
         return;
     }
     const char *last = h;
     while ((h = strstr(last + 4, "####")))
         last = h;
-    sbuf g = {0}, st = {0};
+    oe_buf g = {0}, st = {0};
     for (const char *p = last + 4; *p; p++)
         if (*p != ',')
-            sb_putc(&g, *p);
-    it->gold = sb_steal(&g);
+            out_putc(&g, *p);
+    it->gold = out_steal(&g);
     trim(it->gold);
     for (const char *p = t; p < last; p++) { /* steps without <<calc>> */
         const char *e;
         if (p[0] == '<' && p[1] == '<' && (e = strstr(p, ">>")) && e < last)
             p = e + 1;
         else
-            sb_putc(&st, *p);
+            out_putc(&st, *p);
     }
-    it->steps = sb_steal(&st);
+    it->steps = out_steal(&st);
     trim(it->steps);
 }
 
@@ -186,11 +186,11 @@ int sim_dataset_load(sim_server *s)
                 strerror(errno));
         return -1;
     }
-    sbuf all = {0};
+    oe_buf all = {0};
     char chunk[65536];
     size_t got;
     while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sb_put(&all, chunk, got);
+        buf_append(&all, chunk, got);
     fclose(f);
     int lines = 0;
     for (size_t i = 0; i < all.len; i++)
@@ -218,7 +218,7 @@ int sim_dataset_load(sim_server *s)
         d->n = idx + 1;
         p = e + 1;
     }
-    sb_free(&all);
+    buf_free(&all);
     if (bad)
         sim_log(s, "dataset %s: %d lines without a usable \"%s\" field skipped\n",
                 s->cfg.dataset, bad, s->cfg.qfield);
@@ -313,7 +313,7 @@ static uint64_t rng_next(uint64_t *st)
 }
 
 /* n words of sentence-shaped text from a word list, deterministic. */
-static void words(sbuf *b, int n, const char *const *w, int nw, uint64_t seed, int k)
+static void words(oe_buf *b, int n, const char *const *w, int nw, uint64_t seed, int k)
 {
     uint64_t st = seed;
     int left = 0, para = 3;
@@ -323,20 +323,20 @@ static void words(sbuf *b, int n, const char *const *w, int nw, uint64_t seed, i
         if (start) {
             left = 6 + (int)(rng_next(&st) % 9);
             if (k > 0 && --para == 0) {
-                sb_puts(b, "\n\n");
+                out_puts(b, "\n\n");
                 para = 3 + (int)(rng_next(&st) % 3);
             } else if (k > 0) {
-                sb_putc(b, ' ');
+                out_putc(b, ' ');
             }
         } else {
-            sb_putc(b, ' ');
+            out_putc(b, ' ');
         }
         size_t at = b->len;
-        sb_puts(b, word);
+        out_puts(b, word);
         if (start)
             b->data[at] = (char)toupper((unsigned char)b->data[at]);
         if (--left == 0 || i == n - 1)
-            sb_putc(b, '.');
+            out_putc(b, '.');
     }
 }
 
@@ -368,7 +368,7 @@ static char *wrong_answer(const char *gold, uint64_t h)
     } else {
         snprintf(buf, sizeof buf, "%.100s + 1", gold);
     }
-    return sim_strndup(buf, strlen(buf));
+    return out_strndup(buf, strlen(buf));
 }
 
 /* "1234567" -> "1,234,567" when the value is an integer >= 1000. */
@@ -392,7 +392,7 @@ static int with_commas(const char *v, char *out, size_t n)
 
 /* The last line, in one of 7 forms; forms 4 (1,234) and 5 (N dollars)
  * fall back to others when they do not fit the value or the question. */
-static void final_line(sbuf *b, const char *given, int form, int money)
+static void final_line(oe_buf *b, const char *given, int form, int money)
 {
     char *end, sep[64];
     strtod(given, &end);
@@ -402,13 +402,13 @@ static void final_line(sbuf *b, const char *given, int form, int money)
     if (form == 5 && (!numeric || !money))
         form = 3;
     switch (form) {
-    case 0: sb_printf(b, "#### %s", given); break;
-    case 1: sb_printf(b, "The answer is %s.", given); break;
-    case 2: sb_printf(b, "Therefore, the final answer is $\\boxed{%s}$.", given); break;
-    case 3: sb_printf(b, "So the result is:\n\n**%s**", given); break;
-    case 4: sb_printf(b, "The answer is %s.", sep); break;
-    case 5: sb_printf(b, "The answer is %s dollars.", given); break;
-    default: sb_printf(b, "Final answer: %s", given); break;
+    case 0: out_printf(b, "#### %s", given); break;
+    case 1: out_printf(b, "The answer is %s.", given); break;
+    case 2: out_printf(b, "Therefore, the final answer is $\\boxed{%s}$.", given); break;
+    case 3: out_printf(b, "So the result is:\n\n**%s**", given); break;
+    case 4: out_printf(b, "The answer is %s.", sep); break;
+    case 5: out_printf(b, "The answer is %s dollars.", given); break;
+    default: out_printf(b, "Final answer: %s", given); break;
     }
 }
 
@@ -422,17 +422,17 @@ void sim_answer_make(sim_server *s, sim_job *j, const char *prompt, size_t n,
                      uint64_t phash, int think)
 {
     const sim_config *cf = &s->cfg;
-    sbuf th = {0}, co = {0};
+    oe_buf th = {0}, co = {0};
     j->item = find_item(&s->ds, prompt, n);
     uint64_t base = j->item >= 0 ? sim_hash(&j->item, sizeof j->item, cf->seed ^ 0x17e3)
                                  : phash;
     if (j->item >= 0) {
         const sim_item *it = &s->ds.items[j->item];
         j->item_correct = sim_u01(sim_mix(base ^ 1)) < cf->accuracy;
-        j->given = j->item_correct ? sim_strndup(it->gold, strlen(it->gold))
+        j->given = j->item_correct ? out_strndup(it->gold, strlen(it->gold))
                                    : wrong_answer(it->gold, sim_mix(base ^ 2));
-        sb_puts(&co, it->steps && *it->steps ? it->steps : generic_steps);
-        sb_puts(&co, "\n");
+        out_puts(&co, it->steps && *it->steps ? it->steps : generic_steps);
+        out_puts(&co, "\n");
         int money = strchr(it->question, '$') || strstr(it->question, "dollar");
         final_line(&co, j->given, (int)(((uint64_t)j->item + sim_mix(cf->seed)) % 7), money);
     } else {
@@ -442,30 +442,30 @@ void sim_answer_make(sim_server *s, sim_job *j, const char *prompt, size_t n,
     if (think > 0) {
         static const double lvl[] = {0, 0.5, 1, 2, 3};
         int nt = (int)(length_model(cf, sim_mix(base ^ 6)) * lvl[think]);
-        sb_puts(&th, "Okay, let me think about this.");
+        out_puts(&th, "Okay, let me think about this.");
         words(&th, nt > 6 ? nt - 6 : 1, think_words, NW(think_words), sim_mix(base ^ 7), 1);
     }
     if (j->json_format) { /* structured output: the text as one field */
-        sbuf w = {0};
-        sb_puts(&w, "{\"response\": ");
-        sb_json_str(&w, co.data ? co.data : "", co.len);
-        sb_puts(&w, "}");
-        sb_free(&co);
+        oe_buf w = {0};
+        out_puts(&w, "{\"response\": ");
+        out_json_str(&w, co.data ? co.data : "", co.len);
+        out_puts(&w, "}");
+        buf_free(&co);
         co = w;
     }
     if (think > 0 && cf->think_in_content) {
-        sbuf w = {0};
-        sb_puts(&w, "<think>\n");
-        sb_put(&w, th.data, th.len);
-        sb_puts(&w, "\n</think>\n\n");
-        sb_free(&th);
+        oe_buf w = {0};
+        out_puts(&w, "<think>\n");
+        buf_append(&w, th.data, th.len);
+        out_puts(&w, "\n</think>\n\n");
+        buf_free(&th);
         th = w;
     }
     j->split_thinking = !cf->think_in_content;
     j->len[0] = th.len;
     j->len[1] = co.len;
-    j->text[0] = sb_steal(&th);
-    j->text[1] = sb_steal(&co);
+    j->text[0] = out_steal(&th);
+    j->text[1] = out_steal(&co);
     j->ntok = sim_count_pieces(j->text[0], j->len[0]) + sim_count_pieces(j->text[1], j->len[1]);
 }
 
@@ -483,13 +483,13 @@ void sim_answer_record(sim_server *s, sim_job *j)
         s->st.wrong++;
     if (!s->answers_out)
         return;
-    sbuf b = {0};
-    sb_printf(&b, "{\"index\":%d,\"correct\":%s,\"gold\":", j->item, ok ? "true" : "false");
-    sb_json_cstr(&b, it->gold);
-    sb_puts(&b, ",\"given\":");
-    sb_json_cstr(&b, j->truncated ? "" : j->given);
-    sb_puts(&b, "}\n");
+    oe_buf b = {0};
+    out_printf(&b, "{\"index\":%d,\"correct\":%s,\"gold\":", j->item, ok ? "true" : "false");
+    out_json_cstr(&b, it->gold);
+    out_puts(&b, ",\"given\":");
+    out_json_cstr(&b, j->truncated ? "" : j->given);
+    out_puts(&b, "}\n");
     fwrite(b.data, 1, b.len, s->answers_out);
     fflush(s->answers_out);
-    sb_free(&b);
+    buf_free(&b);
 }

@@ -1,7 +1,8 @@
 /*
- * sim_json.c: output helpers for the simulator: writing to an oe_buf,
- * JSON string escaping the way Go's encoding/json does it (so bodies look
- * like Ollama's), RFC 3339 timestamps, and the hash used for determinism.
+ * out.c: output helpers for the simulator: writing to an oe_buf (text,
+ * printf, taking its data), JSON string escaping the way Go's encoding/json
+ * does it (so bodies look like Ollama's), RFC 3339 timestamps. Growing and
+ * freeing the buffer is core/buf.c's.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -10,11 +11,11 @@
 
 #include "sim.h"
 
-void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+void out_puts(oe_buf *b, const char *s) { buf_append(b, s, strlen(s)); }
 
-void sb_putc(sbuf *b, char c) { sb_put(b, &c, 1); }
+void out_putc(oe_buf *b, char c) { buf_append(b, &c, 1); }
 
-void sb_printf(sbuf *b, const char *fmt, ...)
+void out_printf(oe_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -29,7 +30,7 @@ void sb_printf(sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-char *sb_steal(sbuf *b)
+char *out_steal(oe_buf *b)
 {
     if (!b->data)
         buf_reserve(b, 0), b->data[0] = 0;
@@ -39,7 +40,7 @@ char *sb_steal(sbuf *b)
     return p;
 }
 
-char *sim_strndup(const char *s, size_t n)
+char *out_strndup(const char *s, size_t n)
 {
     char *p = malloc(n + 1);
     if (!p)
@@ -82,7 +83,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
  * Append s as a quoted JSON string, escaped as Go's json.Marshal does:
  * <, > and & as \u003c..., U+2028/9 escaped, invalid UTF-8 as \ufffd.
  */
-void sb_json_str(sbuf *b, const char *s, size_t n)
+void out_json_str(oe_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
@@ -125,19 +126,19 @@ void sb_json_str(sbuf *b, const char *s, size_t n)
                 continue;
             }
         }
-        sb_put(b, s + run, i - run);
-        sb_puts(b, esc);
+        buf_append(b, s + run, i - run);
+        out_puts(b, esc);
         i += adv;
         run = i;
     }
-    sb_put(b, s + run, n - run);
-    sb_putc(b, '"');
+    buf_append(b, s + run, n - run);
+    out_putc(b, '"');
 }
 
-void sb_json_cstr(sbuf *b, const char *s) { sb_json_str(b, s, strlen(s)); }
+void out_json_cstr(oe_buf *b, const char *s) { out_json_str(b, s, strlen(s)); }
 
 /* RFC 3339 UTC with nanoseconds, trailing zeros trimmed (Go's format). */
-void sim_rfc3339(char *out, size_t n, int64_t add_sec)
+void out_rfc3339(char *out, size_t n, int64_t add_sec)
 {
     struct timespec ts;
     struct tm tm;
@@ -156,32 +157,3 @@ void sim_rfc3339(char *out, size_t n, int64_t add_sec)
         snprintf(out + k, n - k, "Z");
     }
 }
-
-uint64_t sim_mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
-uint64_t sim_hash(const void *p, size_t n, uint64_t seed)
-{
-    const unsigned char *s = p;
-    uint64_t h = sim_mix(seed ^ (n * 0x9e3779b97f4a7c15ULL));
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ sim_mix(w)) * 0x9e3779b97f4a7c15ULL;
-        s += 8, n -= 8;
-    }
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w |= (uint64_t)s[i] << (8 * i);
-    h = (h ^ sim_mix(w + n)) * 0x9e3779b97f4a7c15ULL;
-    return sim_mix(h);
-}
-
-double sim_u01(uint64_t h) { return (double)(h >> 11) / 9007199254740992.0; }

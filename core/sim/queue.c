@@ -1,9 +1,11 @@
 /*
- * sim_model.c: the simulator's load model and replies. Owns sim_job from
- * sim_job_submit() on: per-model slots (--parallel) with a FIFO queue
- * behind them (--max-queue, 503 beyond), load/prefill/decode delays on
- * libuv timers (one timer per job, re-armed per stream chunk), the NDJSON
- * and SSE streams, the non-streaming bodies, and the mid-stream faults.
+ * queue.c: the simulator's load queue and replies. Owns the model table
+ * (s->models, from --models: allocated by sim_models_init, freed by
+ * sim_models_free) and sim_job from sim_job_submit() on: per-model slots
+ * (--parallel) with a FIFO queue behind them (--max-queue, 503 beyond),
+ * load/prefill/decode delays on libuv timers (one timer per job, re-armed
+ * per stream chunk), the NDJSON and SSE streams, the non-streaming bodies,
+ * and the mid-stream faults.
  *
  * A job ends in exactly one of: job_finish() (response sent or fault
  * played), or sim_job_abort() (its connection went away). Both release
@@ -11,9 +13,88 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "sim.h"
+
+/* ------------------------------------------------------------ models */
+
+static const char *const thinking_families[] = {
+    "qwen3", "deepseek-r1", "qwq", "gpt-oss", "magistral", "phi4-reasoning",
+    "cogito", NULL};
+
+static char *canonical(const char *name)
+{
+    const char *slash = strrchr(name, '/');
+    const char *base = slash ? slash + 1 : name;
+    size_t n = strlen(name);
+    char *out = malloc(n + 8);
+    if (!out) abort();
+    memcpy(out, name, n + 1);
+    if (!strchr(base, ':')) memcpy(out + n, ":latest", 8);
+    return out;
+}
+
+static void model_setup(sim_model *m, uint64_t seed)
+{
+    const char *slash = strrchr(m->name, '/');
+    const char *base = slash ? slash + 1 : m->name;
+    const char *colon = strchr(base, ':');
+    size_t bl = (size_t)(colon - base);
+    snprintf(m->family, sizeof m->family, "%.*s", (int)bl, base);
+    if (!strncasecmp(base, "llama", 5)) snprintf(m->family, sizeof m->family, "llama");
+    else m->family[strcspn(m->family, ".-")] = 0;
+    for (int i = 0; thinking_families[i]; i++) {
+        size_t fl = strlen(thinking_families[i]);
+        if (bl >= fl && !strncasecmp(base, thinking_families[i], fl)) m->thinking = 1;
+    }
+    double b = strtod(colon + 1, NULL);
+    if (b <= 0) b = 7;
+    snprintf(m->param_size, sizeof m->param_size, "%.1fB", b);
+    m->size = (uint64_t)(b * 0.62e9);
+    for (int i = 0; i < 4; i++)
+        snprintf(m->digest + 16 * i, 17, "%016llx",
+                 (unsigned long long)sim_hash(m->name, strlen(m->name), seed + (uint64_t)i));
+}
+
+int sim_models_init(sim_server *s)
+{
+    const char *p = s->cfg.models;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n > 0 && n < 200) {
+            char tmp[256];
+            snprintf(tmp, sizeof tmp, "%.*s", (int)n, p);
+            s->models = realloc(s->models, sizeof *s->models * (size_t)(s->nmodels + 1));
+            if (!s->models) abort();
+            sim_model *m = &s->models[s->nmodels++];
+            memset(m, 0, sizeof *m);
+            m->name = canonical(tmp);
+            model_setup(m, 0x5eed);
+        }
+        p += n + (p[n] == ',');
+    }
+    return s->nmodels > 0 ? 0 : -1;
+}
+
+void sim_models_free(sim_server *s)
+{
+    for (int i = 0; i < s->nmodels; i++) free(s->models[i].name);
+    free(s->models);
+    s->models = NULL;
+    s->nmodels = 0;
+}
+
+sim_model *sim_model_find(sim_server *s, const char *name)
+{
+    char *cn = canonical(name);
+    sim_model *found = NULL;
+    for (int i = 0; i < s->nmodels && !found; i++)
+        if (!strcasecmp(s->models[i].name, cn)) found = &s->models[i];
+    free(cn);
+    return found;
+}
 
 enum { J_NEW, J_QUEUED, J_RUNNING, J_RESETTING, J_DONE };
 
@@ -29,6 +110,7 @@ static const char html_502[] =
     "</body>\r\n</html>\r\n";
 
 static void start(sim_job *j);
+static void admit(sim_server *s);
 
 sim_job *sim_job_new(sim_server *s, sim_conn *c, int api)
 {
@@ -115,15 +197,22 @@ static void release(sim_job *j)
     s->st.generating--;
     s->st.slot_busy_ms += (double)(sim_now_ns() - j->t_slot) / 1e6;
     s->st.tokens += (uint64_t)j->emitted;
+    admit(s);
+}
+
+/* Gives free slots to queued jobs, first in first out, every model. */
+static void admit(sim_server *s)
+{
     static int draining; /* admission loop is not re-entered */
     if (draining)
         return;
     draining = 1;
+    int slots = sim_slots(s);
     for (int again = 1; again;) {
         again = 0;
         for (int i = 0; i < s->nmodels; i++) {
             sim_model *mm = &s->models[i];
-            while (mm->active < s->cfg.parallel && mm->qhead) {
+            while (mm->active < slots && mm->qhead) {
                 sim_job *n = mm->qhead;
                 queue_remove(mm, n);
                 start(n);
@@ -132,6 +221,89 @@ static void release(sim_job *j)
         }
     }
     draining = 0;
+}
+
+/* ------------------------------------------------------------ slot schedule */
+
+/* Parses --parallel-schedule "T:P,T:P,...": T seconds of simulated time
+ * since start-up (ascending), P slots from then on. */
+int sim_schedule_init(sim_server *s)
+{
+    const char *p = s->cfg.parallel_schedule;
+    if (!p)
+        return 0;
+    double last = -1;
+    while (*p) {
+        char *end;
+        double t = strtod(p, &end);
+        long slots = 0;
+        int ok = end != p && *end == ':' && t >= 0 && t < 1e9 && t > last;
+        if (ok) {
+            p = end + 1;
+            slots = strtol(p, &end, 10);
+            ok = end != p && (*end == ',' || !*end) && slots >= 1 && slots <= 1000000;
+        }
+        if (!ok) {
+            fprintf(stderr, "ollaeval sim: --parallel-schedule: invalid value '%s' (want "
+                            "SECONDS:SLOTS,... with ascending times, e.g. 0:4,30:8,60:2)\n",
+                    s->cfg.parallel_schedule);
+            return -1;
+        }
+        s->sched = realloc(s->sched, sizeof *s->sched * (size_t)(s->nsched + 1));
+        if (!s->sched)
+            abort();
+        /* simulated seconds -> real ns, as every other delay (--time-scale) */
+        double scale = s->cfg.time_scale > 0 ? s->cfg.time_scale : 1;
+        s->sched[s->nsched].at = (uint64_t)(t * scale * 1e9);
+        s->sched[s->nsched].slots = (int)slots;
+        s->nsched++;
+        last = t;
+        p = end + (*end == ',');
+    }
+    return 0;
+}
+
+int sim_slots(const sim_server *s)
+{
+    int slots = s->cfg.parallel;
+    uint64_t since = sim_now_ns() - s->t_start;
+    for (int i = 0; i < s->nsched && s->sched[i].at <= since; i++)
+        slots = s->sched[i].slots;
+    return slots;
+}
+
+static void on_schedule(uv_timer_t *t)
+{
+    sim_server *s = t->data;
+    sim_log(s, "%d slot(s) per model from now on\n", sim_slots(s));
+    admit(s);
+    uint64_t since = sim_now_ns() - s->t_start;
+    for (int i = 0; i < s->nsched; i++)
+        if (s->sched[i].at > since) {
+            uv_update_time(s->loop);
+            uv_timer_start(t, on_schedule, (s->sched[i].at - since + 999999) / 1000000, 0);
+            return;
+        }
+}
+
+/* Starts the clock of the schedule (and of nothing else): call when the
+ * server starts listening. */
+void sim_schedule_start(sim_server *s)
+{
+    s->t_start = sim_now_ns();
+    if (!s->nsched)
+        return;
+    uv_timer_init(s->loop, &s->sched_timer);
+    s->sched_timer.data = s;
+    s->sched_on = 1;
+    uv_timer_start(&s->sched_timer, on_schedule, 0, 0);
+}
+
+void sim_schedule_stop(sim_server *s)
+{
+    if (s->sched_on)
+        uv_close((uv_handle_t *)&s->sched_timer, NULL);
+    s->sched_on = 0;
 }
 
 /* Detaches the job from its connection; returns the connection or NULL. */
@@ -148,37 +320,56 @@ void sim_job_abort(sim_job *j)
 {
     j->conn = NULL;
     if (j->state == J_NEW)
-        return; /* still being built by sim_api.c: submit sees conn NULL */
+        return; /* still being built by api.c: submit sees conn NULL */
     release(j);
     sim_job_free(j);
 }
 
 /* ------------------------------------------------------------ bodies */
 
-static void put_head(sim_job *j, sbuf *b)
+static void put_head(sim_job *j, oe_buf *b)
 {
     char ts[64];
-    sim_rfc3339(ts, sizeof ts, 0);
-    sb_puts(b, "{\"model\":");
-    sb_json_cstr(b, j->model_name);
-    sb_printf(b, ",\"created_at\":\"%s\",", ts);
+    out_rfc3339(ts, sizeof ts, 0);
+    out_puts(b, "{\"model\":");
+    out_json_cstr(b, j->model_name);
+    out_printf(b, ",\"created_at\":\"%s\",", ts);
 }
 
-static void put_metrics(sim_job *j, sbuf *b)
+/*
+ * The server's timings, in ns, as Ollama reports them: total from arrival;
+ * load = the model's remaining load time plus this request's handling
+ * before the queue; prompt = prefill; eval = decode (from the end of
+ * prefill to now). total - load - prompt - eval is the time spent waiting
+ * for a slot (queue wait); it is never negative.
+ */
+typedef struct { uint64_t total, load, prompt, eval; } timings;
+
+static timings job_timings(const sim_job *j)
 {
     uint64_t now = sim_now_ns();
-    uint64_t total = now - j->t_arrival;
-    uint64_t load = j->load_ns + (j->t_submit - j->t_arrival);
-    uint64_t pe = j->prefill_ns ? j->prefill_ns : 1000;
-    uint64_t ev = now > j->t_decode ? now - j->t_decode : 1000;
-    sb_printf(b, ",\"total_duration\":%llu", (unsigned long long)total);
+    timings t;
+    t.total = now - j->t_arrival;
+    t.load = j->load_ns + (j->t_submit - j->t_arrival);
+    t.prompt = j->prefill_ns ? j->prefill_ns : 1000;
+    t.eval = now > j->t_decode ? now - j->t_decode : 1000;
+    if (t.total < t.load + t.prompt + t.eval)
+        t.total = t.load + t.prompt + t.eval;
+    return t;
+}
+
+static void put_metrics(sim_job *j, oe_buf *b)
+{
+    timings tm = job_timings(j);
+    uint64_t total = tm.total, load = tm.load, pe = tm.prompt, ev = tm.eval;
+    out_printf(b, ",\"total_duration\":%llu", (unsigned long long)total);
     if (load)
-        sb_printf(b, ",\"load_duration\":%llu", (unsigned long long)load);
+        out_printf(b, ",\"load_duration\":%llu", (unsigned long long)load);
     if (j->prompt_tokens)
-        sb_printf(b, ",\"prompt_eval_count\":%d,\"prompt_eval_duration\":%llu",
+        out_printf(b, ",\"prompt_eval_count\":%d,\"prompt_eval_duration\":%llu",
                   j->prompt_tokens, (unsigned long long)pe);
     if (j->emitted)
-        sb_printf(b, ",\"eval_count\":%d,\"eval_duration\":%llu", j->emitted,
+        out_printf(b, ",\"eval_count\":%d,\"eval_duration\":%llu", j->emitted,
                   (unsigned long long)ev);
 }
 
@@ -188,86 +379,103 @@ static const char *done_reason(sim_job *j)
 }
 
 /* Ollama chunk/body with text t (field: 0 thinking, 1 content). */
-static void put_ollama(sim_job *j, sbuf *b, const char *think, size_t tl,
+static void put_ollama(sim_job *j, oe_buf *b, const char *think, size_t tl,
                        const char *cont, size_t cl, int done)
 {
     put_head(j, b);
     if (j->api == API_CHAT) {
-        sb_puts(b, "\"message\":{\"role\":\"assistant\",\"content\":");
-        sb_json_str(b, cont, cl);
+        out_puts(b, "\"message\":{\"role\":\"assistant\",\"content\":");
+        out_json_str(b, cont, cl);
         if (tl) {
-            sb_puts(b, ",\"thinking\":");
-            sb_json_str(b, think, tl);
+            out_puts(b, ",\"thinking\":");
+            out_json_str(b, think, tl);
         }
-        sb_putc(b, '}');
+        out_putc(b, '}');
     } else {
-        sb_puts(b, "\"response\":");
-        sb_json_str(b, cont, cl);
+        out_puts(b, "\"response\":");
+        out_json_str(b, cont, cl);
         if (tl) {
-            sb_puts(b, ",\"thinking\":");
-            sb_json_str(b, think, tl);
+            out_puts(b, ",\"thinking\":");
+            out_json_str(b, think, tl);
         }
     }
     if (!done) {
-        sb_puts(b, ",\"done\":false}\n");
+        out_puts(b, ",\"done\":false}\n");
         return;
     }
-    sb_printf(b, ",\"done\":true,\"done_reason\":\"%s\"", done_reason(j));
+    out_printf(b, ",\"done\":true,\"done_reason\":\"%s\"", done_reason(j));
     if (j->api == API_GENERATE && !j->raw) {
-        sb_puts(b, ",\"context\":[");
+        out_puts(b, ",\"context\":[");
         int n = j->prompt_tokens + j->emitted;
         for (int i = 0; i < n; i++)
-            sb_printf(b, i ? ",%d" : "%d", 1000 + (int)(sim_mix((uint64_t)i) % 150000));
-        sb_putc(b, ']');
+            out_printf(b, i ? ",%d" : "%d", 1000 + (int)(sim_mix((uint64_t)i) % 150000));
+        out_putc(b, ']');
     }
     put_metrics(j, b);
-    sb_puts(b, "}\n");
+    out_puts(b, "}\n");
 }
 
-static void put_oai_head(sim_job *j, sbuf *b, const char *object)
+static void put_oai_head(sim_job *j, oe_buf *b, const char *object)
 {
-    sb_printf(b, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%ld,\"model\":",
+    out_printf(b, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%ld,\"model\":",
               j->oai_id, object, (long)time(NULL));
-    sb_json_cstr(b, j->model_name);
-    sb_puts(b, ",\"system_fingerprint\":\"fp_ollama\",\"choices\":[");
+    out_json_cstr(b, j->model_name);
+    out_puts(b, ",\"system_fingerprint\":\"fp_ollama\",\"choices\":[");
 }
 
-static void put_usage(sim_job *j, sbuf *b)
+static void put_usage(sim_job *j, oe_buf *b)
 {
-    sb_printf(b, "\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,"
+    out_printf(b, "\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,"
                  "\"total_tokens\":%d}",
               j->prompt_tokens, j->emitted, j->prompt_tokens + j->emitted);
 }
 
-/* One SSE chunk carrying a piece of content or reasoning. */
-static void put_oai_chunk(sim_job *j, sbuf *b, int thinking, const char *t,
-                          size_t n)
+/* llama-server's "timings" object (with --v1-timings), after a comma. */
+static void put_v1_timings(sim_job *j, oe_buf *b)
 {
-    sb_puts(b, "data: ");
-    put_oai_head(j, b, "chat.completion.chunk");
-    sb_puts(b, "{\"index\":0,\"delta\":{");
-    if (!j->oai_started)
-        sb_puts(b, "\"role\":\"assistant\",");
-    j->oai_started = 1;
-    sb_printf(b, "\"%s\":", thinking ? j->srv->cfg.reasoning_field : "content");
-    sb_json_str(b, t, n);
-    sb_puts(b, "},\"finish_reason\":null}]}\n\n");
+    if (!j->srv->cfg.v1_timings)
+        return;
+    timings tm = job_timings(j);
+    double pms = (double)tm.prompt / 1e6, ems = (double)tm.eval / 1e6;
+    int pn = j->prompt_tokens, en = j->emitted;
+    out_printf(b, ",\"timings\":{\"cache_n\":0,\"prompt_n\":%d,\"prompt_ms\":%.3f,"
+                  "\"prompt_per_token_ms\":%.3f,\"prompt_per_second\":%.3f,"
+                  "\"predicted_n\":%d,\"predicted_ms\":%.3f,"
+                  "\"predicted_per_token_ms\":%.3f,\"predicted_per_second\":%.3f}",
+               pn, pms, pn ? pms / pn : 0, pms > 0 ? pn * 1e3 / pms : 0, en, ems,
+               en ? ems / en : 0, ems > 0 ? en * 1e3 / ems : 0);
 }
 
-static void put_oai_final(sim_job *j, sbuf *b)
+/* One SSE chunk carrying a piece of content or reasoning. */
+static void put_oai_chunk(sim_job *j, oe_buf *b, int thinking, const char *t,
+                          size_t n)
 {
-    sb_puts(b, "data: ");
+    out_puts(b, "data: ");
     put_oai_head(j, b, "chat.completion.chunk");
-    sb_printf(b, "{\"index\":0,\"delta\":{},\"finish_reason\":\"%s\"}]}\n\n",
-              done_reason(j));
+    out_puts(b, "{\"index\":0,\"delta\":{");
+    if (!j->oai_started)
+        out_puts(b, "\"role\":\"assistant\",");
+    j->oai_started = 1;
+    out_printf(b, "\"%s\":", thinking ? j->srv->cfg.reasoning_field : "content");
+    out_json_str(b, t, n);
+    out_puts(b, "},\"finish_reason\":null}]}\n\n");
+}
+
+static void put_oai_final(sim_job *j, oe_buf *b)
+{
+    out_puts(b, "data: ");
+    put_oai_head(j, b, "chat.completion.chunk");
+    out_printf(b, "{\"index\":0,\"delta\":{},\"finish_reason\":\"%s\"}]", done_reason(j));
+    put_v1_timings(j, b);
+    out_puts(b, "}\n\n");
     if (j->include_usage) {
-        sb_puts(b, "data: ");
+        out_puts(b, "data: ");
         put_oai_head(j, b, "chat.completion.chunk");
-        sb_puts(b, "],");
+        out_puts(b, "],");
         put_usage(j, b);
-        sb_puts(b, "}\n\n");
+        out_puts(b, "}\n\n");
     }
-    sb_puts(b, "data: [DONE]\n\n");
+    out_puts(b, "data: [DONE]\n\n");
 }
 
 /* Byte lengths of text[0] and text[1] covering the first ntok pieces. */
@@ -282,16 +490,16 @@ static void cut(sim_job *j, size_t len[2])
     }
 }
 
-static void full_body(sim_job *j, sbuf *b)
+static void full_body(sim_job *j, oe_buf *b)
 {
     size_t len[2];
     cut(j, len);
-    sbuf joined = {0};
+    oe_buf joined = {0};
     const char *th = j->text[0], *co = j->text[1];
     size_t tl = len[0], cl = len[1];
     if (!j->split_thinking) { /* thinking is part of the content */
-        sb_put(&joined, j->text[0], len[0]);
-        sb_put(&joined, j->text[1], len[1]);
+        buf_append(&joined, j->text[0], len[0]);
+        buf_append(&joined, j->text[1], len[1]);
         co = joined.data, cl = joined.len, tl = 0;
     }
     if (j->api != API_OPENAI) {
@@ -300,17 +508,18 @@ static void full_body(sim_job *j, sbuf *b)
         b->data[b->len] = 0;
     } else {
         put_oai_head(j, b, "chat.completion");
-        sb_puts(b, "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
-        sb_json_str(b, co, cl);
+        out_puts(b, "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+        out_json_str(b, co, cl);
         if (tl) {
-            sb_printf(b, ",\"%s\":", j->srv->cfg.reasoning_field);
-            sb_json_str(b, th, tl);
+            out_printf(b, ",\"%s\":", j->srv->cfg.reasoning_field);
+            out_json_str(b, th, tl);
         }
-        sb_printf(b, "},\"finish_reason\":\"%s\"}],", done_reason(j));
+        out_printf(b, "},\"finish_reason\":\"%s\"}],", done_reason(j));
         put_usage(j, b);
-        sb_putc(b, '}');
+        put_v1_timings(j, b);
+        out_putc(b, '}');
     }
-    sb_free(&joined);
+    buf_free(&joined);
 }
 
 /* ------------------------------------------------------------ endings */
@@ -353,15 +562,15 @@ static void finish_full(sim_job *j)
         sim_job_free(j);
         return;
     }
-    sbuf body = {0}, out = {0};
+    oe_buf body = {0}, out = {0};
     full_body(j, &body);
     const char *ct = j->api == API_OPENAI ? "application/json"
                                           : "application/json; charset=utf-8";
     if (j->fault == F_TRUNCATE || j->fault == F_RESET) {
         size_t half = body.len / 2;
-        sb_printf(&out, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+        out_printf(&out, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
                   ct, j->fault == F_TRUNCATE ? half : body.len);
-        sb_put(&out, body.data, half);
+        buf_append(&out, body.data, half);
         sim_send_raw(c, &out);
         if (j->fault == F_RESET) {
             play_reset(j);
@@ -378,7 +587,7 @@ static void finish_full(sim_job *j)
         sim_send(c, 200, ct, NULL, body.data, body.len);
         sim_job_free(j);
     }
-    sb_free(&body);
+    buf_free(&body);
 }
 
 static void on_full(uv_timer_t *t) { finish_full(t->data); }
@@ -395,7 +604,7 @@ static uint64_t step_ns(sim_job *j)
 }
 
 /* Appends the chunk for the next piece; returns 0 when none is left. */
-static int next_chunk(sim_job *j, sbuf *out)
+static int next_chunk(sim_job *j, oe_buf *out)
 {
     int s = j->pos[0] < j->len[0] ? 0 : 1;
     if (j->emitted >= j->ntok || j->pos[s] >= j->len[s])
@@ -418,7 +627,7 @@ static const char *stream_ctype(sim_job *j)
     return j->api == API_OPENAI ? "text/event-stream" : "application/x-ndjson";
 }
 
-static void stream_fault(sim_job *j, sbuf *out)
+static void stream_fault(sim_job *j, oe_buf *out)
 {
     sim_conn *c = j->conn;
     if (j->fault == F_RESET) {
@@ -428,16 +637,16 @@ static void stream_fault(sim_job *j, sbuf *out)
     }
     if (j->fault == F_STREAM_ERROR) {
         if (j->api == API_OPENAI)
-            sb_printf(out, "data: {\"error\":{\"message\":\"%s\",\"type\":\"api_error\","
+            out_printf(out, "data: {\"error\":{\"message\":\"%s\",\"type\":\"api_error\","
                            "\"param\":null,\"code\":null}}\n\n", err_stream);
         else
-            sb_printf(out, "{\"error\":\"%s\"}\n", err_stream);
+            out_printf(out, "{\"error\":\"%s\"}\n", err_stream);
     } else { /* truncate: half of one more chunk, then a clean end */
-        sbuf extra = {0};
+        oe_buf extra = {0};
         if (!next_chunk(j, &extra))
-            sb_puts(&extra, "{\"model\":\"x\",\"created_at\":\"2025-01-01T00:00:00Z\"}\n");
-        sb_put(out, extra.data, extra.len / 2);
-        sb_free(&extra);
+            out_puts(&extra, "{\"model\":\"x\",\"created_at\":\"2025-01-01T00:00:00Z\"}\n");
+        buf_append(out, extra.data, extra.len / 2);
+        buf_free(&extra);
     }
     sim_stream_write(c, stream_ctype(j), out);
     release(j);
@@ -446,7 +655,7 @@ static void stream_fault(sim_job *j, sbuf *out)
     sim_job_free(j);
 }
 
-static void stream_final(sim_job *j, sbuf *out)
+static void stream_final(sim_job *j, oe_buf *out)
 {
     sim_conn *c = j->conn;
     if (j->api == API_OPENAI)
@@ -465,19 +674,19 @@ static void on_tick(uv_timer_t *t)
 {
     sim_job *j = t->data;
     uint64_t now = sim_now_ns() + 1000000; /* timers are ms-granular */
-    sbuf out = {0};
+    oe_buf out = {0};
     int mid = j->fault == F_RESET || j->fault == F_STREAM_ERROR ||
               j->fault == F_TRUNCATE;
     while (j->next_due <= now) {
         int more = next_chunk(j, &out);
         if (more && mid && j->emitted >= j->fault_at) {
             stream_fault(j, &out);
-            sb_free(&out);
+            buf_free(&out);
             return;
         }
         if (!more || j->emitted >= j->ntok) {
             stream_final(j, &out);
-            sb_free(&out);
+            buf_free(&out);
             return;
         }
         j->next_due += step_ns(j);
@@ -489,7 +698,7 @@ static void on_tick(uv_timer_t *t)
     }
     if (out.len)
         sim_stream_write(j->conn, stream_ctype(j), &out);
-    sb_free(&out);
+    buf_free(&out);
     arm(j, j->next_due, on_tick);
 }
 
@@ -555,6 +764,12 @@ static int early_fault(sim_job *j)
     return 1;
 }
 
+/* The model is loading: its first request started the load, not done. */
+static int loading(const sim_model *m, uint64_t now)
+{
+    return m->ready_at == 0 || m->ready_at > now;
+}
+
 void sim_job_submit(sim_job *j)
 {
     sim_server *s = j->srv;
@@ -570,11 +785,11 @@ void sim_job_submit(sim_job *j)
         s->st.faults[j->fault]++;
     if (early_fault(j))
         return;
-    if (m->active < s->cfg.parallel) {
+    if (m->active < sim_slots(s)) {
         start(j);
         return;
     }
-    if (m->queued >= s->cfg.max_queue) {
+    if (m->queued >= s->cfg.max_queue && (!s->cfg.limit_loading || loading(m, j->t_submit))) {
         sim_conn *c = detach(j);
         s->st.http_503++;
         sim_send_error(c, j->api, 503, err_503);

@@ -1,7 +1,16 @@
 /*
- * sim_http.c: the simulator's connections. Owns sim_conn: accept, read,
+ * conn.c: the simulator's connections. Owns sim_conn: accept, read,
  * request parsing with http-parser (one request at a time, pipelined bytes
  * wait in c->in), keep-alive, writes, graceful close and reset.
+ *
+ * Self-defence, so that one client cannot take the server down:
+ *   - back-pressure: when a connection's unsent output exceeds
+ *     --max-unsent bytes, it stops reading and serves no further pipelined
+ *     request until the client has taken half of it;
+ *   - a sweep timer (one for the server) closes connections whose request
+ *     headers take longer than --header-timeout ms from their first byte,
+ *     and connections whose unsent output made no progress for
+ *     --write-timeout ms.
  *
  * Lifetime: sim_conn_accept() allocates a connection; it is freed in the
  * libuv close callback, after sim_conn_close() (or a graceful shutdown)
@@ -50,6 +59,7 @@ static int on_begin(http_parser *p)
     c->url.len = c->body.len = c->hname.len = 0;
     c->hstate = c->expect_continue = c->hdr_is_expect = 0;
     c->t_arrival = 0;
+    c->t_head = sim_now_ns(); /* the header timeout runs from here */
     return 0;
 }
 
@@ -58,7 +68,7 @@ static int on_url(http_parser *p, const char *at, size_t n)
     sim_conn *c = p->data;
     if (c->url.len + n > MAX_URL)
         return 1;
-    sb_put(&c->url, at, n);
+    buf_append(&c->url, at, n);
     return 0;
 }
 
@@ -69,7 +79,7 @@ static int on_hfield(http_parser *p, const char *at, size_t n)
         c->hname.len = 0;
     c->hstate = 1;
     if (c->hname.len < 64)
-        sb_put(&c->hname, at, n);
+        buf_append(&c->hname, at, n);
     return 0;
 }
 
@@ -90,13 +100,14 @@ static void conn_write(sim_conn *c, char *data, size_t len);
 static int on_headers_done(http_parser *p)
 {
     sim_conn *c = p->data;
+    c->t_head = 0;
     if (p->content_length != ULLONG_MAX &&
         p->content_length > c->srv->cfg.max_body)
         return -1; /* too large: on_body never sees it */
     if (c->expect_continue && p->content_length > 0 &&
         p->content_length != ULLONG_MAX) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        conn_write(c, sim_strndup(cont, sizeof cont - 1), sizeof cont - 1);
+        conn_write(c, out_strndup(cont, sizeof cont - 1), sizeof cont - 1);
     }
     return 0;
 }
@@ -106,7 +117,7 @@ static int on_body(http_parser *p, const char *at, size_t n)
     sim_conn *c = p->data;
     if (c->body.len + n > c->srv->cfg.max_body)
         return 1;
-    sb_put(&c->body, at, n);
+    buf_append(&c->body, at, n);
     return 0;
 }
 
@@ -119,7 +130,7 @@ static int on_complete(http_parser *p)
     c->busy = 1;
     c->t_arrival = sim_now_ns();
     if (!c->body.data)
-        sb_put(&c->body, "", 0); /* body.data is never NULL for handlers */
+        buf_append(&c->body, "", 0); /* body.data is never NULL for handlers */
     http_parser_pause(p, 1);
     return 0;
 }
@@ -129,13 +140,23 @@ static int on_complete(http_parser *p)
 static void on_close(uv_handle_t *h)
 {
     sim_conn *c = h->data;
-    sb_free(&c->in);
-    sb_free(&c->url);
-    sb_free(&c->body);
-    sb_free(&c->hname);
-    sb_free(&c->out);
+    buf_free(&c->in);
+    buf_free(&c->url);
+    buf_free(&c->body);
+    buf_free(&c->hname);
+    buf_free(&c->out);
     free(c);
 }
+
+static void conn_drive(sim_conn *c);
+
+static size_t unsent(sim_conn *c)
+{
+    return c->fake ? 0 : uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -143,8 +164,22 @@ static void on_write(uv_write_t *req, int status)
     sim_conn *c = req->handle->data;
     free(w->data);
     free(w);
-    if (status < 0 && status != UV_ECANCELED)
+    if (status < 0 && status != UV_ECANCELED) {
         sim_conn_close(c, 0);
+        return;
+    }
+    if (c->closing)
+        return;
+    c->t_write_ok = sim_now_ns();
+    /* back-pressure released: the client took half of the limit */
+    if (c->paused && unsent(c) <= c->srv->cfg.max_unsent / 2) {
+        c->paused = 0;
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+            sim_conn_close(c, 0);
+            return;
+        }
+        conn_drive(c);
+    }
 }
 
 /* Takes ownership of data (malloc'd). Tries a direct write first. */
@@ -155,7 +190,7 @@ static void conn_write(sim_conn *c, char *data, size_t len)
         return;
     }
     if (c->fake) {
-        sb_put(&c->out, data, len);
+        buf_append(&c->out, data, len);
         free(data);
         return;
     }
@@ -177,17 +212,29 @@ static void conn_write(sim_conn *c, char *data, size_t len)
         abort();
     w->data = data;
     buf = uv_buf_init(data + n, (unsigned)(len - (size_t)n));
+    if (unsent(c) == 0) /* a write stall can start now */
+        c->t_write_ok = sim_now_ns();
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write) < 0) {
         free(data);
         free(w);
         sim_conn_close(c, 0);
+        return;
+    }
+    size_t u = unsent(c);
+    if (u > c->srv->st.max_unsent)
+        c->srv->st.max_unsent = u;
+    if (!c->paused && u > c->srv->cfg.max_unsent) {
+        /* the client does not read: stop reading its requests */
+        c->paused = 1;
+        c->srv->st.read_pauses++;
+        uv_read_stop((uv_stream_t *)&c->tcp);
     }
 }
 
-void sim_send_raw(sim_conn *c, sbuf *b)
+void sim_send_raw(sim_conn *c, oe_buf *b)
 {
     size_t n = b->len;
-    conn_write(c, sb_steal(b), n);
+    conn_write(c, out_steal(b), n);
 }
 
 /* ----------------------------------------------------------- closing */
@@ -265,7 +312,7 @@ static const char *status_text(int st)
     }
 }
 
-static void put_date(sim_conn *c, sbuf *b)
+static void put_date(sim_conn *c, oe_buf *b)
 {
     sim_server *s = c->srv;
     time_t now = time(NULL);
@@ -275,35 +322,35 @@ static void put_date(sim_conn *c, sbuf *b)
         strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
         s->date_sec = now;
     }
-    sb_puts(b, "Date: ");
-    sb_puts(b, s->date);
-    sb_puts(b, "\r\n");
+    out_puts(b, "Date: ");
+    out_puts(b, s->date);
+    out_puts(b, "\r\n");
 }
 
-static void put_head(sim_conn *c, sbuf *b, int status, const char *ctype,
+static void put_head(sim_conn *c, oe_buf *b, int status, const char *ctype,
                      const char *extra)
 {
-    sb_printf(b, "HTTP/1.1 %d %s\r\n", status, status_text(status));
+    out_printf(b, "HTTP/1.1 %d %s\r\n", status, status_text(status));
     if (ctype)
-        sb_printf(b, "Content-Type: %s\r\n", ctype);
+        out_printf(b, "Content-Type: %s\r\n", ctype);
     put_date(c, b);
     if (extra)
-        sb_puts(b, extra);
+        out_puts(b, extra);
     if (!c->keepalive)
-        sb_puts(b, "Connection: close\r\n");
+        out_puts(b, "Connection: close\r\n");
     else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
-        sb_puts(b, "Connection: keep-alive\r\n");
+        out_puts(b, "Connection: keep-alive\r\n");
 }
 
 /* A complete response with Content-Length; ends the request. */
 void sim_send(sim_conn *c, int status, const char *ctype, const char *extra,
               const char *body, size_t len)
 {
-    sbuf b = {0};
+    oe_buf b = {0};
     put_head(c, &b, status, ctype, extra);
-    sb_printf(&b, "Content-Length: %zu\r\n\r\n", len);
+    out_printf(&b, "Content-Length: %zu\r\n\r\n", len);
     if (!c->head)
-        sb_put(&b, body, len);
+        buf_append(&b, body, len);
     sim_send_raw(c, &b);
     sim_request_done(c);
 }
@@ -311,45 +358,45 @@ void sim_send(sim_conn *c, int status, const char *ctype, const char *extra,
 /* Error bodies: Ollama's {"error":"..."} or OpenAI's {"error":{...}}. */
 void sim_send_error(sim_conn *c, int api, int status, const char *msg)
 {
-    sbuf b = {0};
+    oe_buf b = {0};
     const char *extra = status == 429 ? "Retry-After: 1\r\n" : NULL;
     if (api == API_OPENAI) {
         const char *type = status == 400   ? "invalid_request_error"
                            : status == 404 ? "not_found_error"
                                            : "api_error";
-        sb_puts(&b, "{\"error\":{\"message\":");
-        sb_json_cstr(&b, msg);
-        sb_printf(&b, ",\"type\":\"%s\",\"param\":null,\"code\":null}}", type);
+        out_puts(&b, "{\"error\":{\"message\":");
+        out_json_cstr(&b, msg);
+        out_printf(&b, ",\"type\":\"%s\",\"param\":null,\"code\":null}}", type);
         sim_send(c, status, "application/json", extra, b.data, b.len);
     } else {
-        sb_puts(&b, "{\"error\":");
-        sb_json_cstr(&b, msg);
-        sb_putc(&b, '}');
+        out_puts(&b, "{\"error\":");
+        out_json_cstr(&b, msg);
+        out_putc(&b, '}');
         sim_send(c, status, "application/json; charset=utf-8", extra, b.data,
                  b.len);
     }
-    sb_free(&b);
+    buf_free(&b);
 }
 
 /* One chunk of a chunked response; the first call sends the headers. */
-void sim_stream_write(sim_conn *c, const char *ctype, sbuf *data)
+void sim_stream_write(sim_conn *c, const char *ctype, oe_buf *data)
 {
-    sbuf b = {0};
+    oe_buf b = {0};
     int http10 = c->parser.http_major == 1 && c->parser.http_minor == 0;
     if (!c->streaming) {
         if (http10) /* no chunked encoding in HTTP/1.0: end by closing */
             c->keepalive = 0;
         put_head(c, &b, 200, ctype, http10 ? NULL : "Transfer-Encoding: chunked\r\n");
-        sb_puts(&b, "\r\n");
+        out_puts(&b, "\r\n");
         c->streaming = 1;
     }
     if (http10) {
         if (data)
-            sb_put(&b, data->data, data->len);
+            buf_append(&b, data->data, data->len);
     } else if (data && data->len) {
-        sb_printf(&b, "%zx\r\n", data->len);
-        sb_put(&b, data->data, data->len);
-        sb_puts(&b, "\r\n");
+        out_printf(&b, "%zx\r\n", data->len);
+        buf_append(&b, data->data, data->len);
+        out_puts(&b, "\r\n");
     }
     sim_send_raw(c, &b);
 }
@@ -357,8 +404,8 @@ void sim_stream_write(sim_conn *c, const char *ctype, sbuf *data)
 void sim_stream_end(sim_conn *c)
 {
     if (!(c->parser.http_major == 1 && c->parser.http_minor == 0)) {
-        sbuf b = {0};
-        sb_puts(&b, "0\r\n\r\n");
+        oe_buf b = {0};
+        out_puts(&b, "0\r\n\r\n");
         sim_send_raw(c, &b);
     }
     sim_request_done(c);
@@ -366,13 +413,13 @@ void sim_stream_end(sim_conn *c)
 
 static void bad_request(sim_conn *c, int too_large)
 {
-    sbuf b = {0};
+    oe_buf b = {0};
     if (too_large)
-        sb_puts(&b, "HTTP/1.1 413 Request Entity Too Large\r\n"
+        out_puts(&b, "HTTP/1.1 413 Request Entity Too Large\r\n"
                     "Content-Type: text/plain; charset=utf-8\r\n"
                     "Connection: close\r\n\r\n413 Request Entity Too Large");
     else
-        sb_puts(&b, "HTTP/1.1 400 Bad Request\r\n"
+        out_puts(&b, "HTTP/1.1 400 Bad Request\r\n"
                     "Content-Type: text/plain; charset=utf-8\r\n"
                     "Connection: close\r\n\r\n400 Bad Request");
     sim_send_raw(c, &b);
@@ -381,14 +428,15 @@ static void bad_request(sim_conn *c, int too_large)
 
 /* ----------------------------------------------------------- driving */
 
-/* Parses buffered input and serves requests one at a time. Re-entrant
- * calls (a handler finishing synchronously) just return. */
+/* Parses buffered input and serves requests one at a time, until the
+ * output backs up (c->paused). Re-entrant calls (a handler finishing
+ * synchronously) just return. */
 static void conn_drive(sim_conn *c)
 {
     if (c->in_drive)
         return;
     c->in_drive = 1;
-    while (!c->busy && !c->closing && c->in_off < c->in.len) {
+    while (!c->busy && !c->closing && !c->paused && c->in_off < c->in.len) {
         const char *p = c->in.data + c->in_off;
         size_t n = c->in.len - c->in_off;
         size_t used = http_parser_execute(&c->parser, &settings, p, n);
@@ -438,8 +486,61 @@ void sim_parse_feed(sim_conn *c, const char *data, size_t len)
         sim_conn_close(c, 0);
         return;
     }
-    sb_put(&c->in, data, len);
+    buf_append(&c->in, data, len);
     conn_drive(c);
+}
+
+/* ----------------------------------------------------------- timeouts */
+
+/* Closes the connections that stall in their headers or their writes. */
+static void on_sweep(uv_timer_t *t)
+{
+    sim_server *s = t->data;
+    const sim_config *cf = &s->cfg;
+    uint64_t now = sim_now_ns();
+    uint64_t ht = (uint64_t)(cf->header_timeout_ms * 1e6);
+    uint64_t wt = (uint64_t)(cf->write_timeout_ms * 1e6);
+    for (sim_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->fake)
+            continue;
+        if (ht && c->t_head && !c->paused && now - c->t_head > ht) {
+            s->st.header_timeouts++;
+            sim_log(s, "closing a connection: no complete request headers in %g ms\n",
+                    cf->header_timeout_ms);
+            sim_conn_close(c, 0);
+        } else if (wt && unsent(c) && now - c->t_write_ok > wt) {
+            s->st.write_timeouts++;
+            sim_log(s, "closing a connection: %zu bytes unsent, the client read none for %g ms\n",
+                    unsent(c), cf->write_timeout_ms);
+            sim_conn_close(c, 1);
+        }
+    }
+}
+
+void sim_conns_start(sim_server *s)
+{
+    const sim_config *cf = &s->cfg;
+    double lo = 0;
+    if (cf->header_timeout_ms > 0)
+        lo = cf->header_timeout_ms;
+    if (cf->write_timeout_ms > 0 && (lo == 0 || cf->write_timeout_ms < lo))
+        lo = cf->write_timeout_ms;
+    if (lo == 0)
+        return;
+    uint64_t every = (uint64_t)(lo / 4);
+    every = every < 10 ? 10 : every > 1000 ? 1000 : every;
+    uv_timer_init(s->loop, &s->sweep);
+    s->sweep.data = s;
+    s->sweep_on = 1;
+    uv_timer_start(&s->sweep, on_sweep, every, every);
+}
+
+void sim_conns_stop(sim_server *s)
+{
+    if (s->sweep_on)
+        uv_close((uv_handle_t *)&s->sweep, NULL);
+    s->sweep_on = 0;
 }
 
 /* ----------------------------------------------------------- accept */

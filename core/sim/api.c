@@ -1,8 +1,10 @@
 /*
- * sim_api.c: the simulator's endpoints. Routes a parsed request, validates
- * JSON bodies the way Ollama does (same status codes and error texts),
- * answers the metadata endpoints, and turns generation requests into a
- * sim_job for sim_model.c. Also owns the model table (sim_models_init).
+ * api.c: the simulator's routes. Routes a parsed request, validates JSON
+ * bodies the way Ollama and its OpenAI-compatible layer do (same status
+ * codes and error texts), answers the metadata endpoints (/api/tags, /ps,
+ * /show, /version, /v1/models, /stats), and turns a generation request into
+ * a sim_job for queue.c. The request body is owned by the connection; the
+ * parsed cJSON tree lives for one handler call.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -152,87 +154,11 @@ static cJSON *parse_body(sim_conn *c, int api, const char *tname)
     return root;
 }
 
-/* ----------------------------------------------------------- models */
+/* ----------------------------------------------------------- metadata */
 
-static const char *const thinking_families[] = {
-    "qwen3", "deepseek-r1", "qwq", "gpt-oss", "magistral", "phi4-reasoning",
-    "cogito", NULL};
-
-static char *canonical(const char *name)
+static void put_details(oe_buf *b, const sim_model *m)
 {
-    const char *slash = strrchr(name, '/');
-    const char *base = slash ? slash + 1 : name;
-    size_t n = strlen(name);
-    char *out = malloc(n + 8);
-    if (!out) abort();
-    memcpy(out, name, n + 1);
-    if (!strchr(base, ':')) memcpy(out + n, ":latest", 8);
-    return out;
-}
-
-static void model_setup(sim_model *m, uint64_t seed)
-{
-    const char *slash = strrchr(m->name, '/');
-    const char *base = slash ? slash + 1 : m->name;
-    const char *colon = strchr(base, ':');
-    size_t bl = (size_t)(colon - base);
-    snprintf(m->family, sizeof m->family, "%.*s", (int)bl, base);
-    if (!strncasecmp(base, "llama", 5)) snprintf(m->family, sizeof m->family, "llama");
-    else m->family[strcspn(m->family, ".-")] = 0;
-    for (int i = 0; thinking_families[i]; i++) {
-        size_t fl = strlen(thinking_families[i]);
-        if (bl >= fl && !strncasecmp(base, thinking_families[i], fl)) m->thinking = 1;
-    }
-    double b = strtod(colon + 1, NULL);
-    if (b <= 0) b = 7;
-    snprintf(m->param_size, sizeof m->param_size, "%.1fB", b);
-    m->size = (uint64_t)(b * 0.62e9);
-    for (int i = 0; i < 4; i++)
-        snprintf(m->digest + 16 * i, 17, "%016llx",
-                 (unsigned long long)sim_hash(m->name, strlen(m->name), seed + (uint64_t)i));
-}
-
-int sim_models_init(sim_server *s)
-{
-    const char *p = s->cfg.models;
-    while (*p) {
-        size_t n = strcspn(p, ",");
-        if (n > 0 && n < 200) {
-            char tmp[256];
-            snprintf(tmp, sizeof tmp, "%.*s", (int)n, p);
-            s->models = realloc(s->models, sizeof *s->models * (size_t)(s->nmodels + 1));
-            if (!s->models) abort();
-            sim_model *m = &s->models[s->nmodels++];
-            memset(m, 0, sizeof *m);
-            m->name = canonical(tmp);
-            model_setup(m, 0x5eed);
-        }
-        p += n + (p[n] == ',');
-    }
-    return s->nmodels > 0 ? 0 : -1;
-}
-
-void sim_models_free(sim_server *s)
-{
-    for (int i = 0; i < s->nmodels; i++) free(s->models[i].name);
-    free(s->models);
-    s->models = NULL;
-    s->nmodels = 0;
-}
-
-sim_model *sim_model_find(sim_server *s, const char *name)
-{
-    char *cn = canonical(name);
-    sim_model *found = NULL;
-    for (int i = 0; i < s->nmodels && !found; i++)
-        if (!strcasecmp(s->models[i].name, cn)) found = &s->models[i];
-    free(cn);
-    return found;
-}
-
-static void put_details(sbuf *b, const sim_model *m)
-{
-    sb_printf(b, "{\"parent_model\":\"\",\"format\":\"gguf\",\"family\":\"%s\","
+    out_printf(b, "{\"parent_model\":\"\",\"format\":\"gguf\",\"family\":\"%s\","
                  "\"families\":[\"%s\"],\"parameter_size\":\"%s\","
                  "\"quantization_level\":\"Q4_K_M\"}",
               m->family, m->family, m->param_size);
@@ -242,32 +168,32 @@ static void handle_tags(sim_conn *c, int ps)
 {
     sim_server *s = c->srv;
     char ts[64], exp[64];
-    sim_rfc3339(ts, sizeof ts, -86400);
-    sim_rfc3339(exp, sizeof exp, 300);
-    sbuf b = {0};
-    sb_puts(&b, "{\"models\":[");
+    out_rfc3339(ts, sizeof ts, -86400);
+    out_rfc3339(exp, sizeof exp, 300);
+    oe_buf b = {0};
+    out_puts(&b, "{\"models\":[");
     int first = 1;
     for (int i = 0; i < s->nmodels; i++) {
         sim_model *m = &s->models[i];
         if (ps && !m->ready_at) continue;
-        if (!first) sb_putc(&b, ',');
+        if (!first) out_putc(&b, ',');
         first = 0;
-        sb_puts(&b, "{\"name\":");
-        sb_json_cstr(&b, m->name);
-        sb_puts(&b, ",\"model\":");
-        sb_json_cstr(&b, m->name);
-        if (!ps) sb_printf(&b, ",\"modified_at\":\"%s\"", ts);
-        sb_printf(&b, ",\"size\":%llu,\"digest\":\"%s\",\"details\":",
+        out_puts(&b, "{\"name\":");
+        out_json_cstr(&b, m->name);
+        out_puts(&b, ",\"model\":");
+        out_json_cstr(&b, m->name);
+        if (!ps) out_printf(&b, ",\"modified_at\":\"%s\"", ts);
+        out_printf(&b, ",\"size\":%llu,\"digest\":\"%s\",\"details\":",
                   (unsigned long long)m->size, m->digest);
         put_details(&b, m);
         if (ps)
-            sb_printf(&b, ",\"expires_at\":\"%s\",\"size_vram\":%llu,\"context_length\":%d",
+            out_printf(&b, ",\"expires_at\":\"%s\",\"size_vram\":%llu,\"context_length\":%d",
                       exp, (unsigned long long)m->size, m->num_ctx ? m->num_ctx : 4096);
-        sb_putc(&b, '}');
+        out_putc(&b, '}');
     }
-    sb_puts(&b, "]}");
+    out_puts(&b, "]}");
     sim_send(c, 200, "application/json; charset=utf-8", NULL, b.data, b.len);
-    sb_free(&b);
+    buf_free(&b);
 }
 
 static void handle_show(sim_conn *c)
@@ -299,39 +225,39 @@ static void handle_show(sim_conn *c)
     }
     cJSON_Delete(root);
     char ts[64];
-    sim_rfc3339(ts, sizeof ts, -86400);
-    sbuf b = {0};
-    sb_puts(&b, "{\"modelfile\":");
-    sbuf mf = {0};
-    sb_printf(&mf, "# Modelfile generated by \"ollama show\"\nFROM %s\n"
+    out_rfc3339(ts, sizeof ts, -86400);
+    oe_buf b = {0};
+    out_puts(&b, "{\"modelfile\":");
+    oe_buf mf = {0};
+    out_printf(&mf, "# Modelfile generated by \"ollama show\"\nFROM %s\n"
                    "TEMPLATE {{ .Prompt }}\nPARAMETER temperature 0.6\n", m->name);
-    sb_json_str(&b, mf.data, mf.len);
-    sb_free(&mf);
-    sb_puts(&b, ",\"parameters\":\"temperature                    0.6\","
+    out_json_str(&b, mf.data, mf.len);
+    buf_free(&mf);
+    out_puts(&b, ",\"parameters\":\"temperature                    0.6\","
                 "\"template\":\"{{ .Prompt }}\",\"details\":");
     put_details(&b, m);
-    sb_printf(&b, ",\"model_info\":{\"general.architecture\":\"%s\","
+    out_printf(&b, ",\"model_info\":{\"general.architecture\":\"%s\","
                   "\"general.parameter_count\":%llu,\"%s.context_length\":40960},"
                   "\"capabilities\":[\"completion\",\"tools\"%s],\"modified_at\":\"%s\"}",
               m->family, (unsigned long long)(m->size / 0.62), m->family,
               m->thinking ? ",\"thinking\"" : "", ts);
     sim_send(c, 200, "application/json; charset=utf-8", NULL, b.data, b.len);
-    sb_free(&b);
+    buf_free(&b);
 }
 
 static void handle_v1_models(sim_conn *c)
 {
     sim_server *s = c->srv;
-    sbuf b = {0};
-    sb_puts(&b, "{\"object\":\"list\",\"data\":[");
+    oe_buf b = {0};
+    out_puts(&b, "{\"object\":\"list\",\"data\":[");
     for (int i = 0; i < s->nmodels; i++) {
-        sb_puts(&b, i ? ",{\"id\":" : "{\"id\":");
-        sb_json_cstr(&b, s->models[i].name);
-        sb_puts(&b, ",\"object\":\"model\",\"created\":1760000000,\"owned_by\":\"library\"}");
+        out_puts(&b, i ? ",{\"id\":" : "{\"id\":");
+        out_json_cstr(&b, s->models[i].name);
+        out_puts(&b, ",\"object\":\"model\",\"created\":1760000000,\"owned_by\":\"library\"}");
     }
-    sb_puts(&b, "]}");
+    out_puts(&b, "]}");
     sim_send(c, 200, "application/json", NULL, b.data, b.len);
-    sb_free(&b);
+    buf_free(&b);
 }
 
 /* ----------------------------------------------------------- generation */
@@ -376,7 +302,7 @@ static int parse_think(const cJSON *root, int api, char *err, size_t n)
 }
 
 /* Text of a message's content: a string, or OpenAI text parts joined. */
-static const char *msg_text(const cJSON *content, sbuf *tmp, size_t *len)
+static const char *msg_text(const cJSON *content, oe_buf *tmp, size_t *len)
 {
     if (cJSON_IsString(content)) {
         *len = strlen(content->valuestring);
@@ -387,7 +313,7 @@ static const char *msg_text(const cJSON *content, sbuf *tmp, size_t *len)
     if (cJSON_IsArray(content))
         cJSON_ArrayForEach(part, content) {
             const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(part, "text"));
-            if (t) sb_puts(tmp, t);
+            if (t) out_puts(tmp, t);
         }
     *len = tmp->len;
     return tmp->data ? tmp->data : "";
@@ -395,11 +321,11 @@ static const char *msg_text(const cJSON *content, sbuf *tmp, size_t *len)
 
 /* Validates messages; sums the prompt and finds the last user text. */
 static int scan_messages(const cJSON *msgs, int api, uint64_t *h, size_t *bytes,
-                         sbuf *last, char *err, size_t n)
+                         oe_buf *last, char *err, size_t n)
 {
     const char *sn = api == API_OPENAI ? "ChatCompletionRequest" : "ChatRequest";
     const cJSON *m;
-    sbuf tmp = {0};
+    oe_buf tmp = {0};
     cJSON_ArrayForEach(m, msgs) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
@@ -410,7 +336,7 @@ static int scan_messages(const cJSON *msgs, int api, uint64_t *h, size_t *bytes,
         if (bad) {
             snprintf(err, n, "json: cannot unmarshal %s into Go struct field %s.messages%s of type %s",
                      go_kind(bad[0] ? (bad[1] == 'r' ? role : content) : m), sn, bad, gt);
-            sb_free(&tmp);
+            buf_free(&tmp);
             return -1;
         }
         size_t len;
@@ -420,28 +346,28 @@ static int scan_messages(const cJSON *msgs, int api, uint64_t *h, size_t *bytes,
         *bytes += len + 4;
         if (r && !strcasecmp(r, "user")) {
             last->len = 0;
-            sb_put(last, t, len);
+            buf_append(last, t, len);
         }
     }
-    sb_free(&tmp);
+    buf_free(&tmp);
     return 0;
 }
 
 static void load_reply(sim_conn *c, int api, const char *name, sim_model *m, int unload)
 {
     char ts[64];
-    sim_rfc3339(ts, sizeof ts, 0);
+    out_rfc3339(ts, sizeof ts, 0);
     if (unload) m->ready_at = 0;
     else if (!m->ready_at) m->ready_at = sim_now_ns();
-    sbuf b = {0};
-    sb_puts(&b, "{\"model\":");
-    sb_json_cstr(&b, name);
-    sb_printf(&b, ",\"created_at\":\"%s\",%s,\"done\":true,\"done_reason\":\"%s\"}", ts,
+    oe_buf b = {0};
+    out_puts(&b, "{\"model\":");
+    out_json_cstr(&b, name);
+    out_printf(&b, ",\"created_at\":\"%s\",%s,\"done\":true,\"done_reason\":\"%s\"}", ts,
               api == API_CHAT ? "\"message\":{\"role\":\"assistant\",\"content\":\"\"}"
                               : "\"response\":\"\"",
               unload ? "unload" : "load");
     sim_send(c, 200, "application/json; charset=utf-8", NULL, b.data, b.len);
-    sb_free(&b);
+    buf_free(&b);
 }
 
 /* Everything a generation request needs, gathered while validating. */
@@ -451,7 +377,7 @@ typedef struct {
     sim_model *model;
     uint64_t phash;
     size_t bytes;
-    sbuf last;
+    oe_buf last;
 } gen_req;
 
 /* Returns the HTTP status of the failure (err filled), or 0. */
@@ -519,7 +445,7 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
         const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "prompt"));
         if (!p) p = "";
         if (sys) g->phash = sim_hash(sys, strlen(sys), g->phash), g->bytes += strlen(sys);
-        sb_puts(&g->last, p);
+        out_puts(&g->last, p);
         g->phash = sim_hash(p, strlen(p), g->phash);
         g->bytes += strlen(p);
         g->empty = !*p;
@@ -547,7 +473,7 @@ static void handle_gen(sim_conn *c, int api)
     } else {
         sim_job *j = sim_job_new(c->srv, c, api);
         j->model = g.model;
-        j->model_name = sim_strndup(g.name, strlen(g.name));
+        j->model_name = out_strndup(g.name, strlen(g.name));
         j->stream = g.stream;
         j->include_usage = g.include_usage;
         j->raw = g.raw;
@@ -562,7 +488,7 @@ static void handle_gen(sim_conn *c, int api)
         j->fault = sim_fault_pick(c->srv, g.phash);
         sim_job_submit(j);
     }
-    sb_free(&g.last);
+    buf_free(&g.last);
     cJSON_Delete(root);
 }
 
@@ -580,10 +506,10 @@ void sim_route(sim_conn *c)
     int get = c->method == HTTP_GET || c->method == HTTP_HEAD;
     int post = c->method == HTTP_POST;
     if (get && !strcmp(path, "/stats")) {
-        sbuf b = {0};
+        oe_buf b = {0};
         sim_stats_json(s, &b);
         sim_send(c, 200, "application/json; charset=utf-8", NULL, b.data, b.len);
-        sb_free(&b);
+        buf_free(&b);
         return;
     }
     s->st.requests++;

@@ -1,5 +1,5 @@
 /*
- * sim_fault.c: which generation request gets which injected fault.
+ * fault.c: which generation request gets which injected fault.
  *
  * Rates (--fault-KIND p) are decided by a hash of (seed, prompt hash,
  * attempt number for that prompt, kind), so a retry of a failed prompt is
@@ -8,12 +8,47 @@
  *   --fault-after N  no faults for the first N generation requests;
  *   --fault-first N  the first N generation requests each get a fault (the
  *                    kinds with a nonzero rate, in turn) and none after.
- * Owns the prompt -> attempts table (s->att_*).
+ * Owns the prompt -> attempts table (s->att_*: grown here, freed by
+ * sim_fault_free), and the hash and RNG (sim_hash, sim_mix, sim_u01) that
+ * make every decision of the simulator deterministic.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
+
+/* ------------------------------------------------------------ hashing */
+
+uint64_t sim_mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+uint64_t sim_hash(const void *p, size_t n, uint64_t seed)
+{
+    const unsigned char *s = p;
+    uint64_t h = sim_mix(seed ^ (n * 0x9e3779b97f4a7c15ULL));
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ sim_mix(w)) * 0x9e3779b97f4a7c15ULL;
+        s += 8, n -= 8;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)s[i] << (8 * i);
+    h = (h ^ sim_mix(w + n)) * 0x9e3779b97f4a7c15ULL;
+    return sim_mix(h);
+}
+
+double sim_u01(uint64_t h) { return (double)(h >> 11) / 9007199254740992.0; }
+
+/* ------------------------------------------------------------ faults */
 
 const char *const sim_fault_names[F_NKINDS] = {
     "500", "503", "429", "close", "reset", "stream_error", "truncate", "stall", "html"};

@@ -1,14 +1,19 @@
 /*
- * sim.h: private header of `ollaeval sim`, the Ollama/OpenAI-compatible
- * simulator server. Only core/sim*.c and the fuzz target include it.
+ * sim.h: the one header of ollaeval-sim (`ollaeval sim`), the Ollama- and
+ * OpenAI-compatible simulated LLM server. Only the files in core/sim/ and
+ * the fuzz target (tests/fuzz/fuzz_sim_request.c) include it; the only
+ * engine header it sees is core/buf.h (oe_buf).
  *
- *   sim.c         command line, server setup/shutdown, signals, /stats
- *   sim_http.c    connections: http-parser, keep-alive, writes, routing
- *   sim_json.c    output helpers: byte buffer, JSON string escaping, times
- *   sim_api.c     endpoint handlers and request validation
- *   sim_model.c   load model: slots, FIFO queue, timers, streaming, replies
- *   sim_answer.c  dataset, prompt -> item matching, answer/filler text
- *   sim_fault.c   fault injection decisions
+ * Files, one concept each:
+ *   main.c    flags, sim_config, start-up and shutdown, signals, /stats
+ *   conn.c    connections: accept, http-parser, keep-alive, writes, closing
+ *   api.c     routes, Ollama/OpenAI-exact request validation, metadata
+ *             endpoints; turns a generation request into a sim_job
+ *   queue.c   the load queue: the model table, per-model slots and FIFO,
+ *             timers, streamed and whole replies, mid-stream faults
+ *   answer.c  the dataset, prompt -> item matching, answer and filler text
+ *   fault.c   which request gets which injected fault; the hash and RNG
+ *   out.c     output helpers: writing to an oe_buf, JSON escaping, dates
  */
 #ifndef SIM_H
 #define SIM_H
@@ -19,24 +24,18 @@
 #include <uv.h>
 #include <http_parser.h>
 
-#include "oe.h"
+#include "../buf.h"
 
-/* ---- sim_json.c: output on the engine's growable buffer (buf.c) ---- */
-typedef oe_buf sbuf;
-#define sb_put buf_append
-#define sb_free buf_free
-void sb_puts(sbuf *b, const char *s);
-void sb_putc(sbuf *b, char c);
-void sb_printf(sbuf *b, const char *fmt, ...)
+/* ---- out.c: output on an oe_buf (core/buf.c grows and frees it) ---- */
+void out_puts(oe_buf *b, const char *s);
+void out_putc(oe_buf *b, char c);
+void out_printf(oe_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void sb_json_str(sbuf *b, const char *s, size_t n); /* quoted, Go-escaped */
-void sb_json_cstr(sbuf *b, const char *s);
-char *sb_steal(sbuf *b); /* NUL-terminated data; the caller frees it */
-void sim_rfc3339(char *out, size_t n, int64_t add_sec); /* UTC, ns trimmed */
-uint64_t sim_hash(const void *p, size_t n, uint64_t seed);
-uint64_t sim_mix(uint64_t x);
-double sim_u01(uint64_t h); /* [0,1) from a hash */
-char *sim_strndup(const char *s, size_t n);
+void out_json_str(oe_buf *b, const char *s, size_t n); /* quoted, Go-escaped */
+void out_json_cstr(oe_buf *b, const char *s);
+char *out_steal(oe_buf *b); /* NUL-terminated data; the caller frees it */
+void out_rfc3339(char *out, size_t n, int64_t add_sec); /* UTC, ns trimmed */
+char *out_strndup(const char *s, size_t n); /* malloc'd; aborts on OOM */
 
 /* ---- fault kinds ---- */
 enum {
@@ -52,6 +51,10 @@ typedef struct sim_config {
     const char *host;
     int port;
     int parallel, max_queue;
+    const char *parallel_schedule; /* "T:P,..." or NULL (queue.c parses it) */
+    const char *queue_limit;       /* "always" or "loading" */
+    int limit_loading;             /* --queue-limit loading */
+    int v1_timings;                /* llama-server's "timings" on /v1 */
     double prefill_ms, token_ms, batch_penalty, time_scale, load_ms;
     double fixed_ms; /* < 0: off */
     int tokens_min, tokens_max;
@@ -68,6 +71,8 @@ typedef struct sim_config {
     long fault_after, fault_first;
     int quiet;
     size_t max_body;
+    size_t max_unsent;       /* stop reading a connection above this */
+    double header_timeout_ms, write_timeout_ms; /* 0: none */
 } sim_config;
 
 typedef struct sim_job sim_job;
@@ -112,6 +117,8 @@ typedef struct sim_stats {
     double slot_busy_ms;
     uint64_t correct, wrong;
     int connections, max_connections;
+    uint64_t read_pauses, header_timeouts, write_timeouts;
+    size_t max_unsent; /* the most unsent output seen on one connection */
 } sim_stats;
 
 typedef struct sim_server {
@@ -130,6 +137,12 @@ typedef struct sim_server {
     sim_stats st;
     FILE *answers_out;
     sim_conn *conns;      /* all open connections (for shutdown) */
+    uv_timer_t sweep;     /* header and write timeouts (conn.c) */
+    int sweep_on;
+    struct { uint64_t at; int slots; } *sched; /* --parallel-schedule, real ns */
+    int nsched, sched_on;
+    uv_timer_t sched_timer; /* fires at each change of the slot count */
+    uint64_t t_start;     /* hrtime when the server started listening */
     char date[40];        /* cached HTTP Date header value */
     time_t date_sec;
 } sim_server;
@@ -144,9 +157,9 @@ struct sim_conn {
     uv_tcp_t tcp;
     sim_server *srv;
     http_parser parser;
-    sbuf in;              /* unparsed input; `in_off` bytes consumed */
+    oe_buf in;              /* unparsed input; `in_off` bytes consumed */
     size_t in_off;
-    sbuf url, body, hname;
+    oe_buf url, body, hname;
     int hstate;           /* 0 none, 1 in field, 2 in value */
     int expect_continue, hdr_is_expect;
     int method, keepalive, head;
@@ -154,14 +167,18 @@ struct sim_conn {
     int in_drive;
     int streaming;        /* a chunked response has started */
     int closing;
+    int paused;           /* reading stopped: too much unsent output */
+    uint64_t t_head;      /* first byte of a request whose headers are
+                             incomplete, else 0 (header timeout) */
+    uint64_t t_write_ok;  /* last progress of the unsent output */
     uint64_t t_arrival;
-    sim_job *job;         /* generation in progress, owned by sim_model.c */
+    sim_job *job;         /* generation in progress, owned by queue.c */
     int fake;             /* fuzzing: writes go to `out`, no socket */
-    sbuf out;
+    oe_buf out;
     sim_conn *prev, *next;
 };
 
-/* ---- sim_http.c ---- */
+/* ---- conn.c ---- */
 void sim_conn_accept(sim_server *s);
 sim_conn *sim_conn_new_fake(sim_server *s);
 void sim_conn_free_fake(sim_conn *c);
@@ -170,21 +187,27 @@ void sim_conn_close(sim_conn *c, int reset);
 void sim_send(sim_conn *c, int status, const char *ctype, const char *extra,
               const char *body, size_t len);
 void sim_send_error(sim_conn *c, int api, int status, const char *msg);
-void sim_send_raw(sim_conn *c, sbuf *b); /* takes b's data */
-void sim_stream_write(sim_conn *c, const char *ctype, sbuf *b);
+void sim_send_raw(sim_conn *c, oe_buf *b); /* takes b's data */
+void sim_stream_write(sim_conn *c, const char *ctype, oe_buf *b);
 void sim_stream_end(sim_conn *c);
 void sim_request_done(sim_conn *c);
+void sim_conns_start(sim_server *s); /* the timeout sweep */
+void sim_conns_stop(sim_server *s);
 
-/* ---- sim_api.c ---- */
+/* ---- api.c ---- */
 void sim_route(sim_conn *c);
-sim_model *sim_model_find(sim_server *s, const char *name);
-int sim_models_init(sim_server *s);
-void sim_models_free(sim_server *s);
 
-/* ---- sim_model.c ---- */
+/* ---- queue.c ---- */
+int sim_models_init(sim_server *s); /* the table from --models; -1: none */
+void sim_models_free(sim_server *s);
+sim_model *sim_model_find(sim_server *s, const char *name);
+int sim_schedule_init(sim_server *s); /* parses --parallel-schedule; -1 bad */
+void sim_schedule_start(sim_server *s);
+void sim_schedule_stop(sim_server *s);
+int sim_slots(const sim_server *s); /* slots per model now */
 /*
- * A generation request. Created by sim_api.c (sim_job_new), owned by
- * sim_model.c from sim_job_submit until it finishes or its connection goes.
+ * A generation request. Created by api.c (sim_job_new), owned by queue.c
+ * from sim_job_submit until it finishes or its connection goes.
  */
 struct sim_job {
     sim_server *srv;
@@ -215,7 +238,7 @@ void sim_job_submit(sim_job *j);
 void sim_job_abort(sim_job *j); /* the connection is going away */
 void sim_job_free(sim_job *j);
 
-/* ---- sim_answer.c ---- */
+/* ---- answer.c ---- */
 int sim_dataset_load(sim_server *s);
 void sim_dataset_free(sim_dataset *d);
 /* Fills j->text[], j->item, j->item_correct, j->given. think: 0 off,
@@ -226,17 +249,21 @@ void sim_answer_record(sim_server *s, sim_job *j);
 int sim_count_pieces(const char *t, size_t n);
 size_t sim_next_piece(const char *t, size_t n, size_t pos);
 
-/* ---- sim_fault.c ---- */
-int sim_fault_pick(sim_server *s, uint64_t phash);
+/* ---- fault.c ---- */
+int sim_fault_pick(sim_server *s, uint64_t phash); /* F_* or -1 */
 void sim_fault_free(sim_server *s);
+/* The deterministic hash and RNG every decision of the simulator uses. */
+uint64_t sim_hash(const void *p, size_t n, uint64_t seed);
+uint64_t sim_mix(uint64_t x);
+double sim_u01(uint64_t h); /* [0,1) from a hash */
 
-/* ---- sim.c ---- */
+/* ---- main.c ---- */
 void sim_config_defaults(sim_config *cf);
 int sim_server_setup(sim_server *s, uv_loop_t *loop); /* no socket */
 void sim_server_cleanup(sim_server *s);
 void sim_log(sim_server *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void sim_stats_json(sim_server *s, sbuf *b);
+void sim_stats_json(sim_server *s, oe_buf *b);
 uint64_t sim_now_ns(void);
 
 #endif
