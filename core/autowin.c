@@ -44,7 +44,7 @@ const char *autowin_drive_name(int drive)
     switch (drive) {
     case AUTOWIN_GATE: return "first-token gate";
     case AUTOWIN_LITTLE: return "Little's law on server timings";
-    case AUTOWIN_LOSS: return "loss only";
+    case AUTOWIN_SEARCH: return "throughput search";
     }
     return "?";
 }
@@ -66,7 +66,7 @@ static int natural_window(const oe_autowin *w)
     case -1: return w->c_max;
     case AUTOWIN_GATE: return busy_max(w) + w->margin;
     case AUTOWIN_LITTLE: return w->little_win;
-    default: return w->c_max;
+    default: return w->srch_win;
     }
 }
 
@@ -337,6 +337,56 @@ static void little_round(oe_autowin *w, double now)
     recompute(w, now, w->little_win > w->window ? "busy slots (Little)" : NULL);
 }
 
+/* The throughput search, for responses that arrive in one piece without
+ * server timings (nothing tells a queued request from a served one): the
+ * window doubles while completions per second rise by 5% or more, each
+ * level measured over 8 x window completions after window completions of
+ * warm-up; the first level that brings less is kept (the knee lies between
+ * it and the level before), and losses still cap it. */
+static void search_start(oe_autowin *w, double now)
+{
+    w->srch_win = imax(w->margin, w->window);
+    w->srch_best = 0;
+    w->srch_x = 0;
+    w->srch_done = 0;
+    w->srch_n = 0;
+    w->srch_skip = w->srch_win;
+    w->srch_t0 = now;
+}
+
+static void search_round(oe_autowin *w, double now)
+{
+    if (w->srch_done)
+        return;
+    if (w->srch_skip > 0) {
+        if (--w->srch_skip == 0) {
+            w->srch_t0 = now;
+            w->srch_n = 0;
+        }
+        return;
+    }
+    w->srch_n++;
+    double dur = now - w->srch_t0;
+    if (w->srch_n < imax(8 * w->srch_win, 32) || dur < 1000)
+        return;
+    double x = w->srch_n / dur;
+    if (w->srch_x == 0 || x >= 1.05 * w->srch_x) {
+        w->srch_x = x;
+        w->srch_best = w->srch_win;
+        if (w->srch_win >= w->c_max) {
+            w->srch_done = 1;
+        } else {
+            w->srch_win = imin(2 * w->srch_win, w->c_max);
+            w->srch_skip = w->srch_win;
+        }
+    } else {
+        /* the knee lies between the last two levels: keep the higher one,
+         * which loses no throughput and queues at most half of it */
+        w->srch_done = 1;
+    }
+    recompute(w, now, w->srch_done ? "throughput search: knee" : "throughput search: double");
+}
+
 void autowin_done(oe_autowin *w, oe_autowin_req *r, double now, const oe_autowin_timings *t)
 {
     if (!r->state)
@@ -376,17 +426,18 @@ void autowin_done(oe_autowin *w, oe_autowin_req *r, double now, const oe_autowin
         w->seen_done++;
         w->seen_single += single;
         if (w->drive == AUTOWIN_GATE && w->seen_single >= w->p.single_min) {
-            w->drive = w->have_timings ? AUTOWIN_LITTLE : AUTOWIN_LOSS;
+            w->drive = w->have_timings ? AUTOWIN_LITTLE : AUTOWIN_SEARCH;
             w->little_win = imax(w->window, w->margin);
+            search_start(w, now);
             w->round_t0 = now;
             w->round_n = 0;
             w->round_service = w->round_queue = w->round_area = 0;
             w->margin = w->p.margin;
             why = w->have_timings ? "single-chunk responses: Little's law on server timings"
-                                  : "single-chunk responses and no server timings: loss only";
+                                  : "single-chunk responses and no server timings: throughput search";
         }
     }
-    if (w->drive == AUTOWIN_LOSS && w->have_timings) {
+    if (w->drive == AUTOWIN_SEARCH && w->have_timings) {
         w->drive = AUTOWIN_LITTLE;
         w->little_win = imax(w->window, w->margin);
         why = "server timings: Little's law";
@@ -398,6 +449,8 @@ void autowin_done(oe_autowin *w, oe_autowin_req *r, double now, const oe_autowin
             why = w->margin > m ? "prefill: margin up" : "prefill: margin down";
     } else if (w->drive == AUTOWIN_LITTLE) {
         little_round(w, now);
+    } else {
+        search_round(w, now);
     }
     recompute(w, now, why);
 }
@@ -474,6 +527,18 @@ double autowin_wake_at(const oe_autowin *w)
     return t;
 }
 
+void autowin_state(const oe_autowin *w, double now, oe_autowin_event *e)
+{
+    e->t = now;
+    e->in_flight = w->in_flight;
+    e->unconfirmed = w->unconfirmed;
+    e->window = w->window;
+    e->cap = w->cap;
+    e->margin = w->margin;
+    e->drive = w->drive;
+    e->reason = "now";
+}
+
 static int hist_mode(const double *h, double *total)
 {
     int best = -1;
@@ -499,6 +564,9 @@ void autowin_summary(const oe_autowin *w, double now, oe_autowin_summary *s)
     s->slots = hist_mode(tmp.sat_ms_at, &sat);
     if (w->mode == AUTOWIN_FIXED) {
         s->slots = -1;
+    } else if (w->drive == AUTOWIN_SEARCH && w->srch_best > 0) {
+        s->slots = w->srch_done && w->srch_win > w->srch_best ? w->srch_best : w->srch_win;
+        s->slots_lower_bound = 1;
     } else if (s->slots < 1) {
         s->slots = w->max_confirmed > 0 ? w->max_confirmed : -1;
         s->slots_lower_bound = s->slots > 0;

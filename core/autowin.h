@@ -34,7 +34,8 @@ enum autowin_drive {
     AUTOWIN_GATE = 0,    /* streaming observed: count unconfirmed requests */
     AUTOWIN_LITTLE = 1,  /* single-chunk responses with server timings:
                             busy slots by Little's law on the service time */
-    AUTOWIN_LOSS = 2,    /* single-chunk responses, no timings: loss only */
+    AUTOWIN_SEARCH = 2,  /* single-chunk responses, no timings: double the
+                            window while completions/s rise, then hold */
 };
 
 /* Classes of failure (the caller classifies; only the first two teach). */
@@ -114,6 +115,9 @@ typedef struct oe_autowin {
     /* Little's-law drive */
     double round_t0, round_service, round_queue, round_area, busy_est;
     int round_n, round_low, little_win, little_sat;
+    /* throughput search */
+    double srch_t0, srch_x;
+    int srch_n, srch_skip, srch_win, srch_best, srch_done;
     /* summary: time-weighted histograms */
     double last_t, t_begin;
     double sat_ms_at[AUTOWIN_HIST], win_ms_at[AUTOWIN_HIST];
@@ -152,6 +156,9 @@ void autowin_tick(oe_autowin *w, double now);
  * (a probe, the end of a Retry-After hold, the max filter's period); the
  * caller arms a timer and calls autowin_tick then. */
 double autowin_wake_at(const oe_autowin *w);
+
+/* The current state, in the shape of a log event (reason "now"). */
+void autowin_state(const oe_autowin *w, double now, oe_autowin_event *e);
 
 void autowin_summary(const oe_autowin *w, double now, oe_autowin_summary *s);
 /* The summary in words, into buf (n bytes): "the server ran 4 at once; the
