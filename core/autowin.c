@@ -564,9 +564,8 @@ void autowin_summary(const oe_autowin *w, double now, oe_autowin_summary *s)
     s->slots = hist_mode(tmp.sat_ms_at, &sat);
     if (w->mode == AUTOWIN_FIXED) {
         s->slots = -1;
-    } else if (w->drive == AUTOWIN_SEARCH && w->srch_best > 0) {
-        s->slots = w->srch_done && w->srch_win > w->srch_best ? w->srch_best : w->srch_win;
-        s->slots_lower_bound = 1;
+    } else if (w->drive == AUTOWIN_SEARCH) {
+        s->slots = -1; /* nothing observed says how many were served at once */
     } else if (s->slots < 1) {
         s->slots = w->max_confirmed > 0 ? w->max_confirmed : -1;
         s->slots_lower_bound = s->slots > 0;
