@@ -82,7 +82,7 @@ static void emit(oe_autowin *w, double now, const char *reason)
     oe_autowin_event e = {
         .t = now, .in_flight = w->in_flight, .unconfirmed = w->unconfirmed,
         .window = w->window, .cap = w->cap, .margin = w->margin,
-        .drive = w->drive, .reason = reason,
+        .drive = w->mode == AUTOWIN_FIXED ? -1 : w->drive, .reason = reason,
     };
     w->log(w->log_ud, &e);
 }
@@ -535,7 +535,7 @@ void autowin_state(const oe_autowin *w, double now, oe_autowin_event *e)
     e->window = w->window;
     e->cap = w->cap;
     e->margin = w->margin;
-    e->drive = w->drive;
+    e->drive = w->mode == AUTOWIN_FIXED ? -1 : w->drive;
     e->reason = "now";
 }
 
@@ -597,4 +597,65 @@ char *autowin_describe(const oe_autowin_summary *s, char *buf, int n)
     if (k >= 0 && k < n && s->drive > 0)
         snprintf(buf + k, (size_t)(n - k), " [%s]", autowin_drive_name(s->drive));
     return buf;
+}
+
+int autowin_parse(const char *s, int *mode, int *n)
+{
+    const char *num = s;
+    if (strncmp(s, "auto", 4) == 0) {
+        *mode = AUTOWIN_AUTO;
+        *n = 0;
+        if (s[4] == '\0')
+            return 0;
+        if (s[4] != ':')
+            return -1;
+        num = s + 5;
+    } else {
+        *mode = AUTOWIN_FIXED;
+    }
+    long v = 0;
+    if (!*num)
+        return -1;
+    for (const char *p = num; *p; p++) {
+        if (*p < '0' || *p > '9' || v > 100000)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    if (v < 1 || v > 100000)
+        return -1;
+    *n = (int)v;
+    return 0;
+}
+
+static const char *drive_key(int drive)
+{
+    switch (drive) {
+    case AUTOWIN_GATE: return "gate";
+    case AUTOWIN_LITTLE: return "little";
+    case AUTOWIN_SEARCH: return "search";
+    }
+    return "fixed";
+}
+
+int autowin_event_json(const oe_autowin_event *e, char *buf, int n)
+{
+    /* reasons are static text without quotes or backslashes */
+    return snprintf(buf, (size_t)n,
+                    "{\"t\":%.1f,\"in_flight\":%d,\"unconfirmed\":%d,\"window\":%d,\"cap\":%d,"
+                    "\"margin\":%d,\"drive\":\"%s\",\"reason\":\"%s\"}",
+                    e->t, e->in_flight, e->unconfirmed, e->window, e->cap, e->margin,
+                    drive_key(e->drive), e->reason);
+}
+
+int autowin_summary_json(const oe_autowin_summary *s, char *buf, int n)
+{
+    char words[200];
+    autowin_describe(s, words, sizeof words);
+    return snprintf(buf, (size_t)n,
+                    "{\"slots\":%d,\"slots_lower_bound\":%s,\"window\":%d,\"max_in_flight\":%d,"
+                    "\"max_unconfirmed\":%d,\"cap\":%d,\"changes\":%d,\"n503\":%d,\"n429\":%d,"
+                    "\"drive\":\"%s\",\"text\":\"%s\"}",
+                    s->slots, s->slots_lower_bound ? "true" : "false", s->window, s->max_in_flight,
+                    s->max_unconfirmed, s->cap, s->changes, s->n503, s->n429,
+                    s->drive < 0 ? "fixed" : drive_key(s->drive), words);
 }

@@ -70,8 +70,8 @@ typedef struct oe_autowin_event {
     int window;             /* requests allowed in flight now */
     int cap;                /* learned from 503/429; 0 = none */
     int margin;             /* unconfirmed allowed */
-    int drive;              /* enum autowin_drive */
-    const char *reason;     /* static text: "slots busy", "503: cap", ... */
+    int drive;              /* enum autowin_drive; -1 in fixed mode */
+    const char *reason;     /* static text: "more slots busy", "503: cap", ... */
 } oe_autowin_event;
 
 typedef void (*autowin_log_fn)(void *ud, const oe_autowin_event *e);
@@ -165,5 +165,14 @@ void autowin_summary(const oe_autowin *w, double now, oe_autowin_summary *s);
  * window settled at 6". Returns buf. */
 char *autowin_describe(const oe_autowin_summary *s, char *buf, int n);
 const char *autowin_drive_name(int drive);
+
+/* "-c" values: "auto" (bound 256), "auto:N" or "N" (N >= 1). Returns 0 and
+ * sets mode and n, or -1 for anything else (the caller names the option). */
+int autowin_parse(const char *s, int *mode, int *n);
+/* One JSON object (no newline) for the run folder's window record:
+ * {"t":ms,"in_flight":,"unconfirmed":,"window":,"cap":,"margin":,"drive":"gate",
+ *  "reason":"..."}; and the summary. Return the length, as snprintf. */
+int autowin_event_json(const oe_autowin_event *e, char *buf, int n);
+int autowin_summary_json(const oe_autowin_summary *s, char *buf, int n);
 
 #endif

@@ -971,6 +971,46 @@ static void bounds(void)
         "continuous batching: the window reaches 256 in <= 1.2 P/u TTFTs (%.0f), ratio %.3f", ramp, r);
 }
 
+/* The small pieces of the interface the engine uses directly. */
+static void interface(void)
+{
+    struct { const char *s; int rc, mode, n; } cases[] = {
+        {"auto", 0, AUTOWIN_AUTO, 0}, {"auto:8", 0, AUTOWIN_AUTO, 8}, {"4", 0, AUTOWIN_FIXED, 4},
+        {"1", 0, AUTOWIN_FIXED, 1}, {"0", -1, 0, 0}, {"auto:", -1, 0, 0}, {"auto:0", -1, 0, 0},
+        {"auto:x", -1, 0, 0}, {"-1", -1, 0, 0}, {"autox", -1, 0, 0}, {"", -1, 0, 0},
+        {"4x", -1, 0, 0}, {"99999999999", -1, 0, 0},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int mode = -9, n = -9;
+        int rc = autowin_parse(cases[i].s, &mode, &n);
+        if (rc != cases[i].rc || (rc == 0 && (mode != cases[i].mode || n != cases[i].n))) {
+            printf("#   autowin_parse(\"%s\") = %d, mode %d, n %d\n", cases[i].s, rc, mode, n);
+            bad++;
+        }
+    }
+    tap(bad == 0, "autowin_parse: auto, auto:N, N; rejects 0, auto:, auto:x, -1, autox, 4x, overflow");
+    oe_autowin_event e = {.t = 1234.5, .in_flight = 6, .unconfirmed = 2, .window = 6, .cap = 0,
+                          .margin = 2, .drive = AUTOWIN_GATE, .reason = "more slots busy"};
+    char buf[400];
+    autowin_event_json(&e, buf, sizeof buf);
+    const char *want = "{\"t\":1234.5,\"in_flight\":6,\"unconfirmed\":2,\"window\":6,\"cap\":0,"
+                       "\"margin\":2,\"drive\":\"gate\",\"reason\":\"more slots busy\"}";
+    tap(strcmp(buf, want) == 0, "autowin_event_json: one JSON object per window change");
+    if (strcmp(buf, want) != 0)
+        printf("#   got  %s\n#   want %s\n", buf, want);
+    oe_autowin_summary su = {.slots = 4, .window = 6, .max_in_flight = 6, .max_unconfirmed = 2,
+                             .changes = 7, .drive = AUTOWIN_GATE};
+    autowin_summary_json(&su, buf, sizeof buf);
+    tap(strstr(buf, "\"slots\":4,") && strstr(buf, "\"window\":6,") &&
+            strstr(buf, "\"text\":\"the server ran 4 at once; the window settled at 6\"}"),
+        "autowin_summary_json: the summary with its words");
+    oe_autowin w;
+    autowin_init(&w, AUTOWIN_FIXED, 3, NULL, 0);
+    autowin_state(&w, 5, &e);
+    tap(e.window == 3 && e.drive == -1 && e.in_flight == 0, "fixed mode: window 3, drive -1 (fixed)");
+}
+
 /* Thousands of random configurations: the invariants always hold and
  * nothing is lost. */
 static void random_sweep(void)
@@ -1021,16 +1061,14 @@ int main(int argc, char **argv)
 {
     quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     clock_t c0 = clock();
-    plateau();
-    slot_change();
-    utilisation();
-    latency();
-    prefill();
-    load();
-    buffered();
-    rate_limit();
-    bounds();
-    random_sweep();
+    void (*groups[])(void) = {plateau, slot_change, utilisation, latency, prefill, load, buffered,
+                              rate_limit, bounds, interface, random_sweep};
+    for (size_t i = 0; i < sizeof groups / sizeof *groups; i++) {
+        clock_t g0 = clock();
+        groups[i]();
+        if (getenv("AUTOWIN_TIMES"))
+            printf("# group %zu: %.3f s\n", i, (double)(clock() - g0) / CLOCKS_PER_SEC);
+    }
     double secs = (double)(clock() - c0) / CLOCKS_PER_SEC;
     printf("# %d configurations in %.2f s of CPU\n", nconfigs, secs);
     printf("1..%d\n", tap_n);
