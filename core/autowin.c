@@ -10,10 +10,11 @@
  * periods) + margin. The window settles at the server's slots plus the
  * margin and follows the server when its capacity changes, with no latency
  * signal at all (answer lengths are heavy-tailed; latency says nothing).
- * 503s and 429s teach a cap that is probed again slowly; responses that
- * arrive in one piece (a buffering proxy) switch to Little's law on the
- * server's timings, or to loss only when there are none. Fixed mode is a
- * constant window.
+ * The margin grows by the requests legitimately unconfirmed (on the wire,
+ * in prefill). 503s and 429s teach a cap that is probed again slowly;
+ * responses that arrive in one piece (a buffering proxy) switch to Little's
+ * law on the server's timings, or to a throughput search when there are
+ * none. Fixed mode is a constant window.
  *
  * Pure: no I/O, no clock, no allocation. Times are the caller's ms.
  */

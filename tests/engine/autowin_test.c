@@ -971,6 +971,43 @@ static void bounds(void)
         "continuous batching: the window reaches 256 in <= 1.2 P/u TTFTs (%.0f), ratio %.3f", ramp, r);
 }
 
+/* Other server shapes: decode that barely slows with the batch (near-linear
+ * scaling) and decode that slows a lot (a saturated GPU); and a client with
+ * fewer items than slots. */
+static void shapes(void)
+{
+    double pens[] = {0.02, 0.5};
+    int Ps[] = {4, 16}, Qs[] = {0, 2, 512};
+    double worst = 9;
+    int viols = 0, n503 = 0;
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++)
+            for (int c = 0; c < 3; c++) {
+                scen s = base_scen(Ps[b], Qs[c]);
+                s.pen = pens[a];
+                s.items = Ps[b] <= 4 ? 400 : 60 * Ps[b];
+                int cs[16], nc = fixed_set(Ps[b], Qs[c], cs);
+                char label[80];
+                snprintf(label, sizeof label, "batching penalty %.2f, P=%d Q=%d", pens[a], Ps[b], Qs[c]);
+                double r = versus(label, s, cs, nc, 1, &RV);
+                worst = fmin(worst, r);
+                viols += RV.violations;
+                if (Qs[c] >= 2)
+                    n503 += RV.n503;
+            }
+    tap(worst >= 0.97 && viols == 0 && n503 == 0,
+        "shapes: batching penalty 0.02 and 0.5: >= 0.97 of best (worst %.3f), no 503 when Q >= 2", worst);
+    scen s = base_scen(8, -1);
+    s.items = 5;
+    run(&s, AUTOWIN_AUTO, 0, NULL, &R1);
+    nconfigs++;
+    char buf[200];
+    autowin_describe(&R1.sum, buf, sizeof buf);
+    printf("# 5 items against 8 slots: %s\n", buf);
+    tap(R1.sum.slots_lower_bound && R1.sum.slots == 5 && R1.completed == 5,
+        "summary: 5 items against 8 slots say \"at least 5\", never a made-up count");
+}
+
 /* The small pieces of the interface the engine uses directly. */
 static void interface(void)
 {
@@ -1062,7 +1099,7 @@ int main(int argc, char **argv)
     quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     clock_t c0 = clock();
     void (*groups[])(void) = {plateau, slot_change, utilisation, latency, prefill, load, buffered,
-                              rate_limit, bounds, interface, random_sweep};
+                              rate_limit, bounds, shapes, interface, random_sweep};
     for (size_t i = 0; i < sizeof groups / sizeof *groups; i++) {
         clock_t g0 = clock();
         groups[i]();
