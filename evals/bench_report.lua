@@ -164,9 +164,10 @@ end
 
 -- points: every point measured so far (the sequential baseline included,
 -- at concurrency 1); spent_s: wall time used so far. Doubles the
--- concurrency until a doubling gains less than 3% and queues (or gains
--- less than 3% twice, or fails), then bisects between the last c that
--- did not queue and the first that did, then measures P+1, P+2 and P-1.
+-- concurrency until a point queues (without a queue signal: until two
+-- doublings gain less than 3% each), or fails; then, between the last c
+-- that did not queue (lo) and the first that did, tries lo+1 and bisects;
+-- then measures P+1, P+2 and P-1.
 function M.next_concurrency(plan, points, spent_s)
     if type(points) ~= "table" or #points == 0 then return 1, "sequential baseline" end
     if spent_s and spent_s + plan.point.seconds > plan.budget_s then return nil, "time budget spent" end
@@ -183,10 +184,13 @@ function M.next_concurrency(plan, points, spent_s)
         done, why = true, "max concurrency"
     elseif not usable(top) then
         done, why = true, "failures at c=" .. top.concurrency
-    elseif #d >= 2 then
+    elseif queued(top, seq) then
+        done, why = true, "knee passed"
+    elseif #d >= 3 and queued(top, seq) == nil then
+        -- no queue signal: two doublings that gain less than 3% in a row
         local g1 = rate(d[#d]) / rate(d[#d - 1]) - 1
-        local g0 = #d >= 3 and usable(d[#d - 1]) and (rate(d[#d - 1]) / rate(d[#d - 2]) - 1) or nil
-        if g1 < GAIN and (queued(top, seq) or (g0 and g0 < GAIN)) then done, why = true, "knee passed" end
+        local g0 = usable(d[#d - 1]) and (rate(d[#d - 1]) / rate(d[#d - 2]) - 1) or 1
+        if g1 < GAIN and g0 < GAIN then done, why = true, "knee passed" end
     end
     if not done then return min(2 * top.concurrency, plan.max_c), "doubling" end
     -- 2. bisect around the knee
@@ -194,7 +198,8 @@ function M.next_concurrency(plan, points, spent_s)
     if not lo then return nil, why end
     if not hi and method ~= "throughput" then return nil, "no knee up to c=" .. top.concurrency end
     if hi and hi > lo + 1 then
-        local m = (lo + hi) // 2
+        -- slot counts are often powers of two: try lo + 1 first, then bisect
+        local m = have[lo + 1] and (lo + hi) // 2 or lo + 1
         if not have[m] then return m, "refining the knee" end
     end
     -- 3. around the estimate

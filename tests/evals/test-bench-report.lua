@@ -19,11 +19,14 @@ local function server(P, o)
         local tau = 20 * (1 + pen * (k - 1))          -- ms per token
         local service = ttft0 + tokens * tau          -- ms per request
         local x0 = k / service * 1000                 -- requests/s
-        local x = x0 * (1 + 0.015 * math.sin(c * 12.9898 + P * 78.233))
+        local amp = o.noisy and 0.03 or 0.015
+        local x = x0 * (1 + amp * math.sin(c * 12.9898 + P * 78.233))
         local e2e = c / x0 * 1000
         local wait = e2e - service
         local first = ttft0 * (1 + pen * (k - 1))     -- prefill slows like decode
-        local ttft = o.no_ttft and nil or { p50 = first + wait, p95 = first * 1.3 + wait * 1.6 }
+        if o.noisy then first = first * (1 + 0.3 * math.sin(c * 3.7 + P)) end
+        local ttft = nil
+        if not o.no_ttft then ttft = { p50 = first + wait, p95 = first * 1.3 + wait * 1.6 } end
         local ok, failed = math.floor(x * 15 + 0.5), { overload = 0, rate = 0, server = 0, timeout = 0,
                                                        connection = 0, other = 0 }
         if o.fail_above and c > o.fail_above then
@@ -58,10 +61,10 @@ local function sweep(measure, opts)
 end
 
 for _, case in ipairs({ { 1 }, { 2 }, { 4 }, { 6 }, { 8 }, { 4, queue = true }, { 8, no_ttft = true },
-                        { 4, no_ttft = true } }) do
+                        { 4, no_ttft = true }, { 4, noisy = true }, { 8, noisy = true } }) do
     local P = case[1]
-    local label = ("P=%d%s%s"):format(P, case.queue and " (server queue times)" or "",
-        case.no_ttft and " (no TTFT)" or "")
+    local label = ("P=%d%s%s%s"):format(P, case.queue and " (server queue times)" or "",
+        case.no_ttft and " (no TTFT)" or "", case.noisy and " (TTFT +-30%, rates +-3%)" or "")
     local points, spent, order, why, plan = sweep(server(P, case))
     local R = assert(B.analyse { points = points, model = "qwen3:8b", num_ctx = 8192 })
     T.diag(("%s: measured c = %s (%s), %.0f s of %d"):format(label, table.concat(order, ","), why, spent,
