@@ -180,7 +180,7 @@ void autowin_init(oe_autowin *w, int mode, int n, const oe_autowin_params *param
     w->mode = mode == AUTOWIN_FIXED ? AUTOWIN_FIXED : AUTOWIN_AUTO;
     w->c_max = n > 0 ? n : w->mode == AUTOWIN_FIXED ? 1 : 256;
     w->margin = w->p.margin;
-    w->per_start = w->last_t = w->t_begin = w->ttft_t0 = w->round_t0 = now;
+    w->per_start = w->last_t = w->ttft_t0 = w->round_t0 = now;
     w->ttft_min_cur = w->ttft_min_prev = -1;
     w->per_len = w->p.hold_min_ms;
     w->probe_wait = w->p.probe_ms;

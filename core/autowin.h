@@ -119,7 +119,7 @@ typedef struct oe_autowin {
     double srch_t0, srch_x;
     int srch_n, srch_skip, srch_win, srch_best, srch_done;
     /* summary: time-weighted histograms */
-    double last_t, t_begin;
+    double last_t;
     double sat_ms_at[AUTOWIN_HIST], win_ms_at[AUTOWIN_HIST];
     int max_in_flight, max_unconfirmed, max_confirmed, changes, n503, n429;
     autowin_log_fn log;
