@@ -38,6 +38,7 @@ typedef struct scen {
     double delay_ms;        /* one way */
     int buffered, timings;
     int quota;              /* 429 when in service + queued >= quota (0 none) */
+    double fail500;         /* share of arrivals answered 500 at once */
     double retry_after_ms;
     int nsched;
     double sched_t[MAXSCHED];
@@ -148,6 +149,7 @@ typedef struct req {
     double t_arrive, t_start, t_pf, t_done_srv;
     double wait_ms;         /* in the server's queue */
     double load_wait;
+    int attempts;
 } req;
 
 #define MAXLOG 4096
@@ -156,7 +158,7 @@ typedef struct result {
     double makespan_ms, tokens;
     double busy_slot_ms;    /* slot time in prefill or decode */
     double slot_ms;         /* slots x time, integrated */
-    int n503, n429, completed, lost;
+    int n503, n429, n500, completed, lost;
     int max_queue, max_in_flight, max_unconfirmed;
     int violations;         /* property failures, with the first described */
     char why[200];
@@ -300,6 +302,12 @@ static void arrive(sim *m, int id, double now)
     req *q = &m->r[id];
     q->t_arrive = now;
     q->load_wait = 0;
+    if (s->fail500 > 0 && unif(((uint64_t)s->seed << 40) ^ ((uint64_t)id << 8) ^ (uint64_t)q->attempts++)
+                              < s->fail500) {
+        m->res->n500++;
+        reply_error(m, id, now, AUTOWIN_E_SERVER);
+        return;
+    }
     if (m->loading) {
         if (s->load_503 && s->Q >= 0 && m->lq_n >= s->Q) {
             m->res->n503++;
@@ -1008,6 +1016,20 @@ static void shapes(void)
         "summary: 5 items against 8 slots say \"at least 5\", never a made-up count");
 }
 
+/* Other failures are neutral: 10% of requests answered 500 (and retried)
+ * leave the window where it was. */
+static void neutral(void)
+{
+    scen s = base_scen(4, -1);
+    s.fail500 = 0.1;
+    s.items = 400;
+    int cs[] = {4, 5, 6, 8};
+    double r = versus("10% of requests answered 500, P=4", s, cs, 4, 2, &RV);
+    tap(r >= 0.97 && RV.sum.window == 6 && RV.sum.cap == 0 && RV.violations == 0,
+        "neutral: 500s leave the window at slots + margin (%d), no cap, >= 0.97 of best (%.3f)",
+        RV.sum.window, r);
+}
+
 /* The small pieces of the interface the engine uses directly. */
 static void interface(void)
 {
@@ -1079,6 +1101,8 @@ static void random_sweep(void)
             s.sched_t[1] = s.sched_t[0] + 60000 * unif(k + 14);
             s.sched_p[1] = 1 + (int)(unif(k + 15) * 16);
         }
+        if (unif(k + 16) < 0.1)
+            s.fail500 = 0.05;
         s.seed = (unsigned)i;
         int cmax = unif(k + 13) < 0.2 ? 1 + (int)(unif(k + 3) * 8) : 0;
         run(&s, AUTOWIN_AUTO, cmax, NULL, &R1);
@@ -1099,7 +1123,7 @@ int main(int argc, char **argv)
     quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     clock_t c0 = clock();
     void (*groups[])(void) = {plateau, slot_change, utilisation, latency, prefill, load, buffered,
-                              rate_limit, bounds, shapes, interface, random_sweep};
+                              rate_limit, bounds, shapes, neutral, interface, random_sweep};
     for (size_t i = 0; i < sizeof groups / sizeof *groups; i++) {
         clock_t g0 = clock();
         groups[i]();
