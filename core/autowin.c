@@ -340,9 +340,10 @@ static void little_round(oe_autowin *w, double now)
 
 /* The throughput search, for responses that arrive in one piece without
  * server timings (nothing tells a queued request from a served one): the
- * window doubles while completions per second rise by 5% or more, each
+ * window doubles while completions per second rise by 5% plus their noise
+ * (0.8 / sqrt(completions)), each
  * level measured over 8 x window completions after window completions of
- * warm-up; the first level that brings less is kept (the knee lies between
+ * warm-up (2 x window suffice for a gain of 50% or more); the first level that brings less is kept (the knee lies between
  * it and the level before), and losses still cap it. */
 static void search_start(oe_autowin *w, double now)
 {
@@ -368,10 +369,16 @@ static void search_round(oe_autowin *w, double now)
     }
     w->srch_n++;
     double dur = now - w->srch_t0;
-    if (w->srch_n < imax(8 * w->srch_win, 32) || dur < 1000)
+    if (w->srch_n < imax(2 * w->srch_win, 8) || dur < 1000)
         return;
     double x = w->srch_n / dur;
-    if (w->srch_x == 0 || x >= 1.05 * w->srch_x) {
+    /* a clear gain (50%) is clear early; anything less needs the full level */
+    int full = w->srch_n >= imax(8 * w->srch_win, 32);
+    if (!full && !(w->srch_x > 0 && x >= 1.5 * w->srch_x))
+        return;
+    /* completions/s over n requests with heavy-tailed lengths (CV ~0.8)
+     * wander by about 0.8 / sqrt(n): grow only on a gain beyond that */
+    if (w->srch_x == 0 || x >= (1.05 + 0.8 / sqrt(w->srch_n)) * w->srch_x) {
         w->srch_x = x;
         w->srch_best = w->srch_win;
         if (w->srch_win >= w->c_max) {

@@ -923,7 +923,7 @@ static void buffered(void)
         snprintf(label, sizeof label, "buffering proxy, no timings, P=%d", P);
         r = versus(label, s, cs, nc, 2, &RV);
         worst_nt = fmin(worst_nt, r);
-        over_nt += RV.max_queue > 5 * P + 5;
+        over_nt += RV.max_queue > 3 * P + 4;
         maxq_nt = RV.max_queue > maxq_nt ? RV.max_queue : maxq_nt;
         drive_ok &= RV.drive == AUTOWIN_SEARCH && RV.violations == 0;
     }
@@ -932,7 +932,7 @@ static void buffered(void)
         "buffered with timings: >= 0.97 of best (worst %.3f), server queue <= margin + P/2 (%d)", worst,
         maxq);
     tap(worst_nt >= 0.9 && over_nt == 0,
-        "buffered without timings: throughput search >= 0.9 of best (worst %.3f), server queue <= 5 P + 5 "
+        "buffered without timings: throughput search >= 0.9 of best (worst %.3f), server queue <= 3 P + 4 "
         "(most %d)", worst_nt, maxq_nt);
 }
 
