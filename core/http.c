@@ -9,7 +9,9 @@
  * driven here from http_start() until its transfer ends; then its easy
  * handle is reset and kept for the next request, and the request goes back
  * through the `done` callback given to http_init() (req.c). Streamed text is
- * reported through the `progress` callback. Nothing here touches Lua or the
+ * reported through the `progress` callback (every chunk that carried text,
+ * whether or not Lua asked for it: the window's controller counts first
+ * tokens). Nothing here touches Lua or the
  * scheduler.
  */
 #include <curl/curl.h>
@@ -90,8 +92,8 @@ static size_t cb_write(char *p, size_t size, size_t n, void *ud)
         if (!r->status)
             curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
         if (r->status == 200) { /* parse as it arrives; errors are buffered */
-            if (stream_feed(r->stream, p, len, oe_now()) && r->want_progress)
-                H.progress(r);
+            if (stream_feed(r->stream, p, len, oe_now()))
+                H.progress(r); /* req.c: the first token, then r->on_progress */
             return len;
         }
     }

@@ -5,7 +5,7 @@
 #include "req.h"
 
 /* `done` is called when a transfer has ended (r->easy is NULL again, the
- * request is the caller's); `progress` when streamed text arrived. Both
+ * request is the caller's); `progress` when streamed text arrived (every time, want_progress or not). Both
  * run inside libuv callbacks: they must not run Lua. */
 int http_init(uv_loop_t *loop, req_fn done, req_fn progress);
 void http_start(oe_req *r);  /* hand a request to libcurl */

@@ -495,19 +495,65 @@ static int task_tostring(lua_State *L)
 
 /* ---- windows and counters ---- */
 
-/* core.window(url [, limit]) -> limit, inflight, queued, max_inflight, done
- * of the window of the URL's endpoint (its scheme://host:port) */
+/* core.window(url [, size]) -> limit, inflight, queued, max_inflight, done,
+ * mode of the window of the URL's endpoint (its scheme://host:port); size
+ * (as -c) sets it first: a whole number N for a fixed window of N, or
+ * "auto" / "auto:N" for the controller. In auto mode limit is the
+ * controller's window now; mode is "auto" or "fixed". */
 static int l_window(lua_State *L)
 {
     oe_window *w = req_window(luaL_checkstring(L, 1));
-    if (!lua_isnoneornil(L, 2))
+    if (lua_type(L, 2) == LUA_TNUMBER) {
         req_window_set_limit(w, (int)luaL_checkinteger(L, 2));
+    } else if (!lua_isnoneornil(L, 2)) {
+        int mode, n;
+        if (autowin_parse(luaL_checkstring(L, 2), &mode, &n) != 0)
+            return luaL_error(L, "core.window: '%s' is not auto, auto:N or N", lua_tostring(L, 2));
+        req_window_set_mode(w, mode, n);
+    }
     lua_pushinteger(L, w->limit);
     lua_pushinteger(L, w->inflight);
     lua_pushinteger(L, w->queued);
     lua_pushinteger(L, w->max_inflight);
     lua_pushinteger(L, w->done);
-    return 5;
+    lua_pushstring(L, w->mode == AUTOWIN_AUTO ? "auto" : "fixed");
+    return 6;
+}
+
+/* core.window_log() -> text, dropped: the JSON lines of every window change
+ * since the last call (each names its endpoint), and how many lines were
+ * dropped because nobody took them in time. */
+static int l_window_log(lua_State *L)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    lua_Integer dropped = 0;
+    for (oe_window *w = req_windows(); w; w = w->next) {
+        if (w->log.len)
+            luaL_addlstring(&b, w->log.data, w->log.len);
+        w->log.len = 0;
+        dropped += w->log_dropped;
+        w->log_dropped = 0;
+    }
+    luaL_pushresult(&b);
+    lua_pushinteger(L, dropped);
+    return 2;
+}
+
+/* core.window_summary(url) -> JSON text of what the controller found
+ * ({"slots":4,...,"text":"the server ran 4 at once; ..."}), or nil for a
+ * fixed window. */
+static int l_window_summary(lua_State *L)
+{
+    oe_window *w = req_window(luaL_checkstring(L, 1));
+    if (w->mode != AUTOWIN_AUTO) {
+        lua_pushnil(L);
+        return 1;
+    }
+    char buf[1024];
+    int n = req_window_summary_json(w, buf, (int)sizeof buf);
+    lua_pushlstring(L, buf, n > 0 && n < (int)sizeof buf ? (size_t)n : 0);
+    return 1;
 }
 
 /* core.stats() -> {tasks=, inflight=, queued=} */
@@ -594,6 +640,8 @@ static const luaL_Reg core_funcs[] = {
     {"wait",           l_wait},
     {"task_failed",    l_task_failed},
     {"window",         l_window},
+    {"window_log",     l_window_log},
+    {"window_summary", l_window_summary},
     {"stats",          l_stats},
     {"cancel_all",     l_cancel_all},
     {NULL, NULL},

@@ -29,6 +29,7 @@
 #include "oe.h"
 #include "lapi.h"
 #include "loop.h"
+#include "autowin.h"
 
 int luaopen_cjson_safe(lua_State *L);
 
@@ -54,8 +55,9 @@ static const optdef OPTS[] = {
     {"endpoint",    'e', OPT_LIST, "URL",  "server URL; repeat for several servers; URL#N "
                                            "gives it its own -c (default: $OLLAMA_HOST, else "
                                            "%s)", "endpoint"},
-    {"concurrency", 'c', OPT_INT,  "N",    "requests in flight at once, per endpoint (default %s)",
-                                           "concurrency"},
+    {"concurrency", 'c', OPT_STR,  "auto|auto:N|N", "requests in flight at once, per endpoint: "
+                                           "auto learns it from the server (auto:N, at most N), "
+                                           "N is fixed (default %s)", "concurrency"},
     {"timeout",     0,   OPT_NUM,  "SECONDS", "per request, from when it is sent (default %s)",
                                            "timeout"},
     {"idle-timeout", 0,  OPT_NUM,  "SECONDS", "streaming: longest wait for the next chunk "
@@ -85,7 +87,7 @@ static const optdef OPTS[] = {
 /* The defaults C needs, read once from ollaeval.defaults. */
 static struct {
     char text[NOPTS][64];    /* per option, as --help shows it */
-    int concurrency;
+    const char *concurrency; /* -c's default ("auto"), in text[] */
     long connect_timeout_ms;
     size_t max_body;
 } D;
@@ -104,13 +106,14 @@ static void read_defaults(lua_State *L)
         snprintf(D.text[i], sizeof D.text[i], "%s", luaL_tolstring(L, -1, NULL));
         lua_pop(L, 2);
     }
-    lua_getfield(L, -1, "concurrency");
-    D.concurrency = (int)luaL_checkinteger(L, -1);
-    lua_getfield(L, -2, "connect-timeout");
+    for (size_t i = 0; OPTS[i].lng; i++)
+        if (strcmp(OPTS[i].lng, "concurrency") == 0)
+            D.concurrency = D.text[i];
+    lua_getfield(L, -1, "connect-timeout");
     D.connect_timeout_ms = (long)(luaL_checknumber(L, -1) * 1000.0);
-    lua_getfield(L, -3, "max-body");
+    lua_getfield(L, -2, "max-body");
     D.max_body = (size_t)luaL_checkinteger(L, -1);
-    lua_pop(L, 4);
+    lua_pop(L, 3);
 }
 
 static void usage_text(FILE *f)
@@ -180,8 +183,6 @@ static int check_value(const optdef *o, const char *v)
         long n = strtol(v, &end, 10);
         if (*v == '\0' || *end || errno || n < 0 || n > INT_MAX)
             return usage_error("--%s: '%s' is not a whole number >= 0", o->lng, v);
-        if (strcmp(o->lng, "concurrency") == 0 && n < 1)
-            return usage_error("--%s: '%s' must be at least 1", o->lng, v);
         return 0;
     }
     case OPT_NUM: {
@@ -193,6 +194,12 @@ static int check_value(const optdef *o, const char *v)
     case OPT_STR:
         if (*v == '\0')
             return usage_error("--%s: the value is empty%s", o->lng, "");
+        if (strcmp(o->lng, "concurrency") == 0) {
+            int mode, n;
+            if (autowin_parse(v, &mode, &n) != 0)
+                return usage_error("--%s: '%s' is not auto, auto:N or N (a whole number >= 1)",
+                                   o->lng, v);
+        }
         if (strcmp(o->lng, "api") == 0 && strcmp(v, "ollama") != 0 && strcmp(v, "openai") != 0)
             return usage_error("--%s: '%s' is not ollama or openai", o->lng, v);
         if (strcmp(o->lng, "shard") == 0) {
@@ -425,7 +432,15 @@ static int pmain(lua_State *L)
     read_defaults(L);
     int status = parse_args(L, argc, argv, &c);
     if (status < 0) {
-        if (loop_init(L, D.concurrency, D.connect_timeout_ms, D.max_body) != 0)
+        const char *cv = D.concurrency; /* -c, the last one given, else the default */
+        for (int i = 0; i < c.nopts; i++)
+            if (strcmp(c.opts[i].name, "concurrency") == 0)
+                cv = c.opts[i].value;
+        int mode = AUTOWIN_AUTO, n = 0;
+        if (!cv || autowin_parse(cv, &mode, &n) != 0)
+            return luaL_error(L, "ollaeval.defaults: concurrency '%s' is not auto, auto:N or N",
+                              cv ? cv : "(none)");
+        if (loop_init(L, mode, n, D.connect_timeout_ms, D.max_body) != 0)
             return luaL_error(L, "cannot initialise libcurl");
         setup_path(L, c.script);
         run_prelude(L, &c);                    /* main */

@@ -31,7 +31,8 @@ ollaeval = {
     script = cmdline.script, args = cmdline.args, argv = cmdline.argv,
     command = optmod.command(), version = cmdline.version,
     backend_of = backends.of, headers_for = backends.headers,
-    window = core.window, stats = core.stats, cancel_all = core.cancel_all,
+    window = core.window, window_log = core.window_log, window_summary = core.window_summary,
+    stats = core.stats, cancel_all = core.cancel_all,
     interrupted = core.interrupted, sha256 = core.sha256, sha256_file = core.sha256_file,
     isatty = core.isatty, fsync = core.fsync,
 }

@@ -3,6 +3,7 @@
 #define REQ_H
 
 #include "oe.h"
+#include "autowin.h"
 
 /* Failure kinds a request can end with; the strings Lua sees. */
 enum oe_errkind {
@@ -55,22 +56,45 @@ typedef struct oe_req {
     /* bookkeeping */
     void *easy;              /* CURL *, owned by http.c while in flight */
     struct oe_window *window;/* the endpoint window it counts against */
+    int counted;             /* 1: in the window's in-flight count (sent through pump) */
+    int gated;               /* 1: sent under the window's controller (auto mode) */
+    unsigned aw_gen;         /* the controller's generation it was sent under */
+    oe_autowin_req aw;       /* its state in the controller */
     struct oe_req *next;     /* FIFO link while queued, in-flight list in http.c */
     struct oe_req *prev;
     struct oe_req *all_next, *all_prev; /* req.c's list of live requests */
 } oe_req;
 
-/* An endpoint's request window: at most `limit` in flight, FIFO beyond. */
+/*
+ * An endpoint's request window. Fixed mode (-c N): at most `limit` in
+ * flight, FIFO beyond. Auto mode (-c auto[:N]): the controller (autowin.c)
+ * decides when the head of the FIFO may go, from what it sees of each
+ * streamed request (sent, first token, done with the server's timings,
+ * error by class) and a timer; `limit` then mirrors its window. In auto
+ * mode only streamed requests are gated: a request without a stream parser
+ * (http{}: tags, show, a dataset download) goes out at once, since the
+ * controller could not see it confirmed. Every change of the auto window
+ * is appended to `log` as a JSON line (core.window_log drains it).
+ */
 typedef struct oe_window {
     char key[256];          /* scheme://host:port, the URL's authority */
-    int limit;              /* requests in flight at most (adjustable) */
+    int mode;               /* AUTOWIN_FIXED or AUTOWIN_AUTO */
+    int n;                  /* fixed: the limit as set; auto: its bound N (0: 256) */
+    int limit;              /* fixed: in flight at most; auto: the window now */
     int inflight, queued, max_inflight;
     long done;
-    oe_req *head, *tail;    /* FIFO of requests waiting for a slot */
+    oe_req *head, *tail;    /* FIFO of requests waiting to be sent */
+    oe_autowin aw;          /* the controller (auto mode) */
+    unsigned aw_gen;        /* bumped when the controller is started again */
+    uv_timer_t timer;       /* the controller's wake-up (data NULL) */
+    double timer_at;        /* when it is armed for (ms), 0 = not armed */
+    oe_buf log;             /* window.jsonl lines not yet taken */
+    long log_dropped;       /* lines dropped because nobody took them */
     struct oe_window *next;
 } oe_window;
 
-int req_init(uv_loop_t *loop, int default_limit, long connect_timeout_ms, size_t max_body);
+/* mode, n: a new window's (AUTOWIN_AUTO with n 0 is -c auto) */
+int req_init(uv_loop_t *loop, int mode, int n, long connect_timeout_ms, size_t max_body);
 void req_shutdown(void);
 oe_req *req_new(void);
 void req_start_stream(oe_req *r, int format);
@@ -81,6 +105,10 @@ void req_cancel_all(void);
 int req_live(void);
 void req_totals(int *inflight, int *queued);
 oe_window *req_window(const char *url);
-void req_window_set_limit(oe_window *w, int limit);
+void req_window_set_limit(oe_window *w, int limit);       /* fixed mode, limit */
+void req_window_set_mode(oe_window *w, int mode, int n);  /* as -c: auto, auto:N, N */
+oe_window *req_windows(void);                             /* the first window (->next) */
+/* The controller's summary of w (auto mode) as one JSON object, into buf. */
+int req_window_summary_json(oe_window *w, char *buf, int n);
 
 #endif

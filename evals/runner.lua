@@ -19,6 +19,7 @@ local preflight = require "evals.preflight"
 local progress = require "evals.progress"
 local record = require "evals.record"
 local summary = require "evals.summary"
+local windowlog = require "evals.windowlog"
 
 local M = {}
 
@@ -166,10 +167,12 @@ local function run_items(run)
     local st = { t0 = now(), done = 0, new = 0, scored = 0, correct = 0, errors = 0, tokens = 0 }
     for _ in pairs(run.done_ids) do st.done = st.done + 1 end
     run.st = st
-    say("%s v%s: %d items, model %s at %s, concurrency %d%s", suite.name, suite.version, run.total,
-        run.model, concat(ollaeval.endpoints, ", "), O.concurrency,
+    say("%s v%s: %d items, model %s at %s, concurrency %s%s", suite.name, suite.version, run.total,
+        run.model, concat(ollaeval.endpoints, ", "), tostring(O.concurrency),
         st.done > 0 and format(", %d already scored", st.done) or "")
     local fatal
+    local wlog = windowlog.open(run.dir .. "/window.jsonl")
+    run.wlog = wlog
     local function append(rec)
         local ok, err = out:append(rec)
         if not ok then
@@ -177,6 +180,7 @@ local function run_items(run)
             fatal = fatal or "storage"
         end
         st.done = st.done + 1
+        wlog:flush()
     end
 
     local function grade(it)
@@ -225,6 +229,7 @@ local function run_items(run)
     wait(watcher)
     stop_progress()
     out:close()
+    wlog:close()
     if not ok then
         -- the dataset raised mid-way (a malformed line): what was done is kept
         stderr:write("ollaeval: ", tostring(err), "\n")
@@ -243,6 +248,8 @@ local function summarise(run)
     run.status = summary.status(s, run.total, run.fatal, run.interrupted)
     run.context_length = preflight.loaded_context(run.model)
     local sum = summary.of_run(run, s)
+    run.window = windowlog.findings()
+    if #run.window > 0 then sum.window = run.window end
     if run.context_length and run.context_length ~= run.gen.num_ctx then
         say("note: the server has %s loaded with a context of %s tokens, not the %s sent "
             .. "(Ollama caps num_ctx at the model's trained context)", run.model, tostring(run.context_length),
@@ -269,13 +276,15 @@ end
 -- report: the table on stdout, the outcome on stderr, the exit status.
 local function report(run, s)
     local wall = run.wall
-    summary.print_table(io.stdout, format("%s v%s  model %s%s", run.suite.name, run.suite.version, run.model,
-        run.status ~= "complete" and ("  [" .. run.status .. "]") or ""), s, {
+    local rows = {
         { "items", format("%d of %d recorded, %d errors", s.n, run.total, s.errors) },
         { "wall time", format("%.1f s (%.2f items/s)", wall, wall > 0 and run.new / wall or 0) },
         { "run folder", run.dir },
-        run.suite.note and { "note", run.suite.note } or nil,
-    })
+    }
+    if #run.window > 0 then rows[#rows + 1] = { "window", windowlog.describe(run.window) } end
+    if run.suite.note then rows[#rows + 1] = { "note", run.suite.note } end
+    summary.print_table(io.stdout, format("%s v%s  model %s%s", run.suite.name, run.suite.version, run.model,
+        run.status ~= "complete" and ("  [" .. run.status .. "]") or ""), s, rows)
     if run.storage then
         stderr:write(format("ollaeval: stopped: cannot write the run folder (%s); every record before it is kept: "
             .. "free space or fix the folder, then re-run with -o %s\n", run.storage, run.dir))

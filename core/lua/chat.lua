@@ -63,8 +63,11 @@ local function streamed(spec, on_token)
 end
 
 -- One attempt: sends, waits (passing streamed text to on_token), and
--- returns fields, nil, nil, res, raw  or  nil, err, kind, res.
-local function attempt(backend, url, body, req, stream)
+-- returns fields, nil, nil, res, raw  or  nil, err, kind, res. stream: the
+-- request streams on the wire (asked for, or the endpoint's window is auto
+-- and counts first tokens); record: the caller asked for streaming, so the
+-- stream's timings are part of the answer.
+local function attempt(backend, url, body, req, stream, record)
     local B = backends.by_name[backend]
     local O = options.engine
     local spec = {
@@ -90,11 +93,14 @@ local function attempt(backend, url, body, req, stream)
     if stream then
         local s = res.stream
         local f = B.final(s.final)
-        return {
+        local fields = {
             content = s.content, thinking = s.thinking, done_reason = s.done_reason,
             prompt_tokens = s.prompt_tokens, completion_tokens = s.completion_tokens,
-            ttft_ms = s.ttft_ms, ttfc_ms = s.ttfc_ms, itl_ms = s.itl_ms, chunks = s.chunks,
-        }, nil, nil, res, f
+        }
+        if record then
+            fields.ttft_ms, fields.ttfc_ms, fields.itl_ms, fields.chunks = s.ttft_ms, s.ttfc_ms, s.itl_ms, s.chunks
+        end
+        return fields, nil, nil, res, f
     end
     local j, jerr = cjson_safe.decode(res.body)
     if type(j) ~= "table" then
@@ -135,17 +141,21 @@ function M.chat(req)
     local t0 = core.now()
     local endpoint = req.endpoint
     local fields, err, kind, res, raw
+    local waited = 0 -- ms the attempts waited in the window's FIFO, not yet sent
     while true do
         info.attempts = info.attempts + 1
         local url_base = req.endpoint or endpoints.pick(endpoint)
         endpoint = url_base
         local backend = req.api or backends.of(url_base)
         local B = backends.by_name[backend] or error("chat{}: unknown api '" .. tostring(backend) .. "'", 2)
-        local body = cjson.encode(B.body(req, model, stream and true or false))
+        -- an auto window counts first tokens: the request streams on the wire
+        local wire = stream or endpoints.auto(url_base)
+        local body = cjson.encode(B.body(req, model, wire and true or false))
         local url = url_base .. B.path
-        fields, err, kind, res, raw = attempt(backend, url, body, req, stream)
+        fields, err, kind, res, raw = attempt(backend, url, body, req, wire, stream)
         if res then
             info.status, info.ms, info.ttfb_ms, info.queued_ms = res.status, res.total_ms, res.ttfb_ms, res.queued_ms
+            waited = waited + (res.queued_ms or 0)
         end
         local retry = false
         if fields then
@@ -168,7 +178,8 @@ function M.chat(req)
         end
         core.sleep(retry_delay(info.attempts, res))
     end
-    fields.latency_ms = core.now() - t0
+    -- not counting the time in the window's FIFO (an auto window holds many)
+    fields.latency_ms = core.now() - t0 - waited
     fields.request_ms, fields.ttfb_ms, fields.queued_ms = info.ms, info.ttfb_ms, info.queued_ms
     fields.attempts, fields.endpoint, fields.raw = info.attempts, endpoint, raw
     fields.model = type(raw) == "table" and raw.model or model

@@ -3,7 +3,7 @@
 -- size, the connect timeout and the values --help shows). Keys are the
 -- engine options' names where there is one.
 return {
-    concurrency = 4,                      -- -c: requests in flight per endpoint
+    concurrency = "auto",                 -- -c: requests in flight per endpoint (auto, auto:N, N)
     timeout = 900,                        -- --timeout, seconds, from when a request is sent
     ["idle-timeout"] = 300,               -- --idle-timeout, seconds between streamed chunks
     retries = 4,                          -- --retries

@@ -1,17 +1,31 @@
 -- ollaeval.endpoints: the servers requests go to (-e URL, repeatable;
--- URL#N gives one its own window of N), which one a request goes to, which
--- are out of rotation, and the adaptation of their windows (AIMD). The
--- windows themselves are in C (req.c): core.window(url) finds a URL's by
--- its scheme://host:port.
+-- URL#N, URL#auto or URL#auto:N gives one its own window, as -c), which
+-- one a request goes to, which are out of rotation, and the adaptation of
+-- fixed windows (AIMD). The windows themselves are in C (req.c):
+-- core.window(url) finds a URL's by its scheme://host:port; an auto window
+-- is driven by its controller in C (core/autowin.c), not from here.
 local core = require "ollaeval.core"
 local options = require "ollaeval.options"
 local D = require "ollaeval.defaults"
 
-local floor, max = math.floor, math.max
+local floor, max, format = math.floor, math.max, string.format
 
 local M = {}
 
-local limits = {} -- endpoint URL -> its own window size (URL#N)
+local limits = {} -- endpoint URL -> its own window (URL#N: N, URL#auto[:N]: the string)
+local bounds = {} -- endpoint URL -> most requests its window may hold (N, or auto's bound)
+
+-- size(spec) -> what core.window takes ("auto", "auto:N" or the integer N),
+-- the most in flight it allows; nil for anything else.
+function M.size(spec)
+    spec = tostring(spec)
+    if spec == "auto" then return "auto", 256 end
+    local n = spec:match("^auto:(%d+)$")
+    if n and tonumber(n) >= 1 then return spec, tonumber(n) end
+    n = spec:match("^(%d+)$")
+    if n and tonumber(n) >= 1 then return tonumber(n), tonumber(n) end
+    return nil
+end
 
 local function normalize_url(u)
     if not u:find("^%a[%w+.-]*://") then
@@ -35,14 +49,36 @@ function M.init()
         eps = { (h and h ~= "") and h or D.endpoint }
     end
     for i, e in ipairs(eps) do
-        local url, n = e:match("^(.-)#(%d+)$")
+        local url, n = e:match("^(.-)#(auto:?%d*)$")
+        if not url then url, n = e:match("^(.-)#(%d+)$") end
         eps[i] = normalize_url(url or e)
-        if n then limits[eps[i]] = tonumber(n) end
+        if n then
+            local spec, bound = M.size(n)
+            if not spec then options.usage_error(format("-e %s: '#%s' is not #N, #auto or #auto:N", e, n)) end
+            limits[eps[i]], bounds[eps[i]] = spec, bound
+        end
     end
     O.endpoint = eps
     M.list = eps
-    for _, e in ipairs(eps) do core.window(e, limits[e] or O.concurrency) end
+    local spec, bound = M.size(O.concurrency)
+    for _, e in ipairs(eps) do
+        if not limits[e] then bounds[e] = bound end
+        core.window(e, limits[e] or spec)
+    end
     return eps
+end
+
+-- auto(url) -> true when the URL's window is driven by the controller
+function M.auto(url)
+    return select(6, core.window(url)) == "auto"
+end
+
+-- capacity() -> the most requests all endpoints' windows may hold at once
+-- (map's default number of tasks)
+function M.capacity()
+    local n = 0
+    for _, e in ipairs(M.list) do n = n + (bounds[e] or 1) end
+    return n
 end
 
 -- ---- health: which endpoints are in rotation ----
@@ -101,13 +137,15 @@ end
 -- ---- window adaptation: additive increase, multiplicative decrease ----
 -- Halve an endpoint's window when the server says it is overloaded, grow it
 -- by one after `limit` successes in a row, never above its configured size.
+-- Fixed windows only: an auto window's controller sees the same 503s and
+-- 429s in C.
 
 local aimd = {} -- endpoint URL -> {ok=, max=, last_cut=}
 
 local function adapt(url)
     local w = aimd[url]
     if not w then
-        w = { ok = 0, max = limits[url] or options.engine.concurrency, last_cut = -1e9 }
+        w = { ok = 0, max = bounds[url] or 1, last_cut = -1e9 }
         aimd[url] = w
     end
     return w
@@ -115,6 +153,7 @@ end
 
 -- overloaded(url): a 503 or 429: the window halves (once a second at most).
 function M.overloaded(url)
+    if M.auto(url) then return end
     local w = adapt(url)
     local t = core.now()
     if t - w.last_cut < 1000 then return end
@@ -125,6 +164,7 @@ end
 
 -- coped(url): a success: the window grows back by one after `limit` of them.
 function M.coped(url)
+    if M.auto(url) then return end
     local w = adapt(url)
     local limit = core.window(url)
     if limit >= w.max then return end

@@ -17,7 +17,9 @@ local declared = {} -- the script's options, for --help
 -- init(cmdline): keeps the command line; fills the engine defaults.
 function M.init(c)
     cmd, O = c, c.options
+    -- -c: "auto", "auto:N" (strings) or N (an integer); main.c checked it
     O.concurrency = O.concurrency or D.concurrency
+    O.concurrency = math.tointeger(tonumber(O.concurrency)) or O.concurrency
     O.timeout = O.timeout or D.timeout
     O["idle-timeout"] = O["idle-timeout"] or D["idle-timeout"]
     O.retries = O.retries or D.retries
@@ -53,6 +55,8 @@ local function usage_error(msg)
     stderr:write("ollaeval: ", msg, " (see ollaeval ", cmd.script, " --help)\n")
     core.exit(2)
 end
+
+M.usage_error = usage_error
 
 -- check_help(): with --help, prints the help and ends the run (status 0).
 function M.check_help()

@@ -36,8 +36,9 @@ function M.wait_all(tasks)
 end
 
 -- map(iter, fn, opts) runs fn(item, i) for each item of a lazy iterator (or a
--- list) with at most opts.concurrency live tasks (default: the engine's
--- concurrency times the number of endpoints). An item whose fn raises is
+-- list) with at most opts.concurrency live tasks (default: as many as the
+-- endpoints' windows may hold at once: the sum of their -c N, or of auto's
+-- bound, 256 each; items beyond an auto window's size wait in its FIFO). An item whose fn raises is
 -- passed to opts.on_error(item, i, traceback), or reported on stderr and
 -- counted as a failed task. Stops taking items when opts.stop() returns
 -- true or after a Ctrl-C. Returns the number of items started.
@@ -54,7 +55,7 @@ function M.map(iter, fn, opts)
     elseif type(iter) ~= "function" then
         error("map(iter, fn, opts): iter must be a function or a list", 2)
     end
-    local n = opts.concurrency or options.engine.concurrency * #endpoints.list
+    local n = opts.concurrency or endpoints.capacity()
     local started, exhausted = 0, false
     local stop = opts.stop
     local on_error = opts.on_error
