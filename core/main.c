@@ -37,7 +37,7 @@ static const char *progname = "ollaeval";
 
 /* Subcommands that are Lua modules: `ollaeval NAME ARGS` runs
  * require("evals.NAME").main(ARGS), whose result is the exit status. */
-static const char *const LUA_CMDS[] = {"merge", NULL};
+static const char *const LUA_CMDS[] = {"merge", "bench", NULL};
 
 /* ---- engine options ---- */
 
@@ -122,12 +122,14 @@ static void usage_text(FILE *f)
             "usage: %s [options] SCRIPT [script options...]\n"
             "       %s sim [sim options...]     (simulator server; sim --help)\n"
             "       %s merge RUN_DIR... [-o OUT] (combine the folders of a --shard run)\n"
+            "       %s bench -m MODEL [-e URL] [--quick] (sequential vs concurrent speed;\n"
+            "                                  the concurrency and OLLAMA_NUM_PARALLEL to use)\n"
             "\n"
             "Runs an evaluation script (Lua 5.4) whose requests go to an Ollama or\n"
             "OpenAI-compatible server, many at once. Engine options go before or after\n"
             "SCRIPT; any other option goes to the script.\n"
             "\nengine options:\n",
-            progname, progname, progname);
+            progname, progname, progname, progname);
     for (size_t i = 0; OPTS[i].lng; i++) {
         const optdef *o = &OPTS[i];
         char left[64], help[256];
