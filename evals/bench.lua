@@ -204,7 +204,7 @@ function M.main(...)
     local url = ollaeval.endpoints[1]
     local plan = report.plan { quick = opt.quick, budget_s = opt.budget, max_c = opt["max-c"],
                                point_s = opt["point-seconds"] }
-    if opt["point-seconds"] and not opt.budget then
+    if opt["point-seconds"] then
         plan.sequential.seconds = math.min(plan.sequential.seconds, opt["point-seconds"])
     end
     local list, source = prompts(opt)

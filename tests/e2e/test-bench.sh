@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# test-bench.sh: `ollaeval bench` against the simulator (small --time-scale,
+# short points): it infers the slot count, recommends a concurrency in
+# [P, P+2], writes bench.json, bench.svg and points.jsonl, and falls back
+# to the synthetic problems when GSM8K cannot be had, saying so.
+set -u
+. tests/lib/harness.sh
+synth_data
+
+start_sim p4 --parallel 4 --time-scale 0.25 --dataset "$synth"
+"$bin" bench -m llama3.2:3b -e "$URL" --dataset "$synth" --budget 50 --point-seconds 3 -o "$tmp/b4" >"$tmp/b4.out" 2>"$tmp/b4.err"
+rc=$?
+ok "bench: exit 0" '[ $rc -eq 0 ]'
+ok "4 slots inferred" '[ "$(get "$tmp/b4/bench.json" slots_estimate)" = 4 ]'
+rc4=$(get "$tmp/b4/bench.json" recommended_concurrency)
+ok "recommends a concurrency in [4, 6] ($rc4)" '[ "$rc4" -ge 4 ] && [ "$rc4" -le 6 ]'
+ok "bench.json: sequential, points, speedup" '[ "$(get "$tmp/b4/bench.json" sequential.concurrency)" = 1 ] &&
+   [ "$(get "$tmp/b4/bench.json" points.3.concurrency)" != nil ] && [ "$(get "$tmp/b4/bench.json" speedup_at_recommended)" != nil ]'
+ok "bench.svg and points.jsonl" 'grep -q "<svg" "$tmp/b4/bench.svg" && [ "$(jlines "$tmp/b4/points.jsonl")" -ge 4 ]'
+ok "the verdict on stdout" 'grep -q "4 slots (looks like OLLAMA_NUM_PARALLEL=4)" "$tmp/b4.out"'
+ok "warm-up and load time reported" 'grep -q "warm-up done" "$tmp/b4.err"'
+
+start_sim p1 --parallel 1 --time-scale 0.25 --dataset "$synth"
+"$bin" bench -q -m llama3.2:3b -e "$URL" --dataset "$tmp/none.jsonl" --budget 25 --point-seconds 3 -o "$tmp/b1" >"$tmp/b1.out" 2>"$tmp/b1.err"
+ok "1 slot inferred, with the synthetic problems" '[ "$(get "$tmp/b1/bench.json" slots_estimate)" = 1 ] && [ "$(get "$tmp/b1/bench.json" prompts)" = synthetic ]'
+"$bin" bench -m llama3.2:3b -e "$URL" --dataset "$tmp/none.jsonl" --budget 5 --point-seconds 1 -o "$tmp/b1b" >/dev/null 2>"$tmp/b1b.err"
+ok "says so when GSM8K cannot be had" 'grep -q "GSM8K is not available" "$tmp/b1b.err"'
+
+err=$("$bin" bench 2>&1); rc=$?
+ok "no model: usage error" '[ $rc -eq 2 ] && grep -q "pass -m" <<<"$err"'
+finish
