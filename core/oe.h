@@ -14,7 +14,10 @@
  *   sched.c  tasks (Lua coroutines), the ready queue, the run loop; knows
  *            no request                                         -> (none)
  *   req.c    oe_req from req_new to req_free; the per-endpoint windows
- *            (at most N in flight, FIFO beyond)                 -> http
+ *            (FIFO; fixed: at most N in flight; auto: the controller,
+ *            fed from here)                            -> http, autowin
+ *   autowin.c  the window controller of -c auto: a pure state machine
+ *            (events and the time in, "may I send" out)         -> (none)
  *   http.c   libcurl's multi interface on libuv; reports to req.c through
  *            the callbacks given to http_init                   -> stream
  *   stream.c incremental NDJSON / SSE parsers for streamed responses
