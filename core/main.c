@@ -68,12 +68,15 @@ static void usage_text(FILE *f)
             "usage: %s [options] SCRIPT [script options...]\n"
             "       %s sim [sim options...]     (simulator server; sim --help)\n"
             "       %s merge RUN_DIR... [-o OUT] (combine the folders of a --shard run)\n"
+            "       %s report RUN_DIR            (write RUN_DIR/report.html)\n"
+            "       %s compare RUN_A RUN_B [--fail-if-worse Xpp] [-o DIR] (paired comparison)\n"
+            "       %s runs [DIR] [--json]       (the run folders under DIR, default runs/)\n"
             "\n"
             "Runs an evaluation script (Lua 5.4) whose requests go to an Ollama or\n"
             "OpenAI-compatible server, many at once. Engine options go before or after\n"
             "SCRIPT; any other option goes to the script.\n"
             "\nengine options:\n",
-            progname, progname, progname);
+            progname, progname, progname, progname, progname, progname);
     for (const optdef *o = OPTS; o->lng; o++) {
         char left[64];
         snprintf(left, sizeof left, "%c%c%c --%s%s%s", o->shrt ? '-' : ' ', o->shrt ? o->shrt : ' ',
@@ -268,8 +271,13 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)
         return sim_main(argc - 1, argv + 1);
-    /* `ollaeval merge DIR...` runs the embedded module evals.merge */
-    int merge = argc >= 2 && strcmp(argv[1], "merge") == 0;
+    /* `ollaeval merge DIR...` runs the embedded module evals.merge; so do
+     * report, compare and runs (evals.report, evals.compare, evals.runs) */
+    static const char *const lua_cmds[] = {"merge", "report", "compare", "runs", NULL};
+    const char *merge = NULL;
+    for (int i = 0; argc >= 2 && lua_cmds[i]; i++)
+        if (strcmp(argv[1], lua_cmds[i]) == 0)
+            merge = lua_cmds[i];
 
     lua_State *L = luaL_newstate();
     if (!L) {
@@ -406,8 +414,9 @@ int main(int argc, char **argv)
             status = 1;
         }
     }
-    if (status == 0 && merge &&
-        luaL_loadstring(L, "return require('evals.merge').main(...)") != LUA_OK) {
+    char chunk[80];
+    snprintf(chunk, sizeof chunk, "return require('evals.%s').main(...)", merge ? merge : "");
+    if (status == 0 && merge && luaL_loadstring(L, chunk) != LUA_OK) {
         report(L);
         status = 1;
     } else if (status == 0 && !merge && luaL_loadfile(L, script) != LUA_OK) {
