@@ -547,7 +547,7 @@ cannot be compared (different datasets).
     io.stdout:write(M.text(r))
     if not write(out .. "/compare.json", html.json(r) .. "\n") then return 4 end
     if not write(out .. "/compare.html", M.html(r)) then return 4 end
-    io.stdout:write(format("written             %s/compare.json, %s/compare.html\n", out, out))
+    io.stdout:write(format("written            %s/compare.json, %s/compare.html\n", out, out))
     if r.gate and r.gate.tripped then return 1 end
     return 0
 end

@@ -49,7 +49,7 @@ local function jnum(x)
     if x ~= x or x == huge or x == -huge then return "null" end
     if math.type(x) == "integer" then return format("%d", x) end
     if x == floor(x) and x > -1e15 and x < 1e15 then return format("%d", floor(x)) end
-    return format("%.10g", x)
+    return format("%.14g", x)
 end
 
 
@@ -143,7 +143,8 @@ function M.num(x)
     if type(x) ~= "number" or x ~= x then return "–" end
     if x == floor(x) and math.abs(x) < 1e15 then return format("%d", floor(x)) end
     if math.abs(x) >= 100 then return format("%.0f", x) end
-    if math.abs(x) >= 1 then return format("%.1f", x) end
+    if math.abs(x) >= 10 then return format("%.1f", x) end
+    if math.abs(x) >= 1 then return format("%.2f", x) end
     return format("%.3g", x)
 end
 
@@ -254,8 +255,10 @@ pre{white-space:pre-wrap;word-break:break-word;background:var(--alt);border:1px 
 .controls button{border:1px solid var(--line);background:var(--bg);padding:3px 10px;border-radius:4px;cursor:pointer;font:inherit}
 .controls button.on{background:var(--acc);color:#fff;border-color:var(--acc)}
 .controls input{padding:3px 6px;border:1px solid var(--line);border-radius:4px;font:inherit;min-width:240px}
-#detail{border:1px solid var(--line);border-radius:6px;padding:10px 14px;margin-top:10px}
-#detail:empty{display:none}
+#detail{display:none}
+#detail.open{display:block;position:fixed;top:0;right:0;bottom:0;width:min(760px,55vw);overflow:auto;background:var(--bg);border-left:1px solid var(--line);box-shadow:-4px 0 16px rgba(0,0,0,.12);padding:10px 16px;z-index:2}
+#detail .close{float:right;border:1px solid var(--line);background:var(--bg);border-radius:4px;padding:2px 8px;cursor:pointer;font:inherit}
+#detail td{white-space:pre-wrap;word-break:break-word}
 mark{background:#ffe58a}
 .msg{margin:6px 0}.msg .role{font-weight:600;color:var(--muted)}
 .js-only{display:none}

@@ -86,13 +86,14 @@ local function detail_of(r)
         reasoning_status = val(r.reasoning_status), done_reason = val(r.done_reason),
         prompt_tokens = val(r.prompt_tokens), thinking_tokens = val(r.thinking_tokens),
         ttft_ms = val(r.ttft_ms), attempts = val(r.attempts), error = cut(r.error), error_kind = val(r.error_kind),
-        notes = cut(val(r.notes) or val(r.explanation) or (type(val(r.score)) == "table" and val(r.score.explanation))),
+        notes = cut(val(r.notes) or val(r.explanation) or (type(val(r.score)) == "table" and val(r.score.explanation) or nil)),
         line = val(r.line) }
     local content = val(r.content)
     local span = val(r.span)
-    if type(content) == "string" and type(span) == "table" and math.type(span[1]) == "integer"
-        and math.type(span[2]) == "integer" and span[1] >= 1 and span[2] >= span[1] and span[2] <= #content then
-        d.content_parts = { cut(content:sub(1, span[1] - 1)), content:sub(span[1], span[2]), cut(content:sub(span[2] + 1)) }
+    local s1 = type(span) == "table" and math.tointeger(span[1])
+    local s2 = type(span) == "table" and math.tointeger(span[2])
+    if type(content) == "string" and s1 and s2 and s1 >= 1 and s2 >= s1 and s2 <= #content then
+        d.content_parts = { cut(content:sub(1, s1 - 1)), content:sub(s1, s2), cut(content:sub(s2 + 1)) }
     else
         d.content = cut(content)
     end
@@ -190,7 +191,10 @@ local function opts_text(t)
     local parts = {}
     for _, k in ipairs(sorted_keys(t)) do
         local v = val(t[k])
-        if v ~= nil then parts[#parts + 1] = tostring(k) .. "=" .. (type(v) == "table" and html.json(v) or tostring(v)) end
+        if v ~= nil then
+            parts[#parts + 1] = tostring(k) .. "=" .. (type(v) == "table" and html.json(v)
+                or type(v) == "number" and html.json(v) or tostring(v))
+        end
     end
     return concat(parts, "  ")
 end
@@ -442,6 +446,10 @@ M.SCRIPT = [==[
     selected = r;
     var d = r.d;
     clear(detail);
+    detail.className = "open";
+    var close = el("button", "close", "close ✕");
+    close.addEventListener("click", hide);
+    detail.appendChild(close);
     detail.appendChild(el("h3", "", "Item " + r.id));
     var kv = el("table", "kv");
     function row(k, v) {
@@ -493,9 +501,11 @@ M.SCRIPT = [==[
       thinking(detail, c.thinking);
       pre(detail, "output", c.content);
     });
+    detail.scrollTop = 0;
     update();
-    detail.scrollIntoView({ block: "nearest" });
   }
+  function hide() { selected = null; clear(detail); detail.className = ""; update(); }
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape" && selected) hide(); });
   function fromHash() {
     var m = /^#item=(.*)$/.exec(location.hash);
     if (!m) return;
@@ -543,14 +553,14 @@ function M.build(run)
         { "model", model },
         { "model digest", val(sm.digest) },
         { "model details", type(val(sm.details)) == "table" and opts_text(sm.details) or nil },
-        { "context length", val(sm.context_length) and tostring(sm.context_length) or nil },
+        { "context length", val(sm.context_length) and html.json(sm.context_length) or nil },
         { "endpoints", endpoints },
         { "server version", val(s.server_version) },
         { "dataset", val(sd.path) },
         { "dataset sha256", val(sd.sha256) or val(c.dataset_sha256) },
         { "options", opts_text(val(s.options) or c.options) },
         { "generation", type(val(s.options)) == "table" and opts_text(s.options.generation) or nil },
-        { "seed", val(c.seed) ~= nil and tostring(c.seed) or nil },
+        { "seed", val(c.seed) ~= nil and html.json(c.seed) or nil },
         { "shard", val(c.shard) },
         { "merged from", type(val(man.merged_from)) == "table" and concat(man.merged_from, ", ") or nil },
         { "command", val(man.command) },
@@ -645,9 +655,9 @@ function M.build(run)
             perf[#perf + 1] = { "output tokens/s", num(tk.completion_total / dur) }
         end
     end
-    perf[#perf + 1] = { "retries", format("%d (%d samples needed more than one attempt)", a.retries, a.retried) }
+    perf[#perf + 1] = { "retries", format("%d (samples with more than one attempt: %d)", a.retries, a.retried) }
     local co = type(s.options) == "table" and val(s.options.concurrency)
-    if co then perf[#perf + 1] = { "concurrency", tostring(co) } end
+    if co then perf[#perf + 1] = { "concurrency", html.json(co) } end
     w(kv_table(perf))
     local function ptable(title, p)
         if not p then return end
