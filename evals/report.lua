@@ -9,9 +9,9 @@
 --   write(dir)     -> path of dir/report.html  or  nil, err
 --   main(dir)      -> `ollaeval report RUN_DIR`: exit status
 --
--- Above EMBED_MAX samples the page embeds every failure (error, no answer,
--- truncated, wrong) first and then an evenly spaced share of the correct
--- ones, up to EMBED_MAX, and says so; long strings are cut at STR_MAX, and
+-- Above EMBED_MAX samples the page embeds the failures (error, truncated,
+-- no answer, wrong) first and an evenly spaced share of the correct ones,
+-- EMBED_MAX in all, and says so; long strings are cut at STR_MAX, and
 -- the detail fields stop once HEAVY_MAX bytes are embedded (the journal has
 -- the rest). Record fields read: see evals/runs.lua.
 local runs = require "evals.runs"
@@ -131,7 +131,19 @@ end
 
 
 -- Which records the page embeds (indices into run.records), and a note
--- when not all.
+-- when not all: the failures first, rarest class first (errors, truncated,
+-- no answer, wrong), keeping at least a fifth of the room for correct ones;
+-- a class that does not fit whole is taken evenly spaced.
+local function spread(list, k, into)
+    if k >= #list then
+        for _, x in ipairs(list) do into[#into + 1] = x end
+        return #list
+    end
+    for j = 0, k - 1 do into[#into + 1] = list[math.floor(j * #list / k) + 1] end
+    return k
+end
+
+
 local function choose(records)
     local n = #records
     local pick = {}
@@ -139,28 +151,30 @@ local function choose(records)
         for i = 1, n do pick[i] = i end
         return pick, nil
     end
-    local fails, correct = {}, {}
-    for i, r in ipairs(records) do
-        if class_of(r) == "correct" then correct[#correct + 1] = i else fails[#fails + 1] = i end
+    local by = { error = {}, truncated = {}, noanswer = {}, wrong = {}, correct = {} }
+    for i, r in ipairs(records) do local t = by[class_of(r)]; t[#t + 1] = i end
+    local nfails = n - #by.correct
+    local keep_correct = math.min(#by.correct, math.max(M.EMBED_MAX - nfails, M.EMBED_MAX // 5))
+    local room = M.EMBED_MAX - keep_correct
+    local taken = {}
+    for _, c in ipairs { "error", "truncated", "noanswer", "wrong" } do
+        taken[c] = spread(by[c], room, pick)
+        room = room - taken[c]
     end
-    local nf = math.min(#fails, M.EMBED_MAX)
-    for i = 1, nf do pick[#pick + 1] = fails[i] end
-    local room = M.EMBED_MAX - nf
-    local nc = 0
-    if room > 0 and #correct > 0 then
-        local step = #correct / room
-        if step < 1 then step = 1 end
-        local x = 1
-        while x <= #correct and nc < room do
-            pick[#pick + 1] = correct[math.floor(x)]
-            nc = nc + 1
-            x = x + step
+    taken.correct = spread(by.correct, keep_correct, pick)
+    table.sort(pick)
+    local parts = {}
+    for _, c in ipairs { "error", "truncated", "noanswer", "wrong", "correct" } do
+        if #by[c] > 0 then
+            local what = ({ error = "errors", truncated = "truncated", noanswer = "without an answer", wrong = "wrong",
+                   correct = "correct" })[c]
+            parts[#parts + 1] = taken[c] == #by[c] and format("all %d %s", taken[c], what)
+                or format("%d of %d %s", taken[c], #by[c], what)
         end
     end
-    table.sort(pick)
-    local note = format("This run has %d samples; the page embeds %d of them: %s%d of the %d failures and "
-        .. "%d of the %d correct ones (evenly spaced). Every sample is in samples.jsonl; the numbers above "
-        .. "count them all.", n, #pick, nf == #fails and "all " or "", nf, #fails, nc, #correct)
+    local note = format("This run has %d samples; the page embeds %d of them (%s; a class that does not fit "
+        .. "whole is sampled evenly). Every sample is in samples.jsonl; the numbers above count them all.",
+        n, #pick, concat(parts, ", "))
     return pick, note
 end
 

@@ -70,8 +70,8 @@ function M.load(dir)
         local line = text:sub(pos, (nl or #text + 1) - 1)
         if line:find("%S") then
             local rec = cjson_safe.decode(line)
-            local id = type(rec) == "table" and M.val(rec.id)
-            if id == nil then
+            local id = type(rec) == "table" and M.val(rec.id) or nil
+            if type(id) ~= "string" and type(id) ~= "number" then
                 if nl and nl < #text then
                     return nil, format("%s/samples.jsonl:%d: not a record (a JSON object with an id)", dir, lineno)
                 end

@@ -12,7 +12,7 @@
 --                      (in that order); --side says which run this is
 --     --groups K       item i in group "g<i % K>"
 --     --payload        markup in ids, answers, content, model and suite names
---     --model NAME, --dataset-sha HEX, --prompt-suffix S (changes the prompts)
+--     --name MODEL, --dataset-sha HEX, --prompt-suffix S (changes the prompts)
 --     --started ISO    run.json's start time
 --     --no-summary     no summary.json (a run still going)
 --     --span           records carry the span of the answer in content
@@ -22,7 +22,7 @@ local stats = require "evals.stats"
 
 local args = { ... }
 local dir = assert(args[1], "usage: mkrun.lua DIR [flags]")
-local o = { n = 100, acc = 0.8, model = "qwen3:8b", ["dataset-sha"] = string.rep("ab", 32),
+local o = { n = 100, acc = 0.8, name = "qwen3:8b", ["dataset-sha"] = string.rep("ab", 32),
     started = "2026-01-01T00:00:00Z", ["prompt-suffix"] = "", side = "a" }
 local i = 2
 while i <= #args do
@@ -48,7 +48,7 @@ end
 os.execute("mkdir -p '" .. dir .. "'")
 local function enc(v) return (cjson.encode(v):gsub("\\/", "/")) end
 local suite = o.payload and ("suite" .. P) or "gsm8k"
-local model = o.payload and (o.model .. P) or o.model
+local model = o.payload and (o.name .. P) or o.name
 local f = assert(io.open(dir .. "/samples.jsonl", "wb"))
 local scored, correct, errors, noans, trunc = 0, 0, 0, 0, 0
 for idx = 1, n do

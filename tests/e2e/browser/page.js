@@ -69,6 +69,7 @@ async function main() {
     await page.goto(url, { waitUntil: "load" });
     if (!jsOff) await page.waitForSelector("body[data-ready]", { timeout: 20000 });
     out.load_ms = Date.now() - t0;
+    out.page_ms = await page.evaluate(() => Math.round(performance.now()));
     if (opt("--mode")) await page.click(`button[data-mode="${opt("--mode")}"]`);
     if (opt("--search")) await page.fill("input[type=search]", opt("--search"));
     if (clickFirst) {
