@@ -89,7 +89,7 @@ async function main() {
       });
       if (document.scripts.length !== 2) injected.push("scripts: " + document.scripts.length);
       const shown = document.querySelector("#samples-app .muted, #items-app .muted");
-      return { metrics, counts, injected, text: document.body.innerText, xss: window.__xss || null,
+      return { metrics, counts, injected, text: document.body.innerText, xss: window.__xss || undefined,
                csp_events: window.__csp || [], status: shown ? shown.textContent : null,
                rows: document.querySelectorAll("#samples-app tbody tr, #items-app tbody tr").length };
     }));
