@@ -485,7 +485,7 @@ end
 function M.main(...)
     local args, dirs, gate = { ... }, {}, nil
     local i = 1
-    if ollaeval.help then io.stdout:write(M.USAGE, "\n", [[
+    if ollaeval.help then ollaeval.help = false; io.stdout:write(M.USAGE, "\n", [[
 Compares run B (the candidate) with run A (the baseline) on the items both
 scored, matched by id: accuracy of each, B - A with a paired 95% interval,
 exact McNemar p, a paired bootstrap (--seed N, default 0), the minimum

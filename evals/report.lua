@@ -746,10 +746,12 @@ end
 function M.main(...)
     local args = { ... }
     if ollaeval.help or #args ~= 1 or args[1]:sub(1, 1) == "-" then
-        local f = ollaeval.help and io.stdout or io.stderr
+        local help = ollaeval.help
+        ollaeval.help = false -- our own help, not the engine's
+        local f = help and io.stdout or io.stderr
         f:write("usage: ollaeval report RUN_DIR\n"
             .. "Writes RUN_DIR/report.html: the run's page (one file, opens from disk with no network).\n")
-        return ollaeval.help and 0 or 2
+        return help and 0 or 2
     end
     local path, err = M.write(args[1])
     if not path then

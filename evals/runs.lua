@@ -165,10 +165,12 @@ local function pct(x) return x and format("%.2f%%", 100 * x) or "-" end
 
 function M.main(...)
     local dir, as_json = nil, false
-    for _, a in ipairs { ... } do
+    local args = { ... }
+    if ollaeval.help then args = { "--help" }; ollaeval.help = false end -- our own help, not the engine's
+    for _, a in ipairs(args) do
         if a == "--json" then
             as_json = true
-        elseif a == "-h" or a == "--help" then
+        elseif a == "--help" then
             io.stdout:write("usage: ollaeval runs [DIR] [--json]\n"
                 .. "Lists the run folders under DIR (default runs/), newest first: suite, model,\n"
                 .. "main metric with its 95% interval, items, status and start time. --json\n"
@@ -181,7 +183,7 @@ function M.main(...)
             dir = a
         end
     end
-    dir = dir or ollaeval.options.out or "runs"
+    dir = dir or "runs"
     local f = io.open(dir, "rb")
     if not f then
         io.stderr:write(format("ollaeval runs: %s: no such folder\n", dir))
