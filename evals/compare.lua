@@ -169,11 +169,17 @@ function M.compute(A, B, opts)
         elseif q.sb < q.sa then b = "regressed"
         elseif q.sb > q.sa then b = "fixed" end
         if b then local t = buckets[b]; t[#t + 1] = q.a.id end
-        items[#items + 1] = { id = q.a.id, bucket = b or "same", gold = val(q.a.gold),
-            a = { score = q.sa, answer = val(q.a.answer), done_reason = val(q.a.done_reason),
-                  tokens = val(q.a.completion_tokens), latency_ms = val(q.a.latency_ms) },
-            b = { score = q.sb, answer = val(q.b.answer), done_reason = val(q.b.done_reason),
-                  tokens = val(q.b.completion_tokens), latency_ms = val(q.b.latency_ms) } }
+        local function one(r, sc)
+            local t = { score = sc, answer = val(r.answer), done_reason = val(r.done_reason),
+                        tokens = val(r.completion_tokens), latency_ms = val(r.latency_ms) }
+            -- the discordant items carry their outputs, for the side-by-side view
+            if (b == "regressed" or b == "fixed") and type(val(r.content)) == "string" then
+                t.content = html.cut(r.content, 8000)
+            end
+            return t
+        end
+        items[#items + 1] = { id = q.a.id, bucket = b or "same", gold = val(q.a.gold), a = one(q.a, q.sa),
+            b = one(q.b, q.sb) }
     end
     res.buckets = buckets
     res.items = items
@@ -363,10 +369,35 @@ M.SCRIPT = [==[
       var row = el("tr");
       [r.id, NAMES[r.bucket] || r.bucket, r.gold, r.a.answer, r.b.answer, r.a.tokens, r.b.tokens, r.a.latency_ms, r.b.latency_ms]
         .forEach(function (v, k) { row.appendChild(el("td", k >= 5 ? "n" : (k === 1 ? (r.bucket === "fixed" ? "good" : r.bucket === "regressed" ? "bad" : "") : ""), v)); });
+      row.addEventListener("click", function () { show(r); });
+      row.style.cursor = "pointer";
       tbody.appendChild(row);
     });
     status.textContent = list.length + " items" + (list.length > shown ? " (first " + shown + " listed)" : "");
   }
+  var detail = el("div");
+  detail.id = "detail";
+  root.appendChild(detail);
+  function show(r) {
+    while (detail.firstChild) detail.removeChild(detail.firstChild);
+    detail.className = "open";
+    var close = el("button", "close", "close ✕");
+    close.addEventListener("click", function () { detail.className = ""; });
+    detail.appendChild(close);
+    detail.appendChild(el("h3", "", "Item " + r.id + " (" + (NAMES[r.bucket] || r.bucket) + ")"));
+    detail.appendChild(el("div", "muted", "gold: " + s(r.gold)));
+    var grid = el("div", "sides");
+    [["A", r.a], ["B", r.b]].forEach(function (x) {
+      var col = el("div");
+      col.appendChild(el("h4", "", x[0] + ": " + (x[1].score === 1 ? "right" : x[1].score === 0 ? "wrong" : s(x[1].score))));
+      col.appendChild(el("div", "", "answer: " + s(x[1].answer)));
+      col.appendChild(el("div", "muted", "done reason " + s(x[1].done_reason) + ", " + s(x[1].tokens) + " tokens, " + s(x[1].latency_ms) + " ms"));
+      if (x[1].content != null) col.appendChild(el("pre", "", x[1].content));
+      grid.appendChild(col);
+    });
+    detail.appendChild(grid);
+  }
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") detail.className = ""; });
   update();
   document.body.setAttribute("data-ready", "1");
 })();
@@ -469,7 +500,8 @@ function M.html(r)
     w(format('<p class="muted">Both right: %d. Both wrong: %d.</p>', #r.buckets.both_right, #r.buckets.both_wrong))
     w('<div id="items-app"></div></section>\n</main>')
     return html.page { title = format("compare %s vs %s — ollaeval", tostring(r.a.model), tostring(r.b.model)),
-        body = concat(b), data = { items = r.items }, script = M.SCRIPT }
+        body = concat(b), data = { items = r.items }, script = M.SCRIPT,
+        css = ".sides{display:grid;grid-template-columns:1fr 1fr;gap:12px}" }
 end
 
 

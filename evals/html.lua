@@ -14,6 +14,8 @@
 --   bar(v, lo, hi)  an inline SVG bar for a value in [0, 1] with its interval
 --   hist(series, opts) an inline SVG histogram of one or more series
 --   pct(x [, d])    "12.34%"; num(x) a short number
+--   cut(s, max [, tail]) s cut to at most max bytes at a UTF-8 boundary,
+--                   tail(rest_bytes) appended when cut
 local cjson = require "cjson"
 
 local M = {}
@@ -130,6 +132,14 @@ M.b64 = b64
 function M.sha256_b64(s)
     local hex = ollaeval.sha256(s)
     return b64((hex:gsub("%x%x", function(h) return char(tonumber(h, 16)) end)))
+end
+
+
+function M.cut(s, max, tail)
+    if #s <= max then return s end
+    local k = max
+    while k > 0 and (s:byte(k + 1) or 0) & 0xC0 == 0x80 do k = k - 1 end
+    return s:sub(1, k) .. (tail and tail(#s - k) or "…")
 end
 
 

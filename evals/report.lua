@@ -48,11 +48,7 @@ local function cut(s)
     s = val(s)
     if s == nil then return nil end
     if type(s) ~= "string" then s = html.json(s) end
-    if #s <= M.STR_MAX then return s end
-    local k = M.STR_MAX
-    -- do not cut inside a UTF-8 sequence
-    while k > 1 and (s:byte(k + 1) or 0) & 0xC0 == 0x80 do k = k - 1 end
-    return s:sub(1, k) .. format("\n… [cut: %d more bytes in samples.jsonl]", #s - k)
+    return html.cut(s, M.STR_MAX, function(rest) return format("\n… [cut: %d more bytes in samples.jsonl]", rest) end)
 end
 
 
@@ -124,9 +120,7 @@ local function short(v)
     v = val(v)
     if v == nil then return nil end
     if type(v) == "table" then v = html.json(v) end
-    v = tostring(v)
-    if #v > 300 then v = v:sub(1, 300) .. "…" end
-    return v
+    return html.cut(tostring(v), 300)
 end
 
 

@@ -123,6 +123,9 @@ ok "compare: bucket counts equal the 2x2 table (10 regressed, 3 fixed)" \
     '[ "$(get "$tmp/compare.json" counts.regressed)" = 10 ] && [ "$(get "$tmp/compare.json" counts.fixed)" = 3 ] && [ "$(get "$tmp/compare.json" rows)" = 10 ]'
 ok "compare: model names and ids with markup render literally" \
     'has_text "$tmp/compare.json" "llama3.2:3b$P" && has_text "$tmp/compare.json" "item-00001<img src=x"'
+check "compare.html: clicking an item opens A and B side by side" open_page compare-detail "$tmp/cmp/compare.html" --click-first
+ok "the side-by-side view shows both answers and outputs, markup as text" \
+    'get "$tmp/compare-detail.json" detail | grep -q "^A: right" && get "$tmp/compare-detail.json" detail | grep -q "^B: wrong" && get "$tmp/compare-detail.json" detail | grep -qF -- "#### 2$P" && clean compare-detail'
 check "compare.html, JavaScript off" open_page compare-nojs "$tmp/cmp/compare.html" --js-off
 ok "compare, JavaScript off: the difference and McNemar p are shown" \
     'clean compare-nojs && has_text "$tmp/compare-nojs.json" "-7.00 pp" && has_text "$tmp/compare-nojs.json" "0.0923"'
