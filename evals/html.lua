@@ -13,6 +13,7 @@
 --                   its sha256 (computed here with ollaeval.sha256)
 --   bar(v, lo, hi)  an inline SVG bar for a value in [0, 1] with its interval
 --   hist(series, opts) an inline SVG histogram of one or more series
+--   line(ys, opts)  an inline SVG line chart of evenly spaced values
 --   pct(x [, d])    "12.34%"; num(x) a short number
 --   cut(s, max [, tail]) s cut to at most max bytes at a UTF-8 boundary,
 --                   tail(rest_bytes) appended when cut
@@ -228,6 +229,33 @@ function M.hist(series, opts)
 end
 
 
+-- ys: values at evenly spaced x; opts.label (the y quantity), opts.x0,
+-- opts.x1 (the x range's labels).
+function M.line(ys, opts)
+    opts = opts or {}
+    local maxy = 0
+    for _, y in ipairs(ys) do if y > maxy then maxy = y end end
+    if #ys < 2 then return "" end
+    if maxy == 0 then maxy = 1 end
+    local W, H, pad = 360, 100, 18
+    local pts = {}
+    for i, y in ipairs(ys) do
+        pts[i] = format("%.1f,%.1f", (i - 1) / (#ys - 1) * (W - 2) + 1, H - y / maxy * (H - 16))
+    end
+    return concat {
+        format('<svg class="line" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">', W, H + pad,
+            W, H + pad, M.esc(opts.label or "")),
+        format('<polyline points="%s" class="ln"/>', concat(pts, " ")),
+        format('<line x1="0" y1="%d" x2="%d" y2="%d" class="axis"/>', H, W, H),
+        format('<text x="2" y="10" class="tick">max %s</text>', M.esc(M.num(maxy))),
+        format('<text x="0" y="%d" class="tick">%s</text>', H + 13, M.esc(opts.x0 or "")),
+        format('<text x="%d" y="%d" class="tick" text-anchor="end">%s</text>', W, H + 13, M.esc(opts.x1 or "")),
+        format('<text x="%d" y="%d" class="tick" text-anchor="middle">%s</text>', W // 2, H + 13, M.esc(opts.label or "")),
+        "</svg>",
+    }
+end
+
+
 M.CSS = [[
 :root{--fg:#1b1f24;--muted:#5c6670;--line:#d8dde3;--bg:#fff;--alt:#f5f7f9;--good:#1a7f37;--bad:#c62828;--warn:#9a6700;--acc:#2f6fdb}
 *{box-sizing:border-box}
@@ -250,7 +278,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;min-width:180px}
 .card .name{color:var(--muted)}
 svg .bg{fill:#e6eaee}svg .fg{fill:var(--acc)}svg .ci{stroke:#111;stroke-width:1.5;fill:none}
-svg .right{fill:var(--good)}svg .wrong{fill:var(--bad)}svg .axis{stroke:#999}svg .tick{font-size:10px;fill:var(--muted)}
+svg .ln{fill:none;stroke:var(--acc);stroke-width:1.5}svg .right{fill:var(--good)}svg .wrong{fill:var(--bad)}svg .axis{stroke:#999}svg .tick{font-size:10px;fill:var(--muted)}
 .hists{display:flex;flex-wrap:wrap;gap:24px}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
 .legend .right{background:var(--good)}.legend .wrong{background:var(--bad)}

@@ -70,7 +70,7 @@ end
 local KNOWN = {}
 for k in ("id index correct error error_kind answer gold done_reason reasoning_status completion_tokens "
     .. "thinking_tokens prompt_tokens latency_ms ttft_ms itl_ms attempts messages content thinking rule "
-    .. "strict_answer strict_correct group subject subset cluster score calls span notes explanation line"):gmatch("%S+") do
+    .. "strict_answer strict_correct group subject subset cluster score calls span notes explanation line t_start t_end"):gmatch("%S+") do
     KNOWN[k] = true
 end
 
@@ -221,7 +221,7 @@ end
 local function analyse(run)
     local a = { n = #run.records, classes = { correct = 0, wrong = 0, noanswer = 0, truncated = 0, error = 0 },
         error_kinds = {}, reasoning = {}, groups = {}, group_order = {}, noanswer_all = 0, truncated_all = 0,
-        lat = {}, ttft = {}, retries = 0, retried = 0,
+        lat = {}, ttft = {}, retries = 0, retried = 0, times = {},
         tok = { correct = {}, wrong = {} }, think = { correct = {}, wrong = {} }, latc = { correct = {}, wrong = {} } }
     for _, r in ipairs(run.records) do
         local c = class_of(r)
@@ -251,6 +251,10 @@ local function analyse(run)
                 a.groups[g].n = a.groups[g].n + 1
                 if c == "correct" then a.groups[g].k = a.groups[g].k + 1 end
             end
+        end
+        local t0, t1 = val(r.t_start), val(r.t_end)
+        if type(t0) == "number" and type(t1) == "number" and t1 >= t0 then
+            a.times[#a.times + 1] = { t0, t1, type(val(r.completion_tokens)) == "number" and r.completion_tokens or 0 }
         end
         local at = val(r.attempts)
         if type(at) == "number" and at > 1 then
@@ -528,6 +532,48 @@ M.SCRIPT = [==[
 ]==]
 
 
+-- Throughput and in-flight over time, from records that carry t_start and
+-- t_end (ms since the run started): TIMELINE_BINS bins over the run.
+local TIMELINE_BINS = 60
+
+
+local function timeline(times)
+    if #times < 2 then return "" end
+    local lo, hi = math.huge, -math.huge
+    for _, t in ipairs(times) do
+        if t[1] < lo then lo = t[1] end
+        if t[2] > hi then hi = t[2] end
+    end
+    if hi <= lo then return "" end
+    local nb, width = TIMELINE_BINS, (hi - lo) / TIMELINE_BINS
+    local done, toks, delta = {}, {}, {}
+    for b = 1, nb + 1 do done[b], toks[b], delta[b] = 0, 0, 0 end
+    local function bin(x) return math.min(nb, math.floor((x - lo) / width) + 1) end
+    for _, t in ipairs(times) do
+        local e = bin(t[2])
+        done[e] = done[e] + 1
+        toks[e] = toks[e] + t[3]
+        delta[bin(t[1])] = delta[bin(t[1])] + 1
+        delta[e + 1] = delta[e + 1] - 1
+    end
+    local rate, tps, inflight, run = {}, {}, {}, 0
+    for b = 1, nb do
+        rate[b] = done[b] / (width / 1000)
+        tps[b] = toks[b] / (width / 1000)
+        run = run + delta[b]
+        inflight[b] = run
+    end
+    local x1 = format("%.1f s", (hi - lo) / 1000)
+    return concat {
+        '<h3>Over time</h3><div class="hists">',
+        "<div>", html.line(rate, { label = "items/s", x0 = "0 s", x1 = x1 }), "</div>",
+        "<div>", html.line(tps, { label = "output tokens/s", x0 = "0 s", x1 = x1 }), "</div>",
+        "<div>", html.line(inflight, { label = "in flight", x0 = "0 s", x1 = x1 }), "</div>",
+        "</div>",
+    }
+end
+
+
 local function title_of(run)
     local s, c = run.summary or {}, run.config
     local suite = type(s.suite) == "table" and val(s.suite.name) or val(c.suite) or "run"
@@ -627,9 +673,9 @@ function M.build(run)
             a.n > 0 and r[1] ~= "samples" and pct(r[2] / a.n, 1) or ""))
     end
     w("</tbody></table>")
-    w(format('<p class="muted">Without an answer: %d scored samples in all, of them %d truncated. '
-        .. 'Each sample is counted once above: error, then correct, then truncated, then no answer, then wrong.</p>',
-        a.noanswer_all, a.truncated_all))
+    w(format('<p class="muted">Each sample is counted once above: error, then correct, then truncated, then no '
+        .. 'answer, then wrong.%s</p>', a.noanswer_all > 0 and format(" Without an answer: %d scored samples in all, "
+        .. "of them %d truncated.", a.noanswer_all, a.truncated_all) or ""))
     local rk = sorted_keys(a.reasoning)
     if #rk > 0 then
         w("<h3>Reasoning</h3><table><tbody>")
@@ -674,6 +720,7 @@ function M.build(run)
             .. '<td class="n">%s</td><td class="n">%s</td><td class="n">%s</td></tr></tbody></table>',
             esc(title), num(p[50]), num(p[90]), num(p[95]), num(p[99]), num(p.max)))
     end
+    w(timeline(a.times))
     ptable("Latency (ms)", a.lat_p)
     ptable("Time to first token (ms)", a.ttft_p)
     w("</section>\n")

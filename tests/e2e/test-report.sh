@@ -89,6 +89,11 @@ mkrun "$tmp/bad" --n 5
 sed -i '2s/.*/{not json/' "$tmp/bad/samples.jsonl"
 "$bin" report "$tmp/bad" >/dev/null 2>"$tmp/bad.err"
 ok "a malformed record in the middle: exit 4, the line named" '[ $? -eq 4 ] && grep -q "samples.jsonl:2: not a record" "$tmp/bad.err"'
+mkrun "$tmp/times" --n 200 --times
+"$bin" report "$tmp/times" >/dev/null 2>&1
+ok "records with t_start and t_end: items/s, tokens/s and in flight over time" \
+    '[ "$(grep -o "<polyline " "$tmp/times/report.html" | wc -l)" = 3 ] && grep -q "<h3>Over time</h3>" "$tmp/times/report.html"'
+ok "records without them: no timeline" '! grep -q "<polyline " "$page"'
 mkrun "$tmp/big" --n 30000 --acc 0.9 --faults
 "$bin" report "$tmp/big" >/dev/null 2>&1
 ok "30,000 samples: the page says it embeds 20,000 of them" \

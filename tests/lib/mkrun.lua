@@ -16,6 +16,7 @@
 --     --started ISO    run.json's start time
 --     --no-summary     no summary.json (a run still going)
 --     --span           records carry the span of the answer in content
+--     --times          records carry t_start and t_end (ms since the start)
 -- Prints nothing; exit 0.
 local cjson = require "cjson"
 local stats = require "evals.stats"
@@ -28,7 +29,7 @@ local i = 2
 while i <= #args do
     local k = args[i]:match("^%-%-(.+)$")
     assert(k, "unexpected argument " .. args[i])
-    if k == "faults" or k == "payload" or k == "no-summary" or k == "span" then
+    if k == "faults" or k == "payload" or k == "no-summary" or k == "span" or k == "times" then
         o[k] = true
     else
         i = i + 1
@@ -83,6 +84,7 @@ for idx = 1, n do
         r.prompt_tokens = 60
         r.latency_ms = 10 + (idx % 13) * 1.5
         r.attempts = idx % 40 == 0 and 2 or 1
+        if o.times then r.t_start, r.t_end = idx * 10, idx * 10 + 25 end
         if kind == "correct" then correct = correct + 1 end
         if ans == nil then noans = noans + 1 end
         if kind == "truncated" then trunc = trunc + 1 end
