@@ -153,7 +153,8 @@ end
 function M.num(x)
     if type(x) ~= "number" or x ~= x then return "–" end
     if x == floor(x) and math.abs(x) < 1e15 then return format("%d", floor(x)) end
-    if math.abs(x) >= 100 then return format("%.0f", x) end
+    if math.abs(x) >= 1000 then return format("%.0f", x) end
+    if math.abs(x) >= 100 then return format("%.1f", x) end
     if math.abs(x) >= 10 then return format("%.1f", x) end
     if math.abs(x) >= 1 then return format("%.2f", x) end
     return format("%.3g", x)
@@ -299,7 +300,6 @@ pre{white-space:pre-wrap;word-break:break-word;background:var(--alt);border:1px 
 #detail td{white-space:pre-wrap;word-break:break-word}
 mark{background:#ffe58a}
 .msg{margin:6px 0}.msg .role{font-weight:600;color:var(--muted)}
-.js-only{display:none}
 ]]
 
 

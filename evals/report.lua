@@ -342,8 +342,6 @@ M.SCRIPT = [==[
   function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
   var root = document.getElementById("samples-app");
   if (!root) return;
-  var js = document.querySelectorAll(".js-only");
-  for (var j = 0; j < js.length; j++) js[j].style.display = "block";
   var controls = el("div", "controls");
   var buttons = {};
   ["all", "correct", "wrong", "noanswer", "truncated", "error"].forEach(function (m) {
@@ -633,8 +631,26 @@ function M.build(run)
     local rows, source = metric_rows(run, a)
     w('<section id="metrics"><h2>Metrics</h2><div class="cards">')
     for _, r in ipairs(rows) do
+        if type(r.value) == "table" then
+            -- a table of values (per group, per k, ...): one line each
+            w(format('<div class="card" data-metric="%s"><div class="name">%s</div><table>', esc(r.name),
+                esc((r.name:gsub("_", " ")))))
+            for _, k in ipairs(sorted_keys(r.value)) do
+                local v = val(r.value[k])
+                local ci
+                if type(v) == "table" then
+                    local c = val(v.ci95)
+                    if type(c) == "table" and type(c[1]) == "number" and type(c[2]) == "number" then ci = c end
+                    if type(val(v.value)) == "number" then v = v.value end
+                end
+                w(format('<tr><td>%s</td><td class="n">%s</td><td class="muted">%s</td></tr>', esc(k),
+                    esc(fmt_metric { value = v }), ci and format("%s – %s", pct(ci[1]), pct(ci[2])) or ""))
+            end
+            w("</table></div>")
+            goto next_metric
+        end
         w(format('<div class="card" data-metric="%s"><div class="name">%s</div><div class="big" data-value="%s">%s</div>',
-            esc(r.name), esc(r.name:gsub("_", " ")), esc(type(r.value) == "number" and html.json(r.value) or ""),
+            esc(r.name), esc((r.name:gsub("_", " "))), esc(type(r.value) == "number" and html.json(r.value) or ""),
             esc(fmt_metric(r))))
         if r.lo then
             w(format('<div class="muted">95%% CI %s – %s</div>', pct(r.lo), pct(r.hi)))
@@ -643,6 +659,7 @@ function M.build(run)
         end
         if type(r.value) == "number" and r.value >= 0 and r.value <= 1 then w(html.bar(r.value, r.lo, r.hi)) end
         w("</div>")
+        ::next_metric::
     end
     if #rows == 0 then w('<p class="muted">No metrics: nothing was scored.</p>') end
     w(format('</div><p class="muted">From %s.</p>', esc(source)))

@@ -72,6 +72,12 @@ check "the Wrong mode opens" open_page report-wrong "$tmp/run/report.html" --mod
 ok "Wrong mode: only wrong rows listed" '[ "$(get "$tmp/report-wrong.json" rows)" = "$(get "$r" counts.wrong)" ]'
 check "search by id" open_page report-search "$tmp/run/report.html" --search "gsm8k-test-0007"
 ok "search narrows to one row" '[ "$(get "$tmp/report-search.json" rows)" = 1 ]'
+maxtok=$(awk -F'"completion_tokens":' 'NF > 1 { split($2, a, /[,}]/); if (a[1] + 0 > m) m = a[1] + 0 } END { print m }' "$tmp/run/samples.jsonl")
+check "sort by tokens, twice (descending)" open_page report-sort "$tmp/run/report.html" --sort tokens --sort tokens
+ok "sorted: the first row has the most output tokens ($maxtok)" \
+    '[ "$(get "$tmp/report-sort.json" first_row | cut -f6)" = "$maxtok" ]'
+check "a deep link #item=gsm8k-test-0042 opens" open_page report-link "$tmp/run/report.html" --hash item=gsm8k-test-0042
+ok "the deep link shows that item's detail" 'get "$tmp/report-link.json" detail_now | grep -q "^Item gsm8k-test-0042$"'
 check "JavaScript off: the page opens" open_page report-nojs "$tmp/run/report.html" --js-off
 pct=$(awk -v a="$(get "$s" metrics.accuracy)" 'BEGIN { printf "%.2f%%", 100 * a }')
 ok "JavaScript off: the accuracy ($pct) and the counts are shown" \

@@ -89,6 +89,22 @@ mkrun "$tmp/bad" --n 5
 sed -i '2s/.*/{not json/' "$tmp/bad/samples.jsonl"
 "$bin" report "$tmp/bad" >/dev/null 2>"$tmp/bad.err"
 ok "a malformed record in the middle: exit 4, the line named" '[ $? -eq 4 ] && grep -q "samples.jsonl:2: not a record" "$tmp/bad.err"'
+# metrics the report does not know are shown as they are, tables of values too
+mkrun "$tmp/gen" --n 50
+cat >"$tmp/metrics.lua" <<'EOF'
+local cjson = require "cjson"
+local f = assert(io.open(arg[1])); local s = cjson.decode(f:read("a")); f:close()
+s.metrics.maj_at_4, s.metrics.mean_tokens = 0.81, 312.5
+s.metrics.per_group = { algebra = { value = 0.5, ci95 = { 0.3, 0.7 } }, geometry = 0.25, ["<b>x</b>"] = "n/a" }
+f = assert(io.open(arg[1], "w")); f:write(cjson.encode(s)); f:close()
+EOF
+"$bin" "$tmp/metrics.lua" "$tmp/gen/summary.json"
+"$bin" report "$tmp/gen" >/dev/null 2>&1
+g=$tmp/gen/report.html
+ok "unknown metrics: a rate as a percentage, a count as a number" \
+    'grep -q "data-metric=\"maj_at_4\"><div class=\"name\">maj at 4</div><div class=\"big\" data-value=\"0.81\">81.00%</div>" "$g" && grep -q ">312.5</div>" "$g"'
+ok "a table-valued metric: one line per key, with its interval, keys escaped" \
+    'grep -q "<tr><td>algebra</td><td class=\"n\">50.00%</td><td class=\"muted\">30.00% – 70.00%</td></tr>" "$g" && grep -q "<td>&lt;b&gt;x&lt;/b&gt;</td>" "$g"'
 mkrun "$tmp/times" --n 200 --times
 "$bin" report "$tmp/times" >/dev/null 2>&1
 ok "records with t_start and t_end: items/s, tokens/s and in flight over time" \

@@ -16,8 +16,10 @@
 //   detail         the detail view's text after clicking the first row
 //                  (--click-first)
 //   xss            window.__xss (set only if a payload ran)
+//   first_row      the text of the table's first row
 // Usage: node page.js PAGE.html SHOT.png [--js-off] [--click-first]
-//        [--search TEXT] [--mode NAME]
+//        [--search TEXT] [--mode NAME] [--sort HEADER [--sort HEADER]]
+//        [--hash FRAGMENT]   (FRAGMENT: opened as PAGE.html#FRAGMENT)
 "use strict";
 const path = require("path");
 const fs = require("fs");
@@ -66,12 +68,15 @@ async function main() {
       });
     });
     const t0 = Date.now();
-    await page.goto(url, { waitUntil: "load" });
+    await page.goto(opt("--hash") ? url + "#" + opt("--hash") : url, { waitUntil: "load" });
     if (!jsOff) await page.waitForSelector("body[data-ready]", { timeout: 20000 });
     out.load_ms = Date.now() - t0;
     out.page_ms = await page.evaluate(() => Math.round(performance.now()));
     if (opt("--mode")) await page.click(`button[data-mode="${opt("--mode")}"]`);
     if (opt("--search")) await page.fill("input[type=search]", opt("--search"));
+    for (let i = 0; i < args.length; i++) {
+      if (args[i] === "--sort") await page.click(`#samples-app th:text-is("${args[i + 1]}")`);
+    }
     if (clickFirst) {
       await page.click("#samples-app tbody tr, #items-app tbody tr");
       out.detail = await page.evaluate(() => { const d = document.getElementById("detail"); return d ? d.innerText : null; });
@@ -89,7 +94,9 @@ async function main() {
       });
       if (document.scripts.length !== 2) injected.push("scripts: " + document.scripts.length);
       const shown = document.querySelector("#samples-app .muted, #items-app .muted");
-      return { metrics, counts, injected, text: document.body.innerText, xss: window.__xss || undefined,
+      const first = document.querySelector("#samples-app tbody tr, #items-app tbody tr");
+      return { metrics, counts, injected, text: document.body.innerText, first_row: first ? first.innerText : null,
+               detail_now: document.getElementById("detail") ? document.getElementById("detail").innerText : null, xss: window.__xss || undefined,
                csp_events: window.__csp || [], status: shown ? shown.textContent : null,
                rows: document.querySelectorAll("#samples-app tbody tr, #items-app tbody tr").length };
     }));
