@@ -58,7 +58,9 @@ local function messages_of(m)
     local out = {}
     for i, x in ipairs(m) do
         if type(x) == "table" then
-            out[i] = { role = tostring(val(x.role) or "?"), content = cut(val(x.content)) or "" }
+            local role = val(x.role)
+            out[i] = { role = type(role) == "string" and role or role == nil and "?" or html.json(role),
+                       content = cut(val(x.content)) or "" }
         else
             out[i] = { role = "?", content = cut(x) or "" }
         end
@@ -185,6 +187,15 @@ local function kv_table(rows)
 end
 
 
+-- the strings and numbers of a list, joined; anything else as JSON
+local function join(t)
+    if type(t) ~= "table" then return t ~= nil and tostring(t) or nil end
+    local out = {}
+    for i, v in ipairs(t) do out[i] = (type(v) == "string" or type(v) == "number") and tostring(v) or html.json(v) end
+    return concat(out, ", ")
+end
+
+
 local function sorted_keys(t)
     local k = {}
     for x in pairs(t) do k[#k + 1] = x end
@@ -211,8 +222,8 @@ end
 local function percentiles(xs)
     if #xs == 0 then return nil end
     local p = metrics.percentiles(xs, { 50, 90, 95, 99 })
-    table.sort(xs)
-    p.max = xs[#xs]
+    p.max = p[99]
+    for _, x in ipairs(xs) do if x > p.max then p.max = x end end
     return p
 end
 
@@ -264,7 +275,7 @@ local function analyse(run)
     end
     table.sort(a.group_order)
     a.scored = a.n - a.classes.error
-    a.lat_p = percentiles({ table.unpack(a.lat) })
+    a.lat_p = percentiles(a.lat)
     a.ttft_p = percentiles(a.ttft)
     return a
 end
@@ -594,8 +605,7 @@ function M.build(run)
     local sm = type(s.model) == "table" and s.model or {}
     local ss = type(s.suite) == "table" and s.suite or {}
     local sd = type(s.dataset) == "table" and s.dataset or {}
-    local endpoints = val(s.endpoints)
-    if type(endpoints) == "table" then endpoints = concat(endpoints, ", ") end
+    local endpoints = join(val(s.endpoints))
     local dur = val(s.wall_time_s)
     w('<section id="provenance"><h2>Provenance</h2>')
     w(kv_table {
@@ -614,7 +624,7 @@ function M.build(run)
         { "generation", type(val(s.options)) == "table" and opts_text(s.options.generation) or nil },
         { "seed", val(c.seed) ~= nil and html.json(c.seed) or nil },
         { "shard", val(c.shard) },
-        { "merged from", type(val(man.merged_from)) == "table" and concat(man.merged_from, ", ") or nil },
+        { "merged from", join(val(man.merged_from)) },
         { "command", val(man.command) },
         { "started", val(man.started) },
         { "finished", val(s.finished) },

@@ -116,8 +116,9 @@ end
 local function str(v)
     v = M.val(v)
     if v == nil then return nil end
-    if type(v) == "table" then return M.val(v.name) and tostring(v.name) or nil end
-    return tostring(v)
+    if type(v) == "table" then v = M.val(v.name) end
+    if type(v) == "number" then return math.tointeger(v) and tostring(math.tointeger(v)) or tostring(v) end
+    return v ~= nil and tostring(v) or nil
 end
 
 
@@ -216,7 +217,8 @@ function M.main(...)
         end
         local items = r.items and tostring(math.tointeger(r.items) or r.items) or "-"
         if r.total and r.total ~= r.items then items = items .. "/" .. tostring(math.tointeger(r.total) or r.total) end
-        cells[i] = { (r.started or "-"):gsub("T", " "):gsub("Z$", ""), r.suite or "-", r.model or "-", metric,
+        local function clip(s) return utf8.len(s) and utf8.len(s) > 40 and s:sub(1, utf8.offset(s, 40) - 1) .. "…" or s end
+        cells[i] = { (r.started or "-"):gsub("T", " "):gsub("Z$", ""), clip(r.suite or "-"), clip(r.model or "-"), metric,
                      items, r.status or "-", r.dir }
     end
     local w = {}
