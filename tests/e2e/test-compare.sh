@@ -73,6 +73,12 @@ ok "items in one run only are counted, not compared" \
 ok "identical answers on the shared items: delta 0, McNemar p 1" \
     '[ "$(get "$tmp/c5/compare.json" delta)" = 0 ] && [ "$(get "$tmp/c5/compare.json" mcnemar_p)" = 1 ]'
 
+mkrun "$tmp/fa" --n 200 --acc 0.5 --faults
+mkrun "$tmp/fb" --n 200 --acc 0.5
+"$bin" compare "$tmp/fa" "$tmp/fb" -o "$tmp/c8" >"$tmp/c8.out" 2>&1
+ok "items that errored in one run are left out and counted (items 97 and 194)" \
+    '[ $? -eq 0 ] && [ "$(get "$tmp/c8/compare.json" errored matched | tr "\n" " ")" = "2 198 " ] && grep -q "2 matched items ended with an error in A or B and are left out" "$tmp/c8.out"'
+
 # 4. per group: Holm >= p, BH between p and Holm
 mkrun "$tmp/ga" --pair 30,6,100,64 --side a --groups 4
 mkrun "$tmp/gb" --pair 30,6,100,64 --side b --groups 4
