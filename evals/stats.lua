@@ -20,10 +20,11 @@
 --   bootstrap(a, b, opts)     -> { resamples, seed, lo, hi, p }  paired
 --                                bootstrap of delta: items (or whole clusters,
 --                                opts.clusters) resampled with replacement,
---                                opts.resamples times (default 10,000, fewer
---                                for large n: at most 1e7 draws, at least
---                                500), seeded by opts.seed (default 1): the
---                                same inputs give the same result. lo, hi: the
+--                                opts.resamples times (default
+--                                resamples_for(units): 10,000, fewer for
+--                                large n so as to stay within 1e7 draws, at
+--                                least 500), seeded by opts.seed (default 1):
+--                                the same inputs give the same result. lo, hi: the
 --                                2.5 and 97.5 percentiles; p: two-sided, twice
 --                                the smaller share of resampled deltas at or
 --                                beyond 0 on either side.
@@ -214,6 +215,16 @@ end
 local LCG_A, LCG_C = 6364136223846793005, 1442695040888963407
 
 
+-- The default number of resamples for this many units: 10,000, fewer when
+-- that would pass 1e7 draws, never below 500.
+function M.resamples_for(units)
+    local R = 10000
+    if units * R > 1e7 then R = floor(1e7 / units) end
+    if R < 500 then R = 500 end
+    return R
+end
+
+
 function M.bootstrap(a, b, opts)
     opts = opts or {}
     local n = #a
@@ -235,12 +246,7 @@ function M.bootstrap(a, b, opts)
         for i = 1, n do usum[i] = num(a[i], "bootstrap") - num(b[i], "bootstrap"); usize[i] = 1 end
         units = n
     end
-    local R = opts.resamples
-    if not R then
-        R = 10000
-        if units * R > 1e7 then R = floor(1e7 / units) end
-        if R < 500 then R = 500 end
-    end
+    local R = opts.resamples or M.resamples_for(units)
     local seed = opts.seed or 1
     local x = seed * 2654435761 + 1
     local deltas = {}
