@@ -66,6 +66,14 @@ end
 local function key(id) return type(id) .. ":" .. tostring(id) end
 
 
+-- what the item was asked: the sha256 of its messages (a light load has it)
+local function prompt_of(r)
+    if r._prompt then return r._prompt end
+    if val(r.messages) == nil then return nil end
+    return runs.prompt_hash(r.messages)
+end
+
+
 local function median(xs)
     if #xs == 0 then return nil end
     return metrics.percentile(xs, 50)
@@ -106,7 +114,7 @@ function M.compute(A, B, opts)
             if a == nil or b == nil then
                 errored = errored + 1
             else
-                if html.json(val(ra.messages)) ~= html.json(val(rb.messages)) then
+                if prompt_of(ra) ~= prompt_of(rb) then
                     prompts_differ = prompts_differ + 1
                     if #prompt_ids < 5 then prompt_ids[#prompt_ids + 1] = ra.id end
                 end
@@ -160,26 +168,33 @@ function M.compute(A, B, opts)
     -- buckets, in the order of A's journal
     local buckets = { regressed = {}, fixed = {}, both_wrong = {}, both_right = {} }
     local items = {}
+    local disc_a, disc_b = {}, {}
     for _, q in ipairs(pairs_) do
-        local b
-        if q.sa == 1 and q.sb == 0 then b = "regressed"
-        elseif q.sa == 0 and q.sb == 1 then b = "fixed"
-        elseif q.sa == 1 and q.sb == 1 then b = "both_right"
-        elseif q.sa == 0 and q.sb == 0 then b = "both_wrong"
-        elseif q.sb < q.sa then b = "regressed"
-        elseif q.sb > q.sa then b = "fixed" end
+        if q.sa == 1 and q.sb == 0 then q.bucket = "regressed"
+        elseif q.sa == 0 and q.sb == 1 then q.bucket = "fixed"
+        elseif q.sa == 1 and q.sb == 1 then q.bucket = "both_right"
+        elseif q.sa == 0 and q.sb == 0 then q.bucket = "both_wrong"
+        elseif q.sb < q.sa then q.bucket = "regressed"
+        elseif q.sb > q.sa then q.bucket = "fixed" end
+        if q.bucket == "regressed" or q.bucket == "fixed" then
+            disc_a[#disc_a + 1], disc_b[#disc_b + 1] = q.a, q.b
+        end
+    end
+    -- the discordant items' outputs (a light load reads them back)
+    local full_a, full_b = runs.fetch(A, disc_a), runs.fetch(B, disc_b)
+    for _, q in ipairs(pairs_) do
+        local b = q.bucket
         if b then local t = buckets[b]; t[#t + 1] = q.a.id end
-        local function one(r, sc)
+        local function one(r, sc, full)
             local t = { score = sc, answer = val(r.answer), done_reason = val(r.done_reason),
                         tokens = val(r.completion_tokens), latency_ms = val(r.latency_ms) }
             -- the discordant items carry their outputs, for the side-by-side view
-            if (b == "regressed" or b == "fixed") and type(val(r.content)) == "string" then
-                t.content = html.cut(r.content, 8000)
-            end
+            local content = full[r] and val(full[r].content)
+            if type(content) == "string" then t.content = html.cut(content, 8000) end
             return t
         end
-        items[#items + 1] = { id = q.a.id, bucket = b or "same", gold = val(q.a.gold), a = one(q.a, q.sa),
-            b = one(q.b, q.sb) }
+        items[#items + 1] = { id = q.a.id, bucket = b or "same", gold = val(q.a.gold), a = one(q.a, q.sa, full_a),
+            b = one(q.b, q.sb, full_b) }
     end
     res.buckets = buckets
     res.items = items
@@ -551,9 +566,9 @@ cannot be compared (different datasets).
         io.stderr:write("ollaeval compare: two run folders expected (", M.USAGE, ")\n")
         return 2
     end
-    local A, err = runs.load(dirs[1])
+    local A, err = runs.load(dirs[1], { light = true })
     if not A then io.stderr:write("ollaeval compare: ", err, "\n") return 2 end
-    local B, err2 = runs.load(dirs[2])
+    local B, err2 = runs.load(dirs[2], { light = true })
     if not B then io.stderr:write("ollaeval compare: ", err2, "\n") return 2 end
     local r, cerr = M.compute(A, B, { seed = ollaeval.options.seed, fail_if_worse = gate })
     if not r then io.stderr:write("ollaeval compare: ", cerr, "\n") return 2 end

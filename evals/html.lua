@@ -6,7 +6,8 @@
 --                   "application/json">: object keys sorted, "<", ">", "&"
 --                   and U+2028/U+2029 escaped as \uXXXX, so no string can
 --                   close the element; NaN and infinities become null
---   page{ title=, body=, data=, script=, css= } -> the whole document: one
+--   page{ title=, body=, data= (or data_json=, already encoded with json),
+--         script=, css= } -> the whole document: one
 --                   file, no network. The Content-Security-Policy forbids
 --                   every fetch (default-src 'none'), allows inline styles
 --                   and data: images, and allows the one inline script by
@@ -42,6 +43,7 @@ local JESC = {
 
 
 local function jstr(s)
+    if not s:find('[%c"\\<>&\226]') then return '"' .. s .. '"' end -- nothing to escape
     s = s:gsub('[%c"\\<>&]', function(c) return JESC[c] or format("\\u%04x", byte(c)) end)
     s = s:gsub("\226\128\168", "\\u2028"):gsub("\226\128\169", "\\u2029")
     return '"' .. s .. '"'
@@ -306,7 +308,7 @@ mark{background:#ffe58a}
 -- title: plain text; body: HTML (the static page); data: a Lua value
 -- embedded as JSON; script: the page's JavaScript (no data in it).
 function M.page(p)
-    local data = M.json(p.data)
+    local data = p.data_json or M.json(p.data)
     local script = p.script
     local hash = M.sha256_b64(script)
     local csp = "default-src 'none'; script-src 'sha256-" .. hash .. "'; style-src 'unsafe-inline'; "

@@ -5,7 +5,7 @@
 -- the samples table (modes, search, sort) and its detail view, inserting
 -- every string with textContent. The same run gives the same bytes.
 --
---   build(run)     -> the page (a string), from runs.load(dir)
+--   build(run)     -> the page (a string), from runs.load(dir [, {light=true}])
 --   write(dir)     -> path of dir/report.html  or  nil, err
 --   main(dir)      -> `ollaeval report RUN_DIR`: exit status
 --
@@ -72,7 +72,8 @@ end
 local KNOWN = {}
 for k in ("id index correct error error_kind answer gold done_reason reasoning_status completion_tokens "
     .. "thinking_tokens prompt_tokens latency_ms ttft_ms itl_ms attempts messages content thinking rule "
-    .. "strict_answer strict_correct group subject subset cluster score calls span notes explanation line t_start t_end"):gmatch("%S+") do
+    .. "strict_answer strict_correct group subject subset cluster score calls span notes explanation line t_start t_end "
+    .. "_line _prompt"):gmatch("%S+") do
     KNOWN[k] = true
 end
 
@@ -85,7 +86,7 @@ local function detail_of(r)
         prompt_tokens = val(r.prompt_tokens), thinking_tokens = val(r.thinking_tokens),
         ttft_ms = val(r.ttft_ms), attempts = val(r.attempts), error = cut(r.error), error_kind = val(r.error_kind),
         notes = cut(val(r.notes) or val(r.explanation) or (type(val(r.score)) == "table" and val(r.score.explanation) or nil)),
-        line = val(r.line) }
+        line = val(r.line), journal_line = val(r._line) }
     local content = val(r.content)
     local span = val(r.span)
     local s1 = type(span) == "table" and math.tointeger(span[1])
@@ -494,7 +495,8 @@ M.SCRIPT = [==[
       row("latency", r.l == null ? null : r.l + " ms" + (d.ttft_ms == null ? "" : ", first token " + d.ttft_ms + " ms"));
       row("attempts", d.attempts);
       row("error kind", d.error_kind);
-      row("journal line", d.line);
+      row("dataset line", d.line);
+      row("journal line", d.journal_line);
       (d.extra || []).forEach(function (x) { row(x[0], x[1]); });
     }
     detail.appendChild(kv);
@@ -765,18 +767,23 @@ function M.build(run)
 
     -- samples
     local pick, note = choose(run.records)
+    local picked = {}
+    for k, i in ipairs(pick) do picked[k] = run.records[i] end
+    local full = runs.fetch(run, picked)
     local data_rows, heavy = {}, 0
-    for _, i in ipairs(pick) do
-        local r = run.records[i]
+    for _, r in ipairs(picked) do
         local row = { i = val(r.index) or i, id = r.id, s = class_of(r), a = short(r.answer), g = short(r.gold),
             t = val(r.completion_tokens), l = val(r.latency_ms) }
         if type(row.t) ~= "number" then row.t = nil end
         if type(row.l) ~= "number" then row.l = nil end
+        local light_json = html.json(row)
         if heavy < M.HEAVY_MAX then
-            row.d = detail_of(r)
-            heavy = heavy + #html.json(row.d)
+            local d = html.json(detail_of(full[r]))
+            heavy = heavy + #d
+            data_rows[#data_rows + 1] = light_json:sub(1, -2) .. ',"d":' .. d .. "}"
+        else
+            data_rows[#data_rows + 1] = light_json
         end
-        data_rows[#data_rows + 1] = row
     end
     w('<section id="samples"><h2>Samples</h2>')
     if note then w(format('<p class="warn" id="embed-note">%s</p>', esc(note))) end
@@ -787,12 +794,12 @@ function M.build(run)
     w(format('<noscript><p>The samples table needs JavaScript. The %d samples are in samples.jsonl.</p></noscript>', a.n))
     w('<div id="samples-app"></div></section>\n</main>')
     return html.page { title = format("%s — %s — ollaeval report", suite, model), body = concat(body),
-        data = { rows = data_rows, n = a.n }, script = M.SCRIPT }
+        data_json = format('{"n":%d,"rows":[%s]}', a.n, concat(data_rows, ",")), script = M.SCRIPT }
 end
 
 
 function M.write(dir)
-    local run, err = runs.load(dir)
+    local run, err = runs.load(dir, { light = true })
     if not run then return nil, err end
     local page = M.build(run)
     local path = run.dir .. "/report.html"

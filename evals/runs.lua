@@ -1,12 +1,19 @@
 -- evals/runs.lua: run folders as the viewers read them, and `ollaeval runs`.
 --
---   load(dir)            -> run  or  nil, err. Reads run.json, summary.json
---                           (may be absent: a run still going or stopped) and
---                           samples.jsonl without changing anything: the last
---                           record of each item wins, in journal order; a
---                           torn last line is skipped (run.torn = its line).
+--   load(dir [, {light=true}]) -> run  or  nil, err. Reads run.json,
+--                           summary.json (may be absent: a run still going or
+--                           stopped) and samples.jsonl, line by line, without
+--                           changing anything: the last record of each item
+--                           wins, in journal order; a torn last line is
+--                           skipped (run.torn = its line). Each record gets
+--                           _line, its line in the journal. light: records
+--                           without messages, content, thinking and calls
+--                           (_prompt: the sha256 of the messages instead), so
+--                           a large run fits in memory; fetch() brings them
+--                           back for the records that need them.
 --                           run = { dir, manifest, config, summary, records,
---                           torn }
+--                           torn, light }
+--   fetch(run, records)  -> { [record] = the full record }
 --   list(dir)            -> the runs under dir (each subfolder with a
 --                           run.json), newest first, as rows for the table
 --   main(args...)        -> `ollaeval runs [DIR] [--json]`, an exit status
@@ -19,6 +26,7 @@
 -- span, notes (also explanation), t_start / t_end (ms, for timelines).
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"
+local html = require "evals.html"
 
 local M = {}
 
@@ -52,7 +60,44 @@ function M.val(v)
 end
 
 
-function M.load(dir)
+-- prompt_hash(messages) -> the sha256 of the messages: of role NUL content
+-- NUL ... for the usual list of {role=, content=} strings, else of their
+-- canonical JSON. Equal messages give equal hashes whatever their key order.
+function M.prompt_hash(m)
+    if type(m) == "table" then
+        local parts, simple = {}, true
+        for i, x in ipairs(m) do
+            if type(x) ~= "table" or type(x.role) ~= "string" or type(x.content) ~= "string" or next(x, next(x, next(x))) then
+                simple = false
+                break
+            end
+            parts[2 * i - 1], parts[2 * i] = x.role, x.content
+        end
+        if simple and #parts == 2 * #m then return ollaeval.sha256("m\0" .. table.concat(parts, "\0")) end
+    end
+    return ollaeval.sha256("j\0" .. html.json(m))
+end
+
+
+-- Fields a light load leaves out (fetch gets them back).
+local HEAVY = { "messages", "content", "thinking", "calls" }
+
+
+-- Calls fn(line_number, text) for each line of the journal at path.
+local function each_line(path, fn)
+    local f = io.open(path, "rb")
+    if not f then return end
+    local n = 0
+    for line in f:lines("L") do
+        n = n + 1
+        if fn(n, line) == false then break end
+    end
+    f:close()
+end
+
+
+function M.load(dir, opts)
+    opts = opts or {}
     dir = (dir:gsub("/+$", ""))
     if dir == "" then dir = "/" end
     local manifest, merr = read_json(dir .. "/run.json")
@@ -61,34 +106,59 @@ function M.load(dir)
         return nil, format("%s/run.json: %s", dir, merr)
     end
     local summary = read_json(dir .. "/summary.json")
-    local text = read(dir .. "/samples.jsonl") or ""
-    local last, order, torn = {}, {}, nil
-    local pos, lineno = 1, 0
-    while pos <= #text do
-        local nl = text:find("\n", pos, true)
-        lineno = lineno + 1
-        local line = text:sub(pos, (nl or #text + 1) - 1)
-        if line:find("%S") then
-            local rec = cjson_safe.decode(line)
-            local id = type(rec) == "table" and M.val(rec.id) or nil
-            if type(id) ~= "string" and type(id) ~= "number" then
-                if nl and nl < #text then
-                    return nil, format("%s/samples.jsonl:%d: not a record (a JSON object with an id)", dir, lineno)
-                end
-                torn = lineno
-            else
-                local key = type(id) .. ":" .. tostring(id)
-                if not last[key] then order[#order + 1] = key end
-                last[key] = rec
-            end
+    local journal = dir .. "/samples.jsonl"
+    local last, order, torn, corrupt = {}, {}, nil, nil
+    local light = opts.light
+    each_line(journal, function(lineno, line)
+        if torn then -- a bad line with a line after it: not a torn end
+            corrupt = torn
+            return false
         end
-        if not nl then break end
-        pos = nl + 1
+        if not line:find("%S") then return end
+        local rec = line:sub(-1) == "\n" and cjson_safe.decode(line) or nil
+        local id = type(rec) == "table" and M.val(rec.id) or nil
+        if type(id) ~= "string" and type(id) ~= "number" then
+            torn = lineno
+            return
+        end
+        rec._line = lineno
+        if light then
+            if rec.messages ~= nil then rec._prompt = M.prompt_hash(rec.messages) end
+            for _, k in ipairs(HEAVY) do rec[k] = nil end
+        end
+        local key = type(id) .. ":" .. tostring(id)
+        if not last[key] then order[#order + 1] = key end
+        last[key] = rec
+    end)
+    if corrupt then
+        return nil, format("%s:%d: not a record (a JSON object with an id)", journal, corrupt)
     end
     local records = {}
     for i, k in ipairs(order) do records[i] = last[k] end
     return { dir = dir, manifest = manifest, config = type(manifest.config) == "table" and manifest.config or {},
-             summary = summary, records = records, torn = torn }
+             summary = summary, records = records, torn = torn, light = light }
+end
+
+
+-- fetch(run, records) -> { [record] = the full record }: for a light load,
+-- reads the journal again and decodes only the lines of these records.
+function M.fetch(run, records)
+    local out = {}
+    if not run.light then
+        for _, r in ipairs(records) do out[r] = r end
+        return out
+    end
+    local want = {}
+    for _, r in ipairs(records) do if r._line then want[r._line] = r end end
+    each_line(run.dir .. "/samples.jsonl", function(lineno, line)
+        local r = want[lineno]
+        if r then
+            local full = cjson_safe.decode(line)
+            if type(full) == "table" then full._line = lineno; out[r] = full end
+        end
+    end)
+    for _, r in ipairs(records) do out[r] = out[r] or r end
+    return out
 end
 
 
