@@ -9,9 +9,9 @@
 --   page{ title=, body=, data= (or data_json=, already encoded with json),
 --         script=, css= } -> the whole document: one
 --                   file, no network. The Content-Security-Policy forbids
---                   every fetch (default-src 'none'), allows inline styles
---                   and data: images, and allows the one inline script by
---                   its sha256 (computed here with ollaeval.sha256)
+--                   every fetch (default-src 'none') and allows the one
+--                   inline script and the one style element by their sha256
+--                   (computed here with ollaeval.sha256), and data: images
 --   bar(v, lo, hi)  an inline SVG bar for a value in [0, 1] with its interval
 --   hist(series, opts) an inline SVG histogram of one or more series
 --   line(ys, opts)  an inline SVG line chart of evenly spaced values
@@ -310,15 +310,15 @@ mark{background:#ffe58a}
 function M.page(p)
     local data = p.data_json or M.json(p.data)
     local script = p.script
-    local hash = M.sha256_b64(script)
-    local csp = "default-src 'none'; script-src 'sha256-" .. hash .. "'; style-src 'unsafe-inline'; "
-        .. "img-src data:; base-uri 'none'; form-action 'none'"
+    local css = M.CSS .. (p.css or "")
+    local csp = "default-src 'none'; script-src 'sha256-" .. M.sha256_b64(script) .. "'; style-src 'sha256-"
+        .. M.sha256_b64(css) .. "'; img-src data:; base-uri 'none'; form-action 'none'"
     return concat {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
         '<meta http-equiv="Content-Security-Policy" content="', csp, '">\n',
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
         '<meta name="referrer" content="no-referrer">\n',
-        "<title>", M.esc(p.title), "</title>\n<style>", M.CSS, p.css or "", "</style>\n</head>\n<body>\n",
+        "<title>", M.esc(p.title), "</title>\n<style>", css, "</style>\n</head>\n<body>\n",
         p.body,
         '\n<script type="application/json" id="data">', data, "</script>\n",
         "<script>", script, "</script>\n</body>\n</html>\n",

@@ -31,10 +31,13 @@ for attrs, body in s:gmatch("<script([^>]*)>(.-)</script>") do
     n = n + 1
     if attrs == "" then script = body end
 end
-print(n, csp == require("evals.html").sha256_b64(script or "") and "match" or "mismatch")
+local H = require "evals.html"
+local css = s:match("style%-src 'sha256%-([%w+/=]+)'")
+local style = s:match("<style>(.-)</style>")
+print(n, csp == H.sha256_b64(script or "") and "match" or "mismatch", css == H.sha256_b64(style or "") and "match" or "mismatch")
 EOF
-ok "two script elements: the data and the script; the CSP hash matches the script" \
-    '[ "$("$bin" "$tmp/hash.lua" "$page")" = "$(printf "2\tmatch")" ]'
+ok "two script elements: the data and the script; the CSP hashes match the script and the style" \
+    '[ "$("$bin" "$tmp/hash.lua" "$page")" = "$(printf "2\tmatch\tmatch")" ]'
 ok "nothing to fetch: no src=, href=, url( or @import" \
     '! grep -qiE "(src|href)=|url\(|@import" "$page"'
 acc=$(get "$tmp/run/summary.json" metrics.accuracy)
