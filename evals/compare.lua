@@ -100,7 +100,7 @@ function M.compute(A, B, opts)
     local in_b = {}
     for _, r in ipairs(B.records) do in_b[key(r.id)] = r end
     local in_a = {}
-    local xa, xb, cl, groups, pairs_ = {}, {}, {}, {}, {}
+    local xa, xb, cl, pairs_ = {}, {}, {}, {}
     local only_a, errored, prompts_differ, prompt_ids = 0, 0, 0, {}
     local binary = true
     for _, ra in ipairs(A.records) do
@@ -182,17 +182,17 @@ function M.compute(A, B, opts)
     end
     -- the discordant items' outputs (a light load reads them back)
     local full_a, full_b = runs.fetch(A, disc_a), runs.fetch(B, disc_b)
+    local function one(r, sc, full)
+        local t = { score = sc, answer = val(r.answer), done_reason = val(r.done_reason),
+                    tokens = val(r.completion_tokens), latency_ms = val(r.latency_ms) }
+        -- the discordant items carry their outputs, for the side-by-side view
+        local content = full[r] and val(full[r].content)
+        if type(content) == "string" then t.content = html.cut(content, 8000) end
+        return t
+    end
     for _, q in ipairs(pairs_) do
         local b = q.bucket
         if b then local t = buckets[b]; t[#t + 1] = q.a.id end
-        local function one(r, sc, full)
-            local t = { score = sc, answer = val(r.answer), done_reason = val(r.done_reason),
-                        tokens = val(r.completion_tokens), latency_ms = val(r.latency_ms) }
-            -- the discordant items carry their outputs, for the side-by-side view
-            local content = full[r] and val(full[r].content)
-            if type(content) == "string" then t.content = html.cut(content, 8000) end
-            return t
-        end
         items[#items + 1] = { id = q.a.id, bucket = b or "same", gold = val(q.a.gold), a = one(q.a, q.sa, full_a),
             b = one(q.b, q.sb, full_b) }
     end
