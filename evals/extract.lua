@@ -460,9 +460,17 @@ local function pick(text, lo, hi, q)
     end
     local r = last_result(text, lo)
     if r then
-        for k = #nums, 1, -1 do
-            if numeric.normalize(nums[k][1]) == r then
-                return nums[k][1], nums[k][2], nums[k][3], "last result"
+        -- the result as computed, else rounded to a whole number ("= 2.2",
+        -- "so 2 trays")
+        local rv = tonumber(r) or 0
+        for pass = 1, 2 do
+            for k = #nums, 1, -1 do
+                local v = numeric.normalize(nums[k][1])
+                local nv = v and tonumber(v)
+                if v == r or (pass == 2 and nv and rv ~= floor(rv)
+                              and (nv == floor(rv) or nv == floor(rv) + 1)) then
+                    return nums[k][1], nums[k][2], nums[k][3], "last result"
+                end
             end
         end
     end
@@ -768,9 +776,9 @@ local function starts_with_any(text, at, list)
 end
 
 
--- cut_runon(text) -> the text up to where a made-up continuation starts,
--- the position cut at (nil if none) and why.
-function M.cut_runon(text)
+-- cut_runon(text [, question]) -> the text up to where a made-up
+-- continuation starts, the position cut at (nil if none) and why.
+function M.cut_runon(text, question)
     local cut_at, why
     for _, tok in ipairs(END_TOKENS) do
         local a = find(text, tok, 1, true)
@@ -803,6 +811,22 @@ function M.cut_runon(text)
                 break
             end
             init = a + 1
+        end
+        -- the question repeated after the working: a line that starts with
+        -- its first 40 bytes and goes on to its last 30
+        if type(question) == "string" and #question >= 20 then
+            local qt = trim(question)
+            local head, tail = sub(qt, 1, 40), sub(qt, -30)
+            local a = find(text, head, settled, true)
+            while a do
+                local ls = match(sub(text, 1, a - 1), "^.*()\n[ \t]*$")
+                local z = ls and find(text, tail, a, true)
+                if z and ls > settled and z <= a + #qt + 40 then
+                    text, cut_at, why = sub(text, 1, ls - 1), ls, "repeated question"
+                    break
+                end
+                a = find(text, head, a + 1, true)
+            end
         end
         -- a final paragraph that is a question repeats the question
         local t = rtrim(text)
@@ -1046,7 +1070,7 @@ function M.extract(text, opts)
     local trace = opts.trace
     local q = read_question(opts.question)
     local cut_at, cut_why
-    text, cut_at, cut_why = M.cut_runon(text)
+    text, cut_at, cut_why = M.cut_runon(text, opts.question)
     if trace then trace.cut = cut_at and { at = cut_at, why = cut_why } or nil end
     local list = {}
     if find(text, "####", 1, true) then find_markers(text, list) end

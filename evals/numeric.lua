@@ -23,9 +23,9 @@
 -- it are not ("the total is 18" is nil: finding the number is extract's job);
 -- "32, 349" (comma + space) is a list, not 32349; "1000,99" (one comma, not
 -- followed by exactly three digits) is a decimal comma (extract.lua reads
--- "45,27" in prose as two quantities before this is ever asked); an answer
--- with a scale word also equals its own mantissa ("1.8 billion" equals a gold
--- 1.8: the question then asked in billions).
+-- "45,27" in prose as two quantities before this is ever asked); a scale word
+-- means what it says ("72 thousand" is 72000, never a gold 72: on the real
+-- solutions the mantissa matched a gold only by accident).
 
 local M = {}
 
@@ -413,10 +413,9 @@ end
 -- equal(a, b) -> boolean. nil on either side is never equal.
 function M.equal(a, b)
     if a == nil or b == nil then return false end
-    local na, ma = M.normalize(a)
-    local nb, mb = M.normalize(b)
+    local na, nb = M.normalize(a), M.normalize(b)
     if na and nb then
-        return same(na, nb) or same(ma, nb) or same(na, mb)
+        return same(na, nb)
     end
     if na or nb then return false end
     local sa = lower(match(tostring(a), "^%s*(.-)%s*$"))

@@ -80,7 +80,7 @@ local eq_rows = {
     { nil, "18", false }, { "18", nil, false }, { "", "", false },
     { "abc", "ABC", true }, { "abc", "18", false }, { "0.1", "0.10000000000000001", true },
     { "1e3", "1000", true }, { "1.8 billion", "1800000000", true },
-    { "1.8 billion", "1.8", true }, { "1.8 billion", "18", false },
+    { "1.8 billion", "1.8", false }, { "72 thousand", "72", false }, { "1.8 billion", "18", false },
     { "2:00 pm", "2", true }, { "2:30", "2.5", true }, { "1:00", "12:00", false },
     { "eighteen", "18", true }, { "1.5 x 10^6", "1500000", true },
 }
