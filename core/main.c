@@ -68,12 +68,13 @@ static void usage_text(FILE *f)
             "usage: %s [options] SCRIPT [script options...]\n"
             "       %s sim [sim options...]     (simulator server; sim --help)\n"
             "       %s merge RUN_DIR... [-o OUT] (combine the folders of a --shard run)\n"
+            "       %s explain RUN_DIR ITEM_ID  (why an item's answer was read as it was)\n"
             "\n"
             "Runs an evaluation script (Lua 5.4) whose requests go to an Ollama or\n"
             "OpenAI-compatible server, many at once. Engine options go before or after\n"
             "SCRIPT; any other option goes to the script.\n"
             "\nengine options:\n",
-            progname, progname, progname);
+            progname, progname, progname, progname);
     for (const optdef *o = OPTS; o->lng; o++) {
         char left[64];
         snprintf(left, sizeof left, "%c%c%c --%s%s%s", o->shrt ? '-' : ' ', o->shrt ? o->shrt : ' ',
@@ -268,8 +269,14 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)
         return sim_main(argc - 1, argv + 1);
-    /* `ollaeval merge DIR...` runs the embedded module evals.merge */
-    int merge = argc >= 2 && strcmp(argv[1], "merge") == 0;
+    /* `ollaeval merge DIR...` and `ollaeval explain RUN_DIR ITEM_ID` run the
+     * embedded modules evals.merge and evals.explain (their M.main) */
+    const char *module = NULL;
+    if (argc >= 2 && strcmp(argv[1], "merge") == 0)
+        module = "evals.merge";
+    else if (argc >= 2 && strcmp(argv[1], "explain") == 0)
+        module = "evals.explain";
+    int merge = module != NULL;
 
     lua_State *L = luaL_newstate();
     if (!L) {
@@ -289,7 +296,7 @@ int main(int argc, char **argv)
     const char *script = NULL;
     int help = 0, nscript = 0, script_idx = 0;
     if (merge)
-        script_idx = 1; /* "merge" stands where SCRIPT would */
+        script_idx = 1; /* "merge" or "explain" stands where SCRIPT would */
     for (int i = 1; i < argc && !script_idx; i++) {
         size_t n = strlen(argv[i]);
         if (argv[i][0] != '-' && n > 4 && strcmp(argv[i] + n - 4, ".lua") == 0)
@@ -406,8 +413,10 @@ int main(int argc, char **argv)
             status = 1;
         }
     }
-    if (status == 0 && merge &&
-        luaL_loadstring(L, "return require('evals.merge').main(...)") != LUA_OK) {
+    char modchunk[64];
+    if (merge)
+        snprintf(modchunk, sizeof modchunk, "return require('%s').main(...)", module);
+    if (status == 0 && merge && luaL_loadstring(L, modchunk) != LUA_OK) {
         report(L);
         status = 1;
     } else if (status == 0 && !merge && luaL_loadfile(L, script) != LUA_OK) {

@@ -260,7 +260,7 @@ local function number_at(text, i, allow_words)
     else
         local t = match(text, "^:%d%d()", e)                        -- 2:00 pm
         if t and not is_digit(byte(text, t)) then
-            e = match(text, "^%s*[aApP]%.?[mM]%.?()", t) or t
+            e = match(text, "^%s*[aApP]%.[mM]%.()", t) or match(text, "^%s*[aApP][mM]()", t) or t
             return sub(text, i, e - 1), e - 1
         end
     end
@@ -376,7 +376,7 @@ local function last_number(text, lo, hi)
             -- a clock time "2:30" or a scale word "2.5 million" ending here
             local cs = match(sub(t, 1, e), "()%d%d?:%d%d$")
             if cs and cs >= p - 3 then
-                local ce = match(t, "^%s*[aApP]%.?[mM]%.?()", e + 1)
+                local ce = match(t, "^%s*[aApP]%.[mM]%.()", e + 1) or match(t, "^%s*[aApP][mM]()", e + 1)
                 if cs < p then p = cs end
                 if ce then e = ce - 1 end
             else
@@ -754,6 +754,16 @@ local PROBLEMS = { "Question:", "Q:", "Problem:", "### Question", "**Question",
 
 local ANCHORS = { "####", "nswer", "NSWER", "\\boxed", "\nA:" }
 
+-- TURNS and PROBLEMS by their first byte, so each line costs one lookup.
+local BY_FIRST = {}
+for kind, list in pairs({ turn = TURNS, problem = PROBLEMS }) do
+    for _, p in ipairs(list) do
+        local c = byte(p, 1) * 256 + byte(p, 2)
+        BY_FIRST[c] = BY_FIRST[c] or {}
+        table.insert(BY_FIRST[c], { p, kind })
+    end
+end
+
 
 -- Where the first answer anchor or piece of working is, or nil.
 local function first_settled(text)
@@ -768,50 +778,42 @@ local function first_settled(text)
 end
 
 
-local function starts_with_any(text, at, list)
-    for _, p in ipairs(list) do
-        if sub(text, at, at + #p - 1) == p then return p end
-    end
-    return nil
-end
-
-
 -- cut_runon(text [, question]) -> the text up to where a made-up
 -- continuation starts, the position cut at (nil if none) and why.
 function M.cut_runon(text, question)
     local cut_at, why
-    for _, tok in ipairs(END_TOKENS) do
-        local a = find(text, tok, 1, true)
-        if a then text = sub(text, 1, a - 1); cut_at, why = a, "end token " .. tok end
-    end
-    if find(text, "\n", 1, true) then
-        local init = 1
-        while true do
-            local a = find(text, "\n", init, true)
-            if not a then break end
-            local l = match(text, "^[ \t]*()", a + 1)
-            local t = starts_with_any(text, l, TURNS)
-            if t and find(sub(text, 1, a), "%S") then
-                text, cut_at, why = sub(text, 1, a - 1), a, "new turn " .. t
-                break
-            end
-            init = a + 1
+    if find(text, "<[|/se]") or find(text, "[INST]", 1, true) then
+        for _, tok in ipairs(END_TOKENS) do
+            local a = find(text, tok, 1, true)
+            if a then text = sub(text, 1, a - 1); cut_at, why = a, "end token " .. tok end
         end
     end
     local settled = first_settled(text)
-    if settled and find(text, "\n", settled, true) then
-        local init = settled
-        while true do
-            local a = find(text, "\n", init, true)
-            if not a then break end
-            local l = match(text, "^[%s]*()", a + 1)
-            local p = starts_with_any(text, l, PROBLEMS)
-            if p and (p ~= "Question " or match(text, "^Question %d", l)) then
-                text, cut_at, why = sub(text, 1, a - 1), a, "new problem " .. p
-                break
+    local nl = find(text, "\n", 1, true)
+    while nl do
+        local c1, c2 = byte(text, nl + 1, nl + 2)
+        local cands = c2 and BY_FIRST[c1 * 256 + c2]
+        if cands then
+            for _, c in ipairs(cands) do
+                local p, kind = c[1], c[2]
+                if sub(text, nl + 1, nl + #p) == p
+                   and (p ~= "Question " or match(text, "^Question %d", nl + 1)) then
+                    if kind == "turn" and find(sub(text, 1, nl), "%S") then
+                        text, cut_at, why = sub(text, 1, nl - 1), nl, "new turn " .. p
+                        nl = nil
+                        break
+                    elseif kind == "problem" and settled and nl > settled then
+                        text, cut_at, why = sub(text, 1, nl - 1), nl, "new problem " .. p
+                        nl = nil
+                        break
+                    end
+                end
             end
-            init = a + 1
         end
+        nl = nl and find(text, "\n", nl + 1, true)
+    end
+    if settled and settled > #text then settled = nil end
+    if settled and find(text, "\n", settled, true) then
         -- the question repeated after the working: a line that starts with
         -- its first 40 bytes and goes on to its last 30
         if type(question) == "string" and #question >= 20 then
@@ -905,15 +907,17 @@ local function against_working(text, w)
         return nil
     end
     local ls = match(sub(text, 1, w.s), "^.*()\n") or 0          -- line start - 1
-    local line = sub(text, ls + 1, line_end(text, ls + 1))
-    if #numbers_in(line, 1, #line) ~= 1 then return nil end      -- a bare answer line
     local prev_end = ls - 1
     while prev_end > 0 and byte(text, prev_end) == 10 do prev_end = prev_end - 1 end
     if prev_end <= 0 then return nil end
     local ps = match(sub(text, 1, prev_end), "^.*()\n") or 0
-    local prev = gsub(sub(text, ps + 1, prev_end), "<<[^>]*>>", "")
+    local prev = sub(text, ps + 1, prev_end)
+    if not find(prev, "=", 1, true) then return nil end
+    prev = gsub(prev, "<<[^>]*>>", "")
     local x = match(prev, "=%s*%$?(%-?%d[%d,]*%.?%d*)[%a%s%.,!%%)%$]*$")
     if not x then return nil end
+    local line = sub(text, ls + 1, line_end(text, ls + 1))
+    if #numbers_in(line, 1, #line) ~= 1 then return nil end      -- a bare answer line
     x = gsub(x, "%.$", "")
     if numeric.equal(x, w.raw) then return nil end
     local xv, nv = tonumber(numeric.normalize(x) or ""), tonumber(numeric.normalize(w.raw) or "")
@@ -935,6 +939,10 @@ local HEDGE_WORDS = { "about", "around", "approximately", "roughly", "between",
 local function hedged(text, s, e)
     local after = sub(text, e + 1, e + 40)
     local before = sub(text, s > 40 and s - 40 or 1, s - 1)
+    if not (find(after, "^[%a%s]-or") or find(after, "^%s*[t%-\226]") or find(before, "[ro%-\147]%s+%$?$")
+            or find(before, "%-$") or find(before, "etween")) then
+        return nil
+    end
     if match(after, "^[%a%s]-%f[%a]or%s+%$?%d") and not match(after, "^%s*or so") then
         return "or"
     end
@@ -946,6 +954,9 @@ local function hedged(text, s, e)
     end
     if match(after, "^%s*" .. EN_DASH .. "%s*%$?%d") or match(before, "%d%s*" .. EN_DASH .. "%s*%$?$") then
         return "range"
+    end
+    if not (find(before, "[Bb]etween") or find(after, "^%-") or find(before, "%d%-$")) then
+        return nil
     end
     local lb = lower(before)
     if match(lb, "between%s+%$?$") and match(after, "^[%a%s]-and%s+%$?%d") then
@@ -968,6 +979,7 @@ local function several(text, w, q)
     if not w.raw or w.rule == "boxed" and find(w.raw, "\\", 1, true) then return nil end
     local stop = w.stop or w.e
     local after = sub(text, w.e + 1, stop)
+    if not (find(after, ",", 1, true) or find(after, "and", 1, true)) then return nil end
     if match(after, "^%s*,%s*%$?%-?%d") then return "several" end   -- 45,27 / 45, 27
     local nouns = match(after, "^%s*[%a%s]-%f[%a]and%s+%$?%d")   -- 15 sheep and 5 geese
     if not nouns then return nil end
@@ -1144,8 +1156,8 @@ function M.extract(text, opts)
         sent, k = d + 1, d + 1
     end
     local raw, s, e, how = pick(t, sent, #t, q)
-    local rule = (how == "only" or how == "last") and "last_number" or "conclusion"
-    if not raw or (rule == "last_number" and s ~= ls) then
+    local rule = (s == ls) and "last_number" or "conclusion"
+    if not raw then
         raw, s, e, rule, how = last_raw, ls, ls + #last_raw - 1, "last_number", "last"
     end
     local c = { rule = rule, raw = raw, s = s, e = e, why = how }
