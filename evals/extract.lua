@@ -395,11 +395,24 @@ local SKIP_NOUN = { more = true, fewer = true, less = true, extra = true,
                     additional = true, total = true, whole = true, full = true,
                     of = true, ["in"] = true, times = false }
 
+local question_cache, cached = {}, 0
+
 local function read_question(q)
     if type(q) ~= "string" or q == "" then return nil end
+    local hit = question_cache[q]
+    if hit then return hit end
+    if cached >= 256 then question_cache, cached = {}, 0 end
+    cached = cached + 1
+    question_cache[q] = M._read_question(q)
+    return question_cache[q]
+end
+
+
+-- (uncached)
+function M._read_question(q)
     local givens = {}
-    for _, n in ipairs(numbers_in(q, 1, #q)) do
-        local v = numeric.normalize(n[1])
+    for n in string.gmatch(q, "%d[%d,]*%.?%d*") do
+        local v = numeric.normalize((gsub(gsub(n, "[,.]$", ""), ",", "")))
         if v then givens[v] = true end
     end
     local lq = lower(q)
@@ -415,9 +428,9 @@ local function read_question(q)
         end
         a = find(lq, "how many ", a + 9, true)
     end
-    local total = find(lq, "%f[%a]total%f[%A]") or find(lq, "%f[%a]altogether%f[%A]")
-                  or find(lq, "%f[%a]in all%f[%A]") or find(lq, "%f[%a]combined%f[%A]")
-                  or find(lq, "%f[%a]together%f[%A]") or find(lq, "%f[%a]sum%f[%A]")
+    local total = find(lq, "total", 1, true) or find(lq, "together", 1, true)
+                  or find(lq, "in all", 1, true) or find(lq, "combined", 1, true)
+                  or find(lq, "%f[%a]sum%f[%A]")
     return { givens = givens, noun = noun and (gsub(noun, "s$", "")), total = total and true }
 end
 
@@ -1146,15 +1159,11 @@ function M.extract(text, opts)
         record(trace, list, nil, "no_answer", "no number")
         return nil, "no_answer"
     end
-    local sent = 1
-    local k = 1
-    while true do                      -- start of the sentence holding ls
-        local d = find(t, "[%.!?]%s", k) or find(t, "\n", k, true)
-        local nl = find(t, "\n", k, true)
-        if nl and (not d or nl < d) then d = nl end
-        if not d or d >= ls then break end
-        sent, k = d + 1, d + 1
-    end
+    -- the start of the sentence holding the last number
+    local head = sub(t, 1, ls - 1)
+    local sent = match(head, "^.*[%.!?]%s()") or 1
+    local nl = match(head, "^.*\n()")
+    if nl and nl > sent then sent = nl end
     local raw, s, e, how = pick(t, sent, #t, q)
     local rule = (s == ls) and "last_number" or "conclusion"
     if not raw then
