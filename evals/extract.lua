@@ -914,6 +914,8 @@ local function contradicted(text, list, w)
 end
 
 
+local UNIT_FACTORS = { 10, 100, 1000, 60, 3600, 24, 7, 12, 52, 365, 16, 3 }
+
 -- An answer line right after working that ends "= X" with another value.
 local function against_working(text, w)
     if w.rule ~= "answer_colon" and w.rule ~= "marker" and w.rule ~= "final_line" then
@@ -927,8 +929,10 @@ local function against_working(text, w)
     local prev = sub(text, ps + 1, prev_end)
     if not find(prev, "=", 1, true) then return nil end
     prev = gsub(prev, "<<[^>]*>>", "")
-    local x = match(prev, "=%s*%$?(%-?%d[%d,]*%.?%d*)[%a%s%.,!%%)%$]*$")
-    if not x then return nil end
+    -- the line must end at its result: "= 18", "= $18 per day." (only a few
+    -- unit words after it, no further sentence)
+    local x, tail = match(prev, "=%s*%$?(%-?%d[%d,]*%.?%d*)([%a%s%.,!%%)%$']*)$")
+    if not x or #tail > 30 or find(tail, "[%.!,]%s*%a") then return nil end
     local line = sub(text, ls + 1, line_end(text, ls + 1))
     if #numbers_in(line, 1, #line) ~= 1 then return nil end      -- a bare answer line
     x = gsub(x, "%.$", "")
@@ -937,6 +941,13 @@ local function against_working(text, w)
     if not (xv and nv) then return nil end
     if nv == floor(xv) or nv == floor(xv) + 1 or nv == floor(xv * 100 + 0.5) / 100 then
         return nil                                                -- rounded
+    end
+    -- the result restated in another unit ($0.10 -> 10 cents, 2 hours -> 120
+    -- minutes, 0.25 -> 25%)
+    for _, k in ipairs(UNIT_FACTORS) do
+        if math.abs(nv - xv * k) < 1e-9 * k or math.abs(nv * k - xv) < 1e-9 * k then
+            return nil
+        end
     end
     for _, n in ipairs(numbers_in(prev, 1, #prev)) do
         if numeric.equal(n[1], w.raw) then return nil end
@@ -1026,7 +1037,10 @@ local DANGLING = { the = true, a = true, an = true, of = true, to = true, ["and"
                    be = true, will = true, than = true, as = true, per = true,
                    each = true, his = true, her = true, their = true, its = true,
                    has = true, have = true, would = true, into = true, on = true,
-                   we = true, get = true, gives = true, equals = true, makes = true }
+                   we = true, get = true, gives = true, equals = true, makes = true,
+                   no = true, ["not"] = true, about = true, some = true, any = true,
+                   every = true, ["if"] = true, when = true, ["while"] = true,
+                   where = true, who = true, whose = true, because = true, both = true }
 
 local function truncated(text)
     local t = rtrim(text)
@@ -1037,6 +1051,10 @@ local function truncated(text)
     end
     if sub(t, -3) == "\195\151" or sub(t, -2) == "\195\151" then return "ends in an operator" end
     if find(t, "%s%-$") then return "ends in an operator" end
+    local lt = lower(sub(t, -20))
+    if find(lt, "answer[%s%*_:]*$") or find(lt, "####[%s]*$") then
+        return "ends at an answer anchor, before its value"
+    end
     local open = find_last(t, "<<")
     if open and not find(t, ">>", open, true) then return "inside a calculator note" end
     local w = match(t, "%s(%a+)$")

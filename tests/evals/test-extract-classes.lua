@@ -64,7 +64,11 @@ local classes = {
         { "\\boxed{20}\nLet me recheck. 16 - 3 - 4 = 9, 9 * 2 = 18.\n\\boxed{18}", "18", "boxed" },
         { "#### 18\nThe answer is 18.", "18", "answer_is" },
         { "She needs 580 / 110 = 5.27 bags\nA: 5", "5", "answer_colon" },
+        { "each wash costs 24/240 = $0.10\nFinal answer: 10", "10", "final_line" }, -- cents
+        { "It takes 90 / 45 = 2 hours\n#### 120", "120", "marker" },              -- minutes
         { "She makes 9 * 2 = 18 dollars\nA: 18", "18", "answer_colon" },
+        { "16 feet * 2 = 32 feet. This is taller than the window, so it took three days.\n"
+          .. "#### 3", "3", "marker", gold = "3" },   -- the line goes on past its result
     },
     ["4 cut off mid-working"] = {
         { "16 - 3 - 4 = 9 eggs.\nShe makes 9 * 2 =", nil, "truncated", gold = "18" },
@@ -73,6 +77,9 @@ local classes = {
         { "16 - 3 - 4 = 9 eggs, and 9 * 2 = 18 dollars, which is the", nil, "truncated" },
         { "First, 16 - 3 - 4 = 9. Then 9 \195\151", nil, "truncated" },
         { "She makes \\(9 \\times 2 = 18", nil, "truncated" },
+        { "40 / 2 = 20 shirts.\n30 - 20 = 10 more shirts with no", nil, "truncated" },
+        { "2 * 270 = 540 kilograms.\n540 * 2 = 1080 kilograms of meat.\nThe answer", nil,
+          "truncated", gold = "1080" },
         -- look-alikes: complete endings without punctuation
         { "16 - 3 - 4 = 9\nShe makes $18 a day at the farmers' market", "$18", "last_number" },
         { "16 - 3 - 4 = 9 eggs, 9 * 2 = 18", "18", "last_number" },
