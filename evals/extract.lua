@@ -3,7 +3,7 @@
 --   split_reasoning(content, thinking) -> answer_text, reasoning, status, offset
 --   extract(text [, opts]) -> answer, rule, s, e   or  nil, reason [, s, e]
 --   strict(text)           -> answer               or  nil
---   cut_runon(text)        -> text, cut_at, why
+--   cut_runon(text [, question]) -> text, cut_at, why
 --
 -- Answers are returned raw ("$1,234.50", "18 \text{ dollars}", "2.5 million");
 -- numeric.lua normalises them. s and e are the byte positions (inclusive) of
@@ -15,14 +15,15 @@
 -- trace.winner = index, trace.reason.
 --
 -- How extract decides (peers.md §6; lm-eval #3438, #1204, #3214):
--- 1. Run-ons are cut first ("runon"): "<|im_end|>", "<|eot_id|>", "</s>" and
+-- 1. Run-ons are cut first (cut_runon): "<|im_end|>", "<|eot_id|>", "</s>" and
 --    other end-of-turn tokens end the response; so does an invented next turn
 --    ("User:", "Human:", "### Instruction" at the start of a line). A line
 --    starting "Question:", "Q:", "Problem:" that comes after an answer anchor
 --    or after working ("9 * 2 = 18") starts an invented next problem (lm-eval
---    stops generation there); a final paragraph that is a question (ends in
---    "?") after them repeats the question. Before any working, a restated
---    question is kept.
+--    stops generation there); after them, a final paragraph that is a
+--    question (ends in "?"), or a line that starts with the question's first
+--    40 bytes and goes on to its last 30, repeats the question. Before any
+--    working, a restated question is kept.
 -- 2. Every anchored rule is searched. Each match becomes a candidate at the
 --    position where its value starts; the candidate LAST in the text wins
 --    (self-corrections and recited few-shot answers come earlier), ties go to
@@ -52,8 +53,10 @@
 --      working and no correction word ("wait", "actually", "mistake",
 --      "recheck", ...) between the two: two final answers, not a
 --      self-correction. Likewise an answer line right after a line of
---      working that ends "= X" when the answer is neither X, nor X rounded,
---      nor stated on that line ("... = 20\nAnswer: 18").
+--      working that ends at its result "= X" when the answer is neither X,
+--      nor X rounded, nor X in another unit (x or / 10, 100, 1000, 60, 3600,
+--      24, 7, 12, 52, 365, 16, 3), nor stated on that line
+--      ("... 9 * 2 = 20\nAnswer: 18").
 --    - "hedged": the value is one of alternatives or a range ("18 or 19",
 --      "between 18 and 20", "18 to 20", "about 18-19"). "about 18" commits.
 --    - "several": the value is one of several quantities ("45,27": a comma
@@ -61,16 +64,19 @@
 --      question's "how many X" names exactly one of them; a question asking
 --      for a total is never answered by its parts.
 -- 4. No anchor, and the response stops mid-working ("truncated"): it ends in
---    an operator, "=", an open bracket or calculator note "<<", a dangling
---    word ("the", "of", "is", ...), or an expression whose last operand is
---    the last number ("$41.472+$8."). Its last number is no stated answer.
--- 5. No anchor: the concluding sentence ("conclusion"). When it states
---    several numbers, the answer is the one followed by the asked noun, else
---    the one the working last computed ("= X"), else the last one that is not
---    a given of the question; so a given restated after the answer ("... 2
---    weeks to save the $10,000") is passed over. With one number it is the
---    last number ("last_number"), skipping digits glued to a preceding letter
---    ("AZYUK2A", "x2"). Nothing: "no_answer".
+--    an operator, "=", an open bracket or calculator note "<<", an unclosed
+--    "\(", a dangling word ("the", "of", "is", "with no", ...), an anchor
+--    without its value ("... The answer"), or an expression whose last
+--    operand is the last number ("$41.472+$8."). Its last number is no
+--    stated answer.
+-- 5. No anchor: the concluding sentence. When it states several numbers,
+--    the answer is the one followed by the asked noun, else the one the
+--    working last computed ("= X", or X rounded to a whole number), else the
+--    last one that is not a given of the question; so a given restated after
+--    the answer ("... 2 weeks to save the $10,000") is passed over
+--    ("conclusion"). Otherwise it is the last number ("last_number"),
+--    skipping digits glued to a preceding letter ("AZYUK2A", "x2"). A hedge
+--    there is "hedged" too. Nothing: "no_answer".
 
 local numeric = require "evals.numeric"
 
@@ -202,6 +208,10 @@ local function exponent_at(text, e)
         return match(text, "^%^{?%d+}?()", e) or e
     end
     -- 1.5 x 10^6, 1.5 × 10^6, 1.5*10^6, 1.5 \times 10^{6}, 3·10^4, 3 \cdot 10^4
+    local j = e
+    while byte(text, j) == 32 do j = j + 1 end
+    c = byte(text, j)
+    if not (c == 120 or c == 42 or c == 92 or c == 194 or c == 195) then return e end
     local g = match(text, "^%s*[x%*]%s*()10%^", e)
               or match(text, "^%s*\195\151%s*()10%^", e)
               or match(text, "^%s*\194\183%s*()10%^", e)
@@ -222,6 +232,7 @@ local function words_at(text, i)
     local d, rest = numeric.words(w)
     if not d then return nil end
     local raw = match(sub(w, 1, #w - #rest), "^(.-)[%s%-]*$")
+    if match(rest, "^%s+of%f[%A]") then return nil end           -- "one of them"
     return i + #raw - 1
 end
 
@@ -267,8 +278,10 @@ local function number_at(text, i, allow_words)
     e = exponent_at(text, e)
     e = match(text, "^/%d+()", e) or e
     e = match(text, "^\\?%%()", e) or e
-    local w, we = match(text, "^%s+(%a+)()", e)                     -- 2.5 million
-    if w and SCALE_WORDS[lower(w)] then e = we end
+    if byte(text, e) == 32 and find(sub(text, e + 1, e + 1), "[tmbTMB]") then
+        local w, we = match(text, "^%s+(%a+)()", e)                 -- 2.5 million
+        if w and SCALE_WORDS[lower(w)] then e = we end
+    end
     return sub(text, i, e - 1), e - 1
 end
 
@@ -579,9 +592,10 @@ local WINDOW = 400
 
 
 local function line_end(text, i)
-    local w = sub(text, i, i + WINDOW - 1)
-    local nl = find(w, "\n", 1, true)
-    return i - 1 + (nl and nl - 1 or #w)
+    local nl = find(text, "\n", i, true)
+    local last = i + WINDOW - 1
+    if nl and nl - 1 <= last then return nl - 1 end
+    return last < #text and last or #text
 end
 
 
@@ -785,7 +799,8 @@ local function first_settled(text)
         local a = find(text, needle, 1, true)
         if a and (not first or a < first) then first = a end
     end
-    local w = find(text, "%d%s*=%s*%$?%d") or find(text, "=%s*%$?%d")
+    local w = find(text, "=", 1, true)              -- working: "= 18", "=$18"
+    while w and not match(text, "^=%s*%$?%d", w) do w = find(text, "=", w + 1, true) end
     if w and (not first or w < first) then first = w end
     return first
 end
@@ -795,7 +810,8 @@ end
 -- continuation starts, the position cut at (nil if none) and why.
 function M.cut_runon(text, question)
     local cut_at, why
-    if find(text, "<[|/se]") or find(text, "[INST]", 1, true) then
+    if find(text, "<|", 1, true) or find(text, "</s>", 1, true) or find(text, "_of_turn>", 1, true)
+       or find(text, "[INST]", 1, true) then
         for _, tok in ipairs(END_TOKENS) do
             local a = find(text, tok, 1, true)
             if a then text = sub(text, 1, a - 1); cut_at, why = a, "end token " .. tok end
@@ -914,6 +930,16 @@ local function contradicted(text, list, w)
 end
 
 
+-- The position of the last newline before i, or 0.
+local function newline_before(text, i)
+    local lo = i > 300 and i - 300 or 1
+    local p = match(sub(text, lo, i - 1), "^.*()\n")
+    if p then return lo + p - 1 end
+    if lo == 1 then return 0 end
+    return match(sub(text, 1, lo - 1), "^.*()\n") or 0
+end
+
+
 local UNIT_FACTORS = { 10, 100, 1000, 60, 3600, 24, 7, 12, 52, 365, 16, 3 }
 
 -- An answer line right after working that ends "= X" with another value.
@@ -921,11 +947,11 @@ local function against_working(text, w)
     if w.rule ~= "answer_colon" and w.rule ~= "marker" and w.rule ~= "final_line" then
         return nil
     end
-    local ls = match(sub(text, 1, w.s), "^.*()\n") or 0          -- line start - 1
+    local ls = newline_before(text, w.s)                          -- line start - 1
     local prev_end = ls - 1
     while prev_end > 0 and byte(text, prev_end) == 10 do prev_end = prev_end - 1 end
     if prev_end <= 0 then return nil end
-    local ps = match(sub(text, 1, prev_end), "^.*()\n") or 0
+    local ps = newline_before(text, prev_end)
     local prev = sub(text, ps + 1, prev_end)
     if not find(prev, "=", 1, true) then return nil end
     prev = gsub(prev, "<<[^>]*>>", "")
@@ -933,10 +959,10 @@ local function against_working(text, w)
     -- unit words after it, no further sentence)
     local x, tail = match(prev, "=%s*%$?(%-?%d[%d,]*%.?%d*)([%a%s%.,!%%)%$']*)$")
     if not x or #tail > 30 or find(tail, "[%.!,]%s*%a") then return nil end
-    local line = sub(text, ls + 1, line_end(text, ls + 1))
-    if #numbers_in(line, 1, #line) ~= 1 then return nil end      -- a bare answer line
     x = gsub(x, "%.$", "")
     if numeric.equal(x, w.raw) then return nil end
+    local line = sub(text, ls + 1, line_end(text, ls + 1))
+    if #numbers_in(line, 1, #line) ~= 1 then return nil end      -- a bare answer line
     local xv, nv = tonumber(numeric.normalize(x) or ""), tonumber(numeric.normalize(w.raw) or "")
     if not (xv and nv) then return nil end
     if nv == floor(xv) or nv == floor(xv) + 1 or nv == floor(xv * 100 + 0.5) / 100 then

@@ -143,6 +143,7 @@ local classes = {
         { "Answer: 3e5", "3e5", "answer_colon", gold = "300000" },
         { "Answer: 2.5 million", "2.5 million", "answer_colon", gold = "2500000" },
         { "The answer is eighteen.", "eighteen", "answer_is", gold = "18" },
+        { "The answer is one of the two: 9 * 2 = 18.", "18", "answer_is" },
         { "The answer is two and a half thousand.", "two and a half thousand", "answer_is",
           gold = "2500" },
         { "The population grows to 2.5 million", "2.5 million", "last_number", gold = "2500000" },
