@@ -27,7 +27,8 @@
 --
 -- normalize: "$", "\(", "\[" delimiters, \left \right \displaystyle, spacing
 -- (\! \, \; \: \quad, spaces), \dfrac \tfrac \cfrac -> \frac, "\frac12" and
--- "\sqrt2" -> braces, degrees (^\circ, °), "\%" and "%", "\$", \text{} /
+-- "\sqrt2" -> braces, a mixed number "15\frac{39}{40}" -> (15+\frac{39}{40}),
+-- degrees (^\circ, °), "\%" and "%", "\$", \text{} /
 -- \mbox{} / \textnormal{} / \mathrm{}: a unit after a number is dropped
 -- ("15\mbox{ cm}^2" -> 15), other text is kept as its words, "\\" before a
 -- letter is one backslash (an escaping artefact), a trailing "." goes.
@@ -36,7 +37,9 @@
 --   - the same normalised string;
 --   - lists: top-level "," ";" "or" "and" "\cup" split a list. Lists are
 --     ordered, unless either side is a set ("\{...\}"), uses ";" or "or", or
---     names its values ("a=4, -8, -10"): then order does not matter. A
+--     names its values ("a=4, -8, -10"): then order does not matter. A list
+--     of one value in several forms ("15\frac{39}{40}, \frac{639}{40}") is
+--     that value. A
 --     thousands comma ("7,425,000", "11,\!111") is no separator; a lone comma
 --     between a 4+-digit integer and 1-2 digits is a decimal comma ("1000,99").
 --   - tuples and intervals "(a, b)", "[a, b)": the same brackets, items equal;
@@ -74,10 +77,11 @@ local abs, floor, huge = math.abs, math.floor, math.huge
 
 -- Boxes ----------------------------------------------------------------------
 
--- The balanced {...} starting at o: its end, or nil.
+-- The balanced {...} starting at o: its end, or nil. At most 4000 bytes, so
+-- many unclosed boxes stay linear.
 local function brace_end(text, o)
     local depth = 0
-    for k = o, #text do
+    for k = o, math.min(#text, o + 3999) do
         local c = byte(text, k)
         if c == 92 then                          -- skip "\{" and "\}"
             local d = byte(text, k + 1)
@@ -191,6 +195,7 @@ local FUNCTION_WORDS = { sin = true, cos = true, tan = true, sec = true, csc = t
 -- Does s hold prose (a word of three or more lower-case letters that is no
 -- command or function name)?
 local function prose(s)
+    s = gsub(s, "\\%a+%s*%b{}", " ")                       -- \text{east} is an answer
     s = gsub(s, "\\%a+", " ")
     for w in s:gmatch("%f[%a]%l%l%l+%f[%A]") do
         if not FUNCTION_WORDS[w] then return true end
@@ -331,6 +336,8 @@ function M.normalize(s)
     s = gsub(s, "\\frac%s*(%b{})%s*(%d)", "\\frac%1{%2}")
     s = gsub(s, "\\frac%s*(%d)%s*(%b{})", "\\frac{%1}%2")
     s = gsub(s, "\\sqrt%s*(%d+)", "\\sqrt{%1}")
+    -- a mixed number: "15\frac{39}{40}" is 15 + 39/40
+    s = gsub(s, "(%f[%w%.]%d+)\\frac{(%d+)}{(%d+)}", "(%1+\\frac{%2}{%3})")
     s = gsub(s, "\\sqrt%s+(%a)", "\\sqrt{%1}")
     -- unit words after a number at the end ("125 miles", "10 units")
     s = gsub(s, "^(%s*[%d%.,/%-]+)%s+%a[%a%s]*$", "%1")
@@ -1005,6 +1012,17 @@ function node_equal(a, b)
     if va ~= a or vb ~= b then return node_equal(va, vb) end
     if a.kind == "list" and #a.items == 1 then return node_equal(a.items[1], b) end
     if b.kind == "list" and #b.items == 1 then return node_equal(a, b.items[1]) end
+    -- one value stated in several forms ("15\frac{39}{40}, or \frac{639}{40}")
+    for _, pair in ipairs({ { a, b }, { b, a } }) do
+        local l, x = pair[1], pair[2]
+        if l.kind == "list" and x.kind ~= "list" and x.kind ~= "set" then
+            local same = true
+            for i = 2, #l.items do
+                if not node_equal(l.items[1], l.items[i]) then same = false; break end
+            end
+            if same then return node_equal(l.items[1], x) end
+        end
+    end
     if a.kind == "list" and b.kind == "list" then
         return items_equal(a.items, b.items, a.unordered or b.unordered)
     end

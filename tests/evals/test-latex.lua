@@ -208,4 +208,41 @@ for i, r in ipairs(norm) do
     T.eq(L.normalize(r[1]), r[2], ("normalize %d %q"):format(i, r[1]))
 end
 
+-- robustness: random LaTeX soup never raises; degenerate inputs stay quick
+local P = require "evals.template"
+local TOKENS = { "\\boxed{", "\\fbox{", "}", "{", "$", "$$", "\\(", "\\)", "\\[", "\\]",
+                 "\\frac", "\\sqrt", "[", "]", "(", ")", "1", "23", ".", ",", ";", "=", "<",
+                 "\\leq", "x", "y", "^", "_", "-", "+", "*", "/", "\\pi", "\\pm", "\\{",
+                 "\\}", "\\text{", "and", " or ", "The answer is ", "\\begin{pmatrix}",
+                 "\\end{pmatrix}", "&", "\\\\", "\\sum_{k=1}^{", "!", "|", "\\circ", " " }
+local rng, raised = P.rng(99), 0
+for _ = 1, 3000 do
+    local parts = {}
+    for k = 1, rng:int(25) do parts[k] = TOKENS[rng:int(#TOKENS)] end
+    local a = table.concat(parts)
+    parts = {}
+    for k = 1, rng:int(10) do parts[k] = TOKENS[rng:int(#TOKENS)] end
+    local b = table.concat(parts)
+    local ok, err = pcall(function()
+        L.extract(a)
+        L.normalize(a)
+        L.equal(a, b)
+        L.equal(b, a)
+    end)
+    if not ok then
+        raised = raised + 1
+        if raised == 1 then T.diag(("raised on %q / %q: %s"):format(a, b, err)) end
+    end
+end
+T.eq(raised, 0, "3,000 random pairs: extract, normalize and equal never raise")
+local timing = (os.getenv("OLLAEVAL_VALGRIND") or "") == ""
+for _, unit in ipairs({ "\\boxed{", "$", "(", "\\frac{", "1,", "x+" }) do
+    local text = string.rep(unit, 20000 // #unit)
+    local t0 = os.clock()
+    L.extract(text)
+    L.equal(text, "1")
+    local dt = os.clock() - t0
+    T.ok(not timing or dt < 5, ("degenerate %q x %d: %.3f s"):format(unit, 20000 // #unit, dt))
+end
+
 T.done()
