@@ -817,7 +817,12 @@ function M.cut_runon(text, question)
             if a then text = sub(text, 1, a - 1); cut_at, why = a, "end token " .. tok end
         end
     end
-    local settled = first_settled(text)
+    -- where the answer or working starts: only looked up when needed
+    local settled, looked = nil, false
+    local function settle()
+        if not looked then settled, looked = first_settled(text), true end
+        return settled
+    end
     local nl = find(text, "\n", 1, true)
     while nl do
         local c1, c2 = byte(text, nl + 1, nl + 2)
@@ -831,7 +836,7 @@ function M.cut_runon(text, question)
                         text, cut_at, why = sub(text, 1, nl - 1), nl, "new turn " .. p
                         nl = nil
                         break
-                    elseif kind == "problem" and settled and nl > settled then
+                    elseif kind == "problem" and settle() and nl > settled then
                         text, cut_at, why = sub(text, 1, nl - 1), nl, "new problem " .. p
                         nl = nil
                         break
@@ -841,8 +846,10 @@ function M.cut_runon(text, question)
         end
         nl = nl and find(text, "\n", nl + 1, true)
     end
-    if settled and settled > #text then settled = nil end
-    if settled and find(text, "\n", settled, true) then
+    local repeat_check = (type(question) == "string" and #question >= 20)
+                         or sub(rtrim(text), -1) == "?"
+    if repeat_check and settle() and settled > #text then settled = nil end
+    if repeat_check and settled and find(text, "\n", settled, true) then
         -- the question repeated after the working: a line that starts with
         -- its first 40 bytes and goes on to its last 30
         if type(question) == "string" and #question >= 20 then
@@ -905,6 +912,7 @@ end
 -- Candidates at the winner's value just before it reaffirm it; the check is
 -- between the first of them and the last different one before.
 local function contradicted(text, list, w)
+    if #list == 1 then return nil end
     local sorted = {}
     for _, c in ipairs(list) do sorted[#sorted + 1] = c end
     table.sort(sorted, function(a, b)
