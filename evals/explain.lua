@@ -118,6 +118,7 @@ function M.main(...)
                     dir, id, n, "gsm8k-test-0001")
     end
 
+    for k, v in pairs(rec) do if v == cjson.null then rec[k] = nil end end
     write(format("item %s  (%s line %d)\n", id, journal, line_no))
     if rec.error then
         write(format("not scored: %s (%s)\n", tostring(rec.error), tostring(rec.error_kind)))

@@ -846,8 +846,10 @@ function M.cut_runon(text, question)
         end
         nl = nl and find(text, "\n", nl + 1, true)
     end
+    local last = #text
+    while last > 0 and find(sub(text, last, last), "%s") do last = last - 1 end
     local repeat_check = (type(question) == "string" and #question >= 20)
-                         or sub(rtrim(text), -1) == "?"
+                         or byte(text, last) == 63                    -- "?"
     if repeat_check and settle() and settled > #text then settled = nil end
     if repeat_check and settled and find(text, "\n", settled, true) then
         -- the question repeated after the working: a line that starts with
@@ -968,7 +970,7 @@ local function against_working(text, w)
     local x, tail = match(prev, "=%s*%$?(%-?%d[%d,]*%.?%d*)([%a%s%.,!%%)%$']*)$")
     if not x or #tail > 30 or find(tail, "[%.!,]%s*%a") then return nil end
     x = gsub(x, "%.$", "")
-    if numeric.equal(x, w.raw) then return nil end
+    if x == w.raw or numeric.equal(x, w.raw) then return nil end
     local line = sub(text, ls + 1, line_end(text, ls + 1))
     if #numbers_in(line, 1, #line) ~= 1 then return nil end      -- a bare answer line
     local xv, nv = tonumber(numeric.normalize(x) or ""), tonumber(numeric.normalize(w.raw) or "")
