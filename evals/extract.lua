@@ -1008,8 +1008,8 @@ local function hedged(text, s, e)
     end
     if match(before, "%d[%a%s%$]-%f[%a]or%s+%$?$") then return "or" end
     if (match(after, "^%s*to%s+%$?%d") or match(before, "%d%s+to%s+%$?$"))
-       and not match(lower(before), "from%s+%$?[%d,%.]*%s*$")
-       and not match(lower(before), "from%s+%$?[%d,%.]+%s+to%s+%$?$") then
+       and not match(lower(before), "from%s+%$?[%d,%.:]*%s*$")
+       and not match(lower(before), "from%s+%$?[%d,%.:]+%s*[ap]?%.?m?%.?%s+to%s+%$?$") then
         return "range"
     end
     if match(after, "^%s*" .. EN_DASH .. "%s*%$?%d") or match(before, "%d%s*" .. EN_DASH .. "%s*%$?$") then
@@ -1071,7 +1071,7 @@ local DANGLING = { the = true, a = true, an = true, of = true, to = true, ["and"
                    by = true, ["for"] = true, with = true, from = true, ["in"] = true,
                    at = true, so = true, which = true, that = true, ["then"] = true,
                    be = true, will = true, than = true, as = true, per = true,
-                   each = true, his = true, her = true, their = true, its = true,
+                   his = true, her = true, their = true, its = true,
                    has = true, have = true, would = true, into = true, on = true,
                    we = true, get = true, gives = true, equals = true, makes = true,
                    no = true, ["not"] = true, about = true, some = true, any = true,

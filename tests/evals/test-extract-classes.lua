@@ -84,6 +84,7 @@ local classes = {
         { "16 - 3 - 4 = 9\nShe makes $18 a day at the farmers' market", "$18", "last_number" },
         { "16 - 3 - 4 = 9 eggs, 9 * 2 = 18", "18", "last_number" },
         { "So she makes **$18**", "$18", "bold" },
+        { "3 * 2 = 6, so the pens cost $6 each", "$6", "last_number" },
     },
     ["5 run-on text after the answer"] = {
         { "9 * 2 = 18\nThe answer is 18.\n\nUser: Thanks! Now: Tom has 3 apples and buys 4.\n"
@@ -114,6 +115,7 @@ local classes = {
           gold = "2" },
         { "The answer is 2:30.", "2:30", "answer_is", gold = "2.5" },
         { "He arrives at 2:00 pm.", "2:00 pm", "last_number", gold = "2" },
+        { "The class runs from 1:30 pm to 2:45 pm.", "2:45 pm", "last_number", gold = "2.75" },
         -- look-alikes: a unit the question asks for; a plain answer line
         { "Answer: 18 dollars", "18", "answer_colon", gold = "18" },
         { "The answer is 5 km.", "5", "answer_is", gold = "5" },
