@@ -61,8 +61,10 @@
 --      "between 18 and 20", "18 to 20", "about 18-19"). "about 18" commits.
 --    - "several": the value is one of several quantities ("45,27": a comma
 --      that is no thousands separator; "15 sheep and 5 geese"), unless the
---      question's "how many X" names exactly one of them; a question asking
---      for a total is never answered by its parts.
+--      question's "how many X" names one of them; a question asking for a
+--      total is never answered by its parts. One measure in two units
+--      ("2 hours and 30 minutes", "18 dollars and 50 cents") is no list: its
+--      first number stands.
 -- 4. No anchor, and the response stops mid-working ("truncated"): it ends in
 --    an operator, "=", an open bracket or calculator note "<<", an unclosed
 --    "\(", a dangling word ("the", "of", "is", "with no", ...), an anchor
@@ -406,7 +408,7 @@ end
 -- The question: its numbers (normalised, a set) and the noun of "how many X".
 local SKIP_NOUN = { more = true, fewer = true, less = true, extra = true,
                     additional = true, total = true, whole = true, full = true,
-                    of = true, ["in"] = true, times = false }
+                    of = true, ["in"] = true }
 
 local question_cache, cached = {}, 0
 
@@ -613,7 +615,8 @@ end
 -- Every candidate is kept (for the conflict check and explain's trace).
 local function offer(list, rule, raw, s, e, stop)
     if raw == nil or raw == "" then return end
-    list[#list + 1] = { rule = rule, raw = raw or nil, s = s, e = e,
+    -- raw false: an explicit non-answer ("unknown") at s..e
+    list[#list + 1] = { rule = rule, raw = raw ~= false and raw or nil, s = s, e = e,
                         non_answer = raw == false, stop = stop }
 end
 
@@ -1033,6 +1036,10 @@ local function hedged(text, s, e)
 end
 
 
+local TWO_UNITS = { ["dollar+cent"] = true, ["hour+minute"] = true,
+                    ["minute+second"] = true, ["feet+inche"] = true, ["foot+inche"] = true,
+                    ["pound+ounce"] = true, ["year+month"] = true, ["week+day"] = true }
+
 -- Is the value one of several quantities? Returns "several" or a better
 -- pick (raw, s, e) from the question's asked noun.
 local function several(text, w, q)
@@ -1047,15 +1054,10 @@ local function several(text, w, q)
     local nums = numbers_in(text, w.s, stop)
     if #nums < 2 then return nil end
     local n2 = noun_after(text, nums[2][3])
-    if not n1 then return "several" end          -- "18 and 19"
-    if n2 == n1 then return nil end              -- "18 dollars and 50 dollars"? compound
-    if n2 == nil or n2 == "of" then
-        -- "3 bolts of blue and 1.5 of white": parts of one kind
-    elseif (n1 == "dollar" and n2 == "cent") or (n1 == "hour" and n2 == "minute")
-           or (n1 == "minute" and n2 == "second") or (n1 == "foot" and n2 == "inche")
-           or (n1 == "pound" and n2 == "ounce") then
-        return nil                               -- one measure in two units
-    end
+    -- one measure in two units: "18 dollars and 50 cents", "2 hours and 30
+    -- minutes" (the first number stands; numeric.lua reads no compound)
+    local pair = (n1 or "") .. "+" .. (n2 or "")
+    if TWO_UNITS[pair] then return nil end
     if q and not q.total and q.noun then
         for _, n in ipairs(nums) do
             if noun_after(text, n[3]) == q.noun then return n end

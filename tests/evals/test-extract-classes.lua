@@ -131,6 +131,7 @@ local classes = {
         { "The answer is 15 sheep and 5 geese.", nil, "several" },
         { "Answer: 3 bolts of blue and 1.5 of white", nil, "several", q = Q_ROBE, gold = "3" },
         { "Answer: 18 and 19", nil, "several" },
+        { "Answer: 3 bolts of blue and 1.5 bolts of white", nil, "several", q = Q_ROBE },
         -- look-alikes: thousands commas, a comma after the answer, one measure
         { "Answer: 45,270", "45,270", "answer_colon", gold = "45270" },
         { "The answer is 1,234,567.", "1,234,567", "answer_is" },
