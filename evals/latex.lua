@@ -68,9 +68,9 @@ local numeric = require "evals.numeric"
 
 local M = {}
 
-local find, match, sub, gsub, lower, byte, rep = string.find, string.match, string.sub,
-    string.gsub, string.lower, string.byte, string.rep
-local format, concat = string.format, table.concat
+local find, match, sub, gsub, lower, byte = string.find, string.match, string.sub,
+    string.gsub, string.lower, string.byte
+local concat = table.concat
 local type, ipairs, tonumber, pcall, error = type, ipairs, tonumber, pcall, error
 local abs, floor, huge = math.abs, math.floor, math.huge
 
@@ -258,7 +258,7 @@ function M.extract(text)
         local body, s, e = joined(spans, text)
         return trim(body), "math", s, e
     end
-    local a, rule, s, e = extract_mod.extract(text)
+    local a, _, s, e = extract_mod.extract(text)
     if a then return a, "last_number", s, e end
     return nil, "no_answer"
 end
@@ -294,7 +294,7 @@ local TEXT_CMDS = { text = true, mbox = true, textnormal = true, textrm = true,
 
 local DROP = { left = "", right = "", displaystyle = "", textstyle = "", quad = " ",
     qquad = " ", dfrac = "\\frac", tfrac = "\\frac", cfrac = "\\frac", bigl = "",
-    bigr = "", Bigl = "", Bigr = "", big = "", Big = "", mathrm = nil, dollar = "",
+    bigr = "", Bigl = "", Bigr = "", big = "", Big = "", dollar = "",
     degree = "", circ = "", ge = "\\geq", le = "\\leq", leqslant = "\\leq",
     geqslant = "\\geq", neq = "\\ne", lt = "<", gt = ">" }
 
@@ -512,9 +512,6 @@ function parse_node(s)
         return list
     end
     -- brackets: sets, tuples and intervals
-    if wraps(s, "{") and sub(s, 1, 2) ~= "{}" then
-        -- "{...}" left from "\{...\}": a set
-    end
     if sub(s, 1, 2) == "\\{" and sub(s, -2) == "\\}" then
         local n = parse_node(sub(s, 3, -3))
         local items = n.kind == "list" and n.items or { n }
@@ -659,10 +656,10 @@ local function evaluate(toks, point)
             expect("}")
             return v
         end
-        return unary(true)
+        return unary()
     end
 
-    local function subscript_name(base)
+    local function subscript_name()
         -- the subscript as a name part ("a_3", "F_{n-k}") and its value
         local t = peek()
         if is_op(t, "{") then
@@ -691,7 +688,7 @@ local function evaluate(toks, point)
         if t.t == "id" then
             if is_op(peek(), "_") then
                 take()
-                local v = subscript_name(t.v)
+                local v = subscript_name()
                 return fn_value(t.v .. "_", v, point)
             end
             if t.v == "e" and not env.e then return math.exp(1) end
@@ -829,7 +826,7 @@ local function evaluate(toks, point)
         return v
     end
 
-    function unary(single)
+    function unary()
         local t = peek()
         if is_op(t, "-") then take(); return -unary() end
         if is_op(t, "+") then take(); return unary() end
@@ -840,7 +837,7 @@ local function evaluate(toks, point)
         if not t then return false end
         if t.t == "num" or t.t == "id" then return true end
         if t.t == "cmd" then return t.v ~= "cdot" and t.v ~= "times" and t.v ~= "div" end
-        return t.v == "(" or t.v == "{" or t.v == "|" and false
+        return t.v == "(" or t.v == "{"
     end
 
     local function term()
@@ -923,12 +920,6 @@ local function expr_equal(a, b)
         if not close(va[p], vb[p], da or db) then return false end
     end
     return true
-end
-
-
--- lhs - rhs of a relation, as an expression string.
-local function difference(parts)
-    return "(" .. parts[1] .. ")-(" .. parts[#parts] .. ")"
 end
 
 
