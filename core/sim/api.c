@@ -58,7 +58,11 @@ static const field oai_fields[] = {
     {"model", K_STR, "string"}, {"messages", K_ARR, "[]openai.Message"},
     {"stream", K_BOOL, "bool"}, {"max_tokens", K_NUM, "int"},
     {"stream_options", K_OBJ, "openai.StreamOptions"},
-    {"reasoning_effort", K_STR, "string"}, {NULL, 0, NULL}};
+    {"reasoning_effort", K_STR, "string"}, {"temperature", K_NUM, "float64"},
+    {"top_p", K_NUM, "float64"}, {"seed", K_NUM, "int"},
+    {"frequency_penalty", K_NUM, "float64"}, {"presence_penalty", K_NUM, "float64"},
+    {"stop", K_STR | K_ARR, "any"}, {"response_format", K_OBJ, "openai.ResponseFormat"},
+    {NULL, 0, NULL}};
 
 static int check_fields(const cJSON *root, const field *f, const char *sname,
                         char *err, size_t n)
@@ -371,6 +375,7 @@ static void load_reply(sim_conn *c, int api, const char *name, sim_model *m, int
 }
 
 /* Everything a generation request needs, gathered while validating. */
+#define MAX_STOP 16
 typedef struct {
     int api, stream, think, num_predict, include_usage, raw, empty, unload, json;
     const char *name;
@@ -378,7 +383,41 @@ typedef struct {
     uint64_t phash;
     size_t bytes;
     oe_buf last;
+    const cJSON *schema;
+    int sampled;
+    uint64_t seed;
+    const char *stop[MAX_STOP];
+    int nstop;
+    const char *oai_param, *oai_code; /* for an OpenAI error body */
 } gen_req;
+
+/* Sampling and stop sequences: Ollama's options.{temperature,seed,stop},
+ * or the top-level fields of /v1. Returns -1 on a bad /v1 stop. */
+static int sampling(const cJSON *root, const cJSON *opts, gen_req *g, char *err, size_t n)
+{
+    const cJSON *src = g->api == API_OPENAI ? root : opts;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(src, "temperature");
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(src, "seed");
+    g->sampled = cJSON_IsNumber(t) && t->valuedouble > 0;
+    g->seed = cJSON_IsNumber(sd) ? (uint64_t)(int64_t)sd->valuedouble : 0;
+    if (g->sampled && !cJSON_IsNumber(sd)) /* no seed: a fresh draw each time */
+        g->seed = 0x9e3779b97f4a7c15ULL * ++g->model->draws;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(src, "stop"), *e;
+    const cJSON *list = cJSON_IsArray(st) ? st : NULL;
+    if (cJSON_IsString(st)) {
+        g->stop[g->nstop++] = st->valuestring;
+        return 0;
+    }
+    cJSON_ArrayForEach(e, list) {
+        if (!cJSON_IsString(e)) {
+            snprintf(err, n, "json: cannot unmarshal %s into Go value of type string", go_kind(e));
+            return -1;
+        }
+        if (g->nstop < MAX_STOP)
+            g->stop[g->nstop++] = e->valuestring;
+    }
+    return 0;
+}
 
 /* Returns the HTTP status of the failure (err filled), or 0. */
 static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t n)
@@ -418,12 +457,19 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
         return 400;
     }
     if (api == API_OPENAI) {
-        const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(root, "response_format"), "type"));
+        const cJSON *rf = cJSON_GetObjectItemCaseSensitive(root, "response_format");
+        const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rf, "type"));
         g->json = rt && (!strcmp(rt, "json_object") || !strcmp(rt, "json_schema"));
+        if (rt && !strcmp(rt, "json_schema"))
+            g->schema = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(rf, "json_schema"), "schema");
     } else {
         g->json = cJSON_IsObject(fmt) || (cJSON_IsString(fmt) && *fmt->valuestring);
+        if (cJSON_IsObject(fmt))
+            g->schema = fmt;
     }
+    if (sampling(root, opts, g, err, n))
+        return 400;
     v = cJSON_GetObjectItemCaseSensitive(root, "stream");
     g->stream = api == API_OPENAI ? cJSON_IsTrue(v) : !cJSON_IsFalse(v);
     v = cJSON_GetObjectItemCaseSensitive(api == API_OPENAI ? root : opts,
@@ -452,6 +498,12 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
         return 0;
     }
     v = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    if (api == API_OPENAI && !v) { /* as OpenAI itself answers */
+        g->oai_param = "messages", g->oai_code = "missing_required_parameter";
+        return snprintf(err, n, "Missing required parameter: 'messages'."), 400;
+    }
+    if (api == API_OPENAI && cJSON_GetArraySize(v) == 0)
+        return snprintf(err, n, "[] is too short - 'messages'"), 400;
     if (scan_messages(v, api, &g->phash, &g->bytes, &g->last, err, n)) return 400;
     g->empty = api == API_CHAT && cJSON_GetArraySize(v) == 0;
     return 0;
@@ -466,7 +518,9 @@ static void handle_gen(sim_conn *c, int api)
     char err[400];
     gen_req g = {.api = api};
     int st = validate_gen(c, root, &g, err, sizeof err);
-    if (st) {
+    if (st && g.oai_param) {
+        sim_send_oai_error(c, st, err, g.oai_param, g.oai_code);
+    } else if (st) {
         sim_send_error(c, api, st, err);
     } else if (g.empty) {
         load_reply(c, api, g.name, g.model, g.unload);
@@ -479,8 +533,11 @@ static void handle_gen(sim_conn *c, int api)
         j->raw = g.raw;
         j->prompt_tokens = 1 + (int)(g.bytes / 4);
         j->t_arrival = c->t_arrival;
-        j->json_format = g.json;
-        sim_answer_make(c->srv, j, g.last.data ? g.last.data : "", g.last.len, g.phash, g.think);
+        sim_ask ask = {.text = g.last.data ? g.last.data : "", .len = g.last.len,
+                       .phash = g.phash, .think = g.think, .sampled = g.sampled,
+                       .seed = g.seed, .json = g.json, .schema = g.schema,
+                       .stop = g.stop, .nstop = g.nstop};
+        sim_answer_make(c->srv, j, &ask);
         if (g.num_predict >= 0 && j->ntok > g.num_predict) {
             j->ntok = g.num_predict;
             j->truncated = 1;
