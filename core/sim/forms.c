@@ -382,14 +382,17 @@ static int plausible(const char *v, int kind)
 
 /* The final answer a candidate response gives: the value after the last
  * answer marker in t (\boxed{...}, "####", "answer is", "Answer:", "Final
- * answer:", "**...**") that looks like an answer of this kind; NULL when
- * there is none. */
+ * answer:", "**...**") that looks like an answer of this kind, among the
+ * last 100 markers of the last 64 KiB; NULL when there is none. */
 char *form_candidate(const char *t, int kind)
 {
     static const char *const marks[] = {"\\boxed{", "####", "answer is", "Answer:",
                                         "answer:", "**", NULL};
+    size_t n = strlen(t);
+    if (n > 65536) /* the candidate's answer is near the end: bound the work */
+        t += n - 65536;
     const char *lim = t + strlen(t);
-    for (;;) {
+    for (int tries = 0; tries < 100; tries++) {
         const char *best = NULL, *bmark = NULL;
         for (int m = 0; marks[m]; m++)
             for (const char *p = t, *hit; (hit = strstr(p, marks[m])) && hit < lim; p = hit + 1)
@@ -403,6 +406,7 @@ char *form_candidate(const char *t, int kind)
         free(v);
         lim = best;
     }
+    return NULL;
 }
 
 /* The judge's reply: a line of reasoning, then the verdict line. */

@@ -170,6 +170,10 @@ cp "$bin" "$tmp/ollaeval-alone"
 "$tmp/ollaeval-alone" sim --help >/dev/null 2>"$tmp/e"; rc=$?
 check "ollaeval sim without ollaeval-sim beside it: exit 1, names it" eval '[ $rc = 1 ] && grep -q "cannot run the simulator $tmp/ollaeval-sim" "$tmp/e"'
 check "ollaeval-sim is the same program" eval '"$(dirname "$bin")/ollaeval-sim" --help | grep -q "^usage: ollaeval sim"'
+undocumented=$("$bin" sim --help | grep -oE '^  --[a-z0-9-]+' | tr -d ' ' | while read -r f; do
+    case "$f" in --help | --fault-[0-9a-z]*) continue ;; esac
+    grep -qF -- "\`$f" docs/sim.md || echo "$f"; done)
+check "every flag of --help is in docs/sim.md${undocumented:+ (missing: $undocumented)}" [ -z "$undocumented" ]
 "$bin" sim --help >"$tmp/e"; rc=$?
 check "--help lists flags with defaults" eval '[ $rc = 0 ] && grep -q -- "--max-queue N .*(default 512)" "$tmp/e" && grep -q -- "--fault-stall" "$tmp/e"'
 
