@@ -474,6 +474,8 @@ void sim_answer_make(sim_server *s, sim_job *j, const sim_ask *a)
                                  : a->phash;
     if (a->sampled) /* temperature > 0: the request's seed draws again */
         base = sim_mix(base ^ sim_mix(a->seed + 0x5a3d));
+    j->sampled_seed = a->sampled && a->has_seed;
+    j->seed = a->seed;
     uint64_t fseed = a->sampled ? base : sim_mix(cf->seed);
     const sim_item *it = j->item >= 0 ? &s->ds.items[j->item] : NULL;
     int judge = is_judge(np, nl, qpos, it ? it->qlen : 0);
@@ -549,19 +551,23 @@ void sim_answer_make(sim_server *s, sim_job *j, const sim_ask *a)
     j->ntok = sim_count_pieces(j->text[0], j->len[0]) + sim_count_pieces(j->text[1], j->len[1]);
 }
 
-/* The first complete answer to an item counts, in /stats and the file. */
+/* The first complete answer to an item counts, in /stats and the file;
+ * with --answers-all every complete answer goes to the file. */
 void sim_answer_record(sim_server *s, sim_job *j)
 {
     sim_item *it = &s->ds.items[j->item];
-    if (it->state)
+    int first = !it->state;
+    if (!first && !s->cfg.answers_all)
         return;
     int lost = j->truncated || j->answer_cut; /* cut by num_predict or a stop */
     int ok = j->item_correct && !lost;
-    it->state = ok ? 1 : 2;
-    if (ok)
-        s->st.correct++;
-    else
-        s->st.wrong++;
+    if (first) {
+        it->state = ok ? 1 : 2;
+        if (ok)
+            s->st.correct++;
+        else
+            s->st.wrong++;
+    }
     if (!s->answers_out)
         return;
     oe_buf b = {0};
@@ -569,6 +575,10 @@ void sim_answer_record(sim_server *s, sim_job *j)
     out_json_cstr(&b, it->gold);
     out_puts(&b, ",\"given\":");
     out_json_cstr(&b, lost ? "" : j->given);
+    if (j->sampled_seed)
+        out_printf(&b, ",\"seed\":%lld", (long long)j->seed);
+    if (s->cfg.answers_all)
+        out_printf(&b, ",\"first\":%s", first ? "true" : "false");
     out_puts(&b, "}\n");
     fwrite(b.data, 1, b.len, s->answers_out);
     fflush(s->answers_out);

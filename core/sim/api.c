@@ -384,7 +384,7 @@ typedef struct {
     size_t bytes;
     oe_buf last;
     const cJSON *schema;
-    int sampled;
+    int sampled, has_seed;
     uint64_t seed;
     const char *stop[MAX_STOP];
     int nstop;
@@ -400,6 +400,7 @@ static int sampling(const cJSON *root, const cJSON *opts, gen_req *g, char *err,
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(src, "seed");
     g->sampled = cJSON_IsNumber(t) && t->valuedouble > 0;
     g->seed = cJSON_IsNumber(sd) ? (uint64_t)(int64_t)sd->valuedouble : 0;
+    g->has_seed = cJSON_IsNumber(sd);
     if (g->sampled && !cJSON_IsNumber(sd)) /* no seed: a fresh draw each time */
         g->seed = 0x9e3779b97f4a7c15ULL * ++g->model->draws;
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(src, "stop"), *e;
@@ -535,7 +536,7 @@ static void handle_gen(sim_conn *c, int api)
         j->t_arrival = c->t_arrival;
         sim_ask ask = {.text = g.last.data ? g.last.data : "", .len = g.last.len,
                        .phash = g.phash, .think = g.think, .sampled = g.sampled,
-                       .seed = g.seed, .json = g.json, .schema = g.schema,
+                       .seed = g.seed, .has_seed = g.has_seed, .json = g.json, .schema = g.schema,
                        .stop = g.stop, .nstop = g.nstop};
         sim_answer_make(c->srv, j, &ask);
         if (g.num_predict >= 0 && j->ntok > g.num_predict) {

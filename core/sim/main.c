@@ -62,6 +62,8 @@ static const flag flags[] = {
     {"--reasoning-field", T_STR, O(reasoning_field), 0, 0, "reasoning",
      "/v1 field for thinking: reasoning|reasoning_content"},
     {"--answers-out", T_STR, O(answers_out), 0, 0, "none", "JSONL of first answers per item"},
+    {"--answers-all", T_BOOL, O(answers_all), 0, 0, "off",
+     "--answers-out gets every complete answer, not only the first"},
     FR(F_500, "500", "rate of HTTP 500 before any byte"),
     FR(F_503, "503", "rate of 503 server busy"),
     FR(F_429, "429", "rate of 429 with Retry-After: 1"),

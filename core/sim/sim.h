@@ -69,6 +69,7 @@ typedef struct sim_config {
     int think_in_content;
     const char *reasoning_field;
     const char *answers_out;
+    int answers_all;          /* every complete answer, not only the first */
     double fault_rate[F_NKINDS];
     double stall_ms;
     long fault_after, fault_first;
@@ -241,6 +242,8 @@ struct sim_job {
     int stopped;          /* the content was cut at a stop sequence */
     int answer_cut;       /* ... and the final answer with it */
     char *given;          /* the answer as written (owned), or NULL */
+    int sampled_seed;     /* sampled with the client's seed (recorded) */
+    uint64_t seed;
     uint64_t t_arrival, t_submit, t_slot, t_decode, next_due;
     uint64_t load_ns, prefill_ns;
     char oai_id[24];
@@ -263,6 +266,7 @@ typedef struct sim_ask {
     int think;        /* 0 off, 1..4 level */
     int sampled;      /* temperature > 0: seed varies the answer */
     uint64_t seed;    /* the request's seed (sampled) */
+    int has_seed;     /* ... given by the client (not a fresh draw) */
     int json;         /* format / response_format asked for JSON */
     const struct cJSON *schema; /* its JSON schema, or NULL */
     const char *const *stop;   /* stop sequences */

@@ -60,6 +60,15 @@ nos=""
 for k in 1 2 3 4; do ask 3 '"temperature":0.9'; nos+="$(text | md5sum)"$'\n'; done
 check "temperature > 0 without a seed: a fresh draw each time" [ "$(printf '%s' "$nos" | sort -u | wc -l)" -ge 2 ]
 
+start_sim --time-scale 0 --dataset "$synth" --accuracy 0.5 --seed 3 --answers-out "$tmp/all.jsonl" --answers-all
+seen=0
+for sd in 21 22 23; do ask 1 '"temperature":0.7,"seed":'$sd; [ "$(lastnum)" = "$(gold 1)" ] && seen=$((seen + 1)); done
+ask 1 ''
+check "--answers-all: every answer recorded, each sample with its seed, one first" eval '[ "$(grep -c "^{\"index\":0," "$tmp/all.jsonl")" = 4 ] && [ "$(grep -c "\"first\":true" "$tmp/all.jsonl")" = 1 ] && grep -q "\"seed\":21,\"first\":true}$" "$tmp/all.jsonl" && grep -q "\"seed\":23,\"first\":false}$" "$tmp/all.jsonl" && tail -n1 "$tmp/all.jsonl" | grep -q "\"given\":\"[0-9]*\",\"first\":false}$"'
+check "... /stats still counts the item once" [ "$(($(stat correct) + $(stat wrong)))" = 1 ]
+right=$(grep "\"seed\":" "$tmp/all.jsonl" | grep -c '"correct":true')
+check "... and says which samples were made right ($right of 3), as the replies show" [ "$right" = "$seen" ]
+
 # ---- lettered choices (MMLU's shape)
 for i in 0 1 2 3 4 5 6 7 8 9 10 11 12 13; do
     printf '{"question": "Which of these statements about topic number %d is the true one here?", "type": "college_biology", "choices": ["w%d", "x%d", "y%d", "z%d"], "answer": %d}\n' "$i" "$i" "$i" "$i" "$i" $((i % 4))
