@@ -45,7 +45,8 @@ static const field chat_fields[] = {
     {"model", K_STR, "string"}, {"messages", K_ARR, "[]api.Message"},
     {"stream", K_BOOL, "bool"}, {"options", K_OBJ, "map[string]interface {}"},
     {"keep_alive", K_STR | K_NUM, "api.Duration"}, {"tools", K_ARR, "api.Tools"},
-    {"think", K_BOOL | K_STR, "api.ThinkValue"}, {NULL, 0, NULL}};
+    {"think", K_BOOL | K_STR, "api.ThinkValue"}, {"truncate", K_BOOL, "*bool"},
+    {"shift", K_BOOL, "*bool"}, {NULL, 0, NULL}};
 static const field gen_fields[] = {
     {"model", K_STR, "string"}, {"prompt", K_STR, "string"},
     {"system", K_STR, "string"}, {"suffix", K_STR, "string"},
@@ -53,7 +54,8 @@ static const field gen_fields[] = {
     {"context", K_ARR, "[]int"}, {"stream", K_BOOL, "bool"},
     {"options", K_OBJ, "map[string]interface {}"},
     {"keep_alive", K_STR | K_NUM, "api.Duration"},
-    {"think", K_BOOL | K_STR, "api.ThinkValue"}, {NULL, 0, NULL}};
+    {"think", K_BOOL | K_STR, "api.ThinkValue"}, {"truncate", K_BOOL, "*bool"},
+    {"shift", K_BOOL, "*bool"}, {NULL, 0, NULL}};
 static const field oai_fields[] = {
     {"model", K_STR, "string"}, {"messages", K_ARR, "[]openai.Message"},
     {"stream", K_BOOL, "bool"}, {"max_tokens", K_NUM, "int"},
@@ -323,9 +325,11 @@ static const char *msg_text(const cJSON *content, oe_buf *tmp, size_t *len)
     return tmp->data ? tmp->data : "";
 }
 
-/* Validates messages; sums the prompt and finds the last user text. */
+/* Validates messages; sums the prompt and finds the last user text.
+ * `droppable` gets the byte size (size_t) of each message that truncation
+ * may drop, oldest first: every one but system messages and the last. */
 static int scan_messages(const cJSON *msgs, int api, uint64_t *h, size_t *bytes,
-                         oe_buf *last, char *err, size_t n)
+                         oe_buf *last, oe_buf *droppable, char *err, size_t n)
 {
     const char *sn = api == API_OPENAI ? "ChatCompletionRequest" : "ChatRequest";
     const cJSON *m;
@@ -348,6 +352,10 @@ static int scan_messages(const cJSON *msgs, int api, uint64_t *h, size_t *bytes,
         const char *r = cJSON_GetStringValue(role);
         *h = sim_hash(t, len, *h ^ (r ? sim_hash(r, strlen(r), 7) : 0));
         *bytes += len + 4;
+        if (m->next && !(r && !strcasecmp(r, "system"))) {
+            size_t sz = len + 4;
+            buf_append(droppable, &sz, sizeof sz);
+        }
         if (r && !strcasecmp(r, "user")) {
             last->len = 0;
             buf_append(last, t, len);
@@ -389,7 +397,48 @@ typedef struct {
     const char *stop[MAX_STOP];
     int nstop;
     const char *oai_param, *oai_code; /* for an OpenAI error body */
+    int ctx;                          /* the request's num_ctx, 0 = none */
+    int prompt_tokens;
+    oe_buf droppable;                 /* see scan_messages */
 } gen_req;
+
+/*
+ * The context window, as Ollama applies it: a request whose num_ctx differs
+ * from the one its model was loaded with reloads the model (--load-time
+ * again, /stats reloads). A prompt longer than the context (the request's
+ * num_ctx, else --num-ctx; none when both are unset) is refused with
+ * truncate:false, else shortened silently: the oldest messages but system
+ * ones and the last are dropped until it fits, then it is cut to the
+ * context. Sets g->prompt_tokens; returns 400 (err filled) or 0.
+ */
+static int fit_context(sim_server *s, const cJSON *root, gen_req *g, char *err, size_t n)
+{
+    sim_model *m = g->model;
+    int loaded_ctx = m->num_ctx ? m->num_ctx : s->cfg.num_ctx ? s->cfg.num_ctx : 4096;
+    if (g->ctx && m->ready_at && g->ctx != loaded_ctx) {
+        m->ready_at = 0; /* the next request to start loads it again */
+        s->st.reloads++;
+    }
+    if (g->ctx)
+        m->num_ctx = g->ctx;
+    int ctx = g->ctx ? g->ctx : s->cfg.num_ctx;
+    size_t bytes = g->bytes;
+    g->prompt_tokens = 1 + (int)(bytes / 4);
+    if (!ctx || g->prompt_tokens <= ctx)
+        return 0;
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(root, "truncate")))
+        return snprintf(err, n, "the input length exceeds the context length"), 400;
+    s->st.truncated_prompts++;
+    const size_t *sz = (const size_t *)g->droppable.data;
+    size_t k = g->droppable.len / sizeof *sz;
+    for (size_t i = 0; i < k && g->prompt_tokens > ctx; i++) {
+        bytes -= sz[i];
+        g->prompt_tokens = 1 + (int)(bytes / 4);
+    }
+    if (g->prompt_tokens > ctx)
+        g->prompt_tokens = ctx;
+    return 0;
+}
 
 /* Sampling and stop sequences: Ollama's options.{temperature,seed,stop},
  * or the top-level fields of /v1. Returns -1 on a bad /v1 stop. */
@@ -437,9 +486,9 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
     if (cJSON_IsObject(opts) && check_options(opts, err, n)) return 500;
     const cJSON *nc = cJSON_GetObjectItemCaseSensitive(opts, "num_ctx");
     if (cJSON_IsNumber(nc) && nc->valuedouble >= 4 && nc->valuedouble <= 40960)
-        g->model->num_ctx = (int)nc->valuedouble; /* capped at the trained context, as Ollama */
+        g->ctx = (int)nc->valuedouble; /* capped at the trained context, as Ollama */
     else if (cJSON_IsNumber(nc) && nc->valuedouble > 40960)
-        g->model->num_ctx = 40960;
+        g->ctx = 40960;
     const cJSON *tl = cJSON_GetObjectItemCaseSensitive(root, "top_logprobs");
     if (cJSON_IsNumber(tl) && (tl->valuedouble < 0 || tl->valuedouble > 20))
         return snprintf(err, n, "top_logprobs must be between 0 and 20"), 400;
@@ -496,7 +545,7 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
         g->phash = sim_hash(p, strlen(p), g->phash);
         g->bytes += strlen(p);
         g->empty = !*p;
-        return 0;
+        return g->empty ? 0 : fit_context(c->srv, root, g, err, n);
     }
     v = cJSON_GetObjectItemCaseSensitive(root, "messages");
     if (api == API_OPENAI && !v) { /* as OpenAI itself answers */
@@ -505,9 +554,9 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
     }
     if (api == API_OPENAI && cJSON_GetArraySize(v) == 0)
         return snprintf(err, n, "[] is too short - 'messages'"), 400;
-    if (scan_messages(v, api, &g->phash, &g->bytes, &g->last, err, n)) return 400;
+    if (scan_messages(v, api, &g->phash, &g->bytes, &g->last, &g->droppable, err, n)) return 400;
     g->empty = api == API_CHAT && cJSON_GetArraySize(v) == 0;
-    return 0;
+    return g->empty ? 0 : fit_context(c->srv, root, g, err, n);
 }
 
 static void handle_gen(sim_conn *c, int api)
@@ -532,7 +581,7 @@ static void handle_gen(sim_conn *c, int api)
         j->stream = g.stream;
         j->include_usage = g.include_usage;
         j->raw = g.raw;
-        j->prompt_tokens = 1 + (int)(g.bytes / 4);
+        j->prompt_tokens = g.prompt_tokens;
         j->t_arrival = c->t_arrival;
         sim_ask ask = {.text = g.last.data ? g.last.data : "", .len = g.last.len,
                        .phash = g.phash, .think = g.think, .sampled = g.sampled,
@@ -547,6 +596,7 @@ static void handle_gen(sim_conn *c, int api)
         sim_job_submit(j);
     }
     buf_free(&g.last);
+    buf_free(&g.droppable);
     cJSON_Delete(root);
 }
 

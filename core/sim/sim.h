@@ -54,6 +54,7 @@ typedef struct sim_config {
     const char *host;
     int port;
     int parallel, max_queue;
+    int num_ctx;                   /* --num-ctx: default context, 0 = none */
     const char *parallel_schedule; /* "T:P,..." or NULL (queue.c parses it) */
     const char *queue_limit;       /* "always" or "loading" */
     int limit_loading;             /* --queue-limit loading */
@@ -130,6 +131,7 @@ typedef struct sim_stats {
     int connections, max_connections;
     uint64_t read_pauses, header_timeouts, write_timeouts;
     size_t max_unsent; /* the most unsent output seen on one connection */
+    uint64_t reloads, truncated_prompts;
 } sim_stats;
 
 typedef struct sim_server {

@@ -16,7 +16,7 @@ for i in $(seq 8); do
     curl -s -o "$tmp/r$i" -w '%{http_code}' "$URL/api/chat" \
         -d '{"model":"qwen3:8b","stream":false,"messages":[{"role":"user","content":"c'$i'"}]}' >"$tmp/s$i" &
 done
-sleep 0.2
+for _ in $(seq 100); do [ "$(stat queued)" = 3 ] && break; sleep 0.02; done # all 8 arrived
 g=$(stat generating) q=$(stat queued)
 check "during the burst: 2 generating, 3 queued" eval '[ "$g" = 2 ] && [ "$q" = 3 ]'
 wait $(jobs -p | grep -v -F "$(printf '%s\n' "${sim_pids[@]}")") 2>/dev/null
