@@ -429,14 +429,12 @@ static void put_value(oe_buf *b, const char *type, const char *answer, const cha
                       int is_answer)
 {
     char *end;
-    double v = strtod(answer, &end);
-    int numeric = *answer && !*end;
+    strtod(answer, &end); /* a JSON number: digits, sign and point only */
+    int numeric = *answer && !*end && strspn(answer, "-0123456789.") == strlen(answer) &&
+                  isdigit((unsigned char)answer[strlen(answer) - 1]) &&
+                  (isdigit((unsigned char)answer[0]) || answer[0] == '-');
     if (type && (!strcmp(type, "number") || !strcmp(type, "integer"))) {
-        if (is_answer && numeric)
-            out_puts(b, answer);
-        else
-            out_puts(b, "0");
-        (void)v;
+        out_puts(b, is_answer && numeric ? answer : "0");
     } else if (type && !strcmp(type, "boolean")) {
         out_puts(b, "true");
     } else if (type && !strcmp(type, "array")) {

@@ -33,7 +33,7 @@ ask 1 '"temperature":0,"seed":2'; b=$(text)
 ask 1 '"seed":3'; c=$(text)
 check "temperature 0 or unset: the seed changes nothing" eval '[ "$a" = "$b" ] && [ "$a" = "$c" ]'
 for s in 1 2 3 4 5 6; do ask 1 '"temperature":0.7,"seed":'$s; text >"$tmp/s$s"; done
-n=$(cat "$tmp"/s? | md5sum >/dev/null; for s in 1 2 3 4 5 6; do md5sum <"$tmp/s$s"; done | sort -u | wc -l)
+n=$(for s in 1 2 3 4 5 6; do md5sum <"$tmp/s$s"; done | sort -u | wc -l)
 check "temperature 0.7: six seeds, $n different replies" [ "$n" -ge 3 ]
 ask 1 '"temperature":0.7,"seed":4'
 check "same seed again: the same reply" eval '[ "$(text)" = "$(cat "$tmp/s4")" ]'
