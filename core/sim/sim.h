@@ -6,11 +6,14 @@
  *
  * Files, one concept each:
  *   main.c    flags, sim_config, start-up and shutdown, signals, /stats
- *   conn.c    connections: accept, http-parser, keep-alive, writes, closing
+ *   conn.c    connections: accept, http-parser, keep-alive, writes, closing;
+ *             back-pressure and the header and write timeouts
  *   api.c     routes, Ollama/OpenAI-exact request validation, metadata
- *             endpoints; turns a generation request into a sim_job
- *   queue.c   the load queue: the model table, per-model slots and FIFO,
- *             timers, streamed and whole replies, mid-stream faults
+ *             endpoints, sampling and stop options, the context window;
+ *             turns a generation request into a sim_job
+ *   queue.c   the load queue: the model table, per-model slots (and their
+ *             schedule) and FIFO, timers, streamed and whole replies with
+ *             their timings, mid-stream faults
  *   answer.c  the dataset, prompt -> item matching, what the answer says
  *             (right or wrong, a verdict, JSON, stop sequences), filler
  *   forms.c   how an answer is written: final lines per kind, LaTeX
