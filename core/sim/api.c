@@ -2,8 +2,9 @@
  * api.c: the simulator's routes. Routes a parsed request, validates JSON
  * bodies the way Ollama and its OpenAI-compatible layer do (same status
  * codes and error texts), answers the metadata endpoints (/api/tags, /ps,
- * /show, /version, /v1/models, /stats), and turns a generation request into
- * a sim_job for queue.c. The request body is owned by the connection; the
+ * /show, /version, /v1/models, /stats), reads the sampling and stop
+ * options, applies the context window (truncation, reloads), and turns a
+ * generation request into a sim_job for queue.c. The request body is owned by the connection; the
  * parsed cJSON tree lives for one handler call.
  */
 #include <ctype.h>
