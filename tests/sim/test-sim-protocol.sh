@@ -94,12 +94,12 @@ check "non-object body: 400" eval 'is 400 && has "cannot unmarshal array into Go
 req POST /api/generate -d '{"model":"qwen3:8b","prompt":"x","format":"xml"}'
 check "invalid format: 400" eval 'is 400 && has "invalid format: \\\"xml\\\"; expected \\\"json\\\" or a valid JSON Schema object"'
 req POST /api/chat -d "$CHAT"',"stream":false,"think":false,"format":"json"}'
-check "format json: content is a JSON object" eval 'is 200 && has "\"content\":\"{\\\"response\\\": \\\""'
+check "format json: content is a JSON object with the answer" eval 'is 200 && has "\"content\":\"{\\\"reasoning\\\": \\\"" && has "\\\"answer\\\": \\\""'
 
 # ---- OpenAI-compatible
 OAI='{"model":"qwen3:8b","messages":[{"role":"user","content":"Say hello"}]'
 req POST /v1/chat/completions -d "$OAI"',"reasoning_effort":"none","response_format":{"type":"json_object"}}'
-check "/v1 response_format json_object: content is a JSON object" has '"content":"{\"response\": \"'
+check "/v1 response_format json_object: content is a JSON object" has '"content":"{\"reasoning\": \"'
 req POST /v1/chat/completions -d "$OAI"'}'
 check "/v1 non-streaming: chat.completion with usage" eval 'is 200 && hdr "Content-Type: application/json" && has "\"object\":\"chat.completion\"" && has "\"finish_reason\":\"stop\"" && hasre "\"usage\":\{\"prompt_tokens\":[0-9]+,\"completion_tokens\":[0-9]+,\"total_tokens\":[0-9]+\}"'
 check "/v1 reasoning goes to message.reasoning" eval 'has "\"reasoning\":\"Okay" && lacks reasoning_content'
@@ -170,6 +170,10 @@ cp "$bin" "$tmp/ollaeval-alone"
 "$tmp/ollaeval-alone" sim --help >/dev/null 2>"$tmp/e"; rc=$?
 check "ollaeval sim without ollaeval-sim beside it: exit 1, names it" eval '[ $rc = 1 ] && grep -q "cannot run the simulator $tmp/ollaeval-sim" "$tmp/e"'
 check "ollaeval-sim is the same program" eval '"$(dirname "$bin")/ollaeval-sim" --help | grep -q "^usage: ollaeval sim"'
+undocumented=$("$bin" sim --help | grep -oE '^  --[a-z0-9-]+' | tr -d ' ' | while read -r f; do
+    case "$f" in --help | --fault-[0-9a-z]*) continue ;; esac
+    grep -qF -- "\`$f" docs/sim.md || echo "$f"; done)
+check "every flag of --help is in docs/sim.md${undocumented:+ (missing: $undocumented)}" [ -z "$undocumented" ]
 "$bin" sim --help >"$tmp/e"; rc=$?
 check "--help lists flags with defaults" eval '[ $rc = 0 ] && grep -q -- "--max-queue N .*(default 512)" "$tmp/e" && grep -q -- "--fault-stall" "$tmp/e"'
 
