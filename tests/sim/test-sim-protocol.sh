@@ -132,11 +132,12 @@ raw 'POST /api/chat HTTP/1.1\r\nContent-Length: zz\r\n\r\n'
 check "bad Content-Length: 400" eval 'head -n1 "$tmp/b" | grep -q "^HTTP/1.1 400"'
 head -c 3000000 /dev/zero | tr '\0' 'a' >"$tmp/big"
 { printf '{"model":"llama3.2:3b","stream":false,"prompt":"'; cat "$tmp/big"; printf '"}'; } >"$tmp/big.json"
-t0=$(date +%s%N)
-req POST /api/generate --data-binary @"$tmp/big.json"
-t1=$(date +%s%N)
+# curl asks with Expect: 100-continue; waiting up to 30 s for the interim
+# answer makes this a check of the answer, not of the machine's speed
+req POST /api/generate --data-binary @"$tmp/big.json" --expect100-timeout 30
 check "3 MB request body accepted" eval 'is 200 && has "\"prompt_eval_count\":7500"'
-timing "Expect: 100-continue answered at once" [ $(((t1 - t0) / 1000000)) -lt 900 ]
+check "Expect: 100-continue answered with 100 Continue" eval 'head -n1 "$tmp/h" | grep -q "^HTTP/1.1 100 Continue"'
+
 req POST /api/generate -H 'Content-Type: application/json' --data-binary @- <<<'{"model":"llama3.2:3b","prompt":"ok","stream":false}'
 check "server still serving after all that" is 200
 
