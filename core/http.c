@@ -92,7 +92,9 @@ static size_t cb_write(char *p, size_t size, size_t n, void *ud)
         if (r->status == 200) { /* parse as it arrives; errors are buffered */
             if (stream_feed(r->stream, p, len, oe_now()) && r->want_progress)
                 H.progress(r);
-            return len;
+            /* a failed stream (an error line, a malformed chunk, text over
+             * the cap) is over: stop reading (finish() reports the stream's error) */
+            return r->stream->failed ? 0 : len;
         }
     }
     buf_append(&r->resp_body, p, len);
@@ -187,6 +189,8 @@ static void finish(CURL *e, CURLcode rc)
     }
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
     r->t_end = oe_now();
+    if (rc == CURLE_WRITE_ERROR && r->err == OE_OK && r->stream && r->stream->failed)
+        rc = CURLE_OK; /* cb_write stopped a failed stream: its error is the stream's */
     if (rc != CURLE_OK && r->err == OE_OK) {
         switch (rc) {
         case CURLE_OPERATION_TIMEDOUT:

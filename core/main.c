@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,13 +55,20 @@ static const optdef OPTS[] = {
     {"endpoint",    'e', OPT_LIST, "URL",  "server URL; repeat for several servers; URL#N "
                                            "gives it its own -c (default: $OLLAMA_HOST, else "
                                            "%s)", "endpoint"},
-    {"concurrency", 'c', OPT_INT,  "N",    "requests in flight at once, per endpoint (default %s)",
+    {"concurrency", 'c', OPT_INT,  "N",    "requests in flight at once per endpoint, at most; the window "
+                                           "starts at 4 and adapts to 503/429 (default %s, at most 4096)",
                                            "concurrency"},
     {"timeout",     0,   OPT_NUM,  "SECONDS", "per request, from when it is sent (default %s)",
                                            "timeout"},
     {"idle-timeout", 0,  OPT_NUM,  "SECONDS", "streaming: longest wait for the next chunk "
                                            "(default %s)", "idle-timeout"},
-    {"retries",     0,   OPT_INT,  "N",    "retries of a failed request (default %s)", "retries"},
+    {"retries",     0,   OPT_INT,  "N",    "retries of a failed request; 503/429 (overload) wait "
+                                           "instead, spending none (default %s)", "retries"},
+    {"deadline",    0,   OPT_NUM,  "SECONDS", "longest time for one request with its retries and "
+                                           "overload waits (default %s)", "deadline"},
+    {"down-wait",   0,   OPT_NUM,  "SECONDS", "a single endpoint refusing connections is probed this "
+                                           "long, then the run pauses, exit 5 (default %s)",
+                                           "down-wait"},
     {"api",         0,   OPT_STR,  "NAME", "ollama or openai (default: openai for a URL ending in /v1)",
                                            NULL},
     {"api-key-env", 0,   OPT_STR,  "VAR",  "environment variable with the API key (default %s)",
@@ -88,6 +96,7 @@ static struct {
     int concurrency;
     long connect_timeout_ms;
     size_t max_body;
+    double backoff_ms;       /* the first wait after an overload ($OLLAEVAL_BACKOFF_MS) */
 } D;
 
 /* [-0, +0] Reads core/lua/defaults.lua (embedded as ollaeval.defaults). */
@@ -110,7 +119,12 @@ static void read_defaults(lua_State *L)
     D.connect_timeout_ms = (long)(luaL_checknumber(L, -1) * 1000.0);
     lua_getfield(L, -3, "max-body");
     D.max_body = (size_t)luaL_checkinteger(L, -1);
-    lua_pop(L, 4);
+    lua_getfield(L, -4, "backoff-ms");
+    D.backoff_ms = luaL_checknumber(L, -1);
+    lua_pop(L, 5);
+    const char *b = getenv("OLLAEVAL_BACKOFF_MS"); /* tests use a few ms */
+    if (b && strtod(b, NULL) >= 0)
+        D.backoff_ms = strtod(b, NULL);
 }
 
 static void usage_text(FILE *f)
@@ -184,10 +198,12 @@ static int check_value(const optdef *o, const char *v)
             return usage_error("--%s: '%s' must be at least 1", o->lng, v);
         return 0;
     }
-    case OPT_NUM: {
+    case OPT_NUM: { /* seconds: finite, 1 ms at least (less would round to "none") */
         double d = strtod(v, &end);
-        if (*v == '\0' || *end || errno || !(d > 0))
+        if (*v == '\0' || *end || errno || !(d > 0) || !isfinite(d))
             return usage_error("--%s: '%s' is not a positive number", o->lng, v);
+        if (d < 0.001 || d > 1e6)
+            return usage_error("--%s: '%s' is out of range (0.001 to 1e6 seconds)", o->lng, v);
         return 0;
     }
     case OPT_STR:
@@ -425,7 +441,7 @@ static int pmain(lua_State *L)
     read_defaults(L);
     int status = parse_args(L, argc, argv, &c);
     if (status < 0) {
-        if (loop_init(L, D.concurrency, D.connect_timeout_ms, D.max_body) != 0)
+        if (loop_init(L, D.concurrency, D.connect_timeout_ms, D.max_body, D.backoff_ms) != 0)
             return luaL_error(L, "cannot initialise libcurl");
         setup_path(L, c.script);
         run_prelude(L, &c);                    /* main */

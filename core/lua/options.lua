@@ -21,6 +21,13 @@ function M.init(c)
     O.timeout = O.timeout or D.timeout
     O["idle-timeout"] = O["idle-timeout"] or D["idle-timeout"]
     O.retries = O.retries or D.retries
+    O.deadline = O.deadline or D.deadline
+    O["down-wait"] = O["down-wait"] or D["down-wait"]
+    if O.concurrency > D["max-concurrency"] then
+        stderr:write(format("ollaeval: -c %d is capped at %d (requests in flight per endpoint)\n",
+            O.concurrency, D["max-concurrency"]))
+        O.concurrency = D["max-concurrency"]
+    end
     O.seed = O.seed or D.seed
     M.engine = O
     return O
