@@ -314,6 +314,10 @@ void http_start(oe_req *r)
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
+    /* credentials: given apart from the URL (endpoints.lua strips them), or ~/.netrc */
+    if (r->userpwd)
+        curl_easy_setopt(e, CURLOPT_USERPWD, r->userpwd);
+    curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
     if (r->timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
     if (r->idle_timeout_ms > 0) {

@@ -137,14 +137,14 @@ static char *dup_at(lua_State *L, int idx, const char *def)
 
 /* The request table's fields, each at a fixed stack slot. */
 enum { F_URL = 2, F_METHOD, F_BODY, F_HEADERS, F_TIMEOUT, F_CONNECT, F_IDLE, F_DEADLINE,
-       F_MAXBODY, F_STREAM, F_WANTHDR, F_PROGRESS, F_REQUEUE, F_END };
+       F_MAXBODY, F_STREAM, F_WANTHDR, F_PROGRESS, F_REQUEUE, F_USERPWD, F_END };
 static const char *const FIELDS[] = {"url", "method", "body", "headers", "timeout",
     "connect_timeout", "idle_timeout", "deadline", "max_body", "stream", "want_headers",
-    "progress", "requeue"};
+    "progress", "requeue", "userpwd"};
 
 /* core.request{method=, url=, headers={name=value}, body=, timeout=,
  * connect_timeout=, idle_timeout=, deadline=, max_body=, stream="ndjson"|"sse",
- * want_headers=, progress=, requeue=}
+ * want_headers=, progress=, requeue=, userpwd="user:password" (basic auth)}
  * requeue: a 503/429 goes back to the front of the window's FIFO (req.c)
  * until `deadline` seconds from now have passed.
  * Without progress (yields): -> {status=, body=, headers= | retry_after=,
@@ -165,6 +165,7 @@ static int l_request(lua_State *L)
     check_opt(L, F_METHOD, LUA_TSTRING, "method", "a string");
     check_opt(L, F_BODY, LUA_TSTRING, "body", "a string");
     check_opt(L, F_HEADERS, LUA_TTABLE, "headers", "a table");
+    check_opt(L, F_USERPWD, LUA_TSTRING, "userpwd", "a string");
     for (int i = F_TIMEOUT; i <= F_DEADLINE; i++)
         check_seconds(L, i, FIELDS[i - F_URL]);
     if (!lua_isnil(L, F_MAXBODY) && (!lua_isinteger(L, F_MAXBODY) || lua_tointeger(L, F_MAXBODY) < 0))
@@ -209,6 +210,8 @@ static int l_request(lua_State *L)
     r->connect_timeout_ms = ms_of(L, F_CONNECT, r->connect_timeout_ms);
     r->idle_timeout_ms = ms_of(L, F_IDLE, 0);
     r->requeue = lua_toboolean(L, F_REQUEUE);
+    if (!lua_isnil(L, F_USERPWD))
+        r->userpwd = dup_at(L, F_USERPWD, NULL);
     if (!lua_isnil(L, F_DEADLINE) && lua_tonumber(L, F_DEADLINE) > 0)
         r->deadline = oe_now() + lua_tonumber(L, F_DEADLINE) * 1000.0;
     if (!lua_isnil(L, F_MAXBODY))

@@ -99,6 +99,7 @@ void req_free(oe_req *r)
     free(r->method);
     free(r->url);
     free(r->body);
+    free(r->userpwd);
     curl_slist_free_all(r->headers);
     buf_free(&r->resp_headers);
     buf_free(&r->resp_body);

@@ -31,6 +31,7 @@ typedef void (*req_fn)(struct oe_req *r);
 typedef struct oe_req {
     /* request, set by lapi.c */
     char *method, *url, *body;
+    char *userpwd;           /* "user:password" for basic auth (never in url), or NULL */
     size_t body_len;
     struct curl_slist *headers;
     long timeout_ms;         /* total, counted from http_start (not queue) */

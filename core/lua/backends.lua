@@ -17,6 +17,23 @@ local function api_key()
     return k ~= "" and k or nil
 end
 
+-- scrub(s) -> s without the API key's value (nor "Bearer <key>"): for every
+-- server message before it is stored or shown
+function M.scrub(s)
+    local key = api_key()
+    if type(s) ~= "string" or not key or #key < 4 then return s end
+    local out, i = {}, 1
+    while true do
+        local a, b = s:find(key, i, true)
+        if not a then break end
+        local pre = s:sub(i, a - 1):gsub("Bearer%s*$", "")
+        out[#out + 1] = pre .. "[API key]"
+        i = b + 1
+    end
+    out[#out + 1] = s:sub(i)
+    return table.concat(out)
+end
+
 -- headers(backend) -> the request headers (with the API key for openai)
 function M.headers(backend)
     local h = { ["Content-Type"] = "application/json" }
@@ -36,6 +53,10 @@ end
 -- Ollama's {"error":"..."}, OpenAI-style {"error":{"message":...}}, vLLM's
 -- old {"message":...}; else the body, shortened.
 function M.server_message(body)
+    return M.scrub(M.raw_message(body))
+end
+
+function M.raw_message(body)
     local j = cjson_safe.decode(body or "")
     if type(j) == "table" then
         local e = j.error

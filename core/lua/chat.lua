@@ -66,11 +66,12 @@ end
 
 -- One attempt: sends, waits (passing streamed text to on_token), and
 -- returns fields, nil, nil, res, raw  or  nil, err, kind, res.
-local function attempt(backend, url, body, req, stream, left_s)
+local function attempt(backend, url_base, url, body, req, stream, left_s)
     local B = backends.by_name[backend]
     local O = options.engine
     local spec = {
         method = "POST", url = url, body = body, headers = backends.headers(backend),
+        userpwd = endpoints.userpwd(url_base),
         timeout = min(req.timeout or O.timeout, max(left_s, 0.001)), connect_timeout = D["connect-timeout"],
         idle_timeout = stream and (req.idle_timeout or O["idle-timeout"]) or nil,
         stream = stream and B.stream or nil,
@@ -154,7 +155,7 @@ function M.chat(req)
         local body = cjson.encode(B.body(req, model, stream and true or false))
         local url = url_base .. B.path
         local left_s = deadline_s - (core.now() - t0) / 1000
-        fields, err, kind, res, raw = attempt(backend, url, body, req, stream, left_s)
+        fields, err, kind, res, raw = attempt(backend, url_base, url, body, req, stream, left_s)
         if res then info.overloads = info.overloads + (res.overloads or 0) end
         if res and res.failed then res = nil end
         if res then
@@ -187,6 +188,7 @@ function M.chat(req)
         elseif kind == "protocol" or kind == "server" then
             retry = true
         end
+        err = backends.scrub(err) -- a server may echo the API key back
         local delay = retry and retry_delay(info.attempts, res)
         if not retry or info.attempts > retries or core.interrupted() > 0 then
             info.endpoint = url_base

@@ -11,16 +11,31 @@ local D = require "ollaeval.defaults"
 local M = {}
 
 local limits = {} -- endpoint URL -> its own window size (URL#N)
+local creds = {}  -- endpoint URL -> "user:password" from the -e URL (never recorded)
+
+-- strip_userinfo(s) -> s with every "user:password@" of a URL removed
+function M.strip_userinfo(s)
+    return (s:gsub("(%a[%w+.-]*://)[^/@%s]*@", "%1"))
+end
+
+-- userpwd(url) -> the credentials the -e URL carried, for basic auth
+function M.userpwd(url)
+    return creds[url]
+end
 
 local function normalize_url(u)
     if not u:find("^%a[%w+.-]*://") then
         u = "http://" .. u
     end
+    local scheme, info, rest = u:match("^(%a[%w+.-]*://)([^/@]*)@(.*)$")
+    local cred
+    if scheme then u, cred = scheme .. rest, info end
     u = u:gsub("/+$", "")
     -- a bare host gets Ollama's port, as the ollama client does
     if not u:find("^%a[%w+.-]*://[^/]*:%d+") and not u:find("^https://") then
         u = u:gsub("^(%a[%w+.-]*://[^/]+)", "%1:11434", 1)
     end
+    if cred then creds[u] = cred end
     return u
 end
 

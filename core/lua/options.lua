@@ -130,11 +130,13 @@ function M.options(spec)
     return res
 end
 
--- The command line as a shell would read it back (for records and hints).
+-- The command line as a shell would read it back (for records and hints),
+-- without the user:password of any URL in it (docs/api.md: credentials).
 function M.command()
     local parts = {}
     for i, a in ipairs(cmd.argv) do
         if i == 1 then a = "ollaeval" end
+        a = a:gsub("(%a[%w+.-]*://)[^/@%s]*@", "%1")
         if a:find("[^%w%-_./:=,@+]") then a = "'" .. a:gsub("'", "'\\''") .. "'" end
         parts[#parts + 1] = a
     end
