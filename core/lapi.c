@@ -309,10 +309,14 @@ static void push_stream(lua_State *L, const oe_req *r)
     }
     lua_pushstring(L, s->done_reason);
     lua_setfield(L, -2, "done_reason");
-    lua_pushinteger(L, s->prompt_tokens);
-    lua_setfield(L, -2, "prompt_tokens");
-    lua_pushinteger(L, s->completion_tokens);
-    lua_setfield(L, -2, "completion_tokens");
+    if (s->prompt_tokens >= 0) { /* else unknown: nil */
+        lua_pushinteger(L, s->prompt_tokens);
+        lua_setfield(L, -2, "prompt_tokens");
+    }
+    if (s->completion_tokens >= 0) {
+        lua_pushinteger(L, s->completion_tokens);
+        lua_setfield(L, -2, "completion_tokens");
+    }
     lua_pushinteger(L, s->chunks);
     lua_setfield(L, -2, "chunks");
     if (s->t_first)

@@ -74,6 +74,8 @@ static const optdef OPTS[] = {
     {"api-key-env", 0,   OPT_STR,  "VAR",  "environment variable with the API key (default %s)",
                                            "api-key-env"},
     {"stream",      0,   OPT_FLAG, NULL,   "stream responses (time to first token, idle timeout)", NULL},
+    {"max-completion-tokens", 0, OPT_FLAG, NULL, "openai API: send the token limit as max_completion_tokens "
+                                           "(reasoning models refuse max_tokens)", NULL},
     {"limit",       0,   OPT_INT,  "N",    "evaluate only the first N items", NULL},
     {"out",         'o', OPT_STR,  "DIR",  "run folder (default runs/<suite>-<model>-<time>)", NULL},
     {"resume",      0,   OPT_FLAG, NULL,   "continue the run in --out, skipping items already scored",

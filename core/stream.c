@@ -33,6 +33,7 @@ void stream_init(oe_stream *s, int format)
 {
     memset(s, 0, sizeof *s);
     s->format = format;
+    s->prompt_tokens = s->completion_tokens = -1; /* unknown until the server says */
 }
 
 void stream_free(oe_stream *s)
@@ -148,8 +149,8 @@ static int ndjson_line(oe_stream *s, const char *line, size_t len, double now)
             s->done = 1;
             const char *dr = str(o, "done_reason");
             snprintf(s->done_reason, sizeof s->done_reason, "%s", dr ? dr : "stop");
-            s->prompt_tokens = num(o, "prompt_eval_count", 0);
-            s->completion_tokens = num(o, "eval_count", 0);
+            s->prompt_tokens = num(o, "prompt_eval_count", -1);
+            s->completion_tokens = num(o, "eval_count", -1);
             s->final.len = 0;
             buf_append(&s->final, line, len);
         }

@@ -20,7 +20,7 @@ typedef struct oe_stream {
     int failed;             /* 1: the server sent an error; 2: malformed or cut short */
     char done_reason[32];   /* "stop", "length", ... (finish_reason) */
     char error[512];
-    long prompt_tokens, completion_tokens;
+    long prompt_tokens, completion_tokens; /* -1: the server did not say */
     long chunks;            /* events that carried text */
     double t_first, t_first_content, t_last; /* ms, monotonic; 0 = not yet */
     double gap_sum;         /* sum of gaps between text events */

@@ -34,7 +34,7 @@ M.options = {
     { name = "num-predict", type = "integer", default = 2048, help = "maximum tokens generated per answer" },
     { name = "num-ctx", type = "integer", default = 8192, help = "context window, the same on every request" },
     { name = "think", type = "string", choices = { "auto", "true", "false", "low", "medium", "high" },
-      default = "auto", help = "reasoning for thinking models (auto: the server's default)" },
+      default = "auto", help = "reasoning for thinking models (auto: the model's default, sent explicitly)" },
 }
 
 local EXIT_OK, EXIT_FATAL, EXIT_INCOMPLETE, EXIT_STORAGE, EXIT_PAUSED, EXIT_INTERRUPTED = 0, 1, 3, 4, 5, 130
@@ -206,7 +206,7 @@ local function run_items(run)
         end
         st.errors = st.errors + 1
         local status = info and info.status
-        if status == 400 or status == 401 or status == 403 or status == 404 then
+        if kind ~= "context" and (status == 400 or status == 401 or status == 403 or status == 404) then
             -- the server refuses every request alike: stop rather than fail them all
             fatal = fatal or (cerr .. ((status == 401 or status == 403) and " (check the API key)" or ""))
         end

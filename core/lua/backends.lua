@@ -69,10 +69,11 @@ function M.raw_message(body)
     return body
 end
 
--- A token count from JSON (a float to cjson), as an integer; 0 if absent.
+-- A token count from JSON (a float to cjson), as an integer; nil (unknown)
+-- if absent: Ollama omits a zero count, and a missing count is not 0.
 local function count(v)
     v = tonumber(v)
-    return v and math.tointeger(floor(v)) or 0
+    return v and math.tointeger(floor(v)) or nil
 end
 
 local function effort(think)
@@ -87,10 +88,12 @@ M.by_name = {
     ollama = {
         path = "/api/chat", stream = "ndjson",
         body = function(req, model, stream)
+            -- truncate=false: a prompt longer than num_ctx is an error, never
+            -- silently shortened (Ollama drops the oldest turns otherwise)
             return {
                 model = model, messages = req.messages, stream = stream,
                 options = req.options, think = req.think, format = req.format,
-                keep_alive = req.keep_alive,
+                keep_alive = req.keep_alive, truncate = false,
             }
         end,
         parse = function(j)
@@ -117,8 +120,11 @@ M.by_name = {
             local b = {
                 model = model, messages = req.messages, stream = stream,
                 temperature = o.temperature, top_p = o.top_p, seed = o.seed, stop = o.stop,
-                max_tokens = o.num_predict,
             }
+            -- reasoning models (OpenAI o-series) refuse max_tokens
+            local mct = req.max_completion_tokens
+            if mct == nil then mct = options.engine["max-completion-tokens"] end
+            if mct then b.max_completion_tokens = o.num_predict else b.max_tokens = o.num_predict end
             if stream then b.stream_options = { include_usage = true } end
             if req.think ~= nil then b.reasoning_effort = effort(req.think) end
             if req.format == "json" then
@@ -145,7 +151,7 @@ M.by_name = {
                 done_reason = type(c.finish_reason) == "string" and c.finish_reason or nil,
                 prompt_tokens = count(u.prompt_tokens),
                 completion_tokens = count(u.completion_tokens),
-                thinking_tokens = details.reasoning_tokens and count(details.reasoning_tokens) or nil,
+                thinking_tokens = count(details.reasoning_tokens),
             }
         end,
         final = function() return {} end,

@@ -64,6 +64,71 @@ local function streamed(spec, on_token)
     end
 end
 
+-- ---- Ollama's defaults, made explicit ----
+
+-- Options Ollama loads the model with: a change reloads it (protocols.md
+-- §3.4), so each must stay the same for a model during the run.
+local LOAD_TIME = { "num_ctx", "num_batch", "num_gpu", "num_thread", "main_gpu", "use_mmap",
+    "use_mlock", "draft_num_predict" }
+local load_seen = {} -- endpoint .. " " .. model -> {option -> value}
+
+local function check_load_time(url_base, model, o)
+    local key = url_base .. " " .. model
+    local seen = load_seen[key]
+    if not seen then
+        seen = {}
+        for _, k in ipairs(LOAD_TIME) do seen[k] = o and o[k] end
+        load_seen[key] = seen
+        return
+    end
+    for _, k in ipairs(LOAD_TIME) do
+        local v = o and o[k]
+        if v ~= seen[k] then
+            error(format("chat{}: options.%s is %s, but earlier requests to %s at %s sent %s: it is a "
+                .. "load-time option (Ollama reloads the model when it changes); keep it the same for "
+                .. "the whole run", k, tostring(v), model, url_base, tostring(seen[k])), 3)
+        end
+    end
+end
+
+-- The server's default for think, made explicit: Ollama turns thinking on
+-- by itself for a model whose /api/show capabilities has "thinking"; we say
+-- so in every request instead (true, else false). nil when the server is
+-- not Ollama (no /api/show). Cached per server and model.
+local think_cache = {} -- root URL .. " " .. model -> true | false | "none"
+
+local function default_think(url_base, model)
+    local root = url_base:gsub("/v1$", "")
+    local key = root .. " " .. model
+    while think_cache[key] == "pending" do core.sleep(10) end
+    local v = think_cache[key]
+    if v == nil then
+        think_cache[key] = "pending"
+        local res = core.request { method = "POST", url = root .. "/api/show", timeout = 30,
+            body = cjson.encode { model = model }, headers = { ["Content-Type"] = "application/json" },
+            userpwd = endpoints.userpwd(url_base) }
+        local j = res and res.status == 200 and cjson_safe.decode(res.body)
+        if type(j) == "table" and type(j.capabilities) == "table" then
+            v = false
+            for _, c in ipairs(j.capabilities) do if c == "thinking" then v = true end end
+        else
+            -- not Ollama (or it does not know the model: the chat's own 404
+            -- says so): send nothing
+            v = "none"
+        end
+        think_cache[key] = v
+    end
+    if v == "none" then return nil end
+    return v
+end
+
+-- Errors that say the prompt does not fit the context (Ollama with
+-- truncate=false, llama-server, vLLM): not retried, kind "context".
+local function context_error(msg)
+    return msg:find("exceeds the context length", 1, true) or msg:find("exceeds the available context size", 1, true)
+        or msg:find("maximum context length", 1, true) or msg:find("context_length_exceeded", 1, true)
+end
+
 -- One attempt: sends, waits (passing streamed text to on_token), and
 -- returns fields, nil, nil, res, raw  or  nil, err, kind, res.
 local function attempt(backend, url_base, url, body, req, stream, left_s)
@@ -90,7 +155,12 @@ local function attempt(backend, url_base, url, body, req, stream, left_s)
     -- a failure without a response still says how many overloads it waited out
     if not res then return nil, kind .. ": " .. err, kind, { overloads = over, failed = true } end
     if res.status ~= 200 then
-        return nil, format("HTTP %d from %s: %s", res.status, url, server_message(res.body)), "http", res
+        local msg = server_message(res.body)
+        if res.status == 400 and context_error(msg) then
+            return nil, format("context: HTTP 400 from %s: %s (the prompt does not fit the model's context: "
+                .. "raise num_ctx, e.g. --num-ctx, or shorten the prompt)", url, msg), "context", res
+        end
+        return nil, format("HTTP %d from %s: %s", res.status, url, msg), "http", res
     end
     if stream then
         local s = res.stream
@@ -129,6 +199,11 @@ function M.chat(req)
         end
     end
     checkfield(req, "options", "table", "chat{}")
+    local ka = req.keep_alive
+    if ka == 0 or ka == "0" or (type(ka) == "string" and ka:match("^0+[smh]?$")) then
+        error("chat{}: keep_alive=0 unloads the model for every client of the server after this request; "
+            .. "leave it out (the server's default) or give a duration", 2)
+    end
     checkfield(req, "on_token", "function", "chat{}")
     local O = options.engine
     local model = req.model or O.model
@@ -152,7 +227,15 @@ function M.chat(req)
         endpoint = url_base
         local backend = req.api or backends.of(url_base)
         local B = backends.by_name[backend] or error("chat{}: unknown api '" .. tostring(backend) .. "'", 2)
-        local body = cjson.encode(B.body(req, model, stream and true or false))
+        check_load_time(url_base, model, req.options)
+        local sent = req
+        if req.think == nil then
+            local t = default_think(url_base, model)
+            if t ~= nil then
+                sent = setmetatable({ think = t }, { __index = req })
+            end
+        end
+        local body = cjson.encode(B.body(sent, model, stream and true or false))
         local url = url_base .. B.path
         local left_s = deadline_s - (core.now() - t0) / 1000
         fields, err, kind, res, raw = attempt(backend, url_base, url, body, req, stream, left_s)

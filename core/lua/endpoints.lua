@@ -55,6 +55,12 @@ function M.init()
     end
     O.endpoint = eps
     M.list = eps
+    for _, e in ipairs(eps) do
+        if O.api == "openai" and not e:find("/v1$") then
+            options.log("note: --api openai with %s: OpenAI-compatible servers answer at /v1/chat/completions; "
+                .. "did you mean -e %s/v1?", e, e)
+        end
+    end
     for _, e in ipairs(eps) do core.window_adapt(e, limits[e] or O.concurrency) end
     return eps
 end

@@ -11,6 +11,11 @@
  *   sse-empty    an SSE stream of `choices: []` then [DONE]
  *   echo-auth    400 whose error message echoes the Authorization header
  *   429-date     429 with Retry-After as an HTTP-date 2 s ahead
+ *   echo         answers every chat with the request body as its content
+ *                (quotes turned to ', no token counts; OpenAI shape under
+ *                /v1); /api/show lists "thinking" for a model named *think*
+ *   ctx          400 "the input length exceeds the context length" (Ollama,
+ *                truncate=false)
  * The good answer is an Ollama chat reply (NDJSON when the request asked
  * for a stream) or, for sse-empty, an OpenAI SSE stream.
  */
@@ -103,8 +108,44 @@ static void good(int fd, const char *mode, const char *req)
     }
 }
 
+static void echo(int fd, const char *req)
+{
+    const char *body = strstr(req, "\r\n\r\n");
+    body = body ? body + 4 : "";
+    if (strncmp(req, "POST /api/show", 14) == 0) {
+        head(fd, 200, "application/json", NULL);
+        say(fd, strstr(body, "think") ? "{\"capabilities\":[\"completion\",\"thinking\"]}"
+                                      : "{\"capabilities\":[\"completion\"]}");
+        return;
+    }
+    static char esc[1 << 20];
+    size_t n = 0;
+    for (const char *p = body; *p && n + 2 < sizeof esc; p++)
+        esc[n++] = *p == '"' ? '\'' : (*p == '\\' || *p == '\n' || *p == '\r') ? ' ' : *p;
+    esc[n] = '\0';
+    head(fd, 200, "application/json", NULL);
+    if (strncmp(req, "POST /v1/", 9) == 0) {
+        say(fd, "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
+        say(fd, esc);
+        say(fd, "\"},\"finish_reason\":\"stop\"}]}");
+    } else {
+        say(fd, "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"");
+        say(fd, esc);
+        say(fd, "\"},\"done\":true,\"done_reason\":\"stop\"}");
+    }
+}
+
 static void bad(int fd, const char *mode, const char *req)
 {
+    if (strcmp(mode, "echo") == 0) {
+        echo(fd, req);
+        return;
+    }
+    if (strcmp(mode, "ctx") == 0) {
+        head(fd, 400, "application/json", NULL);
+        say(fd, "{\"error\":\"the input length exceeds the context length\"}");
+        return;
+    }
     if (strcmp(mode, "endless") == 0) {
         head(fd, 200, "application/x-ndjson", NULL);
         static char chunk[65536 + 128];
