@@ -5,7 +5,8 @@
  * run) that each return to it; main() then shuts the engine down, closes
  * the state and returns the exit status (README, --help):
  *   0 success; 1 a script error or a failed task; 2 a usage error;
- *   130 interrupted (SIGINT/SIGTERM); a script may return others.
+ *   130 interrupted (SIGINT/SIGTERM); a script may return others (the
+ *   runner: 3 items not scored, 4 storage, 5 paused: the endpoint down).
  * Engine options go before or after SCRIPT; anything else goes to the
  * script. Subcommands: `ollaeval sim ...` execs the simulator, the ollaeval-sim
  * binary beside this one (exec_sim; its sources are in core/sim/);
@@ -153,6 +154,9 @@ static void usage_text(FILE *f)
                "  %s scripts/gsm8k.lua -m qwen3:8b              GSM8K against local Ollama\n"
                "  %s scripts/gsm8k.lua -m qwen3:8b --limit 50   a quick look\n"
                "  %s scripts/gsm8k.lua --help                   the script's own options\n"
+               "\nexit status: 0 every item scored; 1 an error stopped the run; 2 usage error;\n"
+               "3 some items not scored (errors); 4 the run folder cannot be written;\n"
+               "5 paused: the endpoint stayed down; 6 watchdog; 130 interrupted.\n"
                "\nThe Lua API is documented in docs/api.md.\n",
             progname, progname, progname);
 }
