@@ -4,7 +4,8 @@
  * test-secrets.sh). Built by the test with `cc`; one connection at a time,
  * one request per connection (Connection: close).
  *   hostile MODE [N]   prints "PORT\n" on stdout once it listens
- * Modes (the first N requests misbehave, then a good answer; N = 0: all):
+ * Modes (the first N chat requests misbehave, then a good answer; N = 0:
+ * all; /api/show is a 404 but in echo mode):
  *   endless      a 200 NDJSON stream of 64 KiB chunks that never ends
  *   nomsg        a streamed final chunk without a message ({"done":true})
  *   content42    a streamed final chunk whose content is the number 42
@@ -205,7 +206,11 @@ int main(int argc, char **argv)
         if (c < 0)
             continue;
         read_request(c, req, sizeof req);
-        if (nbad == 0 || k < nbad)
+        if (strncmp(req, "POST /api/show", 14) == 0 && strcmp(mode, "echo") != 0) {
+            head(c, 404, "application/json", NULL); /* no capabilities: not counted */
+            say(c, "{\"error\":\"not found\"}");
+            k--;
+        } else if (nbad == 0 || k < nbad)
             bad(c, mode, req);
         else
             good(c, mode, req);
