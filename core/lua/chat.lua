@@ -111,10 +111,13 @@ local function default_think(url_base, model)
         if type(j) == "table" and type(j.capabilities) == "table" then
             v = false
             for _, c in ipairs(j.capabilities) do if c == "thinking" then v = true end end
-        else
+        elseif res then
             -- not Ollama (or it does not know the model: the chat's own 404
             -- says so): send nothing
             v = "none"
+        else
+            think_cache[key] = nil -- no answer: ask again next time
+            return nil
         end
         think_cache[key] = v
     end
@@ -205,6 +208,7 @@ function M.chat(req)
             .. "leave it out (the server's default) or give a duration", 2)
     end
     checkfield(req, "on_token", "function", "chat{}")
+    checkfield(req, "deadline", "number", "chat{}")
     local O = options.engine
     local model = req.model or O.model
     if not model then error("chat{}: no model: pass -m NAME or chat{model=...}", 2) end
