@@ -101,6 +101,7 @@ M.by_name = {
             if type(m) ~= "table" or type(m.content) ~= "string" then
                 return nil, "the response has no message.content"
             end
+            if j.done == false then return nil, "the response says done:false (not a whole answer)" end
             return {
                 content = m.content,
                 thinking = type(m.thinking) == "string" and m.thinking or nil,

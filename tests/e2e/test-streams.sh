@@ -4,7 +4,8 @@
 # clear error with memory bounded by the body cap (64 MiB), never growing
 # until the timeout; a malformed final chunk (no message, a content that is
 # not a string, `choices: []`) is a protocol failure that is retried, as in
-# the non-streamed path; a Retry-After given as an HTTP-date is waited out.
+# the non-streamed path (where done:false is one too); a Retry-After
+# given as an HTTP-date is waited out.
 set -u
 . tests/lib/harness.sh
 cc -O1 -o "$tmp/hostile" tests/lib/hostile.c || { echo "Bail out! cannot build tests/lib/hostile.c"; exit 1; }
@@ -53,6 +54,11 @@ hostile sse-empty 0
 out=$(client "$HURL/v1" stream 0)
 ok "...always: a protocol error naming the empty choices ($out)" \
     '[ "$(echo "$out" | cut -f2)" = protocol ] && echo "$out" | grep -q "no choice"'
+
+hostile notdone 1
+out=$(client "$HURL" plain 2)
+ok "a non-streamed answer with done:false: a protocol failure, retried, scored on attempt 2 ($out)" \
+    '[ "$(echo "$out" | cut -f1-3)" = "ok	The answer is 4.	2" ]'
 
 hostile 429-date 1
 t0=$(date +%s%N)

@@ -12,6 +12,7 @@
  *   sse-empty    an SSE stream of `choices: []` then [DONE]
  *   echo-auth    400 whose error message echoes the Authorization header
  *   429-date     429 with Retry-After as an HTTP-date 2 s ahead
+ *   notdone      a non-streamed answer with done:false
  *   echo         answers every chat with the request body as its content
  *                (quotes turned to ', no token counts; OpenAI shape under
  *                /v1); /api/show lists "thinking" for a model named *think*
@@ -140,6 +141,11 @@ static void bad(int fd, const char *mode, const char *req)
 {
     if (strcmp(mode, "echo") == 0) {
         echo(fd, req);
+        return;
+    }
+    if (strcmp(mode, "notdone") == 0) {
+        head(fd, 200, "application/json", NULL);
+        say(fd, "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"The\"},\"done\":false}");
         return;
     }
     if (strcmp(mode, "ctx") == 0) {
