@@ -34,7 +34,10 @@ hwm=$(echo "$out" | cut -f5)
 echo "# endless stream: $out (${ms} ms)"
 ok "an endless stream ends as a protocol error naming the cap, long before the 20 s timeout (${ms} ms)" \
     '[ "$(echo "$out" | cut -f2)" = protocol ] && echo "$out" | grep -q "streamed text exceeds the cap of 67108864 bytes" && [ $ms -lt 10000 ]'
-ok "...memory stays bounded by the cap: peak RSS $((hwm / 1024)) MiB < 200 MiB" '[ "$hwm" -lt 204800 ]'
+# the bound is the cap plus the buffer's growth (ASan's quarantine adds its own)
+case "$bin" in *asan*) bound=1024 ;; *) bound=200 ;; esac
+ok "...memory stays bounded by the cap: peak RSS $((hwm / 1024)) MiB < $bound MiB (it grew ~380 MB/s without it)" \
+    '[ "$hwm" -lt $((bound * 1024)) ]'
 
 for m in nomsg content42; do
     hostile $m 1
