@@ -70,7 +70,7 @@ ok "always 503 with --deadline 1: the run ends incomplete (exit 3) in a few seco
     '[ $rc -eq 3 ] && [ $ms -lt 8000 ]'
 ok "...each item an error saying it was overloaded until the deadline, after 1 attempt" \
     '[ "$(runcheck errors "$tmp/deadline/samples.jsonl" | grep -c "HTTP 503 .*overloaded: .*deadline of 1 s")" -eq 2 ] &&
-     [ "$(grep -c "\"attempts\":1," "$tmp/deadline/samples.jsonl")" -eq 2 ]'
+     [ "$(grep -cE "\"attempts\":1[,}]" "$tmp/deadline/samples.jsonl")" -eq 2 ]'
 stop_sim "$PID"
 
 # --- a single endpoint that goes down pauses the run ----------------------------
