@@ -313,6 +313,9 @@ void http_start(oe_req *r)
     curl_easy_setopt(e, CURLOPT_USERAGENT, "ollaeval/" OE_VERSION);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    /* a redirected POST stays a POST with its body (curl would turn a
+     * 301/302/303 into a GET, which a chat endpoint answers with a 404) */
+    curl_easy_setopt(e, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
     /* credentials: given apart from the URL (endpoints.lua strips them), or ~/.netrc */
     if (r->userpwd)

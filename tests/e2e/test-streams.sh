@@ -5,7 +5,7 @@
 # until the timeout; a malformed final chunk (no message, a content that is
 # not a string, `choices: []`) is a protocol failure that is retried, as in
 # the non-streamed path (where done:false is one too); a Retry-After
-# given as an HTTP-date is waited out.
+# given as an HTTP-date is waited out; a redirected POST stays a POST.
 set -u
 . tests/lib/harness.sh
 cc -O1 -o "$tmp/hostile" tests/lib/hostile.c || { echo "Bail out! cannot build tests/lib/hostile.c"; exit 1; }
@@ -62,6 +62,11 @@ hostile notdone 1
 out=$(client "$HURL" plain 2)
 ok "a non-streamed answer with done:false: a protocol failure, retried, scored on attempt 2 ($out)" \
     '[ "$(echo "$out" | cut -f1-3)" = "ok	The answer is 4.	2" ]'
+
+hostile redirect 0
+out=$(client "$HURL" plain 0)
+ok "a 301 on /api/chat: the POST is sent again to the new place, not turned into a GET ($out)" \
+    '[ "$(echo "$out" | cut -f1-3)" = "ok	The answer is 4.	1" ]'
 
 hostile 429-date 1
 t0=$(date +%s%N)

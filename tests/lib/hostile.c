@@ -16,6 +16,8 @@
  *   echo         answers every chat with the request body as its content
  *                (quotes turned to ', no token counts; OpenAI shape under
  *                /v1); /api/show lists "thinking" for a model named *think*
+ *   redirect     301 from /api/chat to /moved/api/chat, which answers a POST
+ *                (a GET gets a 404, as a chat endpoint would)
  *   ctx          400 "the input length exceeds the context length" (Ollama,
  *                truncate=false)
  * The good answer is an Ollama chat reply (NDJSON when the request asked
@@ -141,6 +143,17 @@ static void bad(int fd, const char *mode, const char *req)
 {
     if (strcmp(mode, "echo") == 0) {
         echo(fd, req);
+        return;
+    }
+    if (strcmp(mode, "redirect") == 0) {
+        if (strncmp(req, "GET ", 4) == 0) {
+            head(fd, 404, "text/plain", NULL);
+            say(fd, "404 page not found");
+        } else if (strncmp(req, "POST /api/chat", 14) == 0) {
+            head(fd, 301, "text/plain", "Location: /moved/api/chat\r\n");
+        } else {
+            good(fd, mode, req);
+        }
         return;
     }
     if (strcmp(mode, "notdone") == 0) {
