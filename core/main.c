@@ -5,7 +5,8 @@
  * run) that each return to it; main() then shuts the engine down, closes
  * the state and returns the exit status (README, --help):
  *   0 success; 1 a script error or a failed task; 2 a usage error;
- *   130 interrupted (SIGINT/SIGTERM); a script may return others.
+ *   130 interrupted (SIGINT/SIGTERM); a script may return others (the
+ *   runner: 3 items not scored, 4 storage, 5 paused: the endpoint down).
  * Engine options go before or after SCRIPT; anything else goes to the
  * script. Subcommands: `ollaeval sim ...` execs the simulator, the ollaeval-sim
  * binary beside this one (exec_sim; its sources are in core/sim/);
@@ -16,6 +17,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,18 +56,27 @@ static const optdef OPTS[] = {
     {"endpoint",    'e', OPT_LIST, "URL",  "server URL; repeat for several servers; URL#N "
                                            "gives it its own -c (default: $OLLAMA_HOST, else "
                                            "%s)", "endpoint"},
-    {"concurrency", 'c', OPT_INT,  "N",    "requests in flight at once, per endpoint (default %s)",
+    {"concurrency", 'c', OPT_INT,  "N",    "requests in flight at once per endpoint, at most; the window "
+                                           "starts at 4 and adapts to 503/429 (default %s, at most 4096)",
                                            "concurrency"},
     {"timeout",     0,   OPT_NUM,  "SECONDS", "per request, from when it is sent (default %s)",
                                            "timeout"},
     {"idle-timeout", 0,  OPT_NUM,  "SECONDS", "streaming: longest wait for the next chunk "
                                            "(default %s)", "idle-timeout"},
-    {"retries",     0,   OPT_INT,  "N",    "retries of a failed request (default %s)", "retries"},
+    {"retries",     0,   OPT_INT,  "N",    "retries of a failed request; 503/429 (overload) wait "
+                                           "instead, spending none (default %s)", "retries"},
+    {"deadline",    0,   OPT_NUM,  "SECONDS", "longest time for one request with its retries and "
+                                           "overload waits (default %s)", "deadline"},
+    {"down-wait",   0,   OPT_NUM,  "SECONDS", "a single endpoint refusing connections is probed this "
+                                           "long, then the run pauses, exit 5 (default %s)",
+                                           "down-wait"},
     {"api",         0,   OPT_STR,  "NAME", "ollama or openai (default: openai for a URL ending in /v1)",
                                            NULL},
     {"api-key-env", 0,   OPT_STR,  "VAR",  "environment variable with the API key (default %s)",
                                            "api-key-env"},
     {"stream",      0,   OPT_FLAG, NULL,   "stream responses (time to first token, idle timeout)", NULL},
+    {"max-completion-tokens", 0, OPT_FLAG, NULL, "openai API: send the token limit as max_completion_tokens "
+                                           "(reasoning models refuse max_tokens)", NULL},
     {"limit",       0,   OPT_INT,  "N",    "evaluate only the first N items", NULL},
     {"out",         'o', OPT_STR,  "DIR",  "run folder (default runs/<suite>-<model>-<time>)", NULL},
     {"resume",      0,   OPT_FLAG, NULL,   "continue the run in --out, skipping items already scored",
@@ -88,6 +99,7 @@ static struct {
     int concurrency;
     long connect_timeout_ms;
     size_t max_body;
+    double backoff_ms;       /* the first wait after an overload ($OLLAEVAL_BACKOFF_MS) */
 } D;
 
 /* [-0, +0] Reads core/lua/defaults.lua (embedded as ollaeval.defaults). */
@@ -110,7 +122,12 @@ static void read_defaults(lua_State *L)
     D.connect_timeout_ms = (long)(luaL_checknumber(L, -1) * 1000.0);
     lua_getfield(L, -3, "max-body");
     D.max_body = (size_t)luaL_checkinteger(L, -1);
-    lua_pop(L, 4);
+    lua_getfield(L, -4, "backoff-ms");
+    D.backoff_ms = luaL_checknumber(L, -1);
+    lua_pop(L, 5);
+    const char *b = getenv("OLLAEVAL_BACKOFF_MS"); /* tests use a few ms */
+    if (b && strtod(b, NULL) >= 0)
+        D.backoff_ms = strtod(b, NULL);
 }
 
 static void usage_text(FILE *f)
@@ -141,6 +158,9 @@ static void usage_text(FILE *f)
                "  %s scripts/gsm8k.lua -m qwen3:8b              GSM8K against local Ollama\n"
                "  %s scripts/gsm8k.lua -m qwen3:8b --limit 50   a quick look\n"
                "  %s scripts/gsm8k.lua --help                   the script's own options\n"
+               "\nexit status: 0 every item scored; 1 an error stopped the run; 2 usage error;\n"
+               "3 some items not scored (errors); 4 the run folder cannot be written;\n"
+               "5 paused: the endpoint stayed down; 6 watchdog; 130 interrupted.\n"
                "\nThe Lua API is documented in docs/api.md.\n",
             progname, progname, progname);
 }
@@ -188,10 +208,12 @@ static int check_value(const optdef *o, const char *v)
             return usage_error("--%s: '%s' must be at least 1", o->lng, v);
         return 0;
     }
-    case OPT_NUM: {
+    case OPT_NUM: { /* seconds: finite, 1 ms at least (less would round to "none") */
         double d = strtod(v, &end);
-        if (*v == '\0' || *end || errno || !(d > 0))
+        if (*v == '\0' || *end || errno || !(d > 0) || !isfinite(d))
             return usage_error("--%s: '%s' is not a positive number", o->lng, v);
+        if (d < 0.001 || d > 1e6)
+            return usage_error("--%s: '%s' is out of range (0.001 to 1e6 seconds)", o->lng, v);
         return 0;
     }
     case OPT_STR:
@@ -429,7 +451,7 @@ static int pmain(lua_State *L)
     read_defaults(L);
     int status = parse_args(L, argc, argv, &c);
     if (status < 0) {
-        if (loop_init(L, D.concurrency, D.connect_timeout_ms, D.max_body) != 0)
+        if (loop_init(L, D.concurrency, D.connect_timeout_ms, D.max_body, D.backoff_ms) != 0)
             return luaL_error(L, "cannot initialise libcurl");
         setup_path(L, c.script);
         run_prelude(L, &c);                    /* main */

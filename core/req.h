@@ -31,6 +31,7 @@ typedef void (*req_fn)(struct oe_req *r);
 typedef struct oe_req {
     /* request, set by lapi.c */
     char *method, *url, *body;
+    char *userpwd;           /* "user:password" for basic auth (never in url), or NULL */
     size_t body_len;
     struct curl_slist *headers;
     long timeout_ms;         /* total, counted from http_start (not queue) */
@@ -40,6 +41,10 @@ typedef struct oe_req {
     int stream_format;       /* 0, or STREAM_NDJSON / STREAM_SSE: parse as it arrives */
     int want_progress;       /* call on_progress as streamed text arrives */
     int want_headers;        /* give Lua every response header (else Retry-After only) */
+    int requeue;             /* a 503 or 429 sends it back to the front of its window's
+                                FIFO (back-pressure) instead of ending it */
+    double deadline;         /* oe_now() ms after which it is not requeued again; 0 = none */
+    int overloads;           /* 503/429 replies it was requeued after */
     req_fn on_done;          /* the transfer ended (or was cancelled) */
     req_fn on_progress;      /* streamed text arrived (want_progress) */
     void *ud;                /* the callbacks' data (lapi.c: the task) */
@@ -60,17 +65,37 @@ typedef struct oe_req {
     struct oe_req *all_next, *all_prev; /* req.c's list of live requests */
 } oe_req;
 
-/* An endpoint's request window: at most `limit` in flight, FIFO beyond. */
+/*
+ * An endpoint's request window: at most `limit` in flight, FIFO beyond.
+ * An adaptive window (req_window_adapt) starts small and grows by one per
+ * success up to `ssthresh` (slow start), then by one per `limit` successes
+ * (additive increase), never above `max`; each overload reply (503, 429)
+ * halves it, at most once per round trip (only a reply to a request sent
+ * after the last cut cuts again), and resets the growth. After an overload
+ * the window sends nothing new until `hold_until` (Retry-After, else a
+ * backoff that doubles with each cut in a row): requests wait in the FIFO,
+ * never in a slot.
+ */
 typedef struct oe_window {
     char key[256];          /* scheme://host:port, the URL's authority */
     int limit;              /* requests in flight at most (adjustable) */
     int inflight, queued, max_inflight;
     long done;
     oe_req *head, *tail;    /* FIFO of requests waiting for a slot */
+    /* adaptation */
+    int adaptive;           /* limit follows the replies (else fixed) */
+    int max, ssthresh, ok;  /* ceiling, end of slow start, successes since growth */
+    int cuts;               /* cuts without a success between: the backoff's exponent */
+    long overloads, ncuts;  /* counters: overload replies, cuts */
+    double last_cut;        /* oe_now() of the last cut */
+    double hold_until;      /* no new sends before this oe_now() */
+    uv_timer_t *hold;       /* wakes the FIFO at hold_until (req.c's hold_timer, made when
+                               first needed, freed with the loop's handles) */
     struct oe_window *next;
 } oe_window;
 
-int req_init(uv_loop_t *loop, int default_limit, long connect_timeout_ms, size_t max_body);
+int req_init(uv_loop_t *loop, int default_limit, long connect_timeout_ms, size_t max_body,
+             double backoff_ms);
 void req_shutdown(void);
 oe_req *req_new(void);
 void req_start_stream(oe_req *r, int format);
@@ -82,5 +107,7 @@ int req_live(void);
 void req_totals(int *inflight, int *queued);
 oe_window *req_window(const char *url);
 void req_window_set_limit(oe_window *w, int limit);
+void req_window_adapt(oe_window *w, int max);
+double req_retry_after_ms(const oe_req *r);
 
 #endif

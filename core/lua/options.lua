@@ -21,6 +21,13 @@ function M.init(c)
     O.timeout = O.timeout or D.timeout
     O["idle-timeout"] = O["idle-timeout"] or D["idle-timeout"]
     O.retries = O.retries or D.retries
+    O.deadline = O.deadline or D.deadline
+    O["down-wait"] = O["down-wait"] or D["down-wait"]
+    if O.concurrency > D["max-concurrency"] then
+        stderr:write(format("ollaeval: -c %d is capped at %d (requests in flight per endpoint)\n",
+            O.concurrency, D["max-concurrency"]))
+        O.concurrency = D["max-concurrency"]
+    end
     O.seed = O.seed or D.seed
     M.engine = O
     return O
@@ -125,11 +132,13 @@ function M.options(spec)
     return res
 end
 
--- The command line as a shell would read it back (for records and hints).
+-- The command line as a shell would read it back (for records and hints),
+-- without the user:password of any URL in it (docs/api.md: credentials).
 function M.command()
     local parts = {}
     for i, a in ipairs(cmd.argv) do
         if i == 1 then a = "ollaeval" end
+        a = a:gsub("(%a[%w+.-]*://)[^/@%s]*@", "%1")
         if a:find("[^%w%-_./:=,@+]") then a = "'" .. a:gsub("'", "'\\''") .. "'" end
         parts[#parts + 1] = a
     end
