@@ -18,6 +18,7 @@
  *
  * Pure: no I/O, no clock, no allocation. Times are the caller's ms.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -625,11 +626,11 @@ int autowin_parse(const char *s, int *mode, int *n)
     if (!*num)
         return -1;
     for (const char *p = num; *p; p++) {
-        if (*p < '0' || *p > '9' || v > 100000)
+        if (*p < '0' || *p > '9' || v > INT_MAX)
             return -1;
         v = v * 10 + (*p - '0');
     }
-    if (v < 1 || v > 100000)
+    if (v < 1 || v > INT_MAX) /* the engine caps a large N (max-concurrency) */
         return -1;
     *n = (int)v;
     return 0;

@@ -94,7 +94,9 @@ static size_t cb_write(char *p, size_t size, size_t n, void *ud)
         if (r->status == 200) { /* parse as it arrives; errors are buffered */
             if (stream_feed(r->stream, p, len, oe_now()))
                 H.progress(r); /* req.c: the first token, then r->on_progress */
-            return len;
+            /* a failed stream (an error line, a malformed chunk, text over
+             * the cap) is over: stop reading (finish() reports the stream's error) */
+            return r->stream->failed ? 0 : len;
         }
     }
     buf_append(&r->resp_body, p, len);
@@ -189,6 +191,8 @@ static void finish(CURL *e, CURLcode rc)
     }
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
     r->t_end = oe_now();
+    if (rc == CURLE_WRITE_ERROR && r->err == OE_OK && r->stream && r->stream->failed)
+        rc = CURLE_OK; /* cb_write stopped a failed stream: its error is the stream's */
     if (rc != CURLE_OK && r->err == OE_OK) {
         switch (rc) {
         case CURLE_OPERATION_TIMEDOUT:
@@ -311,7 +315,14 @@ void http_start(oe_req *r)
     curl_easy_setopt(e, CURLOPT_USERAGENT, "ollaeval/" OE_VERSION);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    /* a redirected POST stays a POST with its body (curl would turn a
+     * 301/302/303 into a GET, which a chat endpoint answers with a 404) */
+    curl_easy_setopt(e, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
+    /* credentials: given apart from the URL (endpoints.lua strips them), or ~/.netrc */
+    if (r->userpwd)
+        curl_easy_setopt(e, CURLOPT_USERPWD, r->userpwd);
+    curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
     if (r->timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
     if (r->idle_timeout_ms > 0) {

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
+#include <limits.h>
 #include <curl/curl.h>
 
 #include <lauxlib.h>
@@ -35,6 +36,19 @@ static oe_task *current_task(lua_State *L, const char *what)
     if (!t)
         luaL_error(L, "%s must run in a task (the script's main chunk, spawn or map), "
                       "not in a plain coroutine", what);
+    return t;
+}
+
+/* The task of a call that yields, checked before any state is touched:
+ * it must run in a task, and where Lua can yield (not inside a C call such
+ * as a table.sort comparator, a string.gsub callback or a metamethod). */
+static oe_task *yielding_task(lua_State *L, const char *what)
+{
+    oe_task *t = current_task(L, what);
+    if (!lua_isyieldable(L))
+        luaL_error(L, "%s cannot be called here: it waits, and Lua cannot wait inside a C "
+                      "call (a table.sort comparator, a string.gsub callback, a metamethod); "
+                      "call it outside, e.g. compute the values first", what);
     return t;
 }
 
@@ -90,9 +104,24 @@ static void check_opt(lua_State *L, int idx, int type, const char *k, const char
         luaL_error(L, "http{}: field '%s' must be %s, got %s", k, what, typename_at(L, idx));
 }
 
+/* A field in seconds, as whole ms (checked by check_seconds first). */
 static long ms_of(lua_State *L, int idx, long def)
 {
-    return lua_isnil(L, idx) ? def : (long)(lua_tonumber(L, idx) * 1000.0);
+    return lua_isnil(L, idx) ? def : (long)(lua_tonumber(L, idx) * 1000.0 + 0.5);
+}
+
+/* Seconds: a finite number, 0 (none) or from 0.001 (1 ms) to 1e6. */
+static void check_seconds(lua_State *L, int idx, const char *k)
+{
+    if (lua_isnil(L, idx))
+        return;
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        luaL_error(L, "http{}: field '%s' must be a number of seconds, got %s", k,
+                   typename_at(L, idx));
+    lua_Number v = lua_tonumber(L, idx);
+    if (!(v == 0 || (v >= 0.001 && v <= 1e6)))
+        luaL_error(L, "http{}: field '%s' must be 0 (none) or from 0.001 to 1e6 seconds, got %s",
+                   k, lua_tostring(L, idx));
 }
 
 static char *dup_at(lua_State *L, int idx, const char *def)
@@ -107,22 +136,26 @@ static char *dup_at(lua_State *L, int idx, const char *def)
 }
 
 /* The request table's fields, each at a fixed stack slot. */
-enum { F_URL = 2, F_METHOD, F_BODY, F_HEADERS, F_TIMEOUT, F_CONNECT, F_IDLE, F_MAXBODY,
-       F_STREAM, F_WANTHDR, F_PROGRESS, F_END };
+enum { F_URL = 2, F_METHOD, F_BODY, F_HEADERS, F_TIMEOUT, F_CONNECT, F_IDLE, F_DEADLINE,
+       F_MAXBODY, F_STREAM, F_WANTHDR, F_PROGRESS, F_REQUEUE, F_USERPWD, F_END };
 static const char *const FIELDS[] = {"url", "method", "body", "headers", "timeout",
-    "connect_timeout", "idle_timeout", "max_body", "stream", "want_headers", "progress"};
+    "connect_timeout", "idle_timeout", "deadline", "max_body", "stream", "want_headers",
+    "progress", "requeue", "userpwd"};
 
 /* core.request{method=, url=, headers={name=value}, body=, timeout=,
- * connect_timeout=, idle_timeout=, max_body=, stream="ndjson"|"sse",
- * want_headers=, progress=}
+ * connect_timeout=, idle_timeout=, deadline=, max_body=, stream="ndjson"|"sse",
+ * want_headers=, progress=, requeue=, userpwd="user:password" (basic auth)}
+ * requeue: a 503/429 goes back to the front of the window's FIFO (req.c)
+ * until `deadline` seconds from now have passed.
  * Without progress (yields): -> {status=, body=, headers= | retry_after=,
- *   queued_ms=, ttfb_ms=, total_ms=, stream=}  or  nil, message, kind.
+ *   queued_ms=, ttfb_ms=, total_ms=, overloads=, stream=}  or  nil, message, kind,
+ *   overloads (the 503/429 replies it was requeued after).
  * With progress (a streamed request): starts it and returns nothing at
  * once; core.request_next() then gives its text and its end.
  * Every field is checked before anything is allocated. */
 static int l_request(lua_State *L)
 {
-    oe_task *t = current_task(L, "http{}");
+    oe_task *t = yielding_task(L, "http{}");
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     for (int i = F_URL; i < F_END; i++)
@@ -132,10 +165,9 @@ static int l_request(lua_State *L)
     check_opt(L, F_METHOD, LUA_TSTRING, "method", "a string");
     check_opt(L, F_BODY, LUA_TSTRING, "body", "a string");
     check_opt(L, F_HEADERS, LUA_TTABLE, "headers", "a table");
-    for (int i = F_TIMEOUT; i <= F_IDLE; i++)
-        if (!lua_isnil(L, i) && lua_type(L, i) != LUA_TNUMBER)
-            return luaL_error(L, "http{}: field '%s' must be a number of seconds, got %s",
-                              FIELDS[i - F_URL], typename_at(L, i));
+    check_opt(L, F_USERPWD, LUA_TSTRING, "userpwd", "a string");
+    for (int i = F_TIMEOUT; i <= F_DEADLINE; i++)
+        check_seconds(L, i, FIELDS[i - F_URL]);
     if (!lua_isnil(L, F_MAXBODY) && (!lua_isinteger(L, F_MAXBODY) || lua_tointeger(L, F_MAXBODY) < 0))
         return luaL_error(L, "http{}: field 'max_body' must be a whole number of bytes");
     int format = 0;
@@ -177,6 +209,11 @@ static int l_request(lua_State *L)
     r->timeout_ms = ms_of(L, F_TIMEOUT, 0);
     r->connect_timeout_ms = ms_of(L, F_CONNECT, r->connect_timeout_ms);
     r->idle_timeout_ms = ms_of(L, F_IDLE, 0);
+    r->requeue = lua_toboolean(L, F_REQUEUE);
+    if (!lua_isnil(L, F_USERPWD))
+        r->userpwd = dup_at(L, F_USERPWD, NULL);
+    if (!lua_isnil(L, F_DEADLINE) && lua_tonumber(L, F_DEADLINE) > 0)
+        r->deadline = oe_now() + lua_tonumber(L, F_DEADLINE) * 1000.0;
     if (!lua_isnil(L, F_MAXBODY))
         r->max_body = (size_t)lua_tointeger(L, F_MAXBODY);
     r->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
@@ -189,8 +226,10 @@ static int l_request(lua_State *L)
             lua_pop(L, 3);
         }
     }
-    if (format)
-        req_start_stream(r, format);
+    if (format) {
+        req_start_stream(r, format); /* after max_body: the cap covers the streamed text */
+        r->stream->keep_new = progress;
+    }
     r->want_headers = lua_toboolean(L, F_WANTHDR);
     r->want_progress = progress;
     r->on_done = on_done;
@@ -215,7 +254,7 @@ static int has_text(const oe_req *r)
  * on, then "done", res  or  "done", nil, message, kind. */
 static int l_request_next(lua_State *L)
 {
-    oe_task *t = current_task(L, "request_next()");
+    oe_task *t = yielding_task(L, "request_next()");
     oe_req *r = t->io;
     if (!r)
         return luaL_error(L, "request_next(): no request in progress");
@@ -270,10 +309,14 @@ static void push_stream(lua_State *L, const oe_req *r)
     }
     lua_pushstring(L, s->done_reason);
     lua_setfield(L, -2, "done_reason");
-    lua_pushinteger(L, s->prompt_tokens);
-    lua_setfield(L, -2, "prompt_tokens");
-    lua_pushinteger(L, s->completion_tokens);
-    lua_setfield(L, -2, "completion_tokens");
+    if (s->prompt_tokens >= 0) { /* else unknown: nil */
+        lua_pushinteger(L, s->prompt_tokens);
+        lua_setfield(L, -2, "prompt_tokens");
+    }
+    if (s->completion_tokens >= 0) {
+        lua_pushinteger(L, s->completion_tokens);
+        lua_setfield(L, -2, "completion_tokens");
+    }
     lua_pushinteger(L, s->chunks);
     lua_setfield(L, -2, "chunks");
     if (s->t_first)
@@ -329,12 +372,14 @@ static int push_response(lua_State *co, oe_task *t)
         lua_pushnil(co);
         lua_pushfstring(co, "%s: %s", r->url, r->stream->error);
         lua_pushstring(co, r->stream->failed == 1 ? "server" : "protocol");
-        n = 3;
+        lua_pushinteger(co, r->overloads);
+        n = 4;
     } else if (r->err != OE_OK) {
         lua_pushnil(co);
         lua_pushstring(co, r->errmsg[0] ? r->errmsg : oe_errkind_name(r->err));
         lua_pushstring(co, oe_errkind_name(r->err));
-        n = 3;
+        lua_pushinteger(co, r->overloads);
+        n = 4;
     } else {
         lua_createtable(co, 0, 7);
         lua_pushinteger(co, r->status);
@@ -344,14 +389,17 @@ static int push_response(lua_State *co, oe_task *t)
         if (r->want_headers) {
             push_headers(co, &r->resp_headers);
             lua_setfield(co, -2, "headers");
-        } else if (r->resp_headers.data) {
-            const char *ra = strcasestr(r->resp_headers.data, "\nretry-after:");
-            if (ra) {
-                lua_pushnumber(co, strtod(ra + 13, NULL));
+        } else {
+            double ra = req_retry_after_ms(r); /* seconds or an HTTP-date; -1 if unusable */
+            if (ra > 0) {
+                lua_pushnumber(co, ra / 1000.0);
                 lua_setfield(co, -2, "retry_after");
             }
         }
-        lua_pushnumber(co, r->t_start - r->t_queued);
+        lua_pushinteger(co, r->overloads);
+        lua_setfield(co, -2, "overloads");
+        /* waiting for a slot before it was first sent (overload waits after are not) */
+        lua_pushnumber(co, (r->t_sent ? r->t_sent : r->t_start) - r->t_queued);
         lua_setfield(co, -2, "queued_ms");
         lua_pushnumber(co, r->t_first_byte ? r->t_first_byte - r->t_start : 0);
         lua_setfield(co, -2, "ttfb_ms");
@@ -405,7 +453,9 @@ static int push_true(lua_State *co, oe_task *t)
 static int l_sleep(lua_State *L)
 {
     lua_Number ms = luaL_checknumber(L, 1);
-    oe_task *t = current_task(L, "sleep()");
+    oe_task *t = yielding_task(L, "sleep()");
+    if (!(ms <= 1e12)) /* NaN, inf, or beyond any run */
+        return luaL_error(L, "sleep(ms): %s is not a finite number of ms", lua_tostring(L, 1));
     sleeper *s = calloc(1, sizeof *s);
     if (!s)
         abort();
@@ -467,7 +517,7 @@ static int l_spawn(lua_State *L)
 static int l_wait(lua_State *L)
 {
     oe_task *target = luaL_checkudata(L, 1, "ollaeval.task");
-    oe_task *self = current_task(L, "wait()");
+    oe_task *self = yielding_task(L, "wait()");
     if (target == self)
         return luaL_error(L, "wait(): a task cannot wait for itself");
     lua_settop(L, 1);
@@ -496,15 +546,18 @@ static int task_tostring(lua_State *L)
 /* ---- windows and counters ---- */
 
 /* core.window(url [, size]) -> limit, inflight, queued, max_inflight, done,
- * mode of the window of the URL's endpoint (its scheme://host:port); size
- * (as -c) sets it first: a whole number N for a fixed window of N, or
- * "auto" / "auto:N" for the controller. In auto mode limit is the
- * controller's window now; mode is "auto" or "fixed". */
+ * overloads, cuts, mode of the window of the URL's endpoint (its
+ * scheme://host:port); size (as -c) sets it first: a whole number N for a
+ * fixed window of N (not adaptive), or "auto" / "auto:N" for the
+ * controller. In auto mode limit is the controller's window now;
+ * overloads counts the 503/429 replies, cuts the overload episodes (once
+ * per round trip); mode is "auto" or "fixed". */
 static int l_window(lua_State *L)
 {
     oe_window *w = req_window(luaL_checkstring(L, 1));
     if (lua_type(L, 2) == LUA_TNUMBER) {
-        req_window_set_limit(w, (int)luaL_checkinteger(L, 2));
+        lua_Integer n = luaL_checkinteger(L, 2);
+        req_window_set_limit(w, n > INT_MAX ? INT_MAX : n < 1 ? 1 : (int)n);
     } else if (!lua_isnoneornil(L, 2)) {
         int mode, n;
         if (autowin_parse(luaL_checkstring(L, 2), &mode, &n) != 0)
@@ -516,8 +569,20 @@ static int l_window(lua_State *L)
     lua_pushinteger(L, w->queued);
     lua_pushinteger(L, w->max_inflight);
     lua_pushinteger(L, w->done);
+    lua_pushinteger(L, w->overloads);
+    lua_pushinteger(L, w->ncuts);
     lua_pushstring(L, w->mode == AUTOWIN_AUTO ? "auto" : "fixed");
-    return 6;
+    return 8;
+}
+
+/* core.window_adapt(url, max): the endpoint's window is fixed-mode and
+ * adapts to the replies, from a slow start up to max (req.h, oe_window). */
+static int l_window_adapt(lua_State *L)
+{
+    oe_window *w = req_window(luaL_checkstring(L, 1));
+    lua_Integer max = luaL_checkinteger(L, 2);
+    req_window_adapt(w, max > INT_MAX ? INT_MAX : max < 1 ? 1 : (int)max);
+    return 0;
 }
 
 /* core.window_log() -> text, dropped: the JSON lines of every window change
@@ -640,6 +705,7 @@ static const luaL_Reg core_funcs[] = {
     {"wait",           l_wait},
     {"task_failed",    l_task_failed},
     {"window",         l_window},
+    {"window_adapt",   l_window_adapt},
     {"window_log",     l_window_log},
     {"window_summary", l_window_summary},
     {"stats",          l_stats},

@@ -51,14 +51,16 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* mode, n: a new window's (-c: AUTOWIN_AUTO with n 0 for auto, n for
  * auto:N; AUTOWIN_FIXED with n); connect_timeout_ms, max_body: a request's
- * defaults (ollaeval.defaults, read by main.c). */
-int loop_init(lua_State *L, int mode, int n, long connect_timeout_ms, size_t max_body)
+ * defaults; backoff_ms: the first hold after an overload (ollaeval.defaults,
+ * read by main.c). */
+int loop_init(lua_State *L, int mode, int n, long connect_timeout_ms, size_t max_body,
+              double backoff_ms)
 {
     P.loop = uv_default_loop();
     const char *ci = getenv("OLLAEVAL_CHECK_IDLE");
     P.check_idle = ci && strcmp(ci, "1") == 0;
     sched_init(P.loop, L);
-    if (req_init(P.loop, mode, n, connect_timeout_ms, max_body) != 0)
+    if (req_init(P.loop, mode, n, connect_timeout_ms, max_body, backoff_ms) != 0)
         return -1;
     P.up = 1;
     uv_signal_init(P.loop, &P.sigint);

@@ -5,7 +5,8 @@
 
 #include "oe.h"
 
-int loop_init(lua_State *L, int mode, int n, long connect_timeout_ms, size_t max_body);
+int loop_init(lua_State *L, int mode, int n, long connect_timeout_ms, size_t max_body,
+              double backoff_ms);
 int loop_run(lua_State *L, int nargs);
 void loop_shutdown(void);
 int loop_interrupted(void);

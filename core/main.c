@@ -5,7 +5,8 @@
  * run) that each return to it; main() then shuts the engine down, closes
  * the state and returns the exit status (README, --help):
  *   0 success; 1 a script error or a failed task; 2 a usage error;
- *   130 interrupted (SIGINT/SIGTERM); a script may return others.
+ *   130 interrupted (SIGINT/SIGTERM); a script may return others (the
+ *   runner: 3 items not scored, 4 storage, 5 paused: the endpoint down).
  * Engine options go before or after SCRIPT; anything else goes to the
  * script. Subcommands: `ollaeval sim ...` execs the simulator, the ollaeval-sim
  * binary beside this one (exec_sim; its sources are in core/sim/);
@@ -16,6 +17,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,7 @@ static const char *progname = "ollaeval";
 
 /* Subcommands that are Lua modules: `ollaeval NAME ARGS` runs
  * require("evals.NAME").main(ARGS), whose result is the exit status. */
-static const char *const LUA_CMDS[] = {"merge", "bench", NULL};
+static const char *const LUA_CMDS[] = {"merge", "report", "compare", "runs", "explain", "bench", NULL};
 
 /* ---- engine options ---- */
 
@@ -56,18 +58,27 @@ static const optdef OPTS[] = {
                                            "gives it its own -c (default: $OLLAMA_HOST, else "
                                            "%s)", "endpoint"},
     {"concurrency", 'c', OPT_STR,  "auto|auto:N|N", "requests in flight at once, per endpoint: "
-                                           "auto learns it from the server (auto:N, at most N), "
-                                           "N is fixed (default %s)", "concurrency"},
+                                           "auto learns it from the server (auto:N, at most N); "
+                                           "N is a ceiling: the window starts at 4 and adapts to "
+                                           "503/429 (default %s, at most 4096)", "concurrency"},
     {"timeout",     0,   OPT_NUM,  "SECONDS", "per request, from when it is sent (default %s)",
                                            "timeout"},
     {"idle-timeout", 0,  OPT_NUM,  "SECONDS", "streaming: longest wait for the next chunk "
                                            "(default %s)", "idle-timeout"},
-    {"retries",     0,   OPT_INT,  "N",    "retries of a failed request (default %s)", "retries"},
+    {"retries",     0,   OPT_INT,  "N",    "retries of a failed request; 503/429 (overload) wait "
+                                           "instead, spending none (default %s)", "retries"},
+    {"deadline",    0,   OPT_NUM,  "SECONDS", "longest time for one request with its retries and "
+                                           "overload waits (default %s)", "deadline"},
+    {"down-wait",   0,   OPT_NUM,  "SECONDS", "a single endpoint refusing connections is probed this "
+                                           "long, then the run pauses, exit 5 (default %s)",
+                                           "down-wait"},
     {"api",         0,   OPT_STR,  "NAME", "ollama or openai (default: openai for a URL ending in /v1)",
                                            NULL},
     {"api-key-env", 0,   OPT_STR,  "VAR",  "environment variable with the API key (default %s)",
                                            "api-key-env"},
     {"stream",      0,   OPT_FLAG, NULL,   "stream responses (time to first token, idle timeout)", NULL},
+    {"max-completion-tokens", 0, OPT_FLAG, NULL, "openai API: send the token limit as max_completion_tokens "
+                                           "(reasoning models refuse max_tokens)", NULL},
     {"limit",       0,   OPT_INT,  "N",    "evaluate only the first N items", NULL},
     {"out",         'o', OPT_STR,  "DIR",  "run folder (default runs/<suite>-<model>-<time>)", NULL},
     {"resume",      0,   OPT_FLAG, NULL,   "continue the run in --out, skipping items already scored",
@@ -90,6 +101,8 @@ static struct {
     const char *concurrency; /* -c's default ("auto"), in text[] */
     long connect_timeout_ms;
     size_t max_body;
+    double backoff_ms;       /* the first wait after an overload ($OLLAEVAL_BACKOFF_MS) */
+    int max_concurrency;     /* -c N and auto:N are capped at this */
 } D;
 
 /* [-0, +0] Reads core/lua/defaults.lua (embedded as ollaeval.defaults). */
@@ -113,7 +126,14 @@ static void read_defaults(lua_State *L)
     D.connect_timeout_ms = (long)(luaL_checknumber(L, -1) * 1000.0);
     lua_getfield(L, -2, "max-body");
     D.max_body = (size_t)luaL_checkinteger(L, -1);
-    lua_pop(L, 3);
+    lua_getfield(L, -3, "backoff-ms");
+    D.backoff_ms = luaL_checknumber(L, -1);
+    lua_getfield(L, -4, "max-concurrency");
+    D.max_concurrency = (int)luaL_checkinteger(L, -1);
+    lua_pop(L, 5);
+    const char *b = getenv("OLLAEVAL_BACKOFF_MS"); /* tests use a few ms */
+    if (b && strtod(b, NULL) >= 0)
+        D.backoff_ms = strtod(b, NULL);
 }
 
 static void usage_text(FILE *f)
@@ -122,6 +142,10 @@ static void usage_text(FILE *f)
             "usage: %s [options] SCRIPT [script options...]\n"
             "       %s sim [sim options...]     (simulator server; sim --help)\n"
             "       %s merge RUN_DIR... [-o OUT] (combine the folders of a --shard run)\n"
+            "       %s report RUN_DIR            (write RUN_DIR/report.html)\n"
+            "       %s compare RUN_A RUN_B [--fail-if-worse Xpp] [-o DIR] (paired comparison)\n"
+            "       %s runs [DIR] [--json]       (the run folders under DIR, default runs/)\n"
+            "       %s explain RUN_DIR ITEM_ID  (why an item's answer was read as it was)\n"
             "       %s bench -m MODEL [-e URL] [--quick] (sequential vs concurrent speed;\n"
             "                                  the concurrency and OLLAMA_NUM_PARALLEL to use)\n"
             "\n"
@@ -129,7 +153,7 @@ static void usage_text(FILE *f)
             "OpenAI-compatible server, many at once. Engine options go before or after\n"
             "SCRIPT; any other option goes to the script.\n"
             "\nengine options:\n",
-            progname, progname, progname, progname);
+            progname, progname, progname, progname, progname, progname, progname, progname);
     for (size_t i = 0; OPTS[i].lng; i++) {
         const optdef *o = &OPTS[i];
         char left[64], help[256];
@@ -142,6 +166,9 @@ static void usage_text(FILE *f)
                "  %s scripts/gsm8k.lua -m qwen3:8b              GSM8K against local Ollama\n"
                "  %s scripts/gsm8k.lua -m qwen3:8b --limit 50   a quick look\n"
                "  %s scripts/gsm8k.lua --help                   the script's own options\n"
+               "\nexit status: 0 every item scored; 1 an error stopped the run; 2 usage error;\n"
+               "3 some items not scored (errors); 4 the run folder cannot be written;\n"
+               "5 paused: the endpoint stayed down; 6 watchdog; 130 interrupted.\n"
                "\nThe Lua API is documented in docs/api.md.\n",
             progname, progname, progname);
 }
@@ -187,10 +214,12 @@ static int check_value(const optdef *o, const char *v)
             return usage_error("--%s: '%s' is not a whole number >= 0", o->lng, v);
         return 0;
     }
-    case OPT_NUM: {
+    case OPT_NUM: { /* seconds: finite, 1 ms at least (less would round to "none") */
         double d = strtod(v, &end);
-        if (*v == '\0' || *end || errno || !(d > 0))
+        if (*v == '\0' || *end || errno || !(d > 0) || !isfinite(d))
             return usage_error("--%s: '%s' is not a positive number", o->lng, v);
+        if (d < 0.001 || d > 1e6)
+            return usage_error("--%s: '%s' is out of range (0.001 to 1e6 seconds)", o->lng, v);
         return 0;
     }
     case OPT_STR:
@@ -442,7 +471,9 @@ static int pmain(lua_State *L)
         if (!cv || autowin_parse(cv, &mode, &n) != 0)
             return luaL_error(L, "ollaeval.defaults: concurrency '%s' is not auto, auto:N or N",
                               cv ? cv : "(none)");
-        if (loop_init(L, mode, n, D.connect_timeout_ms, D.max_body) != 0)
+        if (n > D.max_concurrency) /* options.lua says so */
+            n = D.max_concurrency;
+        if (loop_init(L, mode, n, D.connect_timeout_ms, D.max_body, D.backoff_ms) != 0)
             return luaL_error(L, "cannot initialise libcurl");
         setup_path(L, c.script);
         run_prelude(L, &c);                    /* main */

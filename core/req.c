@@ -5,14 +5,25 @@
  * R.all until it is freed; req_shutdown() frees what is left) and every
  * oe_window. Each endpoint (the URL's scheme://host:port) has a window:
  * requests wait here first in, first out until the window lets them go, so
- * a request's timeout never counts time queued. In fixed mode the window
- * is a limit (at most `limit` in libcurl at once); in auto mode it is the
- * endpoint's controller (autowin.c), fed from here: sent (pump), first
- * token (http.c's progress callback), done with the server's timings from
- * the final NDJSON object, or the error's class; its timer (one uv timer
- * per window) calls autowin_tick. http.c reports the end of a transfer
- * through the callbacks given to http_init(); this file then frees the
- * slot, tells the controller and calls r->on_done. No Lua here.
+ * a request's timeout never counts time queued. may_send() is the one place
+ * that decides: not while the window holds after an overload, then in fixed
+ * mode a limit (at most `limit` in libcurl at once, adapting to overload:
+ * slow start, halving once per round trip), in auto mode the endpoint's
+ * controller (autowin.c), fed from here: sent (pump), first token (http.c's
+ * progress callback), done with the server's timings from the final NDJSON
+ * object, or the error's class (end_class(), the one place that classifies
+ * how a request ended). One uv timer per window wakes it at the end of a
+ * hold and at the controller's next wake-up (autowin_tick). http.c reports
+ * the end of a transfer through the callbacks given to http_init(); this
+ * file then frees the slot, tells the window and calls r->on_done. No Lua
+ * here.
+ *
+ * Overload is back-pressure, not a failure, in both modes: a request
+ * marked `requeue` that gets a 503 or 429 goes back to the front of its
+ * window's FIFO (its response is cleared) and its task never sees it,
+ * until its deadline; the window adapts (fixed: halves; auto: the
+ * controller learns a cap) and holds new sends for the Retry-After or a
+ * backoff, so waiting never takes a slot.
  */
 #include <curl/curl.h>
 #include <math.h>
@@ -37,7 +48,14 @@ static struct {
     double t0;              /* oe_now() at req_init: the log's zero */
     long connect_timeout_ms; /* a new request's defaults */
     size_t max_body;
+    double backoff_ms;      /* the first overload hold; doubles with each cut in a row */
 } R;
+
+/* The window size an adaptive window starts from (slow start). */
+#define SLOW_START 4
+/* The longest hold after an overload reply, and the largest Retry-After taken. */
+#define HOLD_MAX_MS 30000.0
+#define RETRY_AFTER_MAX_MS 60000.0
 
 const char *oe_errkind_name(enum oe_errkind k)
 {
@@ -73,6 +91,7 @@ void req_start_stream(oe_req *r, int format)
     if (!r->stream)
         abort();
     stream_init(r->stream, format);
+    r->stream->max_text = r->max_body; /* the body cap covers streamed text too */
 }
 
 /* Frees a request that is neither queued nor in flight. */
@@ -94,6 +113,7 @@ void req_free(oe_req *r)
     free(r->method);
     free(r->url);
     free(r->body);
+    free(r->userpwd);
     curl_slist_free_all(r->headers);
     buf_free(&r->resp_headers);
     buf_free(&r->resp_body);
@@ -146,23 +166,27 @@ static void on_window_event(void *ud, const oe_autowin_event *e)
     buf_append(&w->log, line, (size_t)k);
 }
 
-/* The controller's timer: time passed (a probe, a Retry-After hold ending,
- * the max filter's period). */
+/* The window's timer: time passed (a hold ending; in auto mode also a
+ * probe, a Retry-After hold, the max filter's period). */
 static void on_window_timer(uv_timer_t *t)
 {
     oe_window *w = (oe_window *)((char *)t - offsetof(oe_window, timer));
     w->timer_at = 0;
-    autowin_tick(&w->aw, oe_now());
+    if (w->mode == AUTOWIN_AUTO)
+        autowin_tick(&w->aw, oe_now());
     pump(w);
 }
 
-/* Arms the timer at the controller's next wake-up. It keeps the loop alive
+/* Arms the timer at the window's next wake-up: the end of its hold while
+ * requests wait, and the controller's (auto mode). It keeps the loop alive
  * only while requests wait for it (nothing in flight would wake them). */
 static void arm(oe_window *w)
 {
-    if (w->mode != AUTOWIN_AUTO)
-        return;
-    double at = autowin_wake_at(&w->aw), now = oe_now();
+    double now = oe_now(), at = 1e300;
+    if (w->mode == AUTOWIN_AUTO)
+        at = autowin_wake_at(&w->aw);
+    if (w->head && w->hold_until > now && w->hold_until < at)
+        at = w->hold_until;
     if (at >= 1e299) {
         if (w->timer_at)
             uv_timer_stop(&w->timer);
@@ -177,11 +201,15 @@ static void arm(oe_window *w)
         uv_unref((uv_handle_t *)&w->timer);
 }
 
+/* (Re)starts w in a mode: auto starts a new controller (requests in
+ * flight under the old one are no longer fed to it: aw_gen); fixed sets
+ * the limit n, not adaptive (req_window_adapt makes it so). */
 static void window_start(oe_window *w, int mode, int n)
 {
     w->mode = mode == AUTOWIN_AUTO ? AUTOWIN_AUTO : AUTOWIN_FIXED;
     w->n = n;
     w->aw_gen++;
+    w->adaptive = 0;
     if (w->mode == AUTOWIN_AUTO) {
         autowin_init(&w->aw, AUTOWIN_AUTO, n, NULL, oe_now());
         autowin_set_log(&w->aw, on_window_event, w);
@@ -191,9 +219,6 @@ static void window_start(oe_window *w, int mode, int n)
         w->limit = w->aw.window;
     } else {
         w->limit = n < 1 ? 1 : n;
-        if (w->timer_at)
-            uv_timer_stop(&w->timer);
-        w->timer_at = 0;
     }
 }
 
@@ -211,7 +236,7 @@ oe_window *req_window(const char *url)
     snprintf(w->key, sizeof w->key, "%s", key);
     uv_timer_init(R.loop, &w->timer);
     uv_unref((uv_handle_t *)&w->timer);
-    window_start(w, R.default_mode, R.default_n);
+    window_start(w, R.default_mode, R.default_n); /* endpoints.lua sets each endpoint's */
     w->next = R.windows;
     R.windows = w;
     return w;
@@ -224,6 +249,8 @@ oe_window *req_windows(void)
 
 static void send_one(oe_window *w, oe_req *r)
 {
+    if (!r->t_sent)
+        r->t_sent = oe_now();
     r->counted = 1;
     w->inflight++;
     if (w->inflight > w->max_inflight)
@@ -236,16 +263,25 @@ static void send_one(oe_window *w, oe_req *r)
     http_start(r);
 }
 
-static int may_send(oe_window *w)
+/* May r, the head of w's FIFO, be sent now? Not while w holds after an
+ * overload; then in auto mode the controller decides for a streamed
+ * request (one that does not stream is not gated), in fixed mode the
+ * limit. The one place that decides. */
+static int may_send(oe_window *w, const oe_req *r, double now)
 {
+    if (now < w->hold_until)
+        return 0;
     if (w->mode == AUTOWIN_AUTO)
-        return autowin_may_send(&w->aw, oe_now());
+        return r->stream ? autowin_may_send(&w->aw, now) : 1;
     return w->inflight < w->limit;
 }
 
+/* Starts what the window allows, then arms its timer (the end of a hold,
+ * the controller's next wake-up). */
 static void pump(oe_window *w)
 {
-    while (w->head && may_send(w)) {
+    double now = oe_now();
+    while (w->head && may_send(w, w->head, now)) {
         oe_req *r = w->head;
         w->head = r->next;
         if (!w->head)
@@ -259,17 +295,39 @@ static void pump(oe_window *w)
     arm(w);
 }
 
+/* A fixed limit (ollaeval.window(url, n)): no adaptation. */
 void req_window_set_limit(oe_window *w, int limit)
 {
+    limit = limit < 1 ? 1 : limit;
     if (w->mode == AUTOWIN_AUTO)
         window_start(w, AUTOWIN_FIXED, limit);
-    w->limit = limit < 1 ? 1 : limit;
-    w->n = w->limit;
+    w->limit = w->n = limit;
+    w->adaptive = 0;
     pump(w);
 }
 
+/* An adaptive fixed window of at most max (-c N): slow start from
+ * SLOW_START. */
+void req_window_adapt(oe_window *w, int max)
+{
+    max = max < 1 ? 1 : max;
+    if (w->mode == AUTOWIN_AUTO)
+        window_start(w, AUTOWIN_FIXED, max);
+    w->n = w->max = w->ssthresh = max;
+    w->limit = max < SLOW_START ? max : SLOW_START;
+    w->ok = 0;
+    w->adaptive = 1;
+    pump(w);
+}
+
+/* As -c: AUTOWIN_AUTO with n (0: auto, else auto:N) starts the controller;
+ * AUTOWIN_FIXED sets a fixed limit of n. */
 void req_window_set_mode(oe_window *w, int mode, int n)
 {
+    if (mode == AUTOWIN_FIXED) {
+        req_window_set_limit(w, n);
+        return;
+    }
     if (mode == w->mode && n == w->n)
         return; /* as it is: the controller keeps what it learned */
     window_start(w, mode, n);
@@ -281,6 +339,86 @@ int req_window_summary_json(oe_window *w, char *buf, int n)
     oe_autowin_summary s;
     autowin_summary(&w->aw, oe_now(), &s);
     return autowin_summary_json(&s, buf, n);
+}
+
+/* A reply that was not an overload: the window grows (fixed and adaptive:
+ * slow start, then one per `limit` successes), and the backoff starts over. */
+static void window_success(oe_window *w)
+{
+    w->cuts = 0;
+    if (w->mode != AUTOWIN_FIXED || !w->adaptive || w->limit >= w->max)
+        return;
+    if (w->limit < w->ssthresh) {
+        w->limit++;
+    } else if (++w->ok >= w->limit) {
+        w->ok = 0;
+        w->limit++;
+    }
+}
+
+/* An overload reply (503, 429) to r: the growth resets; a fixed adaptive
+ * window halves if r was sent after the last cut (once per round trip; in
+ * auto mode the controller learns its cap instead, see end_feed); new
+ * sends hold for the Retry-After, else the backoff. */
+static void window_overload(oe_window *w, const oe_req *r)
+{
+    double now = oe_now();
+    w->overloads++;
+    w->ok = 0;
+    if (r->t_start >= w->last_cut) {
+        w->last_cut = now;
+        w->cuts++;
+        w->ncuts++;
+        if (w->mode == AUTOWIN_FIXED && w->adaptive) {
+            w->limit = w->limit / 2 < 1 ? 1 : w->limit / 2;
+            w->ssthresh = w->limit;
+        }
+    }
+    double hold = req_retry_after_ms(r);
+    if (hold <= 0) {
+        int k = w->cuts > 1 ? w->cuts - 1 : 0;
+        hold = R.backoff_ms * ldexp(1.0, k > 10 ? 10 : k);
+        if (hold > HOLD_MAX_MS)
+            hold = HOLD_MAX_MS;
+        hold *= 0.5 + 0.5 * ((double)rand() / RAND_MAX); /* jitter */
+    }
+    if (now + hold > w->hold_until)
+        w->hold_until = now + hold;
+}
+
+/* The Retry-After of a response in ms: delta-seconds or an HTTP-date;
+ * -1 when there is none, or it is unreadable, or not in the future. */
+double req_retry_after_ms(const oe_req *r)
+{
+    const char *h = r->resp_headers.data;
+    const char *ra = h ? strcasestr(h, "\nretry-after:") : NULL;
+    if (!ra)
+        return -1;
+    ra += 13;
+    while (*ra == ' ' || *ra == '\t')
+        ra++;
+    char v[64];
+    size_t n = strcspn(ra, "\r\n");
+    if (n >= sizeof v)
+        return -1;
+    memcpy(v, ra, n);
+    v[n] = '\0';
+    double ms = -1;
+    if (v[0] >= '0' && v[0] <= '9') {
+        char *end;
+        double s = strtod(v, &end);
+        while (*end == ' ')
+            end++;
+        if (!*end && isfinite(s))
+            ms = s * 1000.0;
+    } else {
+        time_t at = curl_getdate(v, NULL);
+        if (at != -1)
+            ms = difftime(at, time(NULL)) * 1000.0;
+    }
+    if (!(ms > 0))
+        return -1;
+    return ms > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : ms;
 }
 
 void req_totals(int *inflight, int *queued)
@@ -320,6 +458,30 @@ static void ended(oe_req *r)
         r->on_done(r);
 }
 
+/* How a request ended, as the controller's classes: 0 a success (a 2xx
+ * whose stream, if any, did not fail); AUTOWIN_E_OVERLOAD a 503,
+ * AUTOWIN_E_RATE a 429 (the two overload replies: back-pressure); the rest
+ * are failures the retry layer decides about. The one place that
+ * classifies. */
+static int end_class(const oe_req *r)
+{
+    if (r->err == OE_ETIMEOUT)
+        return AUTOWIN_E_TIMEOUT;
+    if (r->err == OE_ECONNECT)
+        return AUTOWIN_E_CONNECT;
+    if (r->err != OE_OK)
+        return AUTOWIN_E_OTHER;
+    if (r->status == 503)
+        return AUTOWIN_E_OVERLOAD;
+    if (r->status == 429)
+        return AUTOWIN_E_RATE;
+    if (r->status >= 200 && r->status < 300) /* a failed stream: an error line, a bad chunk */
+        return r->stream && r->stream->failed ? AUTOWIN_E_SERVER : 0;
+    if (r->status >= 500)
+        return AUTOWIN_E_SERVER;
+    return AUTOWIN_E_OTHER;
+}
+
 /* Ollama's server timings from the final NDJSON object (ns -> ms); 0 if
  * there are none. */
 static int timings_of(const oe_req *r, oe_autowin_timings *t)
@@ -343,43 +505,42 @@ static int timings_of(const oe_req *r, oe_autowin_timings *t)
     return have > 0 && v[2] >= 0;
 }
 
-/* Retry-After in ms from the response headers (delta-seconds); 0 if none. */
-static double retry_after_ms(const oe_req *r)
-{
-    const char *ra = r->resp_headers.data ? strcasestr(r->resp_headers.data, "\nretry-after:") : NULL;
-    if (!ra)
-        return 0;
-    double s = strtod(ra + 13, NULL);
-    return s > 0 && s < 86400 ? s * 1000 : 0;
-}
-
-/* Tells the controller how a gated request ended. */
-static void feed_end(oe_window *w, oe_req *r)
+/* Tells the controller how a gated request ended (cls: end_class). */
+static void end_feed(oe_window *w, oe_req *r, int cls)
 {
     if (!r->gated || r->aw_gen != w->aw_gen || w->mode != AUTOWIN_AUTO)
         return;
     double now = oe_now();
-    int cls = 0;
-    if (r->err == OE_OK && r->status == 200 && !(r->stream && r->stream->failed)) {
+    if (cls == 0) {
         oe_autowin_timings t;
         autowin_done(&w->aw, &r->aw, now, timings_of(r, &t) ? &t : NULL);
         return;
     }
-    if (r->err == OE_ETIMEOUT)
-        cls = AUTOWIN_E_TIMEOUT;
-    else if (r->err == OE_ECONNECT)
-        cls = AUTOWIN_E_CONNECT;
-    else if (r->err != OE_OK)
-        cls = AUTOWIN_E_OTHER;
-    else if (r->status == 503)
-        cls = AUTOWIN_E_OVERLOAD;
-    else if (r->status == 429)
-        cls = AUTOWIN_E_RATE;
-    else if (r->status >= 500 || r->status == 200) /* 200: the stream said it failed */
-        cls = AUTOWIN_E_SERVER;
-    else
-        cls = AUTOWIN_E_OTHER;
-    autowin_error(&w->aw, &r->aw, now, cls, cls == AUTOWIN_E_RATE ? retry_after_ms(r) : 0);
+    double ra = cls == AUTOWIN_E_RATE ? req_retry_after_ms(r) : 0;
+    autowin_error(&w->aw, &r->aw, now, cls, ra > 0 ? ra : 0);
+}
+
+/* Clears r's response and puts it at the front of its window's FIFO. */
+static void requeue_front(oe_window *w, oe_req *r)
+{
+    r->status = 0;
+    r->resp_headers.len = r->resp_body.len = 0;
+    r->errmsg[0] = '\0';
+    r->t_first_byte = r->t_end = 0;
+    if (r->stream) {
+        oe_stream keep = *r->stream;
+        stream_free(r->stream);
+        stream_init(r->stream, keep.format);
+        r->stream->keep_new = keep.keep_new;
+        r->stream->max_text = keep.max_text;
+    }
+    r->gated = 0;
+    r->overloads++;
+    r->next = w->head;
+    w->head = r;
+    if (!w->tail)
+        w->tail = r;
+    w->queued++;
 }
 
 /* From http.c: the transfer has ended (r->easy is NULL again). */
@@ -390,7 +551,19 @@ static void on_transfer_done(oe_req *r)
         w->inflight--;
     r->counted = 0;
     w->done++;
-    feed_end(w, r);
+    int cls = end_class(r);
+    end_feed(w, r, cls);
+    if (cls == AUTOWIN_E_OVERLOAD || cls == AUTOWIN_E_RATE) {
+        window_overload(w, r);
+        double wait = w->hold_until - oe_now();
+        if (r->requeue && (!r->deadline || oe_now() + (wait > 0 ? wait : 0) < r->deadline)) {
+            requeue_front(w, r);
+            pump(w);
+            return;
+        }
+    } else if (cls == 0) {
+        window_success(w);
+    }
     pump(w);
     ended(r);
 }
@@ -452,10 +625,12 @@ void req_cancel_all(void)
     http_cancel_all();
 }
 
-int req_init(uv_loop_t *loop, int mode, int n, long connect_timeout_ms, size_t max_body)
+int req_init(uv_loop_t *loop, int mode, int n, long connect_timeout_ms, size_t max_body,
+             double backoff_ms)
 {
     R.loop = loop;
     R.t0 = oe_now();
+    R.backoff_ms = backoff_ms;
     R.max_body = max_body;
     R.default_mode = mode;
     R.default_n = n;
@@ -463,8 +638,9 @@ int req_init(uv_loop_t *loop, int mode, int n, long connect_timeout_ms, size_t m
     return http_init(loop, on_transfer_done, on_transfer_progress);
 }
 
-/* After http_shutdown(): frees every request still alive (results never
- * taken) and the windows. */
+/* After http_shutdown() and the loop's handles closed (each window's timer
+ * with them): frees every request still alive (results never taken) and
+ * the windows. */
 void req_shutdown(void)
 {
     while (R.all)

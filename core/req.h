@@ -32,6 +32,7 @@ typedef void (*req_fn)(struct oe_req *r);
 typedef struct oe_req {
     /* request, set by lapi.c */
     char *method, *url, *body;
+    char *userpwd;           /* "user:password" for basic auth (never in url), or NULL */
     size_t body_len;
     struct curl_slist *headers;
     long timeout_ms;         /* total, counted from http_start (not queue) */
@@ -41,6 +42,10 @@ typedef struct oe_req {
     int stream_format;       /* 0, or STREAM_NDJSON / STREAM_SSE: parse as it arrives */
     int want_progress;       /* call on_progress as streamed text arrives */
     int want_headers;        /* give Lua every response header (else Retry-After only) */
+    int requeue;             /* a 503 or 429 sends it back to the front of its window's
+                                FIFO (back-pressure) instead of ending it */
+    double deadline;         /* oe_now() ms after which it is not requeued again; 0 = none */
+    int overloads;           /* 503/429 replies it was requeued after */
     req_fn on_done;          /* the transfer ended (or was cancelled) */
     req_fn on_progress;      /* streamed text arrived (want_progress) */
     void *ud;                /* the callbacks' data (lapi.c: the task) */
@@ -49,7 +54,8 @@ typedef struct oe_req {
     oe_buf resp_headers, resp_body;
     enum oe_errkind err;
     char errmsg[256];
-    double t_queued, t_start, t_first_byte, t_end; /* ms, oe_now() */
+    double t_queued, t_start, t_first_byte, t_end; /* ms, oe_now() (t_start: the last send) */
+    double t_sent;           /* oe_now() of its first send (before any overload requeue) */
     struct oe_stream *stream;/* the parser, owned by the request */
     int finished;            /* the transfer has ended (result not yet taken) */
     void *idle;              /* http.c's idle timer while in flight */
@@ -66,15 +72,29 @@ typedef struct oe_req {
 } oe_req;
 
 /*
- * An endpoint's request window. Fixed mode (-c N): at most `limit` in
- * flight, FIFO beyond. Auto mode (-c auto[:N]): the controller (autowin.c)
- * decides when the head of the FIFO may go, from what it sees of each
- * streamed request (sent, first token, done with the server's timings,
- * error by class) and a timer; `limit` then mirrors its window. In auto
- * mode only streamed requests are gated: a request without a stream parser
- * (http{}: tags, show, a dataset download) goes out at once, since the
- * controller could not see it confirmed. Every change of the auto window
- * is appended to `log` as a JSON line (core.window_log drains it).
+ * An endpoint's request window: requests wait in its FIFO until the window
+ * lets the head go (may_send in req.c, the one place that decides).
+ *
+ * Fixed mode (-c N): at most `limit` in flight. An adaptive fixed window
+ * (req_window_adapt, what -c N sets up) starts small and grows by one per
+ * success up to `ssthresh` (slow start), then by one per `limit` successes
+ * (additive increase), never above `max`; each overload reply (503, 429)
+ * halves it, at most once per round trip (only a reply to a request sent
+ * after the last cut cuts again), and resets the growth.
+ *
+ * Auto mode (-c auto[:N]): the controller (autowin.c) decides when the head
+ * may go, from what it sees of each streamed request (sent, first token,
+ * done with the server's timings, error by class) and the timer; `limit`
+ * then mirrors its window, and it learns a cap from 503 and 429. Only
+ * streamed requests are gated: a request without a stream parser (http{}:
+ * tags, show, a dataset download) goes out at once, since the controller
+ * could not see it confirmed. Every change of the auto window is appended
+ * to `log` as a JSON line (core.window_log drains it).
+ *
+ * In both modes, after an overload reply the window sends nothing new
+ * until `hold_until` (Retry-After, else a backoff that doubles with each
+ * cut in a row), and a request marked requeue goes back to the front of
+ * the FIFO: requests wait here, never in a slot.
  */
 typedef struct oe_window {
     char key[256];          /* scheme://host:port, the URL's authority */
@@ -84,17 +104,30 @@ typedef struct oe_window {
     int inflight, queued, max_inflight;
     long done;
     oe_req *head, *tail;    /* FIFO of requests waiting to be sent */
-    oe_autowin aw;          /* the controller (auto mode) */
+    /* fixed mode: adaptation */
+    int adaptive;           /* limit follows the replies (else fixed) */
+    int max, ssthresh, ok;  /* ceiling, end of slow start, successes since growth */
+    /* overload, both modes */
+    int cuts;               /* cuts without a success between: the backoff's exponent */
+    long overloads, ncuts;  /* counters: overload replies, cuts (once per round trip) */
+    double last_cut;        /* oe_now() of the last cut */
+    double hold_until;      /* no new sends before this oe_now() */
+    /* auto mode */
+    oe_autowin aw;          /* the controller */
     unsigned aw_gen;        /* bumped when the controller is started again */
-    uv_timer_t timer;       /* the controller's wake-up (data NULL) */
-    double timer_at;        /* when it is armed for (ms), 0 = not armed */
     oe_buf log;             /* window.jsonl lines not yet taken */
     long log_dropped;       /* lines dropped because nobody took them */
+    /* the window's one timer: the end of a hold, the controller's wake-up
+     * (data NULL: closed with the loop's handles before req_shutdown) */
+    uv_timer_t timer;
+    double timer_at;        /* when it is armed for (ms), 0 = not armed */
     struct oe_window *next;
 } oe_window;
 
-/* mode, n: a new window's (AUTOWIN_AUTO with n 0 is -c auto) */
-int req_init(uv_loop_t *loop, int mode, int n, long connect_timeout_ms, size_t max_body);
+/* mode, n: a new window's (AUTOWIN_AUTO with n 0 is -c auto); backoff_ms:
+ * the first hold after an overload without Retry-After */
+int req_init(uv_loop_t *loop, int mode, int n, long connect_timeout_ms, size_t max_body,
+             double backoff_ms);
 void req_shutdown(void);
 oe_req *req_new(void);
 void req_start_stream(oe_req *r, int format);
@@ -106,9 +139,11 @@ int req_live(void);
 void req_totals(int *inflight, int *queued);
 oe_window *req_window(const char *url);
 void req_window_set_limit(oe_window *w, int limit);       /* fixed mode, limit */
+void req_window_adapt(oe_window *w, int max);             /* fixed mode, adaptive up to max */
 void req_window_set_mode(oe_window *w, int mode, int n);  /* as -c: auto, auto:N, N */
 oe_window *req_windows(void);                             /* the first window (->next) */
 /* The controller's summary of w (auto mode) as one JSON object, into buf. */
 int req_window_summary_json(oe_window *w, char *buf, int n);
+double req_retry_after_ms(const oe_req *r);
 
 #endif

@@ -9,7 +9,12 @@
  *     without a space is accepted; {"error": ...} in an event, or an old
  *     llama-server "error: {...}" line, is a failure.
  * A stream that ends without done:true / [DONE] is a failure: a partial
- * answer is never taken as complete. No Lua here; JSON through cJSON.
+ * answer is never taken as complete; so is one whose text goes past
+ * max_text, and a malformed chunk (an NDJSON line with neither a message
+ * object nor a response, a content or thinking that is not a string, an SSE
+ * stream that never had a choice), as in the non-streamed parsers. The text
+ * is kept once, plus the part not yet read only when keep_new says someone
+ * reads it as it arrives. No Lua here; JSON through cJSON.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,7 @@ void stream_init(oe_stream *s, int format)
 {
     memset(s, 0, sizeof *s);
     s->format = format;
+    s->prompt_tokens = s->completion_tokens = -1; /* unknown until the server says */
 }
 
 void stream_free(oe_stream *s)
@@ -70,6 +76,12 @@ static int add_text(oe_stream *s, const char *content, const char *thinking, dou
     size_t nc = content ? strlen(content) : 0, nt = thinking ? strlen(thinking) : 0;
     if (nc + nt == 0)
         return 0;
+    if (s->max_text && s->content.len + s->thinking.len + nc + nt > s->max_text) {
+        char cap[32];
+        snprintf(cap, sizeof cap, "%zu bytes", s->max_text);
+        fail(s, "the streamed text exceeds the cap of %s", cap);
+        return 0;
+    }
     if (!s->t_first)
         s->t_first = now;
     else
@@ -78,13 +90,15 @@ static int add_text(oe_stream *s, const char *content, const char *thinking, dou
     s->chunks++;
     if (nt) {
         buf_append(&s->thinking, thinking, nt);
-        buf_append(&s->new_thinking, thinking, nt);
+        if (s->keep_new)
+            buf_append(&s->new_thinking, thinking, nt);
     }
     if (nc) {
         if (!s->t_first_content)
             s->t_first_content = now;
         buf_append(&s->content, content, nc);
-        buf_append(&s->new_content, content, nc);
+        if (s->keep_new)
+            buf_append(&s->new_content, content, nc);
     }
     return 1;
 }
@@ -98,6 +112,13 @@ static void error_value(oe_stream *s, const cJSON *e)
         fail_server(s, "error in the stream: %s", str(e, "message"));
     else
         fail_server(s, "error in the stream%s", "");
+}
+
+/* A text field that, when present, must be a string (null counts as absent). */
+static int text_ok(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return !v || cJSON_IsNull(v) || cJSON_IsString(v);
 }
 
 static int ndjson_line(oe_stream *s, const char *line, size_t len, double now)
@@ -114,16 +135,22 @@ static int ndjson_line(oe_stream *s, const char *line, size_t len, double now)
         error_value(s, e);
     } else {
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
-        if (cJSON_IsObject(m)) /* /api/chat */
-            got = add_text(s, str(m, "content"), str(m, "thinking"), now);
-        else /* /api/generate */
-            got = add_text(s, str(o, "response"), str(o, "thinking"), now);
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "done"))) {
+        if (cJSON_IsObject(m)) { /* /api/chat */
+            if (!text_ok(m, "content") || !text_ok(m, "thinking"))
+                fail(s, "a streamed message.content or thinking is not a string%s", "");
+            else
+                got = add_text(s, str(m, "content"), str(m, "thinking"), now);
+        } else if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "response"))) {
+            got = add_text(s, str(o, "response"), str(o, "thinking"), now); /* /api/generate */
+        } else {
+            fail(s, "a streamed chunk has no message object (nor a response)%s", "");
+        }
+        if (!s->failed && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "done"))) {
             s->done = 1;
             const char *dr = str(o, "done_reason");
             snprintf(s->done_reason, sizeof s->done_reason, "%s", dr ? dr : "stop");
-            s->prompt_tokens = num(o, "prompt_eval_count", 0);
-            s->completion_tokens = num(o, "eval_count", 0);
+            s->prompt_tokens = num(o, "prompt_eval_count", -1);
+            s->completion_tokens = num(o, "eval_count", -1);
             s->final.len = 0;
             buf_append(&s->final, line, len);
         }
@@ -135,6 +162,10 @@ static int ndjson_line(oe_stream *s, const char *line, size_t len, double now)
 static int sse_data(oe_stream *s, const char *p, size_t len, double now)
 {
     if (len == 6 && memcmp(p, "[DONE]", 6) == 0) {
+        if (!s->saw_choice) {
+            fail(s, "the SSE stream ended with no choice in any event (choices: [])%s", "");
+            return 0;
+        }
         s->done = 1;
         if (!s->done_reason[0])
             snprintf(s->done_reason, sizeof s->done_reason, "stop");
@@ -155,8 +186,14 @@ static int sse_data(oe_stream *s, const char *p, size_t len, double now)
     }
     const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "choices"), 0);
     if (cJSON_IsObject(ch)) {
+        s->saw_choice = 1;
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(ch, "delta");
         if (cJSON_IsObject(d)) {
+            if (!text_ok(d, "content") || !text_ok(d, "reasoning") || !text_ok(d, "reasoning_content")) {
+                fail(s, "a streamed delta.content or reasoning is not a string%s", "");
+                cJSON_Delete(o);
+                return 0;
+            }
             const char *r = str(d, "reasoning");
             got = add_text(s, str(d, "content"), r ? r : str(d, "reasoning_content"), now);
         }

@@ -11,13 +11,16 @@ typedef struct oe_stream {
     int format;             /* STREAM_NDJSON (Ollama) or STREAM_SSE (OpenAI) */
     oe_buf line;            /* a line not yet complete */
     oe_buf content, thinking;           /* the whole text so far */
-    oe_buf new_content, new_thinking;   /* text not yet handed to Lua */
+    oe_buf new_content, new_thinking;   /* text not yet handed to Lua (keep_new only) */
+    int keep_new;           /* someone reads the text as it arrives: keep new_* */
+    size_t max_text;        /* content + thinking at most (bytes); 0 = no cap */
+    int saw_choice;         /* SSE: an event had choices[0] */
     oe_buf final;           /* NDJSON: the done:true object, as sent */
     int done;               /* NDJSON done:true, or SSE [DONE] */
     int failed;             /* 1: the server sent an error; 2: malformed or cut short */
     char done_reason[32];   /* "stop", "length", ... (finish_reason) */
     char error[512];
-    long prompt_tokens, completion_tokens;
+    long prompt_tokens, completion_tokens; /* -1: the server did not say */
     long chunks;            /* events that carried text */
     double t_first, t_first_content, t_last; /* ms, monotonic; 0 = not yet */
     double gap_sum;         /* sum of gaps between text events */

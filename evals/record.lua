@@ -21,6 +21,7 @@
 --   ttft_ms, itl_ms    time to first token and mean inter-token latency (--stream)
 --   latency_ms         from send to the last byte, of the attempt that succeeded
 --   attempts           requests made for this item (1 + retries)
+--   overloads          503/429 replies it waited out (back-pressure, not retries)
 -- A request that failed after its retries (redone on resume):
 --   messages, gold     as above
 --   error              the message, naming the request ("HTTP 500 from URL: ...")
@@ -60,7 +61,7 @@ function M.scored(suite, it, id, messages, gold, res)
         prompt_tokens = res.prompt_tokens, completion_tokens = res.completion_tokens,
         thinking_tokens = res.thinking_tokens,
         latency_ms = floor(res.latency_ms * 1000 + 0.5) / 1000,
-        attempts = res.attempts,
+        attempts = res.attempts, overloads = res.overloads,
     }
     if res.ttft_ms then rec.ttft_ms, rec.itl_ms = res.ttft_ms, res.itl_ms end
     return rec
@@ -71,7 +72,8 @@ end
 -- err, kind, info: what chat{} returned instead of a result.
 function M.failed(it, id, messages, gold, err, kind, info)
     return { id = id, index = it.index, messages = messages, gold = gold,
-             error = err, error_kind = kind, attempts = info and info.attempts }
+             error = err, error_kind = kind, attempts = info and info.attempts,
+             overloads = info and info.overloads }
 end
 
 

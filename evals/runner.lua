@@ -35,10 +35,10 @@ M.options = {
     { name = "num-predict", type = "integer", default = 2048, help = "maximum tokens generated per answer" },
     { name = "num-ctx", type = "integer", default = 8192, help = "context window, the same on every request" },
     { name = "think", type = "string", choices = { "auto", "true", "false", "low", "medium", "high" },
-      default = "auto", help = "reasoning for thinking models (auto: the server's default)" },
+      default = "auto", help = "reasoning for thinking models (auto: the model's default, sent explicitly)" },
 }
 
-local EXIT_OK, EXIT_FATAL, EXIT_INCOMPLETE, EXIT_STORAGE, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
+local EXIT_OK, EXIT_FATAL, EXIT_INCOMPLETE, EXIT_STORAGE, EXIT_PAUSED, EXIT_INTERRUPTED = 0, 1, 3, 4, 5, 130
 
 
 local function say(fmt, ...)
@@ -195,17 +195,22 @@ local function run_items(run)
         end
         local res, cerr, kind, info = chat { messages = messages, options = run.gen, think = run.think }
         if not res and kind == "cancelled" then return end -- redone on resume
+        if not res and kind == "paused" then -- the endpoint stayed down: stop, redo on resume
+            run.paused = run.paused or cerr
+            fatal = fatal or cerr
+            return
+        end
         st.new = st.new + 1
         if res then
             local rec = record.scored(suite, it, id, messages, gold, res)
             st.scored = st.scored + 1
             if rec.correct then st.correct = st.correct + 1 end
-            st.tokens = st.tokens + res.completion_tokens
+            st.tokens = st.tokens + (res.completion_tokens or 0)
             return append(rec)
         end
         st.errors = st.errors + 1
         local status = info and info.status
-        if status == 400 or status == 401 or status == 403 or status == 404 then
+        if kind ~= "context" and (status == 400 or status == 401 or status == 403 or status == 404) then
             -- the server refuses every request alike: stop rather than fail them all
             fatal = fatal or (cerr .. ((status == 401 or status == 403) and " (check the API key)" or ""))
         end
@@ -245,7 +250,7 @@ local function summarise(run)
     run.interrupted = ollaeval.interrupted() > 0
     run.wall = (now() - run.t_start) / 1000
     run.new = run.st.new
-    run.status = summary.status(s, run.total, run.fatal, run.interrupted)
+    run.status = run.paused and "paused" or summary.status(s, run.total, run.fatal, run.interrupted)
     run.context_length = preflight.loaded_context(run.model)
     local sum = summary.of_run(run, s)
     run.window = windowlog.findings()
@@ -289,6 +294,10 @@ local function report(run, s)
         stderr:write(format("ollaeval: stopped: cannot write the run folder (%s); every record before it is kept: "
             .. "free space or fix the folder, then re-run with -o %s\n", run.storage, run.dir))
         return EXIT_STORAGE
+    end
+    if run.paused then
+        stderr:write("ollaeval: ", run.paused, "\n")
+        return EXIT_PAUSED
     end
     if run.fatal then
         stderr:write("ollaeval: stopped: ", run.fatal, "\n")

@@ -17,6 +17,23 @@ local function api_key()
     return k ~= "" and k or nil
 end
 
+-- scrub(s) -> s without the API key's value (nor "Bearer <key>"): for every
+-- server message before it is stored or shown
+function M.scrub(s)
+    local key = api_key()
+    if type(s) ~= "string" or not key or #key < 4 then return s end
+    local out, i = {}, 1
+    while true do
+        local a, b = s:find(key, i, true)
+        if not a then break end
+        local pre = s:sub(i, a - 1):gsub("Bearer%s*$", "")
+        out[#out + 1] = pre .. "[API key]"
+        i = b + 1
+    end
+    out[#out + 1] = s:sub(i)
+    return table.concat(out)
+end
+
 -- headers(backend) -> the request headers (with the API key for openai)
 function M.headers(backend)
     local h = { ["Content-Type"] = "application/json" }
@@ -36,6 +53,10 @@ end
 -- Ollama's {"error":"..."}, OpenAI-style {"error":{"message":...}}, vLLM's
 -- old {"message":...}; else the body, shortened.
 function M.server_message(body)
+    return M.scrub(M.raw_message(body))
+end
+
+function M.raw_message(body)
     local j = cjson_safe.decode(body or "")
     if type(j) == "table" then
         local e = j.error
@@ -48,10 +69,11 @@ function M.server_message(body)
     return body
 end
 
--- A token count from JSON (a float to cjson), as an integer; 0 if absent.
+-- A token count from JSON (a float to cjson), as an integer; nil (unknown)
+-- if absent: Ollama omits a zero count, and a missing count is not 0.
 local function count(v)
     v = tonumber(v)
-    return v and math.tointeger(floor(v)) or 0
+    return v and math.tointeger(floor(v)) or nil
 end
 
 local function effort(think)
@@ -66,10 +88,12 @@ M.by_name = {
     ollama = {
         path = "/api/chat", stream = "ndjson",
         body = function(req, model, stream)
+            -- truncate=false: a prompt longer than num_ctx is an error, never
+            -- silently shortened (Ollama drops the oldest turns otherwise)
             return {
                 model = model, messages = req.messages, stream = stream,
                 options = req.options, think = req.think, format = req.format,
-                keep_alive = req.keep_alive,
+                keep_alive = req.keep_alive, truncate = false,
             }
         end,
         parse = function(j)
@@ -77,6 +101,7 @@ M.by_name = {
             if type(m) ~= "table" or type(m.content) ~= "string" then
                 return nil, "the response has no message.content"
             end
+            if j.done == false then return nil, "the response says done:false (not a whole answer)" end
             return {
                 content = m.content,
                 thinking = type(m.thinking) == "string" and m.thinking or nil,
@@ -96,8 +121,11 @@ M.by_name = {
             local b = {
                 model = model, messages = req.messages, stream = stream,
                 temperature = o.temperature, top_p = o.top_p, seed = o.seed, stop = o.stop,
-                max_tokens = o.num_predict,
             }
+            -- reasoning models (OpenAI o-series) refuse max_tokens
+            local mct = req.max_completion_tokens
+            if mct == nil then mct = options.engine["max-completion-tokens"] end
+            if mct then b.max_completion_tokens = o.num_predict else b.max_tokens = o.num_predict end
             if stream then b.stream_options = { include_usage = true } end
             if req.think ~= nil then b.reasoning_effort = effort(req.think) end
             if req.format == "json" then
@@ -124,7 +152,7 @@ M.by_name = {
                 done_reason = type(c.finish_reason) == "string" and c.finish_reason or nil,
                 prompt_tokens = count(u.prompt_tokens),
                 completion_tokens = count(u.completion_tokens),
-                thinking_tokens = details.reasoning_tokens and count(details.reasoning_tokens) or nil,
+                thinking_tokens = count(details.reasoning_tokens),
             }
         end,
         final = function() return {} end,

@@ -10,22 +10,24 @@ local endpoints = require "ollaeval.endpoints"
 local checkfield = require("ollaeval.http").checkfield
 local D = require "ollaeval.defaults"
 
-local min, random = math.min, math.random
+local min, max, random = math.min, math.max, math.random
 local format, concat = string.format, table.concat
 local server_message = backends.server_message
 
 local M = {}
 
--- HTTP statuses worth another attempt.
-local RETRY_STATUS = { [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
+-- HTTP statuses worth another attempt (a real failure: spends a retry).
+-- 503 and 429 are overload, not failure: the request waits in its window's
+-- FIFO (req.c) until the per-call deadline, spending no retry.
+local RETRY_STATUS = { [500] = true, [502] = true, [504] = true }
 
 -- The first retry waits BACKOFF_MS (with jitter), each next one twice as
 -- long, up to 30 s. OLLAEVAL_BACKOFF_MS changes the base (tests use a few ms).
 local BACKOFF_MS = tonumber(os.getenv("OLLAEVAL_BACKOFF_MS") or "") or D["backoff-ms"]
 
 local function retry_delay(attempt, res)
-    local ra = res and res.retry_after
-    if ra then return min(ra * 1000, 60000) end
+    local ra = res and res.retry_after -- > 0 when given (lapi.c: seconds or an HTTP-date)
+    if ra and ra > 0 then return min(ra * 1000, 60000) end
     local base = min(BACKOFF_MS * 2 ^ (attempt - 1), 30000)
     return base * (0.5 + random() * 0.5)
 end
@@ -33,8 +35,8 @@ end
 -- Takes the rest of a cancelled streamed request: its end.
 local function drain()
     while true do
-        local what, res, err, kind = core.request_next()
-        if what == "done" then return res, err, kind end
+        local what, res, err, kind, over = core.request_next()
+        if what == "done" then return res, err, kind, over end
     end
 end
 
@@ -45,8 +47,8 @@ local function streamed(spec, on_token)
     core.request(spec)
     local acc_c, acc_t = {}, {}
     while true do
-        local what, a, b, c = core.request_next()
-        if what == "done" then return a, b, c, nil end
+        local what, a, b, c, d = core.request_next()
+        if what == "done" then return a, b, c, nil, d end
         acc_c[#acc_c + 1], acc_t[#acc_t + 1] = a, b
         local ok, go = pcall(on_token, a, b)
         if not ok then -- the request must not outlive the error
@@ -56,39 +58,116 @@ local function streamed(spec, on_token)
         end
         if go == false then
             core.request_cancel()
-            drain()
-            return nil, nil, nil, { content = concat(acc_c), thinking = concat(acc_t) }
+            local _, _, _, over = drain()
+            return nil, nil, nil, { content = concat(acc_c), thinking = concat(acc_t) }, over
         end
     end
+end
+
+-- ---- Ollama's defaults, made explicit ----
+
+-- Options Ollama loads the model with: a change reloads it (protocols.md
+-- §3.4), so each must stay the same for a model during the run.
+local LOAD_TIME = { "num_ctx", "num_batch", "num_gpu", "num_thread", "main_gpu", "use_mmap",
+    "use_mlock", "draft_num_predict" }
+local load_seen = {} -- endpoint .. " " .. model -> {option -> value}
+
+local function check_load_time(url_base, model, o)
+    local key = url_base .. " " .. model
+    local seen = load_seen[key]
+    if not seen then
+        seen = {}
+        for _, k in ipairs(LOAD_TIME) do seen[k] = o and o[k] end
+        load_seen[key] = seen
+        return
+    end
+    for _, k in ipairs(LOAD_TIME) do
+        local v = o and o[k]
+        if v ~= seen[k] then
+            error(format("chat{}: options.%s is %s, but earlier requests to %s at %s sent %s: it is a "
+                .. "load-time option (Ollama reloads the model when it changes); keep it the same for "
+                .. "the whole run", k, tostring(v), model, url_base, tostring(seen[k])), 3)
+        end
+    end
+end
+
+-- The server's default for think, made explicit: Ollama turns thinking on
+-- by itself for a model whose /api/show capabilities has "thinking"; we say
+-- so in every request instead (true, else false). nil when the server is
+-- not Ollama (no /api/show). Cached per server and model.
+local think_cache = {} -- root URL .. " " .. model -> true | false | "none"
+
+local function default_think(url_base, model)
+    local root = url_base:gsub("/v1$", "")
+    local key = root .. " " .. model
+    while think_cache[key] == "pending" do core.sleep(10) end
+    local v = think_cache[key]
+    if v == nil then
+        think_cache[key] = "pending"
+        local res = core.request { method = "POST", url = root .. "/api/show", timeout = 30,
+            body = cjson.encode { model = model }, headers = { ["Content-Type"] = "application/json" },
+            userpwd = endpoints.userpwd(url_base) }
+        local j = res and res.status == 200 and cjson_safe.decode(res.body)
+        if type(j) == "table" and type(j.capabilities) == "table" then
+            v = false
+            for _, c in ipairs(j.capabilities) do if c == "thinking" then v = true end end
+        elseif res then
+            -- not Ollama (or it does not know the model: the chat's own 404
+            -- says so): send nothing
+            v = "none"
+        else
+            think_cache[key] = nil -- no answer: ask again next time
+            return nil
+        end
+        think_cache[key] = v
+    end
+    if v == "none" then return nil end
+    return v
+end
+
+-- Errors that say the prompt does not fit the context (Ollama with
+-- truncate=false, llama-server, vLLM): not retried, kind "context".
+local function context_error(msg)
+    return msg:find("exceeds the context length", 1, true) or msg:find("exceeds the available context size", 1, true)
+        or msg:find("maximum context length", 1, true) or msg:find("context_length_exceeded", 1, true)
 end
 
 -- One attempt: sends, waits (passing streamed text to on_token), and
 -- returns fields, nil, nil, res, raw  or  nil, err, kind, res. stream: the
 -- request streams on the wire (asked for, or the endpoint's window is auto
 -- and counts first tokens); record: the caller asked for streaming, so the
--- stream's timings are part of the answer.
-local function attempt(backend, url, body, req, stream, record)
+-- stream's timings are part of the answer. left_s: the seconds left of the
+-- call's deadline (the request is requeued on 503/429 until then).
+local function attempt(backend, url_base, url, body, req, stream, record, left_s)
     local B = backends.by_name[backend]
     local O = options.engine
     local spec = {
         method = "POST", url = url, body = body, headers = backends.headers(backend),
-        timeout = req.timeout or O.timeout, connect_timeout = D["connect-timeout"],
+        userpwd = endpoints.userpwd(url_base),
+        timeout = min(req.timeout or O.timeout, max(left_s, 0.001)), connect_timeout = D["connect-timeout"],
         idle_timeout = stream and (req.idle_timeout or O["idle-timeout"]) or nil,
         stream = stream and B.stream or nil,
+        requeue = true, deadline = max(left_s, 0.001),
     }
-    local res, err, kind, stopped
+    local res, err, kind, stopped, over
     if stream and req.on_token then
-        res, err, kind, stopped = streamed(spec, req.on_token)
+        res, err, kind, stopped, over = streamed(spec, req.on_token)
     else
-        res, err, kind = core.request(spec)
+        res, err, kind, over = core.request(spec)
     end
     if stopped then
         return { content = stopped.content, thinking = stopped.thinking, done_reason = "stopped",
-                 prompt_tokens = 0, completion_tokens = 0 }, nil, nil, nil
+                 prompt_tokens = nil, completion_tokens = nil }, nil, nil, { overloads = over }
     end
-    if not res then return nil, kind .. ": " .. err, kind, nil end
+    -- a failure without a response still says how many overloads it waited out
+    if not res then return nil, kind .. ": " .. err, kind, { overloads = over, failed = true } end
     if res.status ~= 200 then
-        return nil, format("HTTP %d from %s: %s", res.status, url, server_message(res.body)), "http", res
+        local msg = server_message(res.body)
+        if res.status == 400 and context_error(msg) then
+            return nil, format("context: HTTP 400 from %s: %s (the prompt does not fit the model's context: "
+                .. "raise num_ctx, e.g. --num-ctx, or shorten the prompt)", url, msg), "context", res
+        end
+        return nil, format("HTTP %d from %s: %s", res.status, url, msg), "http", res
     end
     if stream then
         local s = res.stream
@@ -115,7 +194,7 @@ local function attempt(backend, url, body, req, stream, record)
 end
 
 -- chat{messages=, model=, options=, think=, format=, endpoint=, timeout=,
--- retries=, stream=, on_token=} -> response or nil, err, kind, info
+-- deadline=, retries=, stream=, on_token=} -> response or nil, err, kind, info
 -- (docs/api.md). Retries what can be retried, on another endpoint when
 -- there are several; shrinks an overloaded endpoint's window.
 function M.chat(req)
@@ -130,58 +209,102 @@ function M.chat(req)
         end
     end
     checkfield(req, "options", "table", "chat{}")
+    local ka = req.keep_alive
+    if ka == 0 or ka == "0" or (type(ka) == "string" and ka:match("^0+[smh]?$")) then
+        error("chat{}: keep_alive=0 unloads the model for every client of the server after this request; "
+            .. "leave it out (the server's default) or give a duration", 2)
+    end
     checkfield(req, "on_token", "function", "chat{}")
+    checkfield(req, "deadline", "number", "chat{}")
     local O = options.engine
     local model = req.model or O.model
     if not model then error("chat{}: no model: pass -m NAME or chat{model=...}", 2) end
     local stream = req.stream
     if stream == nil then stream = O.stream or req.on_token ~= nil end
     local retries = req.retries or O.retries
-    local info = { attempts = 0 }
+    local info = { attempts = 0, overloads = 0 }
     local t0 = core.now()
+    local deadline_s = req.deadline or O.deadline
     local endpoint = req.endpoint
     local fields, err, kind, res, raw
-    local waited = 0 -- ms the attempts waited in the window's FIFO, not yet sent
+    local waited = 0 -- ms the attempts waited in the window's FIFO before their first send
     while true do
         info.attempts = info.attempts + 1
+        local paused = endpoints.paused()
+        if paused then
+            info.endpoint = endpoint
+            return nil, paused, "paused", info
+        end
         local url_base = req.endpoint or endpoints.pick(endpoint)
         endpoint = url_base
         local backend = req.api or backends.of(url_base)
         local B = backends.by_name[backend] or error("chat{}: unknown api '" .. tostring(backend) .. "'", 2)
+        check_load_time(url_base, model, req.options)
+        local sent = req
+        if req.think == nil then
+            local t = default_think(url_base, model)
+            if t ~= nil then
+                sent = setmetatable({ think = t }, { __index = req })
+            end
+        end
         -- an auto window counts first tokens: the request streams on the wire
         local wire = stream or endpoints.auto(url_base)
-        local body = cjson.encode(B.body(req, model, wire and true or false))
+        local body = cjson.encode(B.body(sent, model, wire and true or false))
         local url = url_base .. B.path
-        fields, err, kind, res, raw = attempt(backend, url, body, req, wire, stream)
+        local left_s = deadline_s - (core.now() - t0) / 1000
+        fields, err, kind, res, raw = attempt(backend, url_base, url, body, req, wire, stream, left_s)
+        if res then info.overloads = info.overloads + (res.overloads or 0) end
+        if res and res.failed then res = nil end
         if res then
             info.status, info.ms, info.ttfb_ms, info.queued_ms = res.status, res.total_ms, res.ttfb_ms, res.queued_ms
             waited = waited + (res.queued_ms or 0)
         end
         local retry = false
         if fields then
-            endpoints.coped(url_base)
             endpoints.ok(url_base)
             break
         elseif kind == "http" then
             info.server_message = server_message(res.body)
-            if res.status == 503 or res.status == 429 then endpoints.overloaded(url_base) end
+            if res.status == 503 or res.status == 429 then
+                -- requeued by req.c until the deadline: now it has passed
+                err = format("%s (overloaded: %d replies of 503/429 within the deadline of %g s; "
+                    .. "lower -c, or raise --deadline)", err, info.overloads + 1, deadline_s)
+            end
             retry = RETRY_STATUS[res.status] or false
-        elseif kind == "connection" or kind == "timeout" then
-            endpoints.failed(url_base)
+        elseif kind == "connection" then
+            retry = true
+            -- refused or unresolvable (not a reset mid-answer): may pause the run
+            local refused = err:find("Couldn't connect", 1, true) or err:find("resolve host", 1, true)
+            local p = endpoints.failed(url_base, refused and "refused" or kind)
+            if p then
+                info.endpoint = url_base
+                return nil, p, "paused", info
+            end
+        elseif kind == "timeout" then
+            endpoints.failed(url_base, kind)
             retry = true
         elseif kind == "protocol" or kind == "server" then
             retry = true
         end
+        err = backends.scrub(err) -- a server may echo the API key back
+        local delay = retry and retry_delay(info.attempts, res)
         if not retry or info.attempts > retries or core.interrupted() > 0 then
             info.endpoint = url_base
             return nil, err, kind, info
         end
-        core.sleep(retry_delay(info.attempts, res))
+        if core.now() + delay > t0 + deadline_s * 1000 then
+            info.endpoint = url_base
+            return nil, format("%s (gave up: the deadline of %g s for this request has passed)", err, deadline_s),
+                kind, info
+        end
+        core.sleep(delay)
     end
-    -- not counting the time in the window's FIFO (an auto window holds many)
+    -- not counting the time in the window's FIFO before each attempt was
+    -- first sent (an auto window holds many); overload waits count
     fields.latency_ms = core.now() - t0 - waited
     fields.request_ms, fields.ttfb_ms, fields.queued_ms = info.ms, info.ttfb_ms, info.queued_ms
     fields.attempts, fields.endpoint, fields.raw = info.attempts, endpoint, raw
+    fields.overloads = info.overloads
     fields.model = type(raw) == "table" and raw.model or model
     return fields
 end

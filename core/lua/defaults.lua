@@ -6,6 +6,11 @@ return {
     concurrency = "auto",                 -- -c: requests in flight per endpoint (auto, auto:N, N)
     timeout = 900,                        -- --timeout, seconds, from when a request is sent
     ["idle-timeout"] = 300,               -- --idle-timeout, seconds between streamed chunks
+    ["max-concurrency"] = 4096,           -- -c above this is capped (with a message)
+    deadline = 3600,                      -- --deadline, seconds for one chat{}: every attempt,
+                                          --   overload wait and backoff
+    ["down-wait"] = 30,                   -- --down-wait, seconds a dead single endpoint is probed
+                                          --   before the run pauses (exit status 5)
     retries = 4,                          -- --retries
     seed = 0,                             -- --seed
     ["api-key-env"] = "OPENAI_API_KEY",   -- --api-key-env

@@ -1,41 +1,65 @@
 -- ollaeval.endpoints: the servers requests go to (-e URL, repeatable;
 -- URL#N, URL#auto or URL#auto:N gives one its own window, as -c), which
--- one a request goes to, which are out of rotation, and the adaptation of
--- fixed windows (AIMD). The windows themselves are in C (req.c):
--- core.window(url) finds a URL's by its scheme://host:port; an auto window
--- is driven by its controller in C (core/autowin.c), not from here.
+-- one a request goes to, which are out of rotation, and when a dead
+-- endpoint pauses the run. The windows are in C (req.c): core.window(url)
+-- finds a URL's by its scheme://host:port. A fixed window (-c N) adapts to
+-- overload there (slow start, halving on 503/429); an auto window is
+-- driven by its controller (core/autowin.c). Neither is adjusted from here.
 local core = require "ollaeval.core"
 local options = require "ollaeval.options"
 local D = require "ollaeval.defaults"
 
-local floor, max, format = math.floor, math.max, string.format
+local format = string.format
 
 local M = {}
 
 local limits = {} -- endpoint URL -> its own window (URL#N: N, URL#auto[:N]: the string)
 local bounds = {} -- endpoint URL -> most requests its window may hold (N, or auto's bound)
+local creds = {}  -- endpoint URL -> "user:password" from the -e URL (never recorded)
 
 -- size(spec) -> what core.window takes ("auto", "auto:N" or the integer N),
--- the most in flight it allows; nil for anything else.
+-- the most in flight it allows (N at most max-concurrency); nil for
+-- anything else.
 function M.size(spec)
     spec = tostring(spec)
+    local cap = D["max-concurrency"]
     if spec == "auto" then return "auto", 256 end
-    local n = spec:match("^auto:(%d+)$")
-    if n and tonumber(n) >= 1 then return spec, tonumber(n) end
-    n = spec:match("^(%d+)$")
-    if n and tonumber(n) >= 1 then return tonumber(n), tonumber(n) end
+    local n = tonumber(spec:match("^auto:(%d+)$"))
+    if n and n >= 1 then
+        n = math.min(n, cap)
+        return "auto:" .. math.tointeger(n), math.tointeger(n)
+    end
+    n = tonumber(spec:match("^(%d+)$"))
+    if n and n >= 1 then
+        n = math.tointeger(math.min(n, cap))
+        return n, n
+    end
     return nil
+end
+
+-- strip_userinfo(s) -> s with every "user:password@" of a URL removed
+function M.strip_userinfo(s)
+    return (s:gsub("(%a[%w+.-]*://)[^/@%s]*@", "%1"))
+end
+
+-- userpwd(url) -> the credentials the -e URL carried, for basic auth
+function M.userpwd(url)
+    return creds[url]
 end
 
 local function normalize_url(u)
     if not u:find("^%a[%w+.-]*://") then
         u = "http://" .. u
     end
+    local scheme, info, rest = u:match("^(%a[%w+.-]*://)([^/@]*)@(.*)$")
+    local cred
+    if scheme then u, cred = scheme .. rest, info end
     u = u:gsub("/+$", "")
     -- a bare host gets Ollama's port, as the ollama client does
     if not u:find("^%a[%w+.-]*://[^/]*:%d+") and not u:find("^https://") then
         u = u:gsub("^(%a[%w+.-]*://[^/]+)", "%1:11434", 1)
     end
+    if cred then creds[u] = cred end
     return u
 end
 
@@ -60,17 +84,25 @@ function M.init()
     end
     O.endpoint = eps
     M.list = eps
+    for _, e in ipairs(eps) do
+        if O.api == "openai" and not e:find("/v1$") then
+            options.log("note: --api openai with %s: OpenAI-compatible servers answer at /v1/chat/completions; "
+                .. "did you mean -e %s/v1?", e, e)
+        end
+    end
     local spec, bound = M.size(O.concurrency)
     for _, e in ipairs(eps) do
         if not limits[e] then bounds[e] = bound end
-        core.window(e, limits[e] or spec)
+        local s = limits[e] or spec
+        -- -c N: an adaptive window up to N (req.c); auto: the controller
+        if math.type(s) == "integer" then core.window_adapt(e, s) else core.window(e, s) end
     end
     return eps
 end
 
 -- auto(url) -> true when the URL's window is driven by the controller
 function M.auto(url)
-    return select(6, core.window(url)) == "auto"
+    return select(8, core.window(url)) == "auto"
 end
 
 -- capacity() -> the most requests all endpoints' windows may hold at once
@@ -84,6 +116,7 @@ end
 -- ---- health: which endpoints are in rotation ----
 
 local health = {} -- url -> {fails=, down_until=}
+local streak = 0   -- connection failures in a row, any endpoint (see paused())
 
 local function healthy(url)
     local h = health[url]
@@ -92,25 +125,11 @@ end
 
 -- ok(url): the endpoint answered; back in rotation if it was out.
 function M.ok(url)
+    streak = 0 -- refusals in a row
     local h = health[url]
     if h then
         if h.down_until > 0 then options.log("endpoint %s answers again: back in rotation", url) end
         health[url] = nil
-    end
-end
-
--- failed(url): a connection failure or timeout. Three in a row take an
--- endpoint out of rotation for 10 s; then the next request probes it.
-function M.failed(url)
-    if #M.list < 2 then return end
-    local h = health[url] or { fails = 0, down_until = 0 }
-    health[url] = h
-    h.fails = h.fails + 1
-    if h.fails >= 3 then
-        if h.down_until <= core.now() then
-            options.log("endpoint %s failed %d times in a row: out of rotation for 10 s", url, h.fails)
-        end
-        h.down_until = core.now() + 10000
     end
 end
 
@@ -134,45 +153,86 @@ function M.pick(avoid)
     return avoid or eps[1]
 end
 
--- ---- window adaptation: additive increase, multiplicative decrease ----
--- Halve an endpoint's window when the server says it is overloaded, grow it
--- by one after `limit` successes in a row, never above its configured size.
--- Fixed windows only: an auto window's controller sees the same 503s and
--- 429s in C.
+-- ---- a single endpoint that stays down: the run pauses ----
+-- PAUSE_AFTER connection failures in a row on the only endpoint (or on
+-- every endpoint) stop the attempts: one task probes it (GET /) every 2 s
+-- for --down-wait seconds while the others wait; if it answers, they go
+-- on; else every chat{} returns nil, msg, "paused" and the runner stops
+-- with exit status 5. A success anywhere resets the count.
 
-local aimd = {} -- endpoint URL -> {ok=, max=, last_cut=}
+local PAUSE_AFTER = 5
+local probing = false
+local paused_msg = nil
 
-local function adapt(url)
-    local w = aimd[url]
-    if not w then
-        w = { ok = 0, max = bounds[url] or 1, last_cut = -1e9 }
-        aimd[url] = w
-    end
-    return w
+-- paused() -> the message once the run is paused, else nil
+function M.paused()
+    return paused_msg
 end
 
--- overloaded(url): a 503 or 429: the window halves (once a second at most).
-function M.overloaded(url)
-    if M.auto(url) then return end
-    local w = adapt(url)
-    local t = core.now()
-    if t - w.last_cut < 1000 then return end
-    w.last_cut, w.ok = t, 0
-    local limit = core.window(url)
-    core.window(url, max(1, floor(limit / 2)))
+local function probe(url)
+    local res = core.request { method = "GET", url = url .. "/", timeout = 2, connect_timeout = 2 }
+    return res ~= nil
 end
 
--- coped(url): a success: the window grows back by one after `limit` of them.
-function M.coped(url)
-    if M.auto(url) then return end
-    local w = adapt(url)
-    local limit = core.window(url)
-    if limit >= w.max then return end
-    w.ok = w.ok + 1
-    if w.ok >= limit then
-        w.ok = 0
-        core.window(url, limit + 1)
+local function all_down()
+    if #M.list == 1 then return true end
+    for _, e in ipairs(M.list) do
+        if healthy(e) then return false end
     end
+    return true
+end
+
+-- connection_failed(url) -> a "paused" message when the run must pause
+-- (after probing the endpoint for --down-wait seconds), else nil.
+local function connection_failed(url)
+    streak = streak + 1
+    if paused_msg then return paused_msg end
+    if streak < PAUSE_AFTER or not all_down() then return nil end
+    if probing then -- another task probes: wait for its verdict
+        while probing do core.sleep(100) end
+        return paused_msg
+    end
+    probing = true
+    local wait_s = options.engine["down-wait"] or D["down-wait"]
+    options.log("endpoint %s refused %d connections in a row: probing it for %g s before pausing the run",
+        url, streak, wait_s)
+    local t_end = core.now() + wait_s * 1000
+    local up = false
+    while core.now() < t_end and core.interrupted() == 0 do
+        if probe(url) then up = true break end
+        core.sleep(math.min(2000, math.max(0, t_end - core.now())))
+    end
+    if up then
+        streak = 0
+        options.log("endpoint %s answers again: going on", url)
+    else
+        paused_msg = string.format("paused: the endpoint %s stayed down (%d connections refused in a row, "
+            .. "then %g s of probes); start it, then run the same command again to resume", url, streak, wait_s)
+    end
+    probing = false
+    return paused_msg
+end
+
+-- failed(url, kind) -> nil, or the "paused" message (see above). A
+-- connection failure ("refused": could not connect at all) or a timeout; three in a row take one of several
+-- endpoints out of rotation for 10 s, then the next request probes it.
+local function mark_failed(url)
+    if #M.list < 2 then return end
+    local h = health[url] or { fails = 0, down_until = 0 }
+    health[url] = h
+    h.fails = h.fails + 1
+    if h.fails >= 3 then
+        if h.down_until <= core.now() then
+            options.log("endpoint %s failed %d times in a row: out of rotation for 10 s", url, h.fails)
+        end
+        h.down_until = core.now() + 10000
+    end
+end
+
+function M.failed(url, kind)
+    mark_failed(url)
+    if kind == "refused" then return connection_failed(url) end
+    return nil
 end
 
 return M

@@ -23,6 +23,16 @@ function M.init(c)
     O.timeout = O.timeout or D.timeout
     O["idle-timeout"] = O["idle-timeout"] or D["idle-timeout"]
     O.retries = O.retries or D.retries
+    O.deadline = O.deadline or D.deadline
+    O["down-wait"] = O["down-wait"] or D["down-wait"]
+    -- N and auto:N are capped (main.c caps its windows' default alike)
+    local cmax, n = D["max-concurrency"], O.concurrency
+    if math.type(n) ~= "integer" then n = tostring(n):match("^auto:(%d+)$"); n = n and tonumber(n) end
+    if n and n > cmax then
+        stderr:write(format("ollaeval: -c %s is capped at %d (requests in flight per endpoint)\n",
+            tostring(O.concurrency), cmax))
+        O.concurrency = math.type(O.concurrency) == "integer" and cmax or "auto:" .. cmax
+    end
     O.seed = O.seed or D.seed
     M.engine = O
     return O
@@ -59,8 +69,10 @@ end
 M.usage_error = usage_error
 
 -- check_help(): with --help, prints the help and ends the run (status 0).
+-- A subcommand that prints its own help sets ollaeval.help = false first.
 function M.check_help()
-    if cmd.help then print_help() end
+    local g = rawget(_G, "ollaeval")
+    if cmd.help and not (g and g.help == false) then print_help() end
 end
 
 local function convert(o, v)
@@ -127,11 +139,13 @@ function M.options(spec)
     return res
 end
 
--- The command line as a shell would read it back (for records and hints).
+-- The command line as a shell would read it back (for records and hints),
+-- without the user:password of any URL in it (docs/api.md: credentials).
 function M.command()
     local parts = {}
     for i, a in ipairs(cmd.argv) do
         if i == 1 then a = "ollaeval" end
+        a = a:gsub("(%a[%w+.-]*://)[^/@%s]*@", "%1")
         if a:find("[^%w%-_./:=,@+]") then a = "'" .. a:gsub("'", "'\\''") .. "'" end
         parts[#parts + 1] = a
     end

@@ -38,7 +38,8 @@ end
 -- map(iter, fn, opts) runs fn(item, i) for each item of a lazy iterator (or a
 -- list) with at most opts.concurrency live tasks (default: as many as the
 -- endpoints' windows may hold at once: the sum of their -c N, or of auto's
--- bound, 256 each; items beyond an auto window's size wait in its FIFO). An item whose fn raises is
+-- bound, 256 each; items beyond an auto window's size wait in its FIFO),
+-- and never more than items. An item whose fn raises is
 -- passed to opts.on_error(item, i, traceback), or reported on stderr and
 -- counted as a failed task. Stops taking items when opts.stop() returns
 -- true or after a Ctrl-C. Returns the number of items started.
@@ -66,26 +67,39 @@ function M.map(iter, fn, opts)
         started = started + 1
         return item, started
     end
-    local function worker()
-        while true do
-            local item, i = next_item()
-            if item == nil then return end
-            local ok, err = xpcall(fn, debug.traceback, item, i)
-            if not ok then
-                if on_error then
-                    on_error(item, i, err)
-                else
-                    stderr:write(format("ollaeval: item %d failed: %s\n", i, tostring(err)))
-                    core.task_failed()
-                end
+    local tasks = {}
+    local worker
+    -- a worker takes items until none is left; it starts the next worker
+    -- once it holds an item and another is waiting, so there are never more
+    -- workers than items, nor more than n
+    local function run_one(item, i)
+        local ok, err = xpcall(fn, debug.traceback, item, i)
+        if not ok then
+            if on_error then
+                on_error(item, i, err)
+            else
+                stderr:write(format("ollaeval: item %d failed: %s\n", i, tostring(err)))
+                core.task_failed()
             end
         end
     end
-    local tasks = {}
-    for k = 1, n do tasks[k] = core.spawn(worker) end
-    for _, t in ipairs(tasks) do
-        local ok, err = core.wait(t)
+    function worker(item, i)
+        while item ~= nil do
+            if #tasks < n then
+                local nxt, ni = next_item()
+                if nxt ~= nil then tasks[#tasks + 1] = core.spawn(worker, nxt, ni) end
+            end
+            run_one(item, i)
+            item, i = next_item()
+        end
+    end
+    local first, fi = next_item()
+    if first ~= nil then tasks[1] = core.spawn(worker, first, fi) end
+    local k = 1
+    while tasks[k] do
+        local ok, err = core.wait(tasks[k])
         if not ok then error(err, 0) end -- the iterator or on_error raised
+        k = k + 1
     end
     return started
 end

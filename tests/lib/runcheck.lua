@@ -10,7 +10,8 @@
 --       one a line: tables as JSON, whole floats as integers, "null" for a
 --       JSON null, "nil" when absent; PATH "#lines" counts FILE's lines
 --   ollaeval tests/lib/runcheck.lua attempts DIR/samples.jsonl
---       prints the sum of `attempts` and the largest, over scored records
+--       prints the sum of `attempts` and the largest, over scored records,
+--       then the sum of `overloads` (503/429 replies waited out)
 --   ollaeval tests/lib/runcheck.lua errors DIR/samples.jsonl
 --       prints one line per error record: id, error_kind, error (first line)
 --   ollaeval tests/lib/runcheck.lua stats SIM_URL key.sub
@@ -140,15 +141,16 @@ elseif cmd == "stats" then
     end
     print(show(get(cjson.decode(r.body), arg[3])))
 elseif cmd == "attempts" then
-    local sum, most = 0, 0
+    local sum, most, over = 0, 0, 0
     for _, l in ipairs((lines(arg[2]))) do
         local r = cjson.decode(l)
         if not r.error then
             sum = sum + (r.attempts or 0)
             most = math.max(most, r.attempts or 0)
+            over = over + (r.overloads or 0)
         end
     end
-    print(string.format("%d %d", sum, most))
+    print(string.format("%d %d %d", sum, most, over))
 elseif cmd == "errors" then
     for _, l in ipairs((lines(arg[2]))) do
         local r = cjson.decode(l)
