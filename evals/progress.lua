@@ -25,7 +25,7 @@ function M.line(st, total)
     local rate = elapsed > 0 and st.new / elapsed or 0
     local toks = elapsed > 0 and st.tokens / elapsed or 0
     local eta = rate > 0 and (total - st.done) / rate or nil
-    return format("%d/%d  acc %s  %.1f req/s  %.0f tok/s  in flight %d  errors %d  ETA %s",
+    return format("%d/%d  acc %s  %.1f items/s  %.0f tok/s  in flight %d  errors %d  ETA %s",
         st.done, total, acc, rate, toks, ollaeval.stats().inflight, st.errors, fmt_eta(eta))
 end
 
