@@ -10,6 +10,7 @@
 #   make test       run the test suite (tests/run; tests/README.md)
 #   make test-fast  the pure library layer only (tests/evals, a few seconds)
 #   make asan       build build-asan/ollaeval(-sim) with ASan + UBSan
+#   make test-bins  the C unit-test programs (tests/engine/*_test.c)
 #   make test-asan  run the test suite against the sanitizer build
 #   make bench      benchmarks (bench/)
 #   make demo       GSM8K (else synthetic problems) against local Ollama, else
@@ -76,15 +77,22 @@ $(B)/embedded.o: $(B)/embedded.c core/oe.h
 $(B):
 	@mkdir -p $(B)
 
+# C unit tests of pure modules, run by tests/engine/test-*.sh.
+$(B)/autowin_test: tests/engine/autowin_test.c core/autowin.c core/autowin.h | $(B)
+	@echo "LINK $@"
+	$(V)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/engine/autowin_test.c core/autowin.c -lm
+
+test-bins: $(B)/autowin_test
+
 # Installs missing Debian packages once (vendor/deps.txt is the one list).
 $(B)/.deps: vendor/deps.txt vendor/install.sh | $(B)
 	$(V)vendor/install.sh --check 2>/dev/null || vendor/install.sh
 	@touch $@
 
 asan:
-	$(MAKE) MODE=asan
+	$(MAKE) MODE=asan all test-bins
 
-test: all
+test: all test-bins
 	$(V)tests/run ./ollaeval
 
 test-fast: all
@@ -111,4 +119,4 @@ format:
 clean:
 	rm -rf build build-asan ollaeval ollaeval-sim
 
-.PHONY: all asan test test-fast test-asan valgrind bench demo fuzz format clean
+.PHONY: all asan test test-fast test-bins test-asan valgrind bench demo fuzz format clean

@@ -36,7 +36,7 @@ static const char *progname = "ollaeval";
 
 /* Subcommands that are Lua modules: `ollaeval NAME ARGS` runs
  * require("evals.NAME").main(ARGS), whose result is the exit status. */
-static const char *const LUA_CMDS[] = {"merge", NULL};
+static const char *const LUA_CMDS[] = {"merge", "report", "compare", "runs", "explain", NULL};
 
 /* ---- engine options ---- */
 
@@ -119,12 +119,16 @@ static void usage_text(FILE *f)
             "usage: %s [options] SCRIPT [script options...]\n"
             "       %s sim [sim options...]     (simulator server; sim --help)\n"
             "       %s merge RUN_DIR... [-o OUT] (combine the folders of a --shard run)\n"
+            "       %s report RUN_DIR            (write RUN_DIR/report.html)\n"
+            "       %s compare RUN_A RUN_B [--fail-if-worse Xpp] [-o DIR] (paired comparison)\n"
+            "       %s runs [DIR] [--json]       (the run folders under DIR, default runs/)\n"
+            "       %s explain RUN_DIR ITEM_ID  (why an item's answer was read as it was)\n"
             "\n"
             "Runs an evaluation script (Lua 5.4) whose requests go to an Ollama or\n"
             "OpenAI-compatible server, many at once. Engine options go before or after\n"
             "SCRIPT; any other option goes to the script.\n"
             "\nengine options:\n",
-            progname, progname, progname);
+            progname, progname, progname, progname, progname, progname, progname);
     for (size_t i = 0; OPTS[i].lng; i++) {
         const optdef *o = &OPTS[i];
         char left[64], help[256];

@@ -28,7 +28,7 @@ local backends = require "ollaeval.backends"
 -- the evals library.
 ollaeval = {
     options = O, endpoints = endpoints.list,
-    script = cmdline.script, args = cmdline.args, argv = cmdline.argv,
+    script = cmdline.script, args = cmdline.args, argv = cmdline.argv, help = cmdline.help and true or false,
     command = optmod.command(), version = cmdline.version,
     backend_of = backends.of, headers_for = backends.headers,
     window = core.window, stats = core.stats, cancel_all = core.cancel_all,

@@ -1,42 +1,98 @@
 -- evals/extract.lua: finding the final answer in a model's response.
 --
---   split_reasoning(content, thinking) -> answer_text, reasoning, status
---   extract(text)  -> answer, rule      or nil, "no_answer"
---   strict(text)   -> answer            or nil
+--   split_reasoning(content, thinking) -> answer_text, reasoning, status, offset
+--   extract(text [, opts]) -> answer, rule, s, e   or  nil, reason [, s, e]
+--   strict(text)           -> answer               or  nil
+--   cut_runon(text [, question]) -> text, cut_at, why
 --
--- Answers are returned raw ("$1,234.50", "18 \text{ dollars}"); numeric.lua
--- normalises them.
+-- Answers are returned raw ("$1,234.50", "18 \text{ dollars}", "2.5 million");
+-- numeric.lua normalises them. s and e are the byte positions (inclusive) of
+-- the answer in text; offset is where answer_text starts in content, less 1.
+-- opts (all optional): question = the problem statement (its numbers are
+-- givens, its "how many X" the asked quantity); trace = a table that
+-- extract fills with what it considered (explain.lua prints it):
+-- trace.cut = {at, why}, trace.candidates = {{rule, raw, s, e, why}...},
+-- trace.winner = index, trace.reason.
 --
 -- How extract decides (peers.md §6; lm-eval #3438, #1204, #3214):
--- 1. Run-ons are cut first: a line starting "Question:" or "Q:" that comes
---    after an answer anchor starts an invented next problem (lm-eval stops
---    generation there with until=["Question:", "Q:"]), and "<|im_end|>",
---    "<|eot_id|>", "</s>" end the response.
+-- 1. Run-ons are cut first (cut_runon): "<|im_end|>", "<|eot_id|>", "</s>" and
+--    other end-of-turn tokens end the response; so does an invented next turn
+--    ("User:", "Human:", "### Instruction" at the start of a line). A line
+--    starting "Question:", "Q:", "Problem:" that comes after an answer anchor
+--    or after working ("9 * 2 = 18") starts an invented next problem (lm-eval
+--    stops generation there); after them, a final paragraph that is a
+--    question (ends in "?"), or a line that starts with the question's first
+--    40 bytes and goes on to its last 30, repeats the question. Before any
+--    working, a restated question is kept.
 -- 2. Every anchored rule is searched. Each match becomes a candidate at the
 --    position where its value starts; the candidate LAST in the text wins
 --    (self-corrections and recited few-shot answers come earlier), ties go to
 --    the rule listed first in M.RULES.
+--      json          {"answer": "120"} (also final_answer, result): a
+--                    structured answer, often in a fenced block
 --      marker        "#### N"
 --      answer_is     "The answer is N", "The final answer is N" (any case)
 --      answer_colon  "Answer: N", "ANSWER: N", "A: N" at the start of a line
 --      boxed         "\boxed{...}", "\fbox{...}" (balanced braces)
---      final_line    "Final answer: N", "**Final Answer:** N", "Final Answer\n N"
+--      final_line    "Final answer: N", "**Final Answer:** N", and headings
+--                    "### Final Answer\n\nJanet makes $18." (the next line)
 --      bold          "**$18**", "**18 dollars**", "**Total: 18**", only when
 --                    no digit follows it anywhere in the text
 --    After a text anchor the value is the number right after it, unless that
---    number starts an expression ("Answer: 3 * 6 = 18"); then it is the last
---    number of the same line (for answer_is: the same sentence).
--- 3. No anchor: the last number in the text ("last_number"), skipping digits
---    glued to a preceding letter ("AZYUK2A", "x2").
+--    number starts an expression ("Answer: 3 * 6 = 18"); then it is picked
+--    from the same line (for answer_is: the same sentence) as in rule 5.
+--    The value may be a number word ("The answer is eighteen"), carry a
+--    scale word ("2.5 million"), a power ("1.5 x 10^6", "2^10", "3e5") or be
+--    a clock time ("2:00 pm", read as hours by numeric.lua).
+--    An anchor whose value is an explicit non-answer ("unknown", "cannot be
+--    determined", "not enough information"; any non-numeric json value) is
+--    a candidate too: when it wins, there is no answer ("not_a_number"),
+--    not a number fished out of the reasoning.
+-- 3. The winner must be the single committed answer:
+--    - "conflict": an earlier candidate with a different value, with no
+--      working and no correction word ("wait", "actually", "mistake",
+--      "recheck", ...) between the two: two final answers, not a
+--      self-correction. Likewise an answer line right after a line of
+--      working that ends at its result "= X" when the answer is neither X,
+--      nor X rounded, nor X in another unit (x or / 10, 100, 1000, 60, 3600,
+--      24, 7, 12, 52, 365, 16, 3), nor stated on that line
+--      ("... 9 * 2 = 20\nAnswer: 18").
+--    - "hedged": the value is one of alternatives or a range ("18 or 19",
+--      "between 18 and 20", "18 to 20", "about 18-19"). "about 18" commits.
+--    - "several": the value is one of several quantities ("45,27": a comma
+--      that is no thousands separator; "15 sheep and 5 geese"), unless the
+--      question's "how many X" names one of them; a question asking for a
+--      total is never answered by its parts. One measure in two units
+--      ("2 hours and 30 minutes", "18 dollars and 50 cents") is no list: its
+--      first number stands.
+-- 4. No anchor, and the response stops mid-working ("truncated"): it ends in
+--    an operator, "=", an open bracket or calculator note "<<", an unclosed
+--    "\(", a dangling word ("the", "of", "is", "with no", ...), an anchor
+--    without its value ("... The answer"), or an expression whose last
+--    operand is the last number ("$41.472+$8."). Its last number is no
+--    stated answer.
+-- 5. No anchor: the concluding sentence. When it states several numbers,
+--    the answer is the one followed by the asked noun, else the one the
+--    working last computed ("= X", or X rounded to a whole number), else the
+--    last one that is not a given of the question; so a given restated after
+--    the answer ("... 2 weeks to save the $10,000") is passed over
+--    ("conclusion"). Otherwise it is the last number ("last_number"),
+--    skipping digits glued to a preceding letter ("AZYUK2A", "x2"). A hedge
+--    there is "hedged" too. Nothing: "no_answer".
+
+local numeric = require "evals.numeric"
 
 local M = {}
 
-local byte, find, match, sub, lower = string.byte, string.find, string.match,
-                                      string.sub, string.lower
-local type, error, ipairs = type, error, ipairs
+local byte, find, match, sub, lower, gsub = string.byte, string.find, string.match,
+                                            string.sub, string.lower, string.gsub
+local type, error, ipairs, tonumber = type, error, ipairs, tonumber
+local floor = math.floor
 
-M.RULES = { "marker", "answer_is", "answer_colon", "boxed", "final_line",
-            "bold", "last_number" }
+M.RULES = { "json", "marker", "answer_is", "answer_colon", "boxed", "final_line",
+            "bold", "conclusion", "last_number" }
+M.REASONS = { "no_answer", "not_a_number", "conflict", "hedged", "several",
+              "truncated" }
 local PRIORITY = {}
 for i, r in ipairs(M.RULES) do PRIORITY[r] = i end
 
@@ -45,13 +101,21 @@ local MINUS, EN_DASH = "\226\136\146", "\226\128\147"    -- U+2212, U+2013
 
 -- Reasoning ------------------------------------------------------------------
 
--- Trim without "^%s*(.-)%s*$", which is slow on long texts.
+-- Trim without "^%s*(.-)%s*$", which is slow on long texts. Also returns
+-- how many bytes were dropped in front.
 local function trim(s)
     local a = find(s, "%S")
-    if not a then return "" end
+    if not a then return "", 0 end
     local b = match(s, "^.*()%S")
-    if a == 1 and b == #s then return s end
-    return sub(s, a, b)
+    if a == 1 and b == #s then return s, 0 end
+    return sub(s, a, b), a - 1
+end
+
+
+-- s without trailing space (linear, unlike "^(.-)%s*$").
+local function rtrim(s)
+    local b = match(s, "^.*()%S")
+    return b and sub(s, 1, b) or ""
 end
 
 
@@ -66,12 +130,13 @@ local function find_last(s, needle)
 end
 
 
--- split_reasoning(content, thinking) -> answer_text, reasoning, status
+-- split_reasoning(content, thinking) -> answer_text, reasoning, status, offset
 -- Ollama's separate `thinking` field is the reasoning as is. In content,
 -- "<think>...</think>" is removed; text after the last "</think>" is the
 -- answer even without an opening tag (a chat template that pre-fills
 -- "<think>"). A "<think>" that never closes gives answer_text "" and status
--- "unclosed": no answer is taken from half-finished thoughts.
+-- "unclosed": no answer is taken from half-finished thoughts. answer_text is
+-- content:sub(offset + 1, offset + #answer_text).
 function M.split_reasoning(content, thinking)
     if content ~= nil and type(content) ~= "string" then
         error("split_reasoning: content must be a string, got " .. type(content), 2)
@@ -80,18 +145,22 @@ function M.split_reasoning(content, thinking)
     local reasoning = (type(thinking) == "string" and thinking ~= "") and thinking
                       or nil
     if not find(content, "think>", 1, true) then
-        return trim(content), reasoning, "ok"
+        local t, off = trim(content)
+        return t, reasoning, "ok", off
     end
     local open, close = find_last(content, "<think>"), find_last(content, "</think>")
     if open and (not close or open > close) then
         local r = sub(content, open + 7)
-        return "", reasoning and (reasoning .. "\n" .. r) or r, "unclosed"
+        return "", reasoning and (reasoning .. "\n" .. r) or r, "unclosed", #content
     end
-    if not close then return trim(content), reasoning, "ok" end
+    if not close then
+        local t, off = trim(content)
+        return t, reasoning, "ok", off
+    end
     local inner = sub(content, 1, close - 1)
     inner = match(inner, "^%s*<think>(.*)$") or inner
-    return trim(sub(content, close + 8)),
-           reasoning and (reasoning .. "\n" .. inner) or inner, "ok"
+    local t, off = trim(sub(content, close + 8))
+    return t, reasoning and (reasoning .. "\n" .. inner) or inner, "ok", close + 7 + off
 end
 
 
@@ -128,10 +197,53 @@ local function skip_sign_currency(text, i)
 end
 
 
+-- Powers and scientific notation after a number ending at e - 1: returns
+-- the index after them (e when there are none).
+local function exponent_at(text, e)
+    local c = byte(text, e)
+    if c == 101 or c == 69 then                                  -- 1.5e6
+        local g = match(text, "^[eE][+-]?%d+()", e)
+        if g and not is_alpha(byte(text, g)) then return g end
+        return e
+    end
+    if c == 94 then                                              -- 2^10, 2^{10}
+        return match(text, "^%^{?%d+}?()", e) or e
+    end
+    -- 1.5 x 10^6, 1.5 × 10^6, 1.5*10^6, 1.5 \times 10^{6}, 3·10^4, 3 \cdot 10^4
+    local j = e
+    while byte(text, j) == 32 do j = j + 1 end
+    c = byte(text, j)
+    if not (c == 120 or c == 42 or c == 92 or c == 194 or c == 195) then return e end
+    local g = match(text, "^%s*[x%*]%s*()10%^", e)
+              or match(text, "^%s*\195\151%s*()10%^", e)
+              or match(text, "^%s*\194\183%s*()10%^", e)
+              or match(text, "^%s*\\times%s*()10%^", e)
+              or match(text, "^%s*\\cdot%s*()10%^", e)
+    if g then return match(text, "^10%^{?[+-]?%d+}?()", g) or e end
+    return e
+end
+
+
+local SCALE_WORDS = { thousand = true, million = true, billion = true, trillion = true }
+
+
+-- Number words at i ("eighteen", "two and a half thousand"): raw end or nil.
+local function words_at(text, i)
+    if not is_alpha(byte(text, i)) then return nil end
+    local w = sub(text, i, i + 79)
+    local d, rest = numeric.words(w)
+    if not d then return nil end
+    local raw = match(sub(w, 1, #w - #rest), "^(.-)[%s%-]*$")
+    if match(rest, "^%s+of%f[%A]") then return nil end           -- "one of them"
+    return i + #raw - 1
+end
+
+
 -- The number starting at i (after sign and currency): returns raw, last
 -- index; nil if there is none. Takes "1,234.50", "12,\!000", "1/2",
--- "28%", "\frac{1}{2}", ".5".
-local function number_at(text, i)
+-- "28%", "\frac{1}{2}", ".5", "2:00 pm", "1.5 x 10^6", "2.5 million", and
+-- number words when words is set.
+local function number_at(text, i, allow_words)
     local j = skip_sign_currency(text, i)
     if byte(text, j) == 92 then                                   -- backslash
         local w = sub(text, j, j + 199)
@@ -141,7 +253,13 @@ local function number_at(text, i)
         return nil
     end
     local e = match(text, "^%d+()", j) or match(text, "^%.%d+()", j)
-    if not e then return nil end
+    if not e then
+        if allow_words and j == i then
+            local we = words_at(text, i)
+            if we then return sub(text, i, we), we end
+        end
+        return nil
+    end
     while true do                                  -- thousands groups
         local g = match(text, "^,%d%d%d()", e)
                   or match(text, "^\226\128[\137\175]%d%d%d()", e)
@@ -149,10 +267,76 @@ local function number_at(text, i)
         if not g or is_digit(byte(text, g)) then break end
         e = g
     end
-    e = match(text, "^%.%d+()", e) or e
+    local dec = match(text, "^%.%d+()", e)
+    if dec then
+        e = dec
+    else
+        local t = match(text, "^:%d%d()", e)                        -- 2:00 pm
+        if t and not is_digit(byte(text, t)) then
+            e = match(text, "^%s*[aApP]%.[mM]%.()", t) or match(text, "^%s*[aApP][mM]()", t) or t
+            return sub(text, i, e - 1), e - 1
+        end
+    end
+    e = exponent_at(text, e)
     e = match(text, "^/%d+()", e) or e
     e = match(text, "^\\?%%()", e) or e
+    if byte(text, e) == 32 and find(sub(text, e + 1, e + 1), "[tmbTMB]") then
+        local w, we = match(text, "^%s+(%a+)()", e)                 -- 2.5 million
+        if w and SCALE_WORDS[lower(w)] then e = we end
+    end
     return sub(text, i, e - 1), e - 1
+end
+
+
+-- Every number in text[lo..hi], in order: {raw, s, e}. Digits glued to a
+-- preceding letter do not count.
+local numbers_in_window
+
+local function numbers_in(text, lo, hi)
+    if lo == 1 and hi == #text then return numbers_in_window(text, 1, hi) end
+    local out = numbers_in_window(sub(text, lo, hi), 1, hi - lo + 1)
+    for _, n in ipairs(out) do n[2], n[3] = n[2] + lo - 1, n[3] + lo - 1 end
+    return out
+end
+
+function numbers_in_window(text, lo, hi)
+    local out, i = {}, lo
+    while true do
+        local d = find(text, "%d", i)
+        if not d or d > hi then return out end
+        local s = d
+        if byte(text, d - 1) == 46 and d - 1 >= lo then s = d - 1 end  -- .5
+        if d > lo and is_alpha(byte(text, d - 1)) then
+            i = (match(text, "^%d+()", d) or d + 1)
+        else
+            local p = s
+            if byte(text, p - 1) == 36 and p - 1 >= lo then
+                p = p - 1
+                if byte(text, p - 1) == 92 then p = p - 1 end
+            elseif p > 3 and sub(text, p - 3, p - 1) == "\226\130\172" then
+                p = p - 3
+            end
+            local sign = 0
+            if byte(text, p - 1) == 45 then sign = 1
+            elseif p > 3 and sub(text, p - 3, p - 1) == MINUS then sign = 3 end
+            if sign > 0 and p - sign >= lo then
+                local before = byte(text, p - sign - 1)
+                if not (is_digit(before) or is_alpha(before)
+                        or before == 41) then                     -- 3-5, x-5, )-5
+                    p = p - sign
+                end
+            end
+            local raw, e = number_at(text, s)
+            if not raw then
+                e = match(text, "^%d+()", d) - 1
+                raw = sub(text, s, e)
+            end
+            if e > hi then e = hi; raw = sub(text, s, e) end
+            -- "$" and sign are kept in the raw answer, as before
+            out[#out + 1] = { sub(text, p, s - 1) .. raw, p, e }
+            i = e + 1
+        end
+    end
 end
 
 
@@ -204,10 +388,129 @@ local function last_number(text, lo, hi)
             end
             local e = d
             if byte(t, e + 1) == 37 then e = e + 1 end            -- 28%
+            -- a clock time "2:30" or a scale word "2.5 million" ending here
+            local cs = match(sub(t, 1, e), "()%d%d?:%d%d$")
+            if cs and cs >= p - 3 then
+                local ce = match(t, "^%s*[aApP]%.[mM]%.()", e + 1) or match(t, "^%s*[aApP][mM]()", e + 1)
+                if cs < p then p = cs end
+                if ce then e = ce - 1 end
+            else
+                local w, we = match(t, "^%s+(%a+)()", e + 1)
+                if w and SCALE_WORDS[lower(w)] then e = we - 1 end
+            end
             return sub(t, p, e), p + base
         end
     end
     return nil
+end
+
+
+-- The question: its numbers (normalised, a set) and the noun of "how many X".
+local SKIP_NOUN = { more = true, fewer = true, less = true, extra = true,
+                    additional = true, total = true, whole = true, full = true,
+                    of = true, ["in"] = true }
+
+local question_cache, cached = {}, 0
+
+local function read_question(q)
+    if type(q) ~= "string" or q == "" then return nil end
+    local hit = question_cache[q]
+    if hit then return hit end
+    if cached >= 256 then question_cache, cached = {}, 0 end
+    cached = cached + 1
+    question_cache[q] = M._read_question(q)
+    return question_cache[q]
+end
+
+
+-- (uncached)
+function M._read_question(q)
+    local givens = {}
+    for n in string.gmatch(q, "%d[%d,]*%.?%d*") do
+        local v = numeric.normalize((gsub(gsub(n, "[,.]$", ""), ",", "")))
+        if v then givens[v] = true end
+    end
+    local lq = lower(q)
+    local noun
+    local a = find(lq, "how many ", 1, true)
+    while a do
+        local pos = a + 9
+        while true do
+            local w, b = match(lq, "^(%a+)%s*()", pos)
+            if not w then break end
+            if not SKIP_NOUN[w] then noun = w; break end
+            pos = b
+        end
+        a = find(lq, "how many ", a + 9, true)
+    end
+    local total = find(lq, "total", 1, true) or find(lq, "together", 1, true)
+                  or find(lq, "in all", 1, true) or find(lq, "combined", 1, true)
+                  or find(lq, "%f[%a]sum%f[%A]")
+    return { givens = givens, noun = noun and (gsub(noun, "s$", "")), total = total and true }
+end
+
+
+-- The word right after a number ending at e, singular, lowered.
+local function noun_after(text, e)
+    local w = match(text, "^%s*(%a+)", e + 1)
+    return w and (gsub(lower(w), "s$", ""))
+end
+
+
+-- The last computed result before position lo: the X of the last "= X".
+local function last_result(text, lo)
+    local a = lo > 600 and lo - 600 or 1
+    local w = sub(text, a, lo - 1)
+    local r = match(w, ".*=%s*%$?(%-?%d[%d,]*%.?%d*)")
+    return r and numeric.normalize((gsub(r, "%.$", "")))
+end
+
+
+-- The answer among the numbers of text[lo..hi] (a concluding sentence or an
+-- anchor's line): raw, s, e, how. One number: it. Several: the one with the
+-- asked noun, else the working's last result, else the last non-given.
+local function pick(text, lo, hi, q)
+    local eq = match(sub(text, lo, hi), "^.*()=")
+    if eq then
+        local after = numbers_in(text, lo + eq, hi)
+        if #after > 0 then lo = lo + eq end
+    end
+    local nums = numbers_in(text, lo, hi)
+    if #nums == 0 then return nil end
+    local last = nums[#nums]
+    if #nums == 1 then return last[1], last[2], last[3], "only" end
+    if q and q.noun then
+        for k = #nums, 1, -1 do
+            if noun_after(text, nums[k][3]) == q.noun then
+                return nums[k][1], nums[k][2], nums[k][3], "asked noun"
+            end
+        end
+    end
+    local r = last_result(text, lo)
+    if r then
+        -- the result as computed, else rounded to a whole number ("= 2.2",
+        -- "so 2 trays")
+        local rv = tonumber(r) or 0
+        for pass = 1, 2 do
+            for k = #nums, 1, -1 do
+                local v = numeric.normalize(nums[k][1])
+                local nv = v and tonumber(v)
+                if v == r or (pass == 2 and nv and rv ~= floor(rv)
+                              and (nv == floor(rv) or nv == floor(rv) + 1)) then
+                    return nums[k][1], nums[k][2], nums[k][3], "last result"
+                end
+            end
+        end
+    end
+    if q then
+        for k = #nums, 1, -1 do
+            local v = numeric.normalize(nums[k][1])
+            if v and not q.givens[v] then
+                return nums[k][1], nums[k][2], nums[k][3], "not a given"
+            end
+        end
+    end
+    return last[1], last[2], last[3], "last"
 end
 
 
@@ -230,15 +533,38 @@ local function operator_follows(text, i)
 end
 
 
--- The value that follows an anchor ending at i: raw, start; nil if none.
--- stop is the end of the anchor's line or sentence. With `immediate` only a
--- number right after the anchor counts (markers, strict mode); otherwise a
--- missing number or an expression falls back to the last number before stop.
-local function value_after(text, i, stop, immediate)
+-- Explicit non-answers after an anchor.
+local NON_ANSWERS = { "unknown", "cannot be determined", "can't be determined",
+                      "can not be determined", "not enough information",
+                      "insufficient information", "not determinable", "indeterminate",
+                      "undefined", "no solution", "not possible", "impossible",
+                      "n/a", "none" }
+
+local function non_answer(text, j, stop)
+    local w = lower(sub(text, j, stop))
+    w = match(w, "^[%s%*_\"'`$]*(.-)$")
+    for _, p in ipairs(NON_ANSWERS) do
+        if sub(w, 1, #p) == p then return true end
+    end
+    return false
+end
+
+
+-- The value that follows an anchor ending at i: raw, s, e; nil if none;
+-- false (and s) for an explicit non-answer. stop is the end of the anchor's
+-- line or sentence. With `immediate` only a number right after the anchor
+-- counts (markers, strict mode); otherwise a missing number or an
+-- expression falls back to pick() over text[j..stop].
+local function value_after(text, i, stop, immediate, q, heading)
     local j = match(text, "^[ \t%*_:]*()", i)       -- spaces, bold, colon
     if j > stop then                                  -- "Final Answer:\n\n18"
         j = match(text, "^%s*[%*_]*()", j)
-        immediate = true
+        if heading then
+            -- a heading: its value is the next line, a number or a sentence
+            stop = match(text, "^[^\n]*()", j) - 1
+        else
+            immediate = true
+        end
     end
     -- math delimiters: "\(18\)", "\[ 18 \]", "$\boxed{18}$", "$$18$$"
     local k = match(text, "^\\[%(%[]%s*()", j)
@@ -246,12 +572,18 @@ local function value_after(text, i, stop, immediate)
     if sub(text, k, k + 5) == "\\boxed" then
         local o = match(text, "^%s*(){", k + 6)
         local body = o and braced(text, o)
-        if body then return trim(sub(body, 2, -2)), o + 1 end
+        if body then
+            local t, off = trim(sub(body, 2, -2))
+            return t, o + 1 + off, o + off + #t
+        end
     end
-    local raw, e = number_at(text, k)
-    if raw and not operator_follows(text, e + 1) then return raw, k end
+    local raw, e = number_at(text, k, not immediate)
+    if raw and not operator_follows(text, e + 1) then return raw, k, e end
     if immediate then return nil end
-    return last_number(text, j, stop)
+    local r, s, e2 = pick(text, j, stop, q)
+    if r then return r, s, e2 end
+    if non_answer(text, j, stop) then return false, j, stop end
+    return nil
 end
 
 
@@ -262,9 +594,10 @@ local WINDOW = 400
 
 
 local function line_end(text, i)
-    local w = sub(text, i, i + WINDOW - 1)
-    local nl = find(w, "\n", 1, true)
-    return i - 1 + (nl and nl - 1 or #w)
+    local nl = find(text, "\n", i, true)
+    local last = i + WINDOW - 1
+    if nl and nl - 1 <= last then return nl - 1 end
+    return last < #text and last or #text
 end
 
 
@@ -279,34 +612,31 @@ end
 
 -- Candidates -----------------------------------------------------------------
 
--- The winner so far: last position, then rule priority.
-local function better(best, pos, rule)
-    if not best.pos or pos > best.pos then return true end
-    return pos == best.pos and PRIORITY[rule] < PRIORITY[best.rule]
+-- Every candidate is kept (for the conflict check and explain's trace).
+local function offer(list, rule, raw, s, e, stop)
+    if raw == nil or raw == "" then return end
+    -- raw false: an explicit non-answer ("unknown") at s..e
+    list[#list + 1] = { rule = rule, raw = raw ~= false and raw or nil, s = s, e = e,
+                        non_answer = raw == false, stop = stop }
 end
 
 
-local function offer(best, rule, raw, pos)
-    if raw and raw ~= "" and better(best, pos, rule) then
-        best.pos, best.rule, best.raw = pos, rule, raw
-    end
-end
-
-
-local function find_markers(text, best)
+local function find_markers(text, list)
     local init = 1
     while true do
         local a = find(text, "####", init, true)
         if not a then return end
         local i = match(text, "^#*()", a)
-        offer(best, "marker", value_after(text, i, line_end(text, i), true))
+        local stop = line_end(text, i)
+        local raw, s, e = value_after(text, i, stop, true)
+        offer(list, "marker", raw, s, e, stop)
         init = i
     end
 end
 
 
 -- Every "answer" in the lowered text: "answer is", "answer:", "final answer".
-local function find_answer_words(text, lt, best, immediate)
+local function find_answer_words(text, lt, list, immediate, q)
     local init = 1
     while true do
         local a = find(lt, "answer", init, true)
@@ -314,19 +644,23 @@ local function find_answer_words(text, lt, best, immediate)
         init = a + 6
         local final = find(sub(lt, a > 10 and a - 10 or 1, a - 1), "final[%s%*_]*$")
         local after = match(lt, "^[%*_]*[ \t]*()", init)
-        if sub(lt, after, after + 2) == "is " or sub(lt, after, after + 2) == "is:"
-           or sub(lt, after, after + 2) == "is\n" then
+        local is3 = sub(lt, after, after + 2)
+        if is3 == "is " or is3 == "is:" or is3 == "is\n" then
             local i = after + 2
-            offer(best, "answer_is",
-                  value_after(text, i, sentence_end(text, match(text, "^[%s:]*()", i)),
-                              immediate))
+            local stop = sentence_end(text, match(text, "^[%s:]*()", i))
+            local raw, s, e = value_after(text, i, stop, immediate, q)
+            offer(list, "answer_is", raw, s, e, stop)
         elseif not immediate then
             local colon = match(lt, "^%s*:()", after)
             if final then
                 local i = colon or after
-                offer(best, "final_line", value_after(text, i, line_end(text, i)))
+                local stop = line_end(text, i)
+                local raw, s, e = value_after(text, i, stop, false, q, true)
+                offer(list, "final_line", raw, s, e, stop)
             elseif colon then
-                offer(best, "answer_colon", value_after(text, colon, line_end(text, colon)))
+                local stop = line_end(text, colon)
+                local raw, s, e = value_after(text, colon, stop, false, q)
+                offer(list, "answer_colon", raw, s, e, stop)
             end
         end
     end
@@ -335,17 +669,19 @@ end
 
 -- "A: 18" at the start of a line (the GSM8K "Q: ... A: ..." format); the
 -- number must follow directly, "A: Let's think..." opens a solution.
-local function find_a_colon(text, best)
+local function find_a_colon(text, list)
     local a = sub(text, 1, 2) == "A:" and 0 or find(text, "\nA:", 1, true)
     while a do
         local i = a + 3
-        offer(best, "answer_colon", value_after(text, i, line_end(text, i), true))
+        local stop = line_end(text, i)
+        local raw, s, e = value_after(text, i, stop, true)
+        offer(list, "answer_colon", raw, s, e, stop)
         a = find(text, "\nA:", i, true)
     end
 end
 
 
-local function find_boxed(text, best, cmd)
+local function find_boxed(text, list, cmd)
     local init = 1
     while true do
         local a, b = find(text, cmd, init, true)
@@ -354,14 +690,17 @@ local function find_boxed(text, best, cmd)
         local o = match(text, "^%s*(){", init)
         if o then
             local body = braced(text, o)
-            if body then offer(best, "boxed", trim(sub(body, 2, -2)), o + 1) end
+            if body then
+                local t, off = trim(sub(body, 2, -2))
+                offer(list, "boxed", t, o + 1 + off, o + off + #t, o + #body - 2)
+            end
         end
     end
 end
 
 
 -- The last bold span holding a number, if no digit follows it.
-local function find_bold(text, best)
+local function find_bold(text, list)
     local init, last_a, last_inner, last_b = 1, nil, nil, nil
     while true do
         local a, b, inner = find(text, "%*%*([^%*\n]+)%*%*", init)
@@ -375,45 +714,403 @@ local function find_bold(text, best)
     -- only unit words may follow the number inside the span
     local tail = sub(last_inner, s + #raw)
     if #tail > 30 or find(tail, "[^%a%s%.,!%%)]") then return end
-    offer(best, "bold", raw, last_a + 1 + s)
+    offer(list, "bold", raw, last_a + 1 + s, last_a + s + #raw, last_b - 2)
+end
+
+
+-- {"answer": ...}: keys answer, final_answer, result (case, "_" and " "
+-- ignored). A number or a string holding one is the value; anything else
+-- (null, "unknown", "Cannot be determined") is an explicit non-answer.
+local JSON_KEYS = { answer = true, finalanswer = true, result = true,
+                    finalresult = true, numericalanswer = true, numericanswer = true }
+
+local function find_json(text, list, q)
+    local init = 1
+    while true do
+        local a, b, key = find(text, '"([%w_ ]+)"%s*:%s*', init)
+        if not a then return end
+        init = b + 1
+        if JSON_KEYS[gsub(lower(key), "[_ ]", "")] then
+            local c = byte(text, b + 1)
+            if c == 34 then                                       -- "string"
+                local e = b + 2
+                while true do
+                    local x = byte(text, e)
+                    if not x or x == 10 then e = nil; break end
+                    if x == 92 then e = e + 2
+                    elseif x == 34 then break
+                    else e = e + 1 end
+                end
+                if e then
+                    local s0, e0 = b + 2, e - 1
+                    local str = sub(text, s0, e0)
+                    if numeric.normalize(str) then
+                        local t, off = trim(str)
+                        offer(list, "json", t, s0 + off, s0 + off + #t - 1, e0)
+                    else
+                        local raw, s, e2 = pick(text, s0, e0, q)
+                        if raw then offer(list, "json", raw, s, e2, e0)
+                        else offer(list, "json", false, s0, e0, e0) end
+                    end
+                end
+            else
+                local num = match(text, "^%-?%d[%d%.eE+%-]*", b + 1)
+                if num then
+                    offer(list, "json", num, b + 1, b + #num, b + #num)
+                else
+                    local lit = match(text, "^%a+", b + 1) or ""
+                    offer(list, "json", false, b + 1, b + #lit, b + #lit)
+                end
+            end
+        end
+    end
 end
 
 
 -- Run-ons ----------------------------------------------------------------------
 
-local END_TOKENS = { "<|im_end|>", "<|eot_id|>", "<|endoftext|>", "</s>" }
+local END_TOKENS = { "<|im_end|>", "<|eot_id|>", "<|endoftext|>", "</s>",
+                     "<|im_start|>", "<|start_header_id|>", "<start_of_turn>",
+                     "<end_of_turn>", "<|user|>", "<|end|>", "[INST]" }
 
+-- An invented next turn, at the start of a line.
+local TURNS = { "User:", "USER:", "Human:", "HUMAN:", "### Human", "### User",
+                "### Instruction", "Instruction:", "<|assistant|>" }
+
+-- An invented next problem, at the start of a line, once there is an answer
+-- or working before it.
+local PROBLEMS = { "Question:", "Q:", "Problem:", "### Question", "**Question",
+                   "### Problem", "**Problem", "Question ", "New question" }
 
 local ANCHORS = { "####", "nswer", "NSWER", "\\boxed", "\nA:" }
 
+-- TURNS and PROBLEMS by their first byte, so each line costs one lookup.
+local BY_FIRST = {}
+for kind, list in pairs({ turn = TURNS, problem = PROBLEMS }) do
+    for _, p in ipairs(list) do
+        local c = byte(p, 1) * 256 + byte(p, 2)
+        BY_FIRST[c] = BY_FIRST[c] or {}
+        table.insert(BY_FIRST[c], { p, kind })
+    end
+end
 
--- Where the first answer anchor is, or nil.
-local function first_anchor(text)
+
+-- Where the first answer anchor or piece of working is, or nil.
+local function first_settled(text)
     local first
     for _, needle in ipairs(ANCHORS) do
         local a = find(text, needle, 1, true)
         if a and (not first or a < first) then first = a end
     end
+    local w = find(text, "=", 1, true)              -- working: "= 18", "=$18"
+    while w and not match(text, "^=%s*%$?%d", w) do w = find(text, "=", w + 1, true) end
+    if w and (not first or w < first) then first = w end
     return first
 end
 
 
--- The text up to where a made-up continuation starts.
-function M.cut_runon(text)
-    for _, tok in ipairs(END_TOKENS) do
-        local a = find(text, tok, 1, true)
-        if a then text = sub(text, 1, a - 1) end
-    end
-    local init = find(text, "\nQ", 1, true) and first_anchor(text)
-    while init do
-        local a = find(text, "\nQ", init, true)
-        if not a then break end
-        if sub(text, a + 1, a + 9) == "Question:" or sub(text, a + 1, a + 2) == "Q:" then
-            return sub(text, 1, a - 1)
+-- cut_runon(text [, question]) -> the text up to where a made-up
+-- continuation starts, the position cut at (nil if none) and why.
+function M.cut_runon(text, question)
+    local cut_at, why
+    if find(text, "<|", 1, true) or find(text, "</s>", 1, true) or find(text, "_of_turn>", 1, true)
+       or find(text, "[INST]", 1, true) then
+        for _, tok in ipairs(END_TOKENS) do
+            local a = find(text, tok, 1, true)
+            if a then text = sub(text, 1, a - 1); cut_at, why = a, "end token " .. tok end
         end
-        init = a + 2
     end
-    return text
+    -- where the answer or working starts: only looked up when needed
+    local settled, looked = nil, false
+    local function settle()
+        if not looked then settled, looked = first_settled(text), true end
+        return settled
+    end
+    local nl = find(text, "\n", 1, true)
+    while nl do
+        local c1, c2 = byte(text, nl + 1, nl + 2)
+        local cands = c2 and BY_FIRST[c1 * 256 + c2]
+        if cands then
+            for _, c in ipairs(cands) do
+                local p, kind = c[1], c[2]
+                if sub(text, nl + 1, nl + #p) == p
+                   and (p ~= "Question " or match(text, "^Question %d", nl + 1)) then
+                    if kind == "turn" and find(sub(text, 1, nl), "%S") then
+                        text, cut_at, why = sub(text, 1, nl - 1), nl, "new turn " .. p
+                        nl = nil
+                        break
+                    elseif kind == "problem" and settle() and nl > settled then
+                        text, cut_at, why = sub(text, 1, nl - 1), nl, "new problem " .. p
+                        nl = nil
+                        break
+                    end
+                end
+            end
+        end
+        nl = nl and find(text, "\n", nl + 1, true)
+    end
+    local last = #text
+    while last > 0 and find(sub(text, last, last), "%s") do last = last - 1 end
+    local repeat_check = (type(question) == "string" and #question >= 20)
+                         or byte(text, last) == 63                    -- "?"
+    if repeat_check and settle() and settled > #text then settled = nil end
+    if repeat_check and settled and find(text, "\n", settled, true) then
+        -- the question repeated after the working: a line that starts with
+        -- its first 40 bytes and goes on to its last 30
+        if type(question) == "string" and #question >= 20 then
+            local qt = trim(question)
+            local head, tail = sub(qt, 1, 40), sub(qt, -30)
+            local a = find(text, head, settled, true)
+            while a do
+                local ls = match(sub(text, 1, a - 1), "^.*()\n[ \t]*$")
+                local z = ls and find(text, tail, a, true)
+                if z and ls > settled and z <= a + #qt + 40 then
+                    text, cut_at, why = sub(text, 1, ls - 1), ls, "repeated question"
+                    break
+                end
+                a = find(text, head, a + 1, true)
+            end
+        end
+        -- a final paragraph that is a question repeats the question
+        local t = rtrim(text)
+        if sub(t, -1) == "?" then
+            local para = match(t, "^.*()\n%s*\n") or match(t, "^.*()\n")
+            if para and para > settled and find(sub(t, 1, para), "%d") then
+                text, cut_at, why = sub(text, 1, para - 1), para, "repeated question"
+            end
+        end
+    end
+    return text, cut_at, why
+end
+
+
+-- Checks on the winner -----------------------------------------------------------
+
+local CUES = { "wait", "actually", "mistake", "correct", "recheck", "re-check",
+               "recalc", "reconsider", "let me", "let's", "second thought", "oops",
+               "sorry", "error", "instead", "double-check", "double check", "verify",
+               "however", "but ", "hmm", "no,", "revis", "fix", "redo", "again" }
+
+local function has_working(seg)
+    return find(seg, "%d%s*[%+%-%*/=]%s*%$?%d") or find(seg, "=%s*%$?%-?%d")
+           or find(seg, "%d%s*\195[\151\183]%s*%$?%d") or find(seg, "%d%s+x%s+%$?%d")
+end
+
+
+local function has_cue(seg)
+    local l = lower(seg)
+    for _, c in ipairs(CUES) do
+        if find(l, c, 1, true) then return c end
+    end
+    return nil
+end
+
+
+local function same_value(a, b)
+    if a.raw == b.raw then return true end
+    if not (a.raw and b.raw) then return false end
+    return numeric.equal(a.raw, b.raw)
+end
+
+
+-- The earlier candidate the winner contradicts, or nil (and why not).
+-- Candidates at the winner's value just before it reaffirm it; the check is
+-- between the first of them and the last different one before.
+local function contradicted(text, list, w)
+    if #list == 1 then return nil end
+    local sorted = {}
+    for _, c in ipairs(list) do sorted[#sorted + 1] = c end
+    table.sort(sorted, function(a, b)
+        if a.s ~= b.s then return a.s < b.s end
+        return PRIORITY[a.rule] < PRIORITY[b.rule]
+    end)
+    local first = w
+    for k = #sorted, 1, -1 do
+        local c = sorted[k]
+        if c ~= w and c.s < first.s and (c.e or c.s) < first.s then
+            if same_value(c, w) then
+                first = c
+            else
+                local seg = sub(text, (c.e or c.s) + 1, first.s - 1)
+                if has_working(seg) then return nil, "working between" end
+                local cue = has_cue(seg)
+                if cue then return nil, ("correction word %q between"):format(cue) end
+                return c
+            end
+        end
+    end
+    return nil
+end
+
+
+-- The position of the last newline before i, or 0.
+local function newline_before(text, i)
+    local lo = i > 300 and i - 300 or 1
+    local p = match(sub(text, lo, i - 1), "^.*()\n")
+    if p then return lo + p - 1 end
+    if lo == 1 then return 0 end
+    return match(sub(text, 1, lo - 1), "^.*()\n") or 0
+end
+
+
+local UNIT_FACTORS = { 10, 100, 1000, 60, 3600, 24, 7, 12, 52, 365, 16, 3 }
+
+-- An answer line right after working that ends "= X" with another value.
+local function against_working(text, w)
+    if w.rule ~= "answer_colon" and w.rule ~= "marker" and w.rule ~= "final_line" then
+        return nil
+    end
+    local ls = newline_before(text, w.s)                          -- line start - 1
+    local prev_end = ls - 1
+    while prev_end > 0 and byte(text, prev_end) == 10 do prev_end = prev_end - 1 end
+    if prev_end <= 0 then return nil end
+    local ps = newline_before(text, prev_end)
+    local prev = sub(text, ps + 1, prev_end)
+    if not find(prev, "=", 1, true) then return nil end
+    prev = gsub(prev, "<<[^>]*>>", "")
+    -- the line must end at its result: "= 18", "= $18 per day." (only a few
+    -- unit words after it, no further sentence)
+    local x, tail = match(prev, "=%s*%$?(%-?%d[%d,]*%.?%d*)([%a%s%.,!%%)%$']*)$")
+    if not x or #tail > 30 or find(tail, "[%.!,]%s*%a") then return nil end
+    x = gsub(x, "%.$", "")
+    if x == w.raw or numeric.equal(x, w.raw) then return nil end
+    local line = sub(text, ls + 1, line_end(text, ls + 1))
+    if #numbers_in(line, 1, #line) ~= 1 then return nil end      -- a bare answer line
+    local xv, nv = tonumber(numeric.normalize(x) or ""), tonumber(numeric.normalize(w.raw) or "")
+    if not (xv and nv) then return nil end
+    if nv == floor(xv) or nv == floor(xv) + 1 or nv == floor(xv * 100 + 0.5) / 100 then
+        return nil                                                -- rounded
+    end
+    -- the result restated in another unit ($0.10 -> 10 cents, 2 hours -> 120
+    -- minutes, 0.25 -> 25%)
+    for _, k in ipairs(UNIT_FACTORS) do
+        if math.abs(nv - xv * k) < 1e-9 * k or math.abs(nv * k - xv) < 1e-9 * k then
+            return nil
+        end
+    end
+    for _, n in ipairs(numbers_in(prev, 1, #prev)) do
+        if numeric.equal(n[1], w.raw) then return nil end
+    end
+    return x
+end
+
+
+local HEDGE_WORDS = { "about", "around", "approximately", "roughly", "between",
+                      "somewhere", "maybe", "perhaps", "likely", "probably" }
+
+-- Is the value at s..e one of alternatives or a range?
+local function hedged(text, s, e)
+    local after = sub(text, e + 1, e + 40)
+    local before = sub(text, s > 40 and s - 40 or 1, s - 1)
+    if not (find(after, "^[%a%s]-or") or find(after, "^%s*[t%-\226]") or find(before, "[ro%-\147]%s+%$?$")
+            or find(before, "%-$") or find(before, "etween")) then
+        return nil
+    end
+    if match(after, "^[%a%s]-%f[%a]or%s+%$?%d") and not match(after, "^%s*or so") then
+        return "or"
+    end
+    if match(before, "%d[%a%s%$]-%f[%a]or%s+%$?$") then return "or" end
+    if (match(after, "^%s*to%s+%$?%d") or match(before, "%d%s+to%s+%$?$"))
+       and not match(lower(before), "from%s+%$?[%d,%.:]*%s*$")
+       and not match(lower(before), "from%s+%$?[%d,%.:]+%s*[ap]?%.?m?%.?%s+to%s+%$?$") then
+        return "range"
+    end
+    if match(after, "^%s*" .. EN_DASH .. "%s*%$?%d") or match(before, "%d%s*" .. EN_DASH .. "%s*%$?$") then
+        return "range"
+    end
+    if not (find(before, "[Bb]etween") or find(after, "^%-") or find(before, "%d%-$")) then
+        return nil
+    end
+    local lb = lower(before)
+    if match(lb, "between%s+%$?$") and match(after, "^[%a%s]-and%s+%$?%d") then
+        return "between"
+    end
+    if match(lb, "between%s+%$?[%d,%.]+[%a%s]-and%s+%$?$") then return "between" end
+    for _, h in ipairs(HEDGE_WORDS) do
+        if match(lb, "%f[%a]" .. h .. "%s+%$?$") and match(after, "^%-%s*%$?%d") then
+            return "range"
+        end
+        if match(lb, "%f[%a]" .. h .. "%s+%$?%d+%-$") then return "range" end
+    end
+    return nil
+end
+
+
+local TWO_UNITS = { ["dollar+cent"] = true, ["hour+minute"] = true,
+                    ["minute+second"] = true, ["feet+inche"] = true, ["foot+inche"] = true,
+                    ["pound+ounce"] = true, ["year+month"] = true, ["week+day"] = true }
+
+-- Is the value one of several quantities? Returns "several" or a better
+-- pick (raw, s, e) from the question's asked noun.
+local function several(text, w, q)
+    if not w.raw or w.rule == "boxed" and find(w.raw, "\\", 1, true) then return nil end
+    local stop = w.stop or w.e
+    local after = sub(text, w.e + 1, stop)
+    if not (find(after, ",", 1, true) or find(after, "and", 1, true)) then return nil end
+    if match(after, "^%s*,%s*%$?%-?%d") then return "several" end   -- 45,27 / 45, 27
+    local nouns = match(after, "^%s*[%a%s]-%f[%a]and%s+%$?%d")   -- 15 sheep and 5 geese
+    if not nouns then return nil end
+    local n1 = noun_after(text, w.e)
+    local nums = numbers_in(text, w.s, stop)
+    if #nums < 2 then return nil end
+    local n2 = noun_after(text, nums[2][3])
+    -- one measure in two units: "18 dollars and 50 cents", "2 hours and 30
+    -- minutes" (the first number stands; numeric.lua reads no compound)
+    local pair = (n1 or "") .. "+" .. (n2 or "")
+    if TWO_UNITS[pair] then return nil end
+    if q and not q.total and q.noun then
+        for _, n in ipairs(nums) do
+            if noun_after(text, n[3]) == q.noun then return n end
+        end
+    end
+    return "several"
+end
+
+
+-- Does the text stop mid-working? Returns why, or nil.
+local DANGLING = { the = true, a = true, an = true, of = true, to = true, ["and"] = true,
+                   ["or"] = true, is = true, are = true, was = true, were = true,
+                   by = true, ["for"] = true, with = true, from = true, ["in"] = true,
+                   at = true, so = true, which = true, that = true, ["then"] = true,
+                   be = true, will = true, than = true, as = true, per = true,
+                   his = true, her = true, their = true, its = true,
+                   has = true, have = true, would = true, into = true, on = true,
+                   we = true, get = true, gives = true, equals = true, makes = true,
+                   no = true, ["not"] = true, about = true, some = true, any = true,
+                   every = true, ["if"] = true, when = true, ["while"] = true,
+                   where = true, who = true, whose = true, because = true, both = true }
+
+local function truncated(text)
+    local t = rtrim(text)
+    if t == "" then return nil end
+    local c = sub(t, -1)
+    if find(c, "[=%+/%(%[{<,:\\]") or (c == "*" and sub(t, -2) ~= "**") then
+        return ("ends in %q"):format(c)
+    end
+    if sub(t, -3) == "\195\151" or sub(t, -2) == "\195\151" then return "ends in an operator" end
+    if find(t, "%s%-$") then return "ends in an operator" end
+    local lt = lower(sub(t, -20))
+    if find(lt, "answer[%s%*_:]*$") or find(lt, "####[%s]*$") then
+        return "ends at an answer anchor, before its value"
+    end
+    local open = find_last(t, "<<")
+    if open and not find(t, ">>", open, true) then return "inside a calculator note" end
+    local w = match(t, "%s(%a+)$")
+    if w and DANGLING[lower(w)] and find(t, "%d") then
+        return ("ends in the dangling word %q"):format(w)
+    end
+    -- last operand of an unfinished expression: "$41.472+$8.", "16 - 3 - 4"
+    local line = match(t, "([^\n]*)$")
+    local expr = match(line, "%d%s*[%+%*]%s*%$?[%d%.,]+%.?$")
+                 or match(line, "%d%s+%-%s+%$?[%d%.,]+%.?$")
+                 or match(line, "%d%s*\195\151%s*%$?[%d%.,]+%.?$")
+                 or match(line, "%d%s+x%s+%$?[%d%.,]+%.?$")
+    if expr then return "ends inside an expression" end
+    local dm = 0
+    for _ in string.gmatch(t, "\\%(") do dm = dm + 1 end
+    for _ in string.gmatch(t, "\\%)") do dm = dm - 1 end
+    if dm > 0 then return "inside math \\(" end
+    return nil
 end
 
 
@@ -426,34 +1123,118 @@ local function check(text, fn)
 end
 
 
--- The text up to any invented follow-on question, and the latest "#### N" or
--- "The (final) answer is N" in it (strict: the number right after the words).
-local function markers(text, strict)
-    text = M.cut_runon(text)
-    local best = {}
-    if find(text, "####", 1, true) then find_markers(text, best) end
-    if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
-        find_answer_words(text, lower(text), best, strict)
+-- The winner: last position, then rule priority.
+local function winner(list)
+    local best
+    for _, c in ipairs(list) do
+        if not best or c.s > best.s
+           or (c.s == best.s and PRIORITY[c.rule] < PRIORITY[best.rule]) then
+            best = c
+        end
     end
-    return text, best
+    return best
 end
 
 
--- extract(text) -> answer, rule  or  nil, "no_answer"
-function M.extract(text)
+local function record(trace, list, w, reason, why)
+    if not trace then return end
+    trace.candidates = list
+    for k, c in ipairs(list) do if c == w then trace.winner = k end end
+    trace.reason, trace.why = reason, why
+end
+
+
+-- extract(text [, opts]) -> answer, rule, s, e   or  nil, reason [, s, e]
+function M.extract(text, opts)
     check(text, "extract")
-    local best
-    text, best = markers(text, false)
-    if find(text, "A:", 1, true) then find_a_colon(text, best) end
-    if find(text, "\\", 1, true) then
-        find_boxed(text, best, "\\boxed")
-        find_boxed(text, best, "\\fbox")
+    opts = opts or {}
+    local trace = opts.trace
+    local q = read_question(opts.question)
+    local cut_at, cut_why
+    text, cut_at, cut_why = M.cut_runon(text, opts.question)
+    if trace then trace.cut = cut_at and { at = cut_at, why = cut_why } or nil end
+    local list = {}
+    if find(text, "####", 1, true) then find_markers(text, list) end
+    if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
+        find_answer_words(text, lower(text), list, false, q)
     end
-    if find(text, "**", 1, true) then find_bold(text, best) end
-    if best.rule then return best.raw, best.rule end
-    local raw = last_number(text, 1, #text)
-    if raw then return raw, "last_number" end
-    return nil, "no_answer"
+    if find(text, "A:", 1, true) then find_a_colon(text, list) end
+    if find(text, "\\", 1, true) then
+        find_boxed(text, list, "\\boxed")
+        find_boxed(text, list, "\\fbox")
+    end
+    if find(text, "**", 1, true) then find_bold(text, list) end
+    if find(text, '":', 1, true) or find(text, '" :', 1, true) then find_json(text, list, q) end
+
+    local w = winner(list)
+    if w then
+        if w.non_answer then
+            record(trace, list, w, "not_a_number", "the anchor states no number")
+            return nil, "not_a_number", w.s, w.e
+        end
+        local c, why = contradicted(text, list, w)
+        if c then
+            w.why = "contradicts the earlier " .. c.rule .. " " .. tostring(c.raw)
+            record(trace, list, w, "conflict", w.why)
+            return nil, "conflict", w.s, w.e
+        end
+        local x = against_working(text, w)
+        if x then
+            w.why = "the working before it ends = " .. x
+            record(trace, list, w, "conflict", w.why)
+            return nil, "conflict", w.s, w.e
+        end
+        local h = hedged(text, w.s, w.e)
+        if h then
+            w.why = "hedged (" .. h .. ")"
+            record(trace, list, w, "hedged", w.why)
+            return nil, "hedged", w.s, w.e
+        end
+        local sv = several(text, w, q)
+        if sv == "several" then
+            w.why = "one of several quantities"
+            record(trace, list, w, "several", w.why)
+            return nil, "several", w.s, w.e
+        elseif sv then
+            w.why = "the asked quantity among several"
+            w.raw, w.s, w.e = sv[1], sv[2], sv[3]
+        end
+        record(trace, list, w, nil, why)
+        return w.raw, w.rule, w.s, w.e
+    end
+
+    local tr = truncated(text)
+    if tr then
+        record(trace, list, nil, "truncated", tr)
+        return nil, "truncated"
+    end
+    -- the concluding sentence
+    local t = rtrim(text)
+    local last_raw, ls = last_number(t, 1, #t)
+    if not last_raw then
+        record(trace, list, nil, "no_answer", "no number")
+        return nil, "no_answer"
+    end
+    -- the start of the sentence holding the last number
+    local head = sub(t, 1, ls - 1)
+    local sent = match(head, "^.*[%.!?]%s()") or 1
+    local nl = match(head, "^.*\n()")
+    if nl and nl > sent then sent = nl end
+    local raw, s, e, how = pick(t, sent, #t, q)
+    local rule = (s == ls) and "last_number" or "conclusion"
+    if not raw then
+        raw, s, e, rule, how = last_raw, ls, ls + #last_raw - 1, "last_number", "last"
+    end
+    local c = { rule = rule, raw = raw, s = s, e = e, why = how }
+    list[#list + 1] = c
+    local h = hedged(text, s, e)
+    if h then
+        c.why = "hedged (" .. h .. ")"
+        record(trace, list, c, "hedged", c.why)
+        return nil, "hedged", s, e
+    end
+    record(trace, list, c, nil, how)
+    return raw, rule, s, e
 end
 
 
@@ -461,8 +1242,14 @@ end
 -- the number right after it (lm-eval's strict-match, but the last match).
 function M.strict(text)
     check(text, "strict")
-    local _, best = markers(text, true)
-    return best.raw
+    text = M.cut_runon(text)
+    local list = {}
+    if find(text, "####", 1, true) then find_markers(text, list) end
+    if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
+        find_answer_words(text, lower(text), list, true)
+    end
+    local w = winner(list)
+    return w and w.raw or nil
 end
 
 

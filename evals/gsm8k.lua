@@ -87,12 +87,22 @@ function M.prompt(item, opts)
 end
 
 
--- extract(text) -> answer, rule (nil, reason when there is none). Inline
--- "<think>" blocks are dropped; an unclosed one yields no answer.
-function M.extract(text)
-    local answer, _, status = extract.split_reasoning(text)
-    if status == "unclosed" then return nil, "unclosed_think" end
-    return extract.extract(answer)
+-- extract(text [, item [, trace]]) -> answer, rule, s, e  (nil, reason [, s, e]
+-- when there is none). Inline "<think>" blocks are dropped; an unclosed one
+-- yields no answer. With the item, its question tells givens and the asked
+-- quantity apart (extract.lua rules 3 and 5). s, e: the answer's byte span
+-- in text.
+function M.extract(text, item, trace)
+    local answer, _, status, offset = extract.split_reasoning(text)
+    if status == "unclosed" then
+        if trace then trace.reason = "unclosed_think" end
+        return nil, "unclosed_think"
+    end
+    if trace then trace.offset = offset end
+    local question = type(item) == "table" and item.question or nil
+    local a, rule, s, e = extract.extract(answer, { question = question, trace = trace })
+    if s then s, e = s + offset, e + offset end
+    return a, rule, s, e
 end
 
 

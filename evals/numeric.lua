@@ -6,15 +6,26 @@
 --   integers   "-1234"  (no leading zeros, "-0" is "0")
 --   decimals   "12.5"   (no trailing zeros; "18.00" is the integer "18")
 --   fractions  "1/3"    (reduced; exact decimals become decimals: 1/2 -> "0.5")
+-- A second result is the value before a scale word ("2.5 million" ->
+-- "2500000", "2.5"), nil without one.
 -- equal(a, b) compares two answers: integers exactly as strings (so 10^18-size
 -- values work), anything else with a relative tolerance of 1e-6. Answers that
 -- are not numbers on either side are compared as trimmed, case-folded strings.
+--
+-- Number forms read: powers and scientific notation ("10^6", "2^10", "1.5e6",
+-- "1.5 x 10^6", "1.5 \times 10^{6}", "3·10^4"), exact in decimal; scale words
+-- ("2.5 million", "3 thousand", "1.2 billion"); number words ("eighteen",
+-- "one hundred twenty", "two and a half thousand"); clock times "H:MM" as
+-- hours ("2:30" is 2.5, "2:00 pm" is 2: the hour as written).
 --
 -- Choices worth knowing: "%" is dropped ("28%" equals "28", not "0.28"); words
 -- after the number are units and dropped ("18 dollars", "5 cm^2"); words before
 -- it are not ("the total is 18" is nil: finding the number is extract's job);
 -- "32, 349" (comma + space) is a list, not 32349; "1000,99" (one comma, not
--- followed by exactly three digits) is a decimal comma.
+-- followed by exactly three digits) is a decimal comma (extract.lua reads
+-- "45,27" in prose as two quantities before this is ever asked); a scale word
+-- means what it says ("72 thousand" is 72000, never a gold 72: on the real
+-- solutions the mantissa matched a gold only by accident).
 
 local M = {}
 
@@ -89,6 +100,8 @@ local function clean(s)
         s = gsub(s, "\226\130\172", "")    -- U+20AC euro
         s = gsub(s, "\194\163", "")         -- U+00A3 pound
         s = gsub(s, "\194\176", " ")        -- U+00B0 degree
+        s = gsub(s, "\195\151", "*")        -- U+00D7 multiplication sign
+        s = gsub(s, "\194\183", "*")        -- U+00B7 middle dot
     end
     if find(s, "[{}%$%*]") then
         s = gsub(s, "{,}", ",")
@@ -124,7 +137,9 @@ end
 
 
 -- p/q with p, q digit strings; reduced, exact decimals turned into decimals.
-local function fraction(sign, p, q)
+local fraction
+function M._fraction(...) return fraction(...) end
+function fraction(sign, p, q)
     if #p > 15 or #q > 15 then return nil end -- beyond exact double integers
     local pi, qi = tonumber(p) // 1, tonumber(q) // 1
     if qi == 0 then return nil end
@@ -171,6 +186,125 @@ local function group_digits(s)
 end
 
 
+-- Number words -----------------------------------------------------------------
+
+local SMALL = {
+    zero = 0, one = 1, two = 2, three = 3, four = 4, five = 5, six = 6,
+    seven = 7, eight = 8, nine = 9, ten = 10, eleven = 11, twelve = 12,
+    thirteen = 13, fourteen = 14, fifteen = 15, sixteen = 16, seventeen = 17,
+    eighteen = 18, nineteen = 19, twenty = 20, thirty = 30, forty = 40,
+    fifty = 50, sixty = 60, seventy = 70, eighty = 80, ninety = 90,
+}
+local SCALE = { thousand = 3, million = 6, billion = 9, trillion = 12 }
+M.SCALE = SCALE
+M.SMALL = SMALL
+
+
+-- Words at the start of s ("two and a half thousand dollars") -> digit
+-- string and the rest, or nil. "and" and "a" only join number words;
+-- halves and quarters need a whole part or "a" ("a half", "one and a quarter").
+local function words(s)
+    local total, cur, seen, pos, stop, prev = 0, 0, false, 1, 1, nil
+    while true do
+        local w, b = match(s, "^[%s%-]*(%a+)()", pos)
+        if not w then break end
+        w = lower(w)
+        local v = SMALL[w]
+        if v then
+            cur, seen = cur + v, true
+        elseif w == "hundred" and (seen or prev == "a") then
+            cur, seen = (cur == 0 and 1 or cur) * 100, true
+        elseif SCALE[w] and (seen or prev == "a") then
+            total, cur, seen = total + (cur == 0 and 1 or cur) * 10 ^ SCALE[w], 0, true
+        elseif (w == "half" or w == "quarter") and (seen or prev == "a") then
+            cur, seen = cur + (w == "half" and 0.5 or 0.25), true
+        elseif w ~= "and" and w ~= "a" then
+            break
+        end
+        if w ~= "and" and w ~= "a" then stop = b end
+        prev, pos = w, b
+    end
+    if not seen then return nil end
+    local n = total + cur
+    if n == n // 1 and n < 2 ^ 53 then return format("%d", n), sub(s, stop) end
+    return format("%.17g", n), sub(s, stop)
+end
+M.words = words
+
+
+-- Decimal shift: value * 10^k, exact (canonical strings in and out).
+local function shift(value, k)
+    if k == 0 then return value end
+    if k > 400 or k < -400 then return nil end
+    local sign, p, q = match(value, "^(%-?)(%d+)/(%d+)$")
+    if p then
+        if k > 0 then p = p .. rep("0", k) else q = q .. rep("0", -k) end
+        if #p > 15 or #q > 15 then
+            return format("%.17g", tonumber(sign .. p) / tonumber(q))
+        end
+        return M._fraction(sign, p, q)
+    end
+    local int, fracd
+    sign, int, fracd = match(value, "^(%-?)(%d+)%.?(%d*)$")
+    if not int then return nil end
+    local digits, point = int .. fracd, #int + k
+    if point <= 0 then return decimal(sign, "0", rep("0", -point) .. digits) end
+    if point >= #digits then return decimal(sign, digits .. rep("0", point - #digits), "") end
+    return decimal(sign, sub(digits, 1, point), sub(digits, point + 1))
+end
+
+
+-- Integer power a^b, exact while it fits in 63 bits; nil beyond.
+local function power(value, b)
+    local sign, a = match(value, "^(%-?)(%d+)$")
+    b = tonumber(b)
+    if not a or #a > 18 or b > 256 then return nil end
+    local base, r = tonumber(a), 1
+    for _ = 1, b do
+        if base ~= 0 and r > math.maxinteger // base then return nil end
+        r = r * base
+    end
+    if sign == "-" and b % 2 == 1 then return decimal("-", format("%d", r)) end
+    return decimal("", format("%d", r))
+end
+
+
+-- What may follow a number and change its value: clock minutes, an
+-- exponent, a scale word. Returns value, rest, mantissa (nil if no scale).
+local function suffixes(value, sign, fracd, rest)
+    local mm, r = match(rest, "^:(%d%d)(.*)$")
+    if mm and fracd == "" and not find(value, "/", 1, true) then   -- "2:30"
+        local h = match(value, "^%-?(%d+)$")
+        if h and #h <= 6 then
+            value = M._fraction(sign, format("%d", tonumber(h) * 60 + tonumber(mm)), "60")
+            rest = gsub(r, "^%s*[aApP]%.?[mM]%.?%f[%A]", "")
+            return value, rest, nil
+        end
+    end
+    local e
+    e, r = match(rest, "^[eE]([+-]?%d+)(.*)$")                 -- 1.5e6
+    if not e then
+        e, r = match(rest, "^%s*[x%*]%s*10%s*%^%s*%(?([+-]?%d+)%)?(.*)$") -- 1.5*10^6
+    end
+    if e then
+        value, rest = shift(value, tonumber(e)), r
+        if not value then return nil end
+    else
+        local b
+        b, r = match(rest, "^%s*%^%s*(%d+)(.*)$")                -- 2^10
+        if b then
+            value, rest = power(value, b), r
+            if not value then return nil end
+        end
+    end
+    local w, r2 = match(rest, "^%s*(%a+)(.*)$")
+    if w and SCALE[lower(w)] then
+        return shift(value, SCALE[lower(w)]), r2, value
+    end
+    return value, rest, nil
+end
+
+
 -- Parse a cleaned string: [sign] number [%] [unit words].
 local function parse(s)
     s = match(s, "^%s*(.*[^%s%.,;:!])") or ""    -- trailing "." and the like
@@ -185,6 +319,11 @@ local function parse(s)
     if match(body, "^%-") then
         if sign == "-" then return nil end    -- "--5", "-(-5)"
         sign, body = "-", sub(body, 2)
+    end
+    if find(body, "^%a") then
+        local d, r = words(body)
+        if not d then return nil end
+        body = d .. r
     end
     local int, rest = group_digits(body)
     local fracd = ""
@@ -220,13 +359,16 @@ local function parse(s)
         value = value or decimal(sign, int, fracd)
     end
     if not value then return nil end
+    local mantissa
+    value, rest, mantissa = suffixes(value, sign, fracd, rest)
+    if not value then return nil end
     rest = gsub(rest, "^%s*%%", "")                  -- percent
     -- whatever is left must be unit words: no digits (except exponents such
     -- as cm^2), no operators, no leftover LaTeX
     rest = gsub(rest, "(%a)%^%d", "%1")
     if find(rest, "[%d\\=+*^]") then return nil end
     if find(rest, "^%s*[,;]") then return nil end   -- "32, 349" is a list
-    return value
+    return value, mantissa
 end
 
 
@@ -255,7 +397,16 @@ end
 
 
 local function is_integer(c)
-    return not find(c, "[./]")
+    return not find(c, "[./eE]")
+end
+
+
+local function same(na, nb)
+    if not (na and nb) then return false end
+    if na == nb then return true end
+    if is_integer(na) and is_integer(nb) then return false end
+    local x, y = to_float(na), to_float(nb)
+    return abs(x - y) <= M.RELATIVE_TOLERANCE * max(abs(x), abs(y))
 end
 
 
@@ -264,10 +415,7 @@ function M.equal(a, b)
     if a == nil or b == nil then return false end
     local na, nb = M.normalize(a), M.normalize(b)
     if na and nb then
-        if na == nb then return true end
-        if is_integer(na) and is_integer(nb) then return false end
-        local x, y = to_float(na), to_float(nb)
-        return abs(x - y) <= M.RELATIVE_TOLERANCE * max(abs(x), abs(y))
+        return same(na, nb)
     end
     if na or nb then return false end
     local sa = lower(match(tostring(a), "^%s*(.-)%s*$"))

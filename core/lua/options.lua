@@ -55,8 +55,10 @@ local function usage_error(msg)
 end
 
 -- check_help(): with --help, prints the help and ends the run (status 0).
+-- A subcommand that prints its own help sets ollaeval.help = false first.
 function M.check_help()
-    if cmd.help then print_help() end
+    local g = rawget(_G, "ollaeval")
+    if cmd.help and not (g and g.help == false) then print_help() end
 end
 
 local function convert(o, v)

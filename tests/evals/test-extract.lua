@@ -33,7 +33,8 @@ local rows = {
     -- a markdown heading is not a marker
     { "#### Step 1: eggs left\n16 - 3 - 4 = 9\n#### Step 2: money\n9 * 2 = 18 dollars",
       "18", "last_number" },
-    { "#### Final answer\nJanet makes 18 dollars.", "18", "last_number" },
+    -- a "#### Final answer" heading: its value is the next line
+    { "#### Final answer\nJanet makes 18 dollars.", "18", "final_line" },
     { "End your answer with #### N.\n16-3-4 = 9, 9*2 = 18", "18", "last_number" },
     -- run-ons: made-up next problems after the answer are cut
     { "9 * 2 = 18\n#### 18\n\nQuestion: Tom has 3 apples and buys 4 more. How many?\n"
@@ -82,7 +83,7 @@ local rows = {
     { "Answer: 1,000,000", "1,000,000", "answer_colon" },
     { "She makes 9 * 2 = $<<9*2=18>>18 every day.\nA: 18", "18", "answer_colon" },
     { "A: 90,000", "90,000", "answer_colon" },
-    { "A: -1.8 billion", "-1.8", "answer_colon" },
+    { "A: -1.8 billion", "-1.8 billion", "answer_colon" },
     { "Q: What is 2+2?\nA: Let's think. 2 + 2 = 4. The answer is 4.", "4", "answer_is" },
     { "Answer: 18\n\nExplanation: 16 - 3 - 4 = 9 eggs, 9 * 2.", "18", "answer_colon" },
 
@@ -153,16 +154,18 @@ local rows = {
     { "calc <<48/2=24>>24 clips", "24", "last_number" },
     { "", nil, "no_answer" },
     { "I don't know.", nil, "no_answer" },
-    { "The answer is unknown.", nil, "no_answer" },
+    { "The answer is unknown.", nil, "not_a_number" },
     { "The answer is unknown, but 5 is close.", "5", "answer_is" },
 
-    -- priority: the last anchored answer wins -----------------------------------
+    -- priority: the last anchored answer wins; two different final answers
+    -- with nothing between them (no working, no correction) are a conflict
     { "#### 18\nThe answer is 18.", "18", "answer_is" },
     { "The answer is 18.\n#### 18", "18", "marker" },
-    { "\\boxed{5}\n#### 18", "18", "marker" },
-    { "#### 5\n\\boxed{18}", "18", "boxed" },
-    { "Answer: 5\nThe answer is 18", "18", "answer_is" },
-    { "The answer is 18.\nAnswer: 5 apples were eaten before.", "5", "answer_colon" },
+    { "\\boxed{5}\n#### 18", nil, "conflict" },
+    { "#### 5\n\\boxed{18}", nil, "conflict" },
+    { "Answer: 5\nThe answer is 18", nil, "conflict" },
+    { "The answer is 18.\nAnswer: 5 apples were eaten before.", nil, "conflict" },
+    { "#### 5\nWait, 9 * 2 = 18.\n\\boxed{18}", "18", "boxed" },
     { "#### 18\n(She sold 9 eggs at $2 each.)", "18", "marker" },
 }
 
