@@ -172,8 +172,8 @@ function M.metrics(s)
     if s.has_strict then out.strict_accuracy = s.strict_accuracy.value end
     if s.has_answers ~= false then out.no_answer_rate = s.no_answer_rate end
     out.truncated_rate = s.truncated_rate
-    out.truncated_thinking = s.truncated_thinking
-    out.unscored = s.unscored
+    local done = s.scored + s.unscored
+    out.truncated_thinking_rate = done > 0 and s.truncated_thinking / done or null
     return out
 end
 
@@ -227,7 +227,7 @@ function M.of_run(run, s)
                     concurrency = O.concurrency, timeout = O.timeout, retries = O.retries, limit = O.limit },
         status = run.status,
         counts = { n = s.n, scored = s.scored, errors = s.errors, unscored = s.unscored, total = run.total,
-                   calls = s.calls },
+                   calls = s.calls, truncated_thinking = s.truncated_thinking },
         metrics = M.metrics(s),
         groups = M.groups(s),
         unscored_reasons = next(s.unscored_reasons) and s.unscored_reasons or nil,
