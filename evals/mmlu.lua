@@ -3,6 +3,9 @@
 --
 --   LETTERS              "A".."J"
 --   choices(list)        "A. first\nB. second\n..."
+--   prompt(item)         the chat messages for {question=, choices=, type=}:
+--                        the subject, the question, the lettered choices, and
+--                        "Answer: X" asked for
 --   letter(text, n)      -> letter, rule  or  nil, "no_letter": the letter
 --                           (of the first n) the reply chose; rules in order:
 --     marker      "#### C"
@@ -21,6 +24,13 @@ function M.choices(list)
     local out = {}
     for i, c in ipairs(list) do out[i] = M.LETTERS[i] .. ". " .. tostring(c) end
     return table.concat(out, "\n")
+end
+
+function M.prompt(item)
+    return { { role = "user", content = string.format(
+        "The following is a multiple choice question about %s.\n\n%s\n\n%s\n\n"
+        .. "Answer with the letter of the correct choice, ending with \"Answer: X\".",
+        (tostring(item.type or "a subject"):gsub("_", " ")), item.question, M.choices(item.choices)) } }
 end
 
 local RULES = {

@@ -115,6 +115,14 @@ local function make_ctx(run, it, id, gold, j, calls)
         end
         error({ request = true, err = err, kind = kind, info = info, calls = calls }, 0)
     end
+    -- ctx.follow_up(messages, res, text): the conversation so far, the
+    -- model's reply (res of ctx.chat) and the user's next turn, as a new list.
+    function ctx.follow_up(messages, res, text)
+        local m = { table.unpack(messages) }
+        m[#m + 1] = { role = "assistant", content = res.content }
+        m[#m + 1] = { role = "user", content = text }
+        return m
+    end
     return ctx
 end
 
