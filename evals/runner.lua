@@ -178,6 +178,7 @@ local function plan(suite, suite_file, opt)
         samples = spec.samples, metrics = metric_names, models = run.others,
         suite_options = suite_options(suite, opt), modules = modules(spec), engine = ollaeval.version,
         group_by = type(suite.group_by) == "string" and suite.group_by or nil,
+        reduce = type(suite.reduce) == "string" and suite.reduce or nil,
     }
     run.prompt_opts = { shots = opt.shots, fewshot_pool = pool, seed = O.seed }
     run.think = think_value(opt.think)
