@@ -211,8 +211,6 @@ end
 
 local function more_differs(old, new, skip_code)
     if text(old.samples or 1) ~= text(new.samples) then return "samples", text(old.samples or 1), text(new.samples) end
-    local om, nm = old.models or {}, new.models or {}
-    if concat(om, ",") ~= concat(nm, ",") then return "other models", concat(om, ", "), concat(nm, ", ") end
     local oo, no = old.suite_options or {}, new.suite_options or {}
     local keys = {}
     for k in pairs(oo) do keys[k] = true end
@@ -223,6 +221,8 @@ local function more_differs(old, new, skip_code)
     for _, k in ipairs(sorted) do
         if text(oo[k]) ~= text(no[k]) then return "suite option --" .. k, text(oo[k]), text(no[k]) end
     end
+    local om, nm = old.models or {}, new.models or {}
+    if concat(om, ",") ~= concat(nm, ",") then return "other models", concat(om, ", "), concat(nm, ", ") end
     if text(old.engine) ~= text(new.engine) and old.engine ~= nil then return "engine version", text(old.engine), text(new.engine) end
     if skip_code then return nil end
     local a, b = module_map(old.modules), module_map(new.modules)
