@@ -14,7 +14,8 @@
 --   gold               the reference answer (suite.gold), if the suite has one
 --   content, thinking  that call's reply, and the reasoning the server returned apart
 --   reasoning_status   suite.split's verdict on inline reasoning ("ok", "unclosed", ...)
---   answer, rule, span the answer, the rule that found it, where (null: none)
+--   answer, rule, span the answer, the rule that found it, and its bytes {s, e} in
+--                      content when extract gave them (null: none)
 --   score              the first sample's score in [0, 1]; absent when unscored
 --   correct            score == 1; absent when unscored
 --   unscored           the reason the item is not scored (suite said so; not wrong)

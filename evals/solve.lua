@@ -137,8 +137,9 @@ local function declarative(run, item, ctx)
         local t, _, status = suite.split(res.content, res.thinking)
         text, s.reasoning_status = t, status
     end
-    local answer, rule, span = suite.extract(text, item)
-    s.answer, s.rule, s.span = answer, answer ~= nil and rule or nil, answer ~= nil and span or nil
+    local answer, rule, from, to = suite.extract(text, item)
+    s.answer, s.rule = answer, answer ~= nil and rule or nil
+    if answer ~= nil and type(from) == "number" and type(to) == "number" then s.span = { from, to } end
     local v = false
     if answer ~= nil then v = suite.correct(answer, ctx.gold, item) end
     if v == nil then v = false end

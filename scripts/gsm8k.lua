@@ -3,21 +3,16 @@
 --   ollaeval scripts/gsm8k.lua -m qwen3:8b --limit 50 -c 8 # a quick look
 --   ollaeval scripts/gsm8k.lua --help                      # every option
 -- Prompt: reason step by step, last line "#### N"; --shots K adds K worked
--- examples from the train split (the same for every item). Grading: the last
--- anchored answer, else the last number (evals/extract.lua), compared as a
--- number (evals/numeric.lua). The runner does the rest (docs/suites.md).
-local extract = require "evals.extract"
+-- examples from the train split (the same for every item). Grading: the
+-- answer (evals/gsm8k.lua, evals/extract.lua) compared as a number
+-- (evals/numeric.lua). The runner does the rest (docs/suites.md).
+local lib = require "evals.gsm8k"        -- GSM8K's answer extraction (evals/extract.lua)
 local numeric = require "evals.numeric"
 local template = require "evals.template"
 
 local BASE = "https://raw.githubusercontent.com/openai/grade-school-math/master/grade_school_math/data/"
 local ASK = "Solve the following math problem step by step. At the end, write the final answer on its own "
     .. "line in the form \"#### N\", where N is just the number.\n\n"
-
-local function answer_text(text)       -- inline <think> dropped; unclosed: no answer
-    local answer, _, status = extract.split_reasoning(text)
-    if status ~= "unclosed" then return answer end
-end
 
 return {
     name = "gsm8k",
@@ -36,15 +31,8 @@ return {
         msgs[#msgs + 1] = { role = "user", content = ASK .. (item.question or error("missing field 'question'")) }
         return msgs
     end,
-    extract = function(text)
-        local t = answer_text(text)
-        if not t then return nil, "unclosed_think" end
-        return extract.extract(t)
-    end,
-    strict = function(text)
-        local t = answer_text(text)
-        return t and extract.strict(t)
-    end,
+    extract = lib.extract,             -- (text, item): the last anchored answer, else the concluding number
+    strict = lib.strict,               -- the "#### N" line only
     gold = function(item)
         local g = item.answer:match("####%s*(.-)%s*$")
         return g and (g:gsub(",", ""))

@@ -9,7 +9,7 @@ return {
     group_by = "type",                 -- the subject
     metadata = { "type" },
     prompt = mmlu.prompt,
-    extract = function(text, item) return mmlu.letter(text, #item.choices) end,
+    extract = function(text, item) return mmlu.letter(text, item and #item.choices) end,
     gold = function(item) return mmlu.LETTERS[item.answer + 1] end,
     correct = function(answer, gold) return answer == gold end,
     id = function(item, index) return string.format("mmlu-%s-%04d", item.type, index) end,
