@@ -506,7 +506,10 @@ M.summary_info = summary_info
 
 -- summarise: the whole journal, this session's records and the earlier ones.
 local function summarise(run)
-    local s = summary.summarize(must(journal.read(run.journal_path, say)), summary_info(run.spec))
+    -- streamed twice (summary.lua keeps no record); the journal's torn tail,
+    -- if any, was cut off at resume, and this session appended whole lines
+    local path = run.journal_path
+    local s = summary.summarize(function() return jsonl(path) end, summary_info(run.spec))
     run.interrupted = ollaeval.interrupted() > 0
     run.wall = (now() - run.t_start) / 1000
     run.new = run.st.new

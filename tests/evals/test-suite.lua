@@ -113,4 +113,20 @@ for _, c in ipairs(cases) do
     T.ok(l == c[2] and rule == c[3], string.format("letter(%s) = %s (%s)", (c[1]:gsub("\n", "\\n")), tostring(c[2]), c[3]))
 end
 T.eq(mmlu.choices { "x", "y" }, "A. x\nB. y", "choices are lettered")
+
+-- scripts/gsm8k.lua (the suite) and evals/gsm8k.lua (the library) agree
+local file, lib = dofile("scripts/gsm8k.lua"), require "evals.gsm8k"
+T.eq(file.dataset.sha256, lib.dataset.sha256, "gsm8k: the suite file and the library pin the same test set")
+T.eq(file.train.sha256, lib.train.sha256, "gsm8k: ...and the same train set")
+local pool = { { question = "Q1?", answer = "a <<1+1=2>>2\n#### 2" }, { question = "Q2?", answer = "b\n#### 3" },
+               { question = "Q3?", answer = "c\n#### 4" } }
+local item = { question = "How many?", answer = "x\n#### 1,234" }
+for _, k in ipairs { 0, 2 } do
+    local a = file.prompt(item, { shots = k, fewshot_pool = pool, seed = 7 })
+    local b = lib.prompt(item, { shots = k, fewshot_pool = pool, seed = 7 })
+    local same = #a == #b
+    for i = 1, #a do same = same and a[i].role == b[i].role and a[i].content == b[i].content end
+    T.ok(same, string.format("gsm8k: the suite file's prompt is the library's (%d shots)", k))
+end
+T.eq(file.gold(item), lib.gold(item), "gsm8k: the same gold")
 T.done()
