@@ -506,10 +506,12 @@ M.summary_info = summary_info
 
 -- summarise: the whole journal, this session's records and the earlier ones.
 local function summarise(run)
-    -- streamed twice (summary.lua keeps no record); the journal's torn tail,
-    -- if any, was cut off at resume, and this session appended whole lines
+    -- streamed twice (summary.lua keeps no record): a torn tail was cut off
+    -- at resume, and this session appended whole lines, unless a write
+    -- failed: then journal.read cuts off what the failed write left
     local path = run.journal_path
-    local s = summary.summarize(function() return jsonl(path) end, summary_info(run.spec))
+    local source = run.storage and must(journal.read(path, say)) or function() return jsonl(path) end
+    local s = summary.summarize(source, summary_info(run.spec))
     run.interrupted = ollaeval.interrupted() > 0
     run.wall = (now() - run.t_start) / 1000
     run.new = run.st.new
