@@ -25,6 +25,7 @@ local record = require "evals.record"
 local solve = require "evals.solve"
 local summary = require "evals.summary"
 local suitemod = require "evals.suite"
+local null = require("cjson").null
 
 local M = {}
 
@@ -198,7 +199,7 @@ local function text(v)
         for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(v[k] ~= nil and v[k] or v[tonumber(k)]) end
         return "{" .. concat(parts, ", ") .. "}"
     end
-    if v == nil or v == require("cjson").null then return "none" end
+    if v == nil or v == null then return "none" end
     if math.type(v) == "float" and v == math.floor(v) then return format("%d", v) end
     return tostring(v)
 end
@@ -315,9 +316,9 @@ local function resume(run)
     end
     run.done_ids = {}
     for _, r in ipairs(records) do
-        run.done_ids[r.id] = r.error == nil or r.error == require("cjson").null
+        -- the last record of an id decides: scored, or to redo
+        run.done_ids[r.id] = (r.error == nil or r.error == null) or nil
     end
-    for id, ok in pairs(run.done_ids) do if not ok then run.done_ids[id] = nil end end
 end
 
 
