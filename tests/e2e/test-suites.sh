@@ -103,6 +103,18 @@ ok "maj: a resumed run equals the whole run" \
 "$bin" scripts/gsm8k_maj.lua -m qwen3:8b -e "$G" --dataset "$synth" --limit 30 --samples 3 -o "$tmp/maj-r" -q >/dev/null 2>"$tmp/maj-r2.err"; rc=$?
 ok "maj: resume with other --samples is refused, naming it" '[ $rc -eq 1 ] && grep -q "its samples was 5, this run.s is 3" "$tmp/maj-r2.err"'
 
+# killed mid-run (SIGKILL), then resumed: the same metrics as the whole run
+start_sim slow --parallel 4 --fixed-latency-ms 15 --accuracy 0.7 --seed 3 --dataset "$synth"
+"$bin" scripts/gsm8k_maj.lua -m qwen3:8b -e "$URL" --dataset "$synth" --limit 30 -o "$tmp/maj-k" -q >/dev/null 2>&1 &
+kpid=$!
+for _ in $(seq 1 400); do [ "$(jlines "$tmp/maj-k/samples.jsonl")" -ge 6 ] && break; sleep 0.02; done
+kill -9 $kpid 2>/dev/null; wait $kpid 2>/dev/null
+nk=$(jlines "$tmp/maj-k/samples.jsonl")
+"$bin" scripts/gsm8k_maj.lua -m qwen3:8b -e "$G" --dataset "$synth" --limit 30 -o "$tmp/maj-k" -q >/dev/null 2>&1; rc=$?
+ok "maj: killed after $nk items and resumed: the metrics of the whole run, each item once" \
+    '[ $rc -eq 0 ] && [ "$nk" -lt 30 ] && runcheck journal "$tmp/maj-k/samples.jsonl" 30 >/dev/null &&
+     [ "$(get "$tmp/maj-k/summary.json" metrics.maj@5 metrics.pass@1 metrics.pass@5)" = "$(get "$tmp/maj/summary.json" metrics.maj@5 metrics.pass@1 metrics.pass@5)" ]'
+
 # 5. the judge: two calls per item, the judge's model, verdicts or unscored
 "$bin" scripts/judge.lua --help >"$tmp/judge.help" 2>&1
 ok "judge --help lists --judge-model" 'grep -q -- "--judge-model MODEL" "$tmp/judge.help"'
