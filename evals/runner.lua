@@ -156,6 +156,7 @@ local function plan(suite, suite_file, opt)
     if not ok then die("%s", err) end
     if total == 0 then die("%s: the dataset is empty", run.path) end
     run.total = total
+    opt.shots = opt.shots or 0
     local pool
     if opt.shots > 0 then
         if not spec.train then die("%s: --shots needs a train split (suite.train)", suite_file) end
@@ -600,11 +601,13 @@ end
 
 
 -- options_for(suite) -> the option specs of the runner plus the suite's own;
--- suite.defaults changes the default of the runner's ({temperature = 0.7}).
+-- suite.defaults changes the default of the runner's ({temperature = 0.7});
+-- --shots only for a suite with a train split.
 function M.options_for(suite)
     local list = {}
     local defaults = suite.defaults or {}
     for _, o in ipairs(M.options) do
+        if o.name == "shots" and suite.train == nil then goto next end -- no train split, no few-shot
         if defaults[o.name] ~= nil then
             local c = {}
             for k, v in pairs(o) do c[k] = v end
@@ -612,6 +615,7 @@ function M.options_for(suite)
             o = c
         end
         list[#list + 1] = o
+        ::next::
     end
     for _, o in ipairs(suite.options or {}) do
         local dup = false
