@@ -69,6 +69,7 @@ function M.main(...)
             first = { dir = d, config = c }
         else
             local what, a, b = journal.differs(first.config, c, { shards = true })
+            if not what then what, a, b = suitemod.differs(first.config, c) end
             if what then
                 return fail("%s and %s differ in %s (%s vs %s): not shards of one run", first.dir, d, what, a, b)
             end

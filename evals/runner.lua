@@ -188,60 +188,6 @@ local function plan(suite, suite_file, opt)
 end
 
 
--- What else makes two runs the same run, beyond journal.differs: the
--- samples, the other models, the suite's options, the modules loaded, the
--- engine. Returns what differs, was, now (as text) or nil.
-local function text(v)
-    if type(v) == "table" then
-        local keys = {}
-        for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-        table.sort(keys)
-        local parts = {}
-        for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(v[k] ~= nil and v[k] or v[tonumber(k)]) end
-        return "{" .. concat(parts, ", ") .. "}"
-    end
-    if v == nil or v == null then return "none" end
-    if math.type(v) == "float" and v == math.floor(v) then return format("%d", v) end
-    return tostring(v)
-end
-
-local function module_map(list)
-    local m = {}
-    for _, x in ipairs(list or {}) do m[x.name] = x end
-    return m
-end
-
-local function more_differs(old, new, skip_code)
-    if text(old.samples or 1) ~= text(new.samples) then return "samples", text(old.samples or 1), text(new.samples) end
-    local oo, no = old.suite_options or {}, new.suite_options or {}
-    local keys = {}
-    for k in pairs(oo) do keys[k] = true end
-    for k in pairs(no) do keys[k] = true end
-    local sorted = {}
-    for k in pairs(keys) do sorted[#sorted + 1] = k end
-    table.sort(sorted)
-    for _, k in ipairs(sorted) do
-        if text(oo[k]) ~= text(no[k]) then return "suite option --" .. k, text(oo[k]), text(no[k]) end
-    end
-    local om, nm = old.models or {}, new.models or {}
-    if concat(om, ",") ~= concat(nm, ",") then return "other models", concat(om, ", "), concat(nm, ", ") end
-    if text(old.engine) ~= text(new.engine) and old.engine ~= nil then return "engine version", text(old.engine), text(new.engine) end
-    if skip_code then return nil end
-    local a, b = module_map(old.modules), module_map(new.modules)
-    for _, x in ipairs(new.modules or {}) do
-        local y = a[x.name]
-        if y and (y.sha256 ~= x.sha256 or y.origin ~= x.origin) then
-            return "module " .. x.name, format("%s %s", tostring(y.origin), tostring(y.sha256)),
-                format("%s %s", tostring(x.origin), tostring(x.sha256))
-        end
-    end
-    for _, y in ipairs(old.modules or {}) do
-        local x = b[y.name]
-        if not x and y.origin ~= "embedded" then return "module " .. y.name, "loaded", "not loaded" end
-    end
-    return nil
-end
-
 -- The keys --retry-errors lets differ: the suite's code and its modules.
 local CODE_KEYS = { "suite_sha256", "suite_version" }
 
@@ -254,16 +200,17 @@ local function same_run(old, new, retry)
     end
     local what, was, now_is = journal.differs(a, new)
     if what then return what, was, now_is end
-    return more_differs(old, new, retry)
+    return suitemod.differs(old, new, retry)
 end
 
 -- What changed in the code between old and new (for run.json's history).
 local function code_changes(old, new)
     local out = {}
     for _, k in ipairs(CODE_KEYS) do
-        if text(old[k]) ~= text(new[k]) then out[#out + 1] = { what = k, was = old[k], now = new[k] } end
+        if suitemod.text(old[k]) ~= suitemod.text(new[k]) then out[#out + 1] = { what = k, was = old[k], now = new[k] } end
     end
-    local a = module_map(old.modules)
+    local a = {}
+    for _, y in ipairs(old.modules or {}) do a[y.name] = y end
     for _, x in ipairs(new.modules or {}) do
         local y = a[x.name]
         if not y or y.sha256 ~= x.sha256 then

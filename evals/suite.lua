@@ -4,6 +4,7 @@
 -- nearest known name (a misspelt `strcit` must not pass silently).
 --
 --   check(suite, file) -> spec  or  nil, err; spec.warnings lists warnings
+--   differs(a, b, skip_code) -> what, a's, b's  or  nil: run.json configs
 -- spec = {suite=, file=, dir=, name=, version=, samples=, solve=(function),
 --         metrics = {{name=, reduce=}, ...} (evals/metrics.lua),
 --         group = function(item) -> group | nil, meta = function(item) ->
@@ -11,9 +12,11 @@
 --         dataset =, train = (a file beside the suite: {local_path=, ...})}
 local reduce = require "evals.reduce"
 
+local cjson = require "cjson"
+
 local M = {}
 
-local format = string.format
+local format, concat = string.format, table.concat
 
 -- Every field a suite may have, and its Lua type(s).
 M.FIELDS = {
@@ -160,6 +163,63 @@ function M.check(s, file)
         dataset = data_spec(s.dataset, dir), train = data_spec(s.train, dir),
         warnings = warnings,
     }
+end
+
+
+-- differs(a, b, skip_code): what else makes two runs' configs (run.json)
+-- the same run, beyond journal.differs: the samples, the suite's options, the
+-- other models, the engine, the modules loaded (not with skip_code). ->
+-- what differs, a's value, b's value (as text), or nil. text(v): a config
+-- value as text. The runner (resume) and `ollaeval merge` use them.
+function M.text(v)
+    if type(v) == "table" then
+        local keys = {}
+        for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+        table.sort(keys)
+        local parts = {}
+        for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(v[k] ~= nil and v[k] or v[tonumber(k)]) end
+        return "{" .. concat(parts, ", ") .. "}"
+    end
+    if v == nil or v == cjson.null then return "none" end
+    if math.type(v) == "float" and v == math.floor(v) then return format("%d", v) end
+    return tostring(v)
+end
+
+local function module_map(list)
+    local m = {}
+    for _, x in ipairs(list or {}) do m[x.name] = x end
+    return m
+end
+
+function M.differs(old, new, skip_code)
+    if M.text(old.samples or 1) ~= M.text(new.samples) then return "samples", M.text(old.samples or 1), M.text(new.samples) end
+    local oo, no = old.suite_options or {}, new.suite_options or {}
+    local keys = {}
+    for k in pairs(oo) do keys[k] = true end
+    for k in pairs(no) do keys[k] = true end
+    local sorted = {}
+    for k in pairs(keys) do sorted[#sorted + 1] = k end
+    table.sort(sorted)
+    for _, k in ipairs(sorted) do
+        if M.text(oo[k]) ~= M.text(no[k]) then return "suite option --" .. k, M.text(oo[k]), M.text(no[k]) end
+    end
+    local om, nm = old.models or {}, new.models or {}
+    if concat(om, ",") ~= concat(nm, ",") then return "other models", concat(om, ", "), concat(nm, ", ") end
+    if M.text(old.engine) ~= M.text(new.engine) and old.engine ~= nil then return "engine version", M.text(old.engine), M.text(new.engine) end
+    if skip_code then return nil end
+    local a, b = module_map(old.modules), module_map(new.modules)
+    for _, x in ipairs(new.modules or {}) do
+        local y = a[x.name]
+        if y and (y.sha256 ~= x.sha256 or y.origin ~= x.origin) then
+            return "module " .. x.name, format("%s %s", tostring(y.origin), tostring(y.sha256)),
+                format("%s %s", tostring(x.origin), tostring(x.sha256))
+        end
+    end
+    for _, y in ipairs(old.modules or {}) do
+        local x = b[y.name]
+        if not x and y.origin ~= "embedded" then return "module " .. y.name, "loaded", "not loaded" end
+    end
+    return nil
 end
 
 

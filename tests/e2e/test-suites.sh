@@ -140,6 +140,12 @@ fi
 ok "judge: resume with another judge is refused, naming the option" \
     '[ $rc -eq 1 ] && grep -q "suite option --judge-model was llama3.2:3b" "$tmp/j2.err"'
 
+"$bin" scripts/judge.lua -m qwen3:8b --judge-model llama3.2:3b -e "$G" --dataset "$synth" --limit 12 --shard 1/2 -o "$tmp/js1" -q >/dev/null 2>&1
+"$bin" scripts/judge.lua -m qwen3:8b --judge-model qwen3:8b -e "$G" --dataset "$synth" --limit 12 --shard 2/2 -o "$tmp/js2" -q >/dev/null 2>&1
+err=$("$bin" merge "$tmp/js1" "$tmp/js2" -o "$tmp/js-merged" 2>&1); rc=$?
+ok "judge: shards graded by different judges are not merged, naming the option" \
+    '[ $rc -eq 1 ] && grep -q "suite option --judge-model" <<<"$err"'
+
 # 6. self-check: two turns, the second graded
 "$bin" scripts/selfcheck.lua -m qwen3:8b -e "$G" --dataset "$synth" --limit 10 -o "$tmp/sc" -q >/dev/null 2>&1; rc=$?
 rec=$(head -n1 "$tmp/sc/samples.jsonl")
