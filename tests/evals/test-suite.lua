@@ -114,6 +114,22 @@ for _, c in ipairs(cases) do
 end
 T.eq(mmlu.choices { "x", "y" }, "A. x\nB. y", "choices are lettered")
 
+-- scores as solve() may return them (evals/solve.lua)
+local solve = require "evals.solve"
+T.eq(solve.score(true).value, 1, "score: true is 1")
+T.eq(solve.score(0.25).value, 0.25, "score: a number in [0, 1]")
+T.ok(not solve.score(1.5), "score: 1.5 is refused")
+local sc = solve.score { value = false, answer = "7", explanation = "no" }
+T.ok(sc.value == 0 and sc.answer == "7" and sc.explanation == "no", "score: a table keeps answer and explanation")
+sc = solve.score { unscored = "no verdict" }
+T.ok(sc.value == nil and sc.unscored == "no verdict", "score: unscored, with its reason")
+local _, serr = solve.score(nil)
+T.ok(serr and serr:find("returned nothing", 1, true), "score: nothing returned is named")
+T.eq(solve.seed_of(42, 1), 42, "seed of sample 1 is --seed")
+T.ok(solve.seed_of(42, 2) ~= solve.seed_of(42, 3) and solve.seed_of(42, 2) == solve.seed_of(42, 2),
+    "seeds of samples 2 and 3 differ, and are reproducible")
+T.ok(solve.seed_of(1, 2) ~= solve.seed_of(2, 1), "seed 1 sample 2 is not seed 2 sample 1")
+
 -- scripts/gsm8k.lua (the suite) and evals/gsm8k.lua (the library) agree
 local file, lib = dofile("scripts/gsm8k.lua"), require "evals.gsm8k"
 T.eq(file.dataset.sha256, lib.dataset.sha256, "gsm8k: the suite file and the library pin the same test set")
