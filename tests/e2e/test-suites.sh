@@ -90,7 +90,8 @@ for k in maj@5 pass@1 pass@5; do
     v=$(get "$tmp/maj/summary.json" "metrics.$k")
     ok "maj: summary.json has $k ($v) with its interval" '[ "$v" != nil ] && [ "$(get "$tmp/maj/summary.json" "metrics.${k}_ci95.1")" != nil ]'
 done
-ok "maj: pass@5 >= pass@1" 'awk -v a="$(get "$tmp/maj/summary.json" metrics.pass@5)" -v b="$(get "$tmp/maj/summary.json" metrics.pass@1)" "BEGIN{exit !(a >= b)}"'
+ok "maj: the samples differ (the simulator draws per seed at 0.7): pass@5 > maj@5 > pass@1" \
+    'awk -v a="$(get "$tmp/maj/summary.json" metrics.pass@5)" -v m="$(get "$tmp/maj/summary.json" metrics.maj@5)" -v b="$(get "$tmp/maj/summary.json" metrics.pass@1)" "BEGIN{exit !(a >= m && m > b)}"'
 ok "maj: no accuracy line (not declared)" '! grep -q "^  accuracy" "$tmp/maj.out"'
 for i in 1 2; do "$bin" scripts/gsm8k_maj.lua -m qwen3:8b -e "$G" --dataset "$synth" --limit 30 --shard $i/2 -o "$tmp/maj-s$i" -q >/dev/null 2>&1; done
 "$bin" merge "$tmp/maj-s1" "$tmp/maj-s2" -o "$tmp/maj-merged" >/dev/null 2>&1; rc=$?
@@ -130,12 +131,8 @@ ok "judge: run.json records --judge-model and the judge among the models" \
     '[ "$(get "$tmp/j/run.json" config.suite_options.judge-model config.models.1)" = "$(printf "llama3.2:3b\nllama3.2:3b")" ]'
 ok "judge: every item scored or unscored with the reason" \
     '[ $(( $(get "$tmp/j/summary.json" counts.scored) + $(get "$tmp/j/summary.json" counts.unscored) )) = 12 ]'
-if grep -q '"verdict"' "$tmp/j/samples.jsonl"; then
-    ok "judge: verdicts and explanations recorded" 'grep -q "\"explanation\":\"[^\"]*VERDICT" "$tmp/j/samples.jsonl"'
-else
-    ok "judge: a simulator without a judge mode gives no verdict: unscored, with the reason # TODO the simulator's judge mode" \
-        '[ "$(get "$tmp/j/summary.json" counts.unscored)" = 12 ] && grep -q "the judge gave no verdict" "$tmp/j.out"'
-fi
+ok "judge: verdicts and explanations recorded" \
+    'grep -q "\"explanation\":\"[^\"]*VERDICT: [A-Z]*\"" "$tmp/j/samples.jsonl" && grep -q "\"score_metadata\":{\"verdict\":\"\(IN\)\?CORRECT\"}" "$tmp/j/samples.jsonl"'
 "$bin" scripts/judge.lua -m qwen3:8b --judge-model qwen3:8b -e "$G" --dataset "$synth" --limit 12 -o "$tmp/j" -q >/dev/null 2>"$tmp/j2.err"; rc=$?
 ok "judge: resume with another judge is refused, naming the option" \
     '[ $rc -eq 1 ] && grep -q "suite option --judge-model was llama3.2:3b" "$tmp/j2.err"'
