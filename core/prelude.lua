@@ -61,11 +61,13 @@ setmetatable(_G, {
 })
 
 -- The main task: runs the script's chunk with its arguments. A number it
--- returns is the exit status.
+-- returns is the exit status; a table it returns is a suite, run through
+-- the runner (evals/runner.lua, docs/suites.md).
 local check_help = optmod.check_help
 local args = cmdline.args
 return function(chunk)
     local r = chunk(table.unpack(args))
+    if type(r) == "table" then r = require("evals.runner").run_file(r, cmdline.script) end
     check_help() -- a script that declared no options still answers --help
     return r
 end

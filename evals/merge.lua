@@ -5,6 +5,8 @@
 -- returns the exit status: 0 merged, 1 refused or failed.
 local data = require "evals.data"
 local journal = require "evals.journal"
+local reduce = require "evals.reduce"
+local suitemod = require "evals.suite"
 local summary = require "evals.summary"
 
 local M = {}
@@ -14,6 +16,38 @@ local format = string.format
 local function fail(fmt, ...)
     io.stderr:write("ollaeval merge: ", format(fmt, ...), "\n")
     return 1
+end
+
+
+-- What summary.summarize needs, from the run's config: the metrics by name
+-- (a suite's own reducer function from the suite file, when it is the same
+-- file), strict and the group field from the first shard's summary.
+local function summary_info(c, base)
+    local defs, missing = {}, {}
+    local from_file
+    for _, name in ipairs(type(c.metrics) == "table" and c.metrics or { "accuracy" }) do
+        local fn = name == "accuracy" and reduce.parse(type(c.reduce) == "string" and c.reduce or "mean")
+            or reduce.parse(name)
+        if not fn then
+            if from_file == nil then
+                from_file = false
+                local file = c.suite_file
+                if type(file) == "string" and ollaeval.sha256_file(file) == c.suite_sha256 then
+                    local ok, t = pcall(dofile, file)
+                    local spec = ok and suitemod.check(t, file)
+                    if spec then
+                        from_file = {}
+                        for _, d in ipairs(spec.metrics) do from_file[d.name] = d.reduce end
+                    end
+                end
+            end
+            fn = from_file and from_file[name]
+        end
+        if fn then defs[#defs + 1] = { name = name, reduce = fn } else missing[#missing + 1] = name end
+    end
+    local m = type(base.metrics) == "table" and base.metrics or {}
+    return { metrics = defs, strict = m.strict_accuracy ~= nil, answers = m.no_answer_rate ~= nil,
+             group_by = c.group_by }, missing
 end
 
 
@@ -35,6 +69,7 @@ function M.main(...)
             first = { dir = d, config = c }
         else
             local what, a, b = journal.differs(first.config, c, { shards = true })
+            if not what then what, a, b = suitemod.differs(first.config, c) end
             if what then
                 return fail("%s and %s differ in %s (%s vs %s): not shards of one run", first.dir, d, what, a, b)
             end
@@ -74,23 +109,30 @@ function M.main(...)
     local ok, werr = journal.write_json(out .. "/run.json", { config = config, merged_from = dirs,
         ollaeval = ollaeval.version, command = ollaeval.command, started = os.date("!%Y-%m-%dT%H:%M:%SZ") })
     if not ok then return fail("%s", werr) end
-    local s = summary.summarize(records)
     local base = journal.read_json(first.dir .. "/summary.json") or {}
+    local info, missing = summary_info(c, base)
+    for _, name in ipairs(missing) do
+        io.stderr:write(format("ollaeval merge: the metric %s is left out: its reducer is in %s, "
+            .. "which is not there or changed\n", name, tostring(c.suite_file)))
+    end
+    local s = summary.summarize(records, info)
     local sum = {
         suite = base.suite, dataset = base.dataset, model = base.model, endpoints = base.endpoints,
         server_version = base.server_version, options = base.options, merged_from = dirs,
         status = s.errors == 0 and "complete" or "partial",
-        counts = { n = s.n, scored = s.scored, errors = s.errors },
-        metrics = summary.metrics(s),
+        counts = { n = s.n, scored = s.scored, errors = s.errors, unscored = s.unscored, calls = s.calls,
+                   truncated_thinking = s.truncated_thinking },
+        metrics = summary.metrics(s), groups = summary.groups(s),
+        unscored_reasons = next(s.unscored_reasons) and s.unscored_reasons or nil,
         tokens = s.tokens, latency_ms = s.latency_ms, ollaeval = ollaeval.version,
         finished = os.date("!%Y-%m-%dT%H:%M:%SZ"),
     }
     if sum.options then sum.options.shard = "merged" end
     ok, werr = journal.write_json(out .. "/summary.json", sum)
     if not ok then return fail("%s", werr) end
-    io.stdout:write(format("merged %d runs: %d items, %d scored, %d errors, accuracy %s\nrun folder %s\n",
-        #dirs, s.n, s.scored, s.errors,
-        s.scored > 0 and format("%.2f%%", 100 * s.accuracy.value) or "-", out))
+    summary.print_table(io.stdout, format("merged %d runs of %s  model %s", #dirs, tostring(c.suite),
+        tostring(c.model)), s, { { "items", format("%d, %d scored, %d errors", s.n, s.scored, s.errors) },
+        { "run folder", out } })
     return 0
 end
 
