@@ -2,7 +2,8 @@
 -- suite contract). One item's path through a run, stage by stage:
 --   plan       the suite, the model, the dataset (evals/data.lua), the shard
 --   preflight  every endpoint up and serving the model (evals/preflight.lua)
---   resume     the run folder: a new run.json, or the same run's journal
+--   resume     the run folder: its lock (one process per folder), a new
+--              run.json, or the same run's journal: the ids already scored
 --              (evals/journal.lua)
 --   run        each item concurrently: prompt, chat{}, grade, one record
 --              (evals/record.lua) appended and flushed to samples.jsonl;
@@ -10,7 +11,8 @@
 --   summarise  the whole journal into summary.json (evals/summary.lua)
 --   report     the table, and the exit status: 0 every item scored, 1 a
 --              fatal error stopped the run, 3 items not scored (errors),
---              4 the journal could not be written, 130 interrupted
+--              4 the run folder could not be written (disk full,
+--              read-only, removed), 130 interrupted
 -- Errors the user can act on are raised by die() and become exit status 1
 -- here; nothing in evals/ calls os.exit.
 local data = require "evals.data"
@@ -35,6 +37,8 @@ M.options = {
     { name = "num-ctx", type = "integer", default = 8192, help = "context window, the same on every request" },
     { name = "think", type = "string", choices = { "auto", "true", "false", "low", "medium", "high" },
       default = "auto", help = "reasoning for thinking models (auto: the server's default)" },
+    { name = "repair-journal", type = "flag",
+      help = "resume a journal with malformed lines: keep the good records, move the bad lines to samples.jsonl.bad, redo their items" },
 }
 
 local EXIT_OK, EXIT_FATAL, EXIT_INCOMPLETE, EXIT_STORAGE, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
@@ -48,6 +52,16 @@ end
 local Fatal = {}
 local function die(fmt, ...)
     error(setmetatable({ msg = format(fmt, ...) }, Fatal), 0)
+end
+
+-- What a storage failure says (exit 4): err names the file and the reason.
+local function storage_message(err, dir)
+    return format("cannot write the run folder (%s): disk full (or read-only, or folder removed): "
+        .. "nothing lost, resume after fixing: re-run with -o %s", err, dir)
+end
+-- die_storage(err, dir): the run folder cannot be written: exit 4.
+local function die_storage(err, dir)
+    error(setmetatable({ msg = storage_message(err, dir), status = EXIT_STORAGE }, Fatal), 0)
 end
 -- must(v, err): v, or die with err (for the `nil, err` convention)
 local function must(v, err)
@@ -115,31 +129,40 @@ end
 -- of the same run, and its journal says which items are done.
 local function resume(run)
     local dir = must(journal.folder(run.suite.name, run.model, O.out, O.resume))
-    data.mkdir_p(dir)
+    if not data.mkdir_p(dir) then die_storage(dir .. ": cannot create the folder", dir) end
     run.dir, run.journal_path = dir, dir .. "/samples.jsonl"
+    -- one process per run folder, for the whole run (released at exit)
+    local lock, lerr, what = journal.lock(dir)
+    if not lock then
+        if what == "locked" then die("%s", lerr) end
+        die_storage(lerr, dir)
+    end
+    run.lock = lock
     local manifest = dir .. "/run.json"
     local old = journal.read_json(manifest)
-    local records = {}
     if not old then
         local j = io.open(run.journal_path, "rb")
         local has = j and j:read(1)
         if j then j:close() end
         if has then die("cannot resume %s: samples.jsonl is there but run.json is missing or unreadable", dir) end
-        must(journal.write_json(manifest, { config = run.config, started = os.date("!%Y-%m-%dT%H:%M:%SZ"),
-            ollaeval = ollaeval.version, command = ollaeval.command }))
+        local ok, werr = journal.write_json(manifest, { config = run.config,
+            started = os.date("!%Y-%m-%dT%H:%M:%SZ"), ollaeval = ollaeval.version, command = ollaeval.command })
+        if not ok then die_storage(werr, dir) end
     else
         if type(old.config) ~= "table" or type(old.config.options) ~= "table" then
             die("cannot resume %s: its run.json has no config; it was not written by ollaeval or was edited", dir)
         end
         local what, was, now_is = journal.differs(old.config, run.config)
         if what then die("cannot resume %s: its %s was %s, this run's is %s; use another -o DIR", dir, what, was, now_is) end
-        records = must(journal.read(run.journal_path, say))
-        say("resuming %s: %d records in the journal", dir, #records)
     end
-    run.done_ids = {}
-    for _, r in ipairs(records) do
-        if not r.error then run.done_ids[r.id] = true end
+    -- only the ids of the items already scored are kept, not their records
+    local done, n, records = journal.done_ids(run.journal_path, say, run.opt["repair-journal"])
+    if not done then
+        if n and n:find("^cannot repair") then die_storage(n, dir) end
+        die("cannot resume %s: %s", dir, n)
     end
+    if old then say("resuming %s: %d records in the journal, %d items scored", dir, records, n) end
+    run.done_ids, run.done_n = done, n
 end
 
 
@@ -164,7 +187,7 @@ local function run_items(run)
     local suite = run.suite
     local out = must(journal.open(run.journal_path))
     local st = { t0 = now(), done = 0, new = 0, scored = 0, correct = 0, errors = 0, tokens = 0 }
-    for _ in pairs(run.done_ids) do st.done = st.done + 1 end
+    st.done = run.done_n
     run.st = st
     say("%s v%s: %d items, model %s at %s, concurrency %d%s", suite.name, suite.version, run.total,
         run.model, concat(ollaeval.endpoints, ", "), O.concurrency,
@@ -173,6 +196,8 @@ local function run_items(run)
     local function append(rec)
         local ok, err = out:append(rec)
         if not ok then
+            -- stop at once: the requests in flight are cancelled (redone on resume)
+            if not run.storage then ollaeval.cancel_all() end
             run.storage = run.storage or err
             fatal = fatal or "storage"
         end
@@ -224,7 +249,11 @@ local function run_items(run)
     st.finished = true
     wait(watcher)
     stop_progress()
-    out:close()
+    local cok, cerr = out:close()
+    if not cok then
+        run.storage = run.storage or cerr
+        fatal = fatal or "storage"
+    end
     if not ok then
         -- the dataset raised mid-way (a malformed line): what was done is kept
         stderr:write("ollaeval: ", tostring(err), "\n")
@@ -234,9 +263,10 @@ local function run_items(run)
 end
 
 
--- summarise: the whole journal, this session's records and the earlier ones.
+-- summarise: the whole journal, this session's records and the earlier ones,
+-- streamed (journal.latest: each item's final record).
 local function summarise(run)
-    local s = summary.summarize(must(journal.read(run.journal_path, say)))
+    local s = summary.summarize(function(fn) return must(journal.latest(run.journal_path, fn, say)) end)
     run.interrupted = ollaeval.interrupted() > 0
     run.wall = (now() - run.t_start) / 1000
     run.new = run.st.new
@@ -277,8 +307,7 @@ local function report(run, s)
         run.suite.note and { "note", run.suite.note } or nil,
     })
     if run.storage then
-        stderr:write(format("ollaeval: stopped: cannot write the run folder (%s); every record before it is kept: "
-            .. "free space or fix the folder, then re-run with -o %s\n", run.storage, run.dir))
+        stderr:write("ollaeval: stopped: ", storage_message(run.storage, run.dir), "\n")
         return EXIT_STORAGE
     end
     if run.fatal then
@@ -307,10 +336,14 @@ function M.run(suite, suite_file, opt)
         run_items(run)
         return report(run, summarise(run))
     end, function(e)
-        if getmetatable(e) == Fatal then return e.msg end
+        if getmetatable(e) == Fatal then return e end
         return debug.traceback(tostring(e), 2) -- a bug: where it happened
     end)
     if ok then return status end
+    if getmetatable(status) == Fatal then
+        stderr:write("ollaeval: ", status.status == EXIT_STORAGE and "stopped: " or "", status.msg, "\n")
+        return status.status or EXIT_FATAL
+    end
     stderr:write("ollaeval: ", status, "\n")
     return EXIT_FATAL
 end

@@ -1,9 +1,11 @@
 -- summary.lua: from the journal's records to the numbers: summarize()
--- counts and scores them (the last record of an item wins), of_run() builds
+-- counts and scores them (one final record per item, as journal.latest
+-- streams them, or a list of such records), of_run() builds
 -- summary.json, print_table() the table on stdout. `ollaeval merge` reuses
 -- summarize() and metrics().
 --
---   summarize(records)  -> s: n, scored, errors, correct, accuracy, ...
+--   summarize(each)     -> s: n, scored, errors, correct, accuracy, ...
+--                          each(fn) calls fn(rec) once per item (or a list)
 --   metrics(s)          -> summary.json's "metrics" block
 --   status(s, total, fatal, interrupted) -> "complete" | "partial" | "failed"
 --   of_run(run, s)      -> the summary.json of a run
@@ -16,17 +18,14 @@ local M = {}
 local format = string.format
 
 
-function M.summarize(records)
-    -- the last record of each item wins (an errored item redone later)
-    local by_id, order = {}, {}
-    for _, r in ipairs(records) do
-        if not by_id[r.id] then order[#order + 1] = r.id end
-        by_id[r.id] = r
+function M.summarize(each)
+    if type(each) == "table" then
+        local list = each
+        each = function(fn) for _, r in ipairs(list) do fn(r) end end
     end
     local n, scored, errors, correct, strict, noans, trunc = 0, 0, 0, 0, 0, 0, 0
     local ptoks, ctoks, lat = 0, 0, {}
-    for _, id in ipairs(order) do
-        local r = by_id[id]
+    each(function(r)
         n = n + 1
         if r.error then
             errors = errors + 1
@@ -40,7 +39,7 @@ function M.summarize(records)
             ctoks = ctoks + (r.completion_tokens or 0)
             lat[#lat + 1] = r.latency_ms or 0
         end
-    end
+    end)
     local function prop(k)
         if scored == 0 then return { value = cjson.null } end
         local p = k / scored
