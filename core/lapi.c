@@ -189,8 +189,10 @@ static int l_request(lua_State *L)
             lua_pop(L, 3);
         }
     }
-    if (format)
+    if (format) {
         req_start_stream(r, format);
+        r->stream->keep_new = progress; /* the text is kept once unless request_next reads it */
+    }
     r->want_headers = lua_toboolean(L, F_WANTHDR);
     r->want_progress = progress;
     r->on_done = on_done;

@@ -78,13 +78,15 @@ static int add_text(oe_stream *s, const char *content, const char *thinking, dou
     s->chunks++;
     if (nt) {
         buf_append(&s->thinking, thinking, nt);
-        buf_append(&s->new_thinking, thinking, nt);
+        if (s->keep_new)
+            buf_append(&s->new_thinking, thinking, nt);
     }
     if (nc) {
         if (!s->t_first_content)
             s->t_first_content = now;
         buf_append(&s->content, content, nc);
-        buf_append(&s->new_content, content, nc);
+        if (s->keep_new)
+            buf_append(&s->new_content, content, nc);
     }
     return 1;
 }

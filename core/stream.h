@@ -11,7 +11,9 @@ typedef struct oe_stream {
     int format;             /* STREAM_NDJSON (Ollama) or STREAM_SSE (OpenAI) */
     oe_buf line;            /* a line not yet complete */
     oe_buf content, thinking;           /* the whole text so far */
-    oe_buf new_content, new_thinking;   /* text not yet handed to Lua */
+    oe_buf new_content, new_thinking;   /* text not yet handed to Lua (only
+                                           when keep_new: someone reads it) */
+    int keep_new;           /* 1: fill new_content/new_thinking (request_next) */
     oe_buf final;           /* NDJSON: the done:true object, as sent */
     int done;               /* NDJSON done:true, or SSE [DONE] */
     int failed;             /* 1: the server sent an error; 2: malformed or cut short */

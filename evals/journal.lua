@@ -75,6 +75,42 @@ function M.parse(text)
 end
 
 
+-- lines_of(f) -> iterator of the file's lines, each with its "\n" (the
+-- last one maybe without), or nil, err on a read error. Reads 64 KiB blocks
+-- (f:read("L") goes a byte at a time); a line longer than a block is
+-- gathered in pieces, so the cost stays linear in its length.
+local function lines_of(f)
+    local buf, pos = "", 1
+    local find, sub, concat = string.find, string.sub, table.concat
+    return function()
+        local nl = find(buf, "\n", pos, true)
+        if nl then
+            local line = sub(buf, pos, nl)
+            pos = nl + 1
+            return line
+        end
+        local parts = { sub(buf, pos) }
+        while true do
+            local chunk, err = f:read(65536)
+            if not chunk then
+                buf, pos = "", 1
+                if err then return nil, err end
+                local line = concat(parts)
+                if line == "" then return nil end
+                return line
+            end
+            local k = find(chunk, "\n", 1, true)
+            if k then
+                parts[#parts + 1] = sub(chunk, 1, k)
+                buf, pos = chunk, k + 1
+                return concat(parts)
+            end
+            parts[#parts + 1] = chunk
+        end
+    end
+end
+
+
 local function corrupt(path, lineno)
     return format("%s:%d: the journal has a malformed record in the middle; it was not written by "
         .. "ollaeval or was edited (--repair-journal keeps the good records, moves the bad lines to "
@@ -96,8 +132,9 @@ function M.each(path, fn, opts)
     if not f then return info end
     local bad = opts and opts.bad
     local pos, lineno, pending, pending_no = 0, 0, nil, nil
+    local next_line = lines_of(f)
     while true do
-        local line, rerr = f:read("L")
+        local line, rerr = next_line()
         if not line then
             f:close()
             if rerr then return nil, format("%s: %s", path, rerr) end
@@ -225,13 +262,14 @@ local function repair(path, say)
     if not f then out:close() bad:close() os.remove(tmp) return nil, rerr end
     local moved, ok, werr = 0, true, nil
     local lineno = 0
+    local next_line = lines_of(f)
     local function move(line, no)
         moved = moved + 1
         say("journal: moving the malformed line %s:%d to %s", path, no, side)
         if ok then ok, werr = wrote(side, bad:write(line, line:byte(-1) == 10 and "" or "\n")) end
     end
     while ok do
-        local line, e = f:read("L")
+        local line, e = next_line()
         if not line then
             if e then ok, werr = nil, format("%s: %s", path, e) end
             break

@@ -64,6 +64,14 @@ T.eq(slurp(path), '{"id":"a","correct":true}\n{"id":"c","correct":true}\n{"id":"
     "...the journal holds the good records alone")
 T.eq(slurp(path .. ".bad"), '\0\0\0\0\n{"id":"x",\n', "...the bad lines moved to samples.jsonl.bad")
 
+-- lines longer than the 64 KiB read blocks, and a last line without "\n"
+local long = string.rep("x", 200000)
+write('{"id":"L1","content":"' .. long .. '"}\n{"id":"L2","content":"' .. long .. '"}\n{"id":"L3","content":"x"}')
+local lens = {}
+info = J.each(path, function(rec) lens[#lens + 1] = rec.id .. ":" .. #rec.content end)
+T.eq(table.concat(lens, " "), "L1:200000 L2:200000", "each: lines of 200 KB whole")
+T.ok(info.torn and info.torn.line == 3 and info.torn.bytes == #'{"id":"L3","content":"x"}', "each: a last line without its newline is torn")
+
 -- the appender: a record a line, and the file's end kept whole
 os.remove(path)
 local j = assert(J.open(path, true))

@@ -140,6 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     stream_init(&whole.s, format);
     stream_init(&pieces.s, format);
     stream_init(&bytes.s, format);
+    whole.s.keep_new = pieces.s.keep_new = bytes.s.keep_new = 1; /* as for request_next */
 
     feed(&whole, body, len);
     finish(&whole);
