@@ -31,11 +31,22 @@ local decode = cjson_safe.decode
 
 -- JSON as written to the run folder: lua-cjson escapes "/" as "\/", which
 -- is valid but hard to grep; undo it (every "/" was escaped, so "\/" only
--- ever stands for "/").
+-- ever stands for "/"). A plain find loop: gsub would try a match at every
+-- byte of the record.
+local find, sub, concat = string.find, string.sub, table.concat
 function M.encode(v)
     local s = cjson.encode(v)
-    if s:find("\\/", 1, true) then s = s:gsub("\\/", "/") end
-    return s
+    local i = find(s, "\\/", 1, true)
+    if not i then return s end
+    local parts, n, pos = {}, 0, 1
+    while i do
+        n = n + 1
+        parts[n] = sub(s, pos, i - 1)
+        pos = i + 1 -- from the "/"
+        i = find(s, "\\/", pos + 1, true)
+    end
+    parts[n + 1] = sub(s, pos)
+    return concat(parts)
 end
 
 
@@ -81,7 +92,6 @@ end
 -- gathered in pieces, so the cost stays linear in its length.
 local function lines_of(f)
     local buf, pos = "", 1
-    local find, sub, concat = string.find, string.sub, table.concat
     return function()
         local nl = find(buf, "\n", pos, true)
         if nl then

@@ -64,6 +64,14 @@ T.eq(slurp(path), '{"id":"a","correct":true}\n{"id":"c","correct":true}\n{"id":"
     "...the journal holds the good records alone")
 T.eq(slurp(path .. ".bad"), '\0\0\0\0\n{"id":"x",\n', "...the bad lines moved to samples.jsonl.bad")
 
+-- encode: "/" unescaped, every other escape kept, the text round-trips
+local cjson = require "cjson"
+for _, v in ipairs { "a/b", "\\/", "//", "\\\\//", "x\\/y/z\\", "", "no slash", "/", "\"/\"" } do
+    local e = J.encode({ v })
+    T.ok(not e:find("\\/", 1, true) or e:find("\\\\/", 1, true), "encode " .. v .. ": no \\/ escape")
+    T.eq(cjson.decode(e)[1], v, "encode " .. v .. ": round trip")
+end
+
 -- lines longer than the 64 KiB read blocks, and a last line without "\n"
 local long = string.rep("x", 200000)
 write('{"id":"L1","content":"' .. long .. '"}\n{"id":"L2","content":"' .. long .. '"}\n{"id":"L3","content":"x"}')
