@@ -160,7 +160,7 @@ function M.each(path, fn, opts)
             pending = nil
         end
         local n = #line
-        local rec = line:byte(n) == 10 and record(line:sub(1, n - 1))
+        local rec = line:byte(n) == 10 and record(line) -- (the "\n" is JSON whitespace)
         if rec then
             info.records = info.records + 1
             fn(rec, lineno, pos)
@@ -208,7 +208,7 @@ function M.latest(path, fn, say)
         for _, o in ipairs(offs) do
             f:seek("set", o)
             local line = f:read("L")
-            local rec = line and record(line:sub(1, -2))
+            local rec = line and record(line)
             if not rec then
                 f:close()
                 return nil, format("%s: the journal changed while it was read", path)
@@ -285,7 +285,7 @@ local function repair(path, say)
             break
         end
         lineno = lineno + 1
-        if line:byte(-1) == 10 and record(line:sub(1, -2)) then
+        if line:byte(-1) == 10 and record(line) then
             ok, werr = wrote(tmp, out:write(line))
         else
             move(line, lineno)
