@@ -185,7 +185,8 @@ end
 -- endpoint). Each ends as one journal record; st counts them for progress.
 local function run_items(run)
     local suite = run.suite
-    local out = must(journal.open(run.journal_path))
+    local out, oerr = journal.open(run.journal_path)
+    if not out then die_storage(oerr, run.dir) end
     local st = { t0 = now(), done = 0, new = 0, scored = 0, correct = 0, errors = 0, tokens = 0 }
     st.done = run.done_n
     run.st = st
