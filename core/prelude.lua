@@ -34,6 +34,7 @@ ollaeval = {
     window = core.window, stats = core.stats, cancel_all = core.cancel_all,
     interrupted = core.interrupted, sha256 = core.sha256, sha256_file = core.sha256_file,
     isatty = core.isatty, fsync = core.fsync,
+    linked = core.linked, truncate = core.truncate, lock = core.lock,
 }
 
 -- arg, as lua.c: arg[0] is the script, arg[1..] its arguments

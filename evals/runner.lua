@@ -4,7 +4,8 @@
 --              (evals/data.lua), the shard, what produced the run
 --   preflight  every endpoint up and serving the model, and every other
 --              model the suite names (evals/preflight.lua)
---   resume     the run folder: a new run.json, or the same run's journal
+--   resume     the run folder: its lock (one process per folder), a new
+--              run.json, or the same run's journal: the ids already scored
 --              (evals/journal.lua); --retry-errors after a suite fix
 --   run        each item concurrently, each of its samples in its own task
 --              (evals/solve.lua: the context, every call recorded), one
@@ -14,7 +15,8 @@
 --              evals/metrics.lua)
 --   report     the table, and the exit status: 0 every item scored, 1 a
 --              fatal error stopped the run, 3 items not scored (errors),
---              4 the journal could not be written, 130 interrupted
+--              4 the run folder could not be written (disk full,
+--              read-only, removed), 130 interrupted
 -- Errors the user can act on are raised by die() and become exit status 1
 -- here; nothing in evals/ calls os.exit.
 local data = require "evals.data"
@@ -46,6 +48,8 @@ M.options = {
       help = "samples per item, each with its own seed (default: the suite's, else 1)" },
     { name = "retry-errors", type = "flag",
       help = "with -o DIR: redo the items that ended with errors after the suite was fixed; keeps scored items" },
+    { name = "repair-journal", type = "flag",
+      help = "resume a journal with malformed lines: keep the good records, move the bad lines to samples.jsonl.bad, redo their items" },
 }
 
 -- After this many script errors in a row, with no item scored between
@@ -63,6 +67,16 @@ end
 local Fatal = {}
 local function die(fmt, ...)
     error(setmetatable({ msg = format(fmt, ...) }, Fatal), 0)
+end
+
+-- What a storage failure says (exit 4): err names the file and the reason.
+local function storage_message(err, dir)
+    return format("cannot write the run folder (%s): disk full (or read-only, or folder removed): "
+        .. "nothing lost, resume after fixing: re-run with -o %s", err, dir)
+end
+-- die_storage(err, dir): the run folder cannot be written: exit 4.
+local function die_storage(err, dir)
+    error(setmetatable({ msg = storage_message(err, dir), status = EXIT_STORAGE }, Fatal), 0)
 end
 -- must(v, err): v, or die with err (for the `nil, err` convention)
 local function must(v, err)
@@ -225,19 +239,26 @@ end
 -- of the same run, and its journal says which items are done.
 local function resume(run)
     local dir = must(journal.folder(run.spec.name, run.model, O.out, O.resume))
-    data.mkdir_p(dir)
+    if not data.mkdir_p(dir) then die_storage(dir .. ": cannot create the folder", dir) end
     run.dir, run.journal_path = dir, dir .. "/samples.jsonl"
+    -- one process per run folder, for the whole run (released at exit)
+    local lock, lerr, what = journal.lock(dir)
+    if not lock then
+        if what == "locked" then die("%s", lerr) end
+        die_storage(lerr, dir)
+    end
+    run.lock = lock
     local manifest = dir .. "/run.json"
     local old = journal.read_json(manifest)
-    local records = {}
     local retry = run.opt["retry-errors"]
     if not old then
         local j = io.open(run.journal_path, "rb")
         local has = j and j:read(1)
         if j then j:close() end
         if has then die("cannot resume %s: samples.jsonl is there but run.json is missing or unreadable", dir) end
-        must(journal.write_json(manifest, { config = run.config, started = os.date("!%Y-%m-%dT%H:%M:%SZ"),
-            ollaeval = ollaeval.version, command = ollaeval.command }))
+        local ok, werr = journal.write_json(manifest, { config = run.config,
+            started = os.date("!%Y-%m-%dT%H:%M:%SZ"), ollaeval = ollaeval.version, command = ollaeval.command })
+        if not ok then die_storage(werr, dir) end
     else
         if type(old.config) ~= "table" or type(old.config.options) ~= "table" then
             die("cannot resume %s: its run.json has no config; it was not written by ollaeval or was edited", dir)
@@ -250,8 +271,6 @@ local function resume(run)
             end
             die("cannot resume %s: its %s was %s, this run's is %s; use another -o DIR%s", dir, what, was, now_is, hint)
         end
-        records = must(journal.read(run.journal_path, say))
-        say("resuming %s: %d records in the journal", dir, #records)
         if retry then
             local changes = code_changes(old.config, run.config)
             old.retries = old.retries or {}
@@ -262,11 +281,15 @@ local function resume(run)
             if #changes > 0 then say("--retry-errors: the suite changed (%d changes, recorded in run.json)", #changes) end
         end
     end
-    run.done_ids = {}
-    for _, r in ipairs(records) do
-        -- the last record of an id decides: scored, or to redo
-        run.done_ids[r.id] = (r.error == nil or r.error == null) or nil
+    -- only the ids of the items already scored are kept, not their records
+    -- (the last record of an id decides: scored, or to redo)
+    local done, n, records = journal.done_ids(run.journal_path, say, run.opt["repair-journal"])
+    if not done then
+        if n and n:find("^cannot repair") then die_storage(n, dir) end
+        die("cannot resume %s: %s", dir, n)
     end
+    if old then say("resuming %s: %d records in the journal, %d items scored", dir, records, n) end
+    run.done_ids, run.done_n = done, n
 end
 
 
@@ -303,10 +326,11 @@ end
 local function run_items(run)
     local spec = run.spec
     local suite = spec.suite
-    local out = must(journal.open(run.journal_path))
+    local out, oerr = journal.open(run.journal_path)
+    if not out then die_storage(oerr, run.dir) end
     local st = { t0 = now(), done = 0, new = 0, scored = 0, correct = 0, errors = 0, tokens = 0, calls = 0,
                  unscored = 0 }
-    for _ in pairs(run.done_ids) do st.done = st.done + 1 end
+    st.done = run.done_n
     run.st = st
     say("%s v%s: %d items%s, model %s at %s, concurrency %d%s", spec.name, spec.version, run.total,
         spec.samples > 1 and format(" x %d samples", spec.samples) or "",
@@ -315,6 +339,8 @@ local function run_items(run)
     local function append(rec)
         local ok, err = out:append(rec)
         if not ok then
+            -- stop at once: the requests in flight are cancelled (redone on resume)
+            if not run.storage then ollaeval.cancel_all() end
             run.storage = run.storage or err
             run.fatal = run.fatal or "storage"
         end
@@ -433,7 +459,11 @@ local function run_items(run)
     st.finished = true
     wait(watcher)
     stop_progress()
-    out:close()
+    local cok, cerr = out:close()
+    if not cok then
+        run.storage = run.storage or cerr
+        fatal = fatal or "storage"
+    end
     if not ok then
         -- the dataset raised mid-way (a malformed line): what was done is kept
         stderr:write("ollaeval: ", tostring(err), "\n")
@@ -460,12 +490,10 @@ M.summary_info = summary_info
 
 -- summarise: the whole journal, this session's records and the earlier ones.
 local function summarise(run)
-    -- streamed twice (summary.lua keeps no record): a torn tail was cut off
-    -- at resume, and this session appended whole lines, unless a write
-    -- failed: then journal.read cuts off what the failed write left
-    local path = run.journal_path
-    local source = run.storage and must(journal.read(path, say)) or function() return jsonl(path) end
-    local s = summary.summarize(source, summary_info(run.spec))
+    -- streamed (journal.latest: each item's final record; summary.lua keeps
+    -- no record)
+    local s = summary.summarize({ each = function(fn) return must(journal.latest(run.journal_path, fn, say)) end },
+        summary_info(run.spec))
     run.interrupted = ollaeval.interrupted() > 0
     run.wall = (now() - run.t_start) / 1000
     run.new = run.st.new
@@ -507,8 +535,7 @@ local function report(run, s)
         run.spec.suite.note and { "note", run.spec.suite.note } or nil,
     })
     if run.storage then
-        stderr:write(format("ollaeval: stopped: cannot write the run folder (%s); every record before it is kept: "
-            .. "free space or fix the folder, then re-run with -o %s\n", run.storage, run.dir))
+        stderr:write("ollaeval: stopped: ", storage_message(run.storage, run.dir), "\n")
         return EXIT_STORAGE
     end
     if run.paused then
@@ -547,10 +574,14 @@ function M.run(suite, suite_file, opt)
         run_items(run)
         return report(run, summarise(run))
     end, function(e)
-        if getmetatable(e) == Fatal then return e.msg end
+        if getmetatable(e) == Fatal then return e end
         return debug.traceback(tostring(e), 2) -- a bug: where it happened
     end)
     if ok then return status end
+    if getmetatable(status) == Fatal then
+        stderr:write("ollaeval: ", status.status == EXIT_STORAGE and "stopped: " or "", status.msg, "\n")
+        return status.status or EXIT_FATAL
+    end
     stderr:write("ollaeval: ", status, "\n")
     return EXIT_FATAL
 end

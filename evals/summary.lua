@@ -84,51 +84,58 @@ end
 function M.summarize(source, info)
     info = info or {}
     local defs = info.metrics or default_defs()
-    local iter = source_iter(source)
-    -- pass 1: the position of the last record of each id
-    local last, pos = {}, 0
-    for r in iter() do
-        pos = pos + 1
-        last[r.id] = pos
+    -- a streaming journal reader gives one final record per item itself
+    -- ({each = journal.latest's each}); a list or an iterator source is read
+    -- twice: first the position of the last record of each id, then those
+    local each = type(source) == "table" and type(source.each) == "function" and source.each or nil
+    if not each then
+        local iter = source_iter(source)
+        each = function(fn)
+            local last, pos = {}, 0
+            for r in iter() do
+                pos = pos + 1
+                last[r.id] = pos
+            end
+            pos = 0
+            for r in iter() do
+                pos = pos + 1
+                if last[r.id] == pos then fn(r) end
+            end
+        end
     end
-    -- pass 2: count the last records
     local ms = metrics.suite_metrics(defs)
     local n, scored, errors, unscored, correct, strict, noans, trunc, tthink = 0, 0, 0, 0, 0, 0, 0, 0, 0
     local reasons = {}
     local ptoks, ctoks, calls, lat = 0, 0, 0, {}
-    pos = 0
-    for r in iter() do
-        pos = pos + 1
-        if last[r.id] == pos then
-            n = n + 1
-            if not isnull(r.error) then
-                errors = errors + 1
+    each(function(r)
+        n = n + 1
+        if not isnull(r.error) then
+            errors = errors + 1
+        else
+            local samples = samples_of(r)
+            local any = false
+            for _, s in ipairs(samples) do if s.value ~= nil then any = true end end
+            if not any then
+                unscored = unscored + 1
+                local why = isnull(r.unscored) and "no score" or tostring(r.unscored)
+                reasons[why] = (reasons[why] or 0) + 1
             else
-                local samples = samples_of(r)
-                local any = false
-                for _, s in ipairs(samples) do if s.value ~= nil then any = true end end
-                if not any then
-                    unscored = unscored + 1
-                    local why = isnull(r.unscored) and "no score" or tostring(r.unscored)
-                    reasons[why] = (reasons[why] or 0) + 1
-                else
-                    scored = scored + 1
-                    if r.correct == true then correct = correct + 1 end
-                    if r.strict_correct == true then strict = strict + 1 end
-                    if isnull(r.answer) then noans = noans + 1 end
-                    ms:add(samples, (not isnull(r.group)) and r.group or nil)
-                end
-                if r.done_reason == "length" then trunc = trunc + 1 end
-                if r.truncated_thinking == true then tthink = tthink + 1 end
-                ptoks = ptoks + (tonumber(r.prompt_tokens) or 0)
-                ctoks = ctoks + (tonumber(r.completion_tokens) or 0)
-                each_latency(r, function(x)
-                    calls = calls + 1
-                    lat[calls] = x
-                end)
+                scored = scored + 1
+                if r.correct == true then correct = correct + 1 end
+                if r.strict_correct == true then strict = strict + 1 end
+                if isnull(r.answer) then noans = noans + 1 end
+                ms:add(samples, (not isnull(r.group)) and r.group or nil)
             end
+            if r.done_reason == "length" then trunc = trunc + 1 end
+            if r.truncated_thinking == true then tthink = tthink + 1 end
+            ptoks = ptoks + (tonumber(r.prompt_tokens) or 0)
+            ctoks = ctoks + (tonumber(r.completion_tokens) or 0)
+            each_latency(r, function(x)
+                calls = calls + 1
+                lat[calls] = x
+            end)
         end
-    end
+    end)
     local done = scored + unscored
     local res = ms:result()
     local acc = res.metrics.accuracy or { value = null }
