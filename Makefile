@@ -12,7 +12,8 @@
 #   make asan       build build-asan/ollaeval(-sim) with ASan + UBSan
 #   make test-bins  the C unit-test programs (tests/engine/*_test.c)
 #   make test-asan  run the test suite against the sanitizer build
-#   make bench      benchmarks (bench/)
+#   make bench      benchmarks (bench/: the engine, the simulator, the whole
+#                   pipeline at 1,319 and 100,000 items; BENCH_FULL=1 adds 1M)
 #   make demo       GSM8K (else synthetic problems) against local Ollama, else
 #                   against `ollaeval sim`; DEMO_ARGS="--limit 40" limits it
 #   make fuzz       libFuzzer targets, bounded time
@@ -104,8 +105,13 @@ test-asan: asan
 valgrind: all
 	$(V)tests/run --valgrind ./ollaeval
 
+# bench/run: the engine's and the simulator's figures; bench/pipeline.sh: the
+# whole GSM8K pipeline at 1,319 and 100,000 items (and 1,000,000 with
+# BENCH_FULL=1) beside the Python baseline.
+BENCH_SIZES ?= 1319 100000 $(if $(BENCH_FULL),1000000)
 bench: all
 	$(V)bench/run ./ollaeval
+	$(V)bench/pipeline.sh ./ollaeval $(BENCH_SIZES)
 
 demo: all
 	$(V)scripts/demo.sh $(DEMO_ARGS)

@@ -7,7 +7,8 @@
 # --stream (µs per streamed chunk over the non-streamed run), and the
 # Python baseline (bench/baseline.py: asyncio + aiohttp, the same requests
 # and grading) up to 100,000 items, in the same run so the ratio is side by
-# side. Needs GNU time and Debian's python3-aiohttp (vendor/deps.txt).
+# side; at 1,319 items also bench/stages.lua, the Lua stages' CPU one by
+# one. Needs GNU time and Debian's python3-aiohttp (vendor/deps.txt).
 set -u
 cd "$(dirname "$0")/.."
 bin=${1:-./ollaeval}
@@ -48,6 +49,10 @@ for n in "${sizes[@]}"; do
     echo "\$ $bin scripts/gsm8k.lua -q -m qwen3:8b -e $url -c 64 --dataset DATA -o DIR [--stream]"
     measure "ollaeval" "$n" "$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$url" -c 64 --dataset "$data" -o "$tmp/o-$n"
     measure "ollaeval --stream" "$n" "$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$url" -c 64 --dataset "$data" -o "$tmp/s-$n" --stream
+    if [ "$n" -le 1319 ] && [ -s "$tmp/o-$n/samples.jsonl" ]; then
+        echo "\$ $bin bench/stages.lua RUN/samples.jsonl DATA 3   (the Lua stages alone, CPU per item)"
+        "$bin" bench/stages.lua "$tmp/o-$n/samples.jsonl" "$data" 3
+    fi
     if [ "$n" -le 100000 ]; then
         echo "\$ /usr/bin/python3 bench/baseline.py $url DATA OUT -c 64 [--stream]"
         measure "python asyncio+aiohttp" "$n" /usr/bin/python3 bench/baseline.py "$url" "$data" "$tmp/py-$n.jsonl" -c 64

@@ -9,8 +9,8 @@
  *   lapi.c   the Lua-facing C functions (the `core` table): spawn, wait,
  *            sleep/wake, exit, request and its resume; the one file that
  *            makes the Lua tables (tasks' results: sched.c) -> sched, req, lsys
- *   lsys.c   sha256, fsync, isatty, interrupted (joins the `core` table)
- *                                                                   -> loop
+ *   lsys.c   sha256, fsync, isatty, interrupted, lock, truncate, linked
+ *            (joins the `core` table)                           -> loop
  *   sched.c  tasks (Lua coroutines), the ready queue, the run loop; knows
  *            no request                                         -> (none)
  *   req.c    oe_req from req_new to req_free; the per-endpoint windows

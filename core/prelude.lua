@@ -35,6 +35,7 @@ ollaeval = {
     stats = core.stats, cancel_all = core.cancel_all,
     interrupted = core.interrupted, sha256 = core.sha256, sha256_file = core.sha256_file,
     isatty = core.isatty, fsync = core.fsync,
+    linked = core.linked, truncate = core.truncate, lock = core.lock,
 }
 
 -- arg, as lua.c: arg[0] is the script, arg[1..] its arguments
@@ -62,11 +63,13 @@ setmetatable(_G, {
 })
 
 -- The main task: runs the script's chunk with its arguments. A number it
--- returns is the exit status.
+-- returns is the exit status; a table it returns is a suite, run through
+-- the runner (evals/runner.lua, docs/suites.md).
 local check_help = optmod.check_help
 local args = cmdline.args
 return function(chunk)
     local r = chunk(table.unpack(args))
+    if type(r) == "table" then r = require("evals.runner").run_file(r, cmdline.script) end
     check_help() -- a script that declared no options still answers --help
     return r
 end

@@ -1,6 +1,6 @@
--- evals/gsm8k.lua: the GSM8K suite (grade-school math, 1,319 test problems).
---
--- The reference suite: a plain table following the suite contract. Prompt:
+-- evals/gsm8k.lua: GSM8K (grade-school math, 1,319 test problems) as a
+-- library: the suite file is scripts/gsm8k.lua, which takes its extract and
+-- strict from here; bench/ and the tests use the rest. Prompt:
 -- zero-shot, reason step by step, last line "#### N"; `shots = K` adds K
 -- worked examples from the train split as chat turns, the same K for every
 -- item (fixed seed), so a sharded or resumed run sees identical prompts.

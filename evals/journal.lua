@@ -2,46 +2,79 @@
 -- the journal of record (one JSON record per item, appended and flushed as
 -- each item is graded; evals/record.lua says what a record holds); run.json
 -- records what produced the run, and its config decides whether another
--- run is the same run (resume) or a shard of it (merge). Used by the runner
--- and by `ollaeval merge`.
+-- run is the same run (resume) or a shard of it (merge); run.lock is held by
+-- the one process working on the folder. Used by the runner and by
+-- `ollaeval merge`. The journal is only ever read by streaming it, one line
+-- at a time: nothing here holds it whole, and only ids are kept.
 --
 --   parse(text)               -> records, good_end, torn | nil, lineno (pure)
---   read(path, say)           -> records | nil, err (a torn tail is cut off)
---   open(path, fresh)         -> appender: :append(rec) -> true | nil, err; :close()
+--   each(path, fn, opts)      -> info | nil, err: every good record, streamed
+--   latest(path, fn, say)     -> info | nil, err: each item's final record
+--   done_ids(path, say, repair) -> {[id]=true}, n, records | nil, err (resume: a
+--                                torn tail cut off; --repair-journal)
+--   open(path, fresh)         -> appender: :append(rec), :close() -> true | nil, err
+--   lock(dir)                 -> handle | nil, err (one process per folder)
 --   differs(a, b, opts)       -> nil | what, a's value, b's value ("same run?")
 --   folder(suite, model, out, resume) -> run folder path | nil, err
 --   encode(v), read_json(path), write_json(path, t) -> true | nil, err
+-- Every write, flush, fsync and close is checked: a failure is returned as
+-- nil, "PATH: reason", and a temporary file is renamed over good data only
+-- when all of them succeeded.
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"
 
 local M = {}
 
 local format, floor = string.format, math.floor
+local decode = cjson_safe.decode
 
 
 -- JSON as written to the run folder: lua-cjson escapes "/" as "\/", which
 -- is valid but hard to grep; undo it (every "/" was escaped, so "\/" only
--- ever stands for "/").
+-- ever stands for "/"). A plain find loop: gsub would try a match at every
+-- byte of the record.
+local find, sub, concat = string.find, string.sub, table.concat
 function M.encode(v)
-    return (cjson.encode(v):gsub("\\/", "/"))
+    local s = cjson.encode(v)
+    local i = find(s, "\\/", 1, true)
+    if not i then return s end
+    local parts, n, pos = {}, 0, 1
+    while i do
+        n = n + 1
+        parts[n] = sub(s, pos, i - 1)
+        pos = i + 1 -- from the "/"
+        i = find(s, "\\/", pos + 1, true)
+    end
+    parts[n + 1] = sub(s, pos)
+    return concat(parts)
+end
+
+
+-- record(line) -> the record a line (without its "\n") holds, or nil: a
+-- JSON object with a string id or a number id that is not NaN.
+local function record(line)
+    local rec = decode(line)
+    local id = type(rec) == "table" and rec.id
+    if type(id) == "string" or (type(id) == "number" and id == id) then return rec end
+    return nil
 end
 
 
 -- parse(text) -> records, good_end, torn  or  nil, lineno
--- Pure (no I/O, never exits), so it can be fuzzed. A record is a JSON
--- object with an id, on a line of its own ending in "\n". A bad last line
--- (a crash mid-write: no newline, or cut JSON) is torn: `torn` is
--- {line=, bytes=} and good_end is where the good records end. A bad line
--- with another line after it is corruption: nil and its line number.
+-- Pure (no I/O, never exits), so it can be fuzzed; each() applies the same
+-- rules to a file. A record is a JSON object with an id, on a line of its
+-- own ending in "\n". A bad last line (a crash mid-write: no newline, or
+-- cut JSON) is torn: `torn` is {line=, bytes=} and good_end is where the
+-- good records end. A bad line with another line after it is corruption:
+-- nil and its line number.
 function M.parse(text)
     local records, good_end, lineno = {}, 0, 0
     local pos = 1
     while pos <= #text do
         local nl = text:find("\n", pos, true)
         lineno = lineno + 1
-        local rec = nl and cjson_safe.decode(text:sub(pos, nl - 1))
-        local id = type(rec) == "table" and rec.id
-        if type(id) ~= "string" and not (type(id) == "number" and id == id) then
+        local rec = nl and record(text:sub(pos, nl - 1))
+        if not rec then
             if nl and nl < #text then return nil, lineno end
             return records, good_end, { line = lineno, bytes = #text - pos + 1 }
         end
@@ -53,64 +86,311 @@ function M.parse(text)
 end
 
 
--- Replaces path with text atomically (write a temporary file, fsync, rename),
--- so a crash leaves the old file or the new one, never half of one.
-local function replace(path, text, sync)
-    local tmp = path .. ".tmp"
-    local f, err = io.open(tmp, "wb")
-    if not f then return nil, err end
-    local ok, werr = f:write(text)
-    if ok then ok, werr = f:flush() end
-    if ok and sync then ollaeval.fsync(f) end
-    f:close()
-    if not ok then
-        os.remove(tmp)
-        return nil, format("%s: %s", tmp, werr)
+-- lines_of(f) -> iterator of the file's lines, each with its "\n" (the
+-- last one maybe without), or nil, err on a read error. Reads 64 KiB blocks
+-- (f:read("L") goes a byte at a time); a line longer than a block is
+-- gathered in pieces, so the cost stays linear in its length.
+local function lines_of(f)
+    local buf, pos = "", 1
+    return function()
+        local nl = find(buf, "\n", pos, true)
+        if nl then
+            local line = sub(buf, pos, nl)
+            pos = nl + 1
+            return line
+        end
+        local parts = { sub(buf, pos) }
+        while true do
+            local chunk, err = f:read(65536)
+            if not chunk then
+                buf, pos = "", 1
+                if err then return nil, err end
+                local line = concat(parts)
+                if line == "" then return nil end
+                return line
+            end
+            local k = find(chunk, "\n", 1, true)
+            if k then
+                parts[#parts + 1] = sub(chunk, 1, k)
+                buf, pos = chunk, k + 1
+                return concat(parts)
+            end
+            parts[#parts + 1] = chunk
+        end
     end
-    return os.rename(tmp, path)
 end
 
 
--- read(path, say) -> records  or  nil, err
--- A missing journal is empty. A torn last record is cut off (the file is
--- replaced atomically, so a crash here loses nothing) and reported through
--- say(fmt, ...); any other malformed line is an error naming the line.
-function M.read(path, say)
+local function corrupt(path, lineno)
+    return format("%s:%d: the journal has a malformed record in the middle; it was not written by "
+        .. "ollaeval or was edited (--repair-journal keeps the good records, moves the bad lines to "
+        .. "%s.bad and redoes their items)", path, lineno, path)
+end
+
+
+-- each(path, fn [, opts]) -> info  or  nil, err
+-- Streams the journal at path one line at a time: fn(rec, lineno, offset)
+-- for each good record in file order (offset: where its line starts). A
+-- missing journal has no records. info = {records=, good_end=, torn=
+-- {line=, bytes=} | nil}: as parse(). A bad line in the middle is an error
+-- naming it and --repair-journal, unless opts.bad is given: then
+-- opts.bad(line, lineno) gets it (its text, with its "\n") and reading
+-- goes on. A read error is an error too.
+function M.each(path, fn, opts)
     local f = io.open(path, "rb")
-    if not f then return {} end
-    local text = f:read("a")
+    local info = { records = 0, good_end = 0 }
+    if not f then return info end
+    local bad = opts and opts.bad
+    local pos, lineno, pending, pending_no = 0, 0, nil, nil
+    local next_line = lines_of(f)
+    while true do
+        local line, rerr = next_line()
+        if not line then
+            f:close()
+            if rerr then return nil, format("%s: %s", path, rerr) end
+            break
+        end
+        lineno = lineno + 1
+        if pending then -- a bad line with more after it: not a torn tail
+            if not bad then
+                f:close()
+                return nil, corrupt(path, pending_no)
+            end
+            bad(pending, pending_no)
+            pending = nil
+        end
+        local n = #line
+        local rec = line:byte(n) == 10 and record(line) -- (the "\n" is JSON whitespace)
+        if rec then
+            info.records = info.records + 1
+            fn(rec, lineno, pos)
+            info.good_end = pos + n
+        else
+            pending, pending_no = line, lineno
+        end
+        pos = pos + n
+    end
+    if pending then info.torn = { line = pending_no, bytes = #pending, text = pending } end
+    return info
+end
+
+
+-- latest(path, fn [, say]) -> info  or  nil, err
+-- fn(rec) once for each item of the journal, with its final record: its
+-- scored record, else its last error (an errored item redone later is
+-- counted once, as redone). Streams the file: scored records are passed as
+-- they are read; only the offsets of errors not yet redone are kept, and
+-- those records are read again at the end. (A scored record followed by an
+-- error of the same id, which the runner never writes, gives both.) A torn
+-- tail is skipped, and reported through say.
+function M.latest(path, fn, say)
+    local errs, nerr = {}, 0 -- id -> offset of its last error
+    local info, err = M.each(path, function(rec, _, off)
+        local id = rec.id
+        if rec.error then
+            if errs[id] == nil then nerr = nerr + 1 end
+            errs[id] = off
+        else
+            if errs[id] ~= nil then errs[id], nerr = nil, nerr - 1 end
+            fn(rec)
+        end
+    end)
+    if not info then return nil, err end
+    if info.torn and say then
+        say("journal: ignoring a torn last record at %s:%d (%d bytes)", path, info.torn.line, info.torn.bytes)
+    end
+    if nerr > 0 then
+        local offs = {}
+        for _, o in pairs(errs) do offs[#offs + 1] = o end
+        table.sort(offs)
+        local f, oerr = io.open(path, "rb")
+        if not f then return nil, oerr end
+        for _, o in ipairs(offs) do
+            f:seek("set", o)
+            local line = f:read("L")
+            local rec = line and record(line)
+            if not rec then
+                f:close()
+                return nil, format("%s: the journal changed while it was read", path)
+            end
+            fn(rec)
+        end
+        f:close()
+    end
+    return info
+end
+
+
+-- Checked steps of writing a file: each returns true or nil, "PATH: reason".
+local function wrote(path, ok, err)
+    if ok then return true end
+    return nil, format("%s: %s", path, err or "write failed")
+end
+
+local function finish(f, path, sync)
+    local ok, err = f:flush()
+    if ok and sync then ok, err = ollaeval.fsync(f) end
+    local cok, cerr = f:close()
+    if ok and not cok then ok, err = nil, cerr end
+    return wrote(path, ok, err)
+end
+
+
+-- Replaces path with text atomically (write a temporary file, flush, fsync,
+-- close, rename), so a crash leaves the old file or the new one, never half
+-- of one; the rename happens only when every step before it succeeded.
+local function replace(path, text)
+    local tmp = path .. ".tmp"
+    local f, err = io.open(tmp, "wb")
+    if not f then return nil, err end
+    local ok, werr = wrote(tmp, f:write(text))
+    if ok then
+        ok, werr = finish(f, tmp, true)
+    else
+        f:close()
+    end
+    if ok then ok, werr = os.rename(tmp, path) end
+    if not ok then
+        os.remove(tmp)
+        return nil, werr
+    end
+    return true
+end
+
+
+-- Rewrites the journal without its bad lines (--repair-journal), streaming:
+-- the good lines go to PATH.tmp, the bad ones (and a torn tail) are
+-- appended to PATH.bad; PATH.tmp replaces the journal once both are written
+-- and closed. Returns the number of lines moved, or nil, err.
+local function repair(path, say)
+    local tmp, side = path .. ".tmp", path .. ".bad"
+    local out, err = io.open(tmp, "wb")
+    if not out then return nil, err end
+    local bad, berr = io.open(side, "ab")
+    if not bad then out:close() os.remove(tmp) return nil, berr end
+    local f, rerr = io.open(path, "rb")
+    if not f then out:close() bad:close() os.remove(tmp) return nil, rerr end
+    local moved, ok, werr = 0, true, nil
+    local lineno = 0
+    local next_line = lines_of(f)
+    local function move(line, no)
+        moved = moved + 1
+        say("journal: moving the malformed line %s:%d to %s", path, no, side)
+        if ok then ok, werr = wrote(side, bad:write(line, line:byte(-1) == 10 and "" or "\n")) end
+    end
+    while ok do
+        local line, e = next_line()
+        if not line then
+            if e then ok, werr = nil, format("%s: %s", path, e) end
+            break
+        end
+        lineno = lineno + 1
+        if line:byte(-1) == 10 and record(line) then
+            ok, werr = wrote(tmp, out:write(line))
+        else
+            move(line, lineno)
+        end
+    end
     f:close()
-    local records, good_end, torn = M.parse(text)
-    if not records then
-        return nil, format("%s:%d: the journal has a malformed record in the middle; "
-            .. "it was not written by ollaeval or was edited", path, good_end)
+    local ok2, e2 = finish(bad, side, true)
+    if ok and not ok2 then ok, werr = nil, e2 end
+    if ok then ok, werr = finish(out, tmp, true) else out:close() end
+    if ok then ok, werr = os.rename(tmp, path) end
+    if not ok then
+        os.remove(tmp)
+        return nil, werr
     end
-    if torn then
-        if say then say("journal: ignoring a torn last record at %s:%d (%d bytes)", path, torn.line, torn.bytes) end
+    return moved
+end
+
+
+-- done_ids(path, say, repair) -> done, n, records  or  nil, err
+-- The resume stage's view of the journal: the set of ids scored in it
+-- ({[id]=true}: ids only, no records), how many, and the number of records. A torn last record is
+-- cut off the file in place (truncate, fsync: the good records are never
+-- rewritten) and reported through say. A malformed line in the middle is
+-- refused with its line number, unless repair: then the good records stay,
+-- the bad lines go to PATH.bad, and their items are redone.
+function M.done_ids(path, say, repair_bad)
+    local done, n = {}, 0
+    local function add(rec)
+        if not rec.error and not done[rec.id] then done[rec.id], n = true, n + 1 end
+    end
+    local moved = false
+    local info, err = M.each(path, add, repair_bad and { bad = function() moved = true end } or nil)
+    if not info then return nil, err end
+    if moved then
+        local count, rerr = repair(path, say)
+        if not count then return nil, format("cannot repair %s: %s", path, rerr) end
+        say("journal: %d malformed line%s moved to %s.bad; their items will be redone", count,
+            count == 1 and "" or "s", path)
+    elseif info.torn then
+        say("journal: ignoring a torn last record at %s:%d (%d bytes)", path, info.torn.line, info.torn.bytes)
         -- drop the torn tail so the next record starts on a line of its own
-        local ok, err = replace(path, text:sub(1, good_end), true)
-        if not ok then return nil, format("cannot repair %s: %s", path, err) end
+        local ok, terr = ollaeval.truncate(path, info.good_end)
+        if not ok then return nil, format("cannot repair %s: %s", path, terr) end
     end
-    return records
+    return done, n, info.records
 end
 
 
 -- open(path, fresh) -> appender  or  nil, err
--- Appends to the journal at path (fresh: empties it first). Each record is one line, flushed at once: what the journal holds when the
--- process dies is every record appended before, whole, and maybe a torn
--- last line that read() cuts off.
+-- Appends to the journal at path (fresh: empties it first). Each record is
+-- one line, written with one unbuffered write: what the journal holds when
+-- the process dies is every record appended before, whole, and maybe a
+-- torn last line that done_ids() cuts off. :append(rec) fails (nil, "PATH:
+-- reason") when the write fails (a full disk, a read-only file system) or
+-- the file is no longer on disk (its folder removed); a failed write's part
+-- is cut off again, so the journal still ends with a whole record.
+-- After a failure every append fails alike. :close() fsyncs and closes,
+-- checked too.
 function M.open(path, fresh)
     local f, err = io.open(path, fresh and "wb" or "ab")
     if not f then return nil, err end
+    f:setvbuf("no")
+    local size, serr = f:seek("end")
+    if not size then f:close() return nil, format("%s: %s", path, serr) end
     local j = {}
+    local linked = ollaeval.linked
+    local failed -- after a failure, every later append fails alike
     function j:append(rec)
-        local ok, werr = f:write(M.encode(rec), "\n")
-        if ok then ok, werr = f:flush() end
-        if not ok then return nil, format("%s: %s", path, werr) end
+        if failed then return nil, failed end
+        local line = M.encode(rec) .. "\n"
+        local ok, werr = f:write(line)
+        if not ok then
+            ollaeval.truncate(path, size) -- best effort: the next resume cuts it too
+            failed = format("%s: %s", path, werr)
+            return nil, failed
+        end
+        size = size + #line
+        if not linked(f) then
+            failed = format("%s: the file was removed (was the run folder deleted?)", path)
+            return nil, failed
+        end
         return true
     end
-    function j:close() f:close() end
+    function j:close()
+        if not f then return true end
+        local g = f
+        f = nil
+        return finish(g, path, true)
+    end
     return j
+end
+
+
+-- lock(dir) -> handle  or  nil, err
+-- The one process working on the run folder: an exclusive lock on
+-- dir/run.lock (core.lock), held until handle:unlock() or the process ends.
+-- err names the process holding it.
+function M.lock(dir)
+    local h, err, what, pid = ollaeval.lock(dir .. "/run.lock")
+    if h then return h end
+    if what == "locked" then
+        return nil, format("the run folder %s is in use by another ollaeval%s; wait for it to end, "
+            .. "or use another -o DIR", dir, pid > 0 and format(" (process %d)", pid) or ""), "locked"
+    end
+    return nil, err, "storage"
 end
 
 
@@ -187,7 +467,7 @@ end
 
 
 function M.write_json(path, t)
-    return replace(path, M.encode(t) .. "\n", false)
+    return replace(path, M.encode(t) .. "\n")
 end
 
 

@@ -1,10 +1,16 @@
 -- merge.lua: `ollaeval merge RUN_DIR... [-o OUT]` combines the run folders
 -- of a sharded run (--shard I/N on several machines) into one run folder
 -- with one journal and one summary. It refuses to merge runs that are not
--- shards of one run (journal.differs) and shards that overlap. M.main
--- returns the exit status: 0 merged, 1 refused or failed.
+-- shards of one run (journal.differs) and shards that overlap. The
+-- journals are streamed twice (journal.latest: each item's final record):
+-- once for their ids, to refuse an overlap before writing anything, then
+-- into the merged journal, shard after shard; only ids are held. M.main
+-- returns the exit status: 0 merged, 1 refused or failed, 4 the output
+-- folder cannot be written.
 local data = require "evals.data"
 local journal = require "evals.journal"
+local reduce = require "evals.reduce"
+local suitemod = require "evals.suite"
 local summary = require "evals.summary"
 
 local M = {}
@@ -17,6 +23,38 @@ local function fail(fmt, ...)
 end
 
 
+-- What summary.summarize needs, from the run's config: the metrics by name
+-- (a suite's own reducer function from the suite file, when it is the same
+-- file), strict and the group field from the first shard's summary.
+local function summary_info(c, base)
+    local defs, missing = {}, {}
+    local from_file
+    for _, name in ipairs(type(c.metrics) == "table" and c.metrics or { "accuracy" }) do
+        local fn = name == "accuracy" and reduce.parse(type(c.reduce) == "string" and c.reduce or "mean")
+            or reduce.parse(name)
+        if not fn then
+            if from_file == nil then
+                from_file = false
+                local file = c.suite_file
+                if type(file) == "string" and ollaeval.sha256_file(file) == c.suite_sha256 then
+                    local ok, t = pcall(dofile, file)
+                    local spec = ok and suitemod.check(t, file)
+                    if spec then
+                        from_file = {}
+                        for _, d in ipairs(spec.metrics) do from_file[d.name] = d.reduce end
+                    end
+                end
+            end
+            fn = from_file and from_file[name]
+        end
+        if fn then defs[#defs + 1] = { name = name, reduce = fn } else missing[#missing + 1] = name end
+    end
+    local m = type(base.metrics) == "table" and base.metrics or {}
+    return { metrics = defs, strict = m.strict_accuracy ~= nil, answers = m.no_answer_rate ~= nil,
+             group_by = c.group_by }, missing
+end
+
+
 function M.main(...)
     local dirs, out = {}, ollaeval.options.out
     for _, a in ipairs { ... } do
@@ -24,7 +62,7 @@ function M.main(...)
         dirs[#dirs + 1] = a:gsub("/+$", "")
     end
     if #dirs < 1 then return fail("usage: ollaeval merge RUN_DIR... [-o OUT]") end
-    local first, records, seen_shard, seen_id = nil, {}, {}, {}
+    local first, seen_shard, seen_id = nil, {}, {}
     for _, d in ipairs(dirs) do
         local run = journal.read_json(d .. "/run.json")
         if type(run) ~= "table" or type(run.config) ~= "table" then
@@ -35,6 +73,7 @@ function M.main(...)
             first = { dir = d, config = c }
         else
             local what, a, b = journal.differs(first.config, c, { shards = true })
+            if not what then what, a, b = suitemod.differs(first.config, c) end
             if what then
                 return fail("%s and %s differ in %s (%s vs %s): not shards of one run", first.dir, d, what, a, b)
             end
@@ -42,55 +81,69 @@ function M.main(...)
         local shard = c.shard or "1/1"
         if seen_shard[shard] then return fail("%s and %s are both shard %s", seen_shard[shard], d, shard) end
         seen_shard[shard] = d
-        local recs, err = journal.read(d .. "/samples.jsonl")
-        if not recs then return fail("%s", err) end
-        local last = {}
-        for _, r in ipairs(recs) do last[r.id] = r end
-        for _, r in ipairs(recs) do
-            if last[r.id] == r then
-                if seen_id[r.id] then
-                    return fail("item %s is in both %s and %s", tostring(r.id), seen_id[r.id], d)
-                end
-                seen_id[r.id] = d
-                records[#records + 1] = r
-            end
-        end
+        local dup
+        local ok, err = journal.latest(d .. "/samples.jsonl", function(r)
+            if seen_id[r.id] then dup = dup or format("item %s is in both %s and %s", tostring(r.id), seen_id[r.id], d) end
+            seen_id[r.id] = d
+        end)
+        if not ok then return fail("%s", err) end
+        if dup then return fail("%s", dup) end
     end
-    table.sort(records, function(a, b) return (a.index or 0) < (b.index or 0) end)
+    seen_id = nil
     local c = first.config
     out = out or format("runs/%s-%s-merged-%s", journal.safe_name(c.suite), journal.safe_name(c.model),
         os.date("%Y%m%d-%H%M%S"))
-    data.mkdir_p(out)
+    if not data.mkdir_p(out) then return fail("cannot create the folder %s", out) + 3 end
+    local lock, lerr, what = journal.lock(out)
+    if not lock then return what == "locked" and fail("%s", lerr) or fail("%s", lerr) + 3 end
     local j, err = journal.open(out .. "/samples.jsonl", true)
-    if not j then return fail("%s", err) end
-    for _, r in ipairs(records) do
-        local ok, werr = j:append(r)
-        if not ok then j:close() return fail("%s", werr) end
+    if not j then return fail("%s", err) + 3 end
+    local werr
+    local function each(fn) -- every shard's final records, in the merged journal as they pass
+        for _, d in ipairs(dirs) do
+            local ok, rerr = journal.latest(d .. "/samples.jsonl", function(r)
+                if not werr then
+                    local wok, e = j:append(r)
+                    if not wok then werr = e end
+                end
+                fn(r)
+            end)
+            if not ok then werr = werr or rerr end
+        end
     end
-    j:close()
+    local base = journal.read_json(first.dir .. "/summary.json") or {}
+    local info, missing = summary_info(c, base)
+    for _, name in ipairs(missing) do
+        io.stderr:write(format("ollaeval merge: the metric %s is left out: its reducer is in %s, "
+            .. "which is not there or changed\n", name, tostring(c.suite_file)))
+    end
+    local s = summary.summarize({ each = each }, info)
+    local cok, cerr = j:close()
+    if werr or not cok then return fail("%s", werr or cerr) + 3 end
     local config = {}
     for k, v in pairs(c) do config[k] = v end
     config.shard = "merged"
-    local ok, werr = journal.write_json(out .. "/run.json", { config = config, merged_from = dirs,
+    local ok, jerr = journal.write_json(out .. "/run.json", { config = config, merged_from = dirs,
         ollaeval = ollaeval.version, command = ollaeval.command, started = os.date("!%Y-%m-%dT%H:%M:%SZ") })
-    if not ok then return fail("%s", werr) end
-    local s = summary.summarize(records)
-    local base = journal.read_json(first.dir .. "/summary.json") or {}
+    if not ok then return fail("%s", jerr) + 3 end
     local sum = {
         suite = base.suite, dataset = base.dataset, model = base.model, endpoints = base.endpoints,
         server_version = base.server_version, options = base.options, merged_from = dirs,
         status = s.errors == 0 and "complete" or "partial",
-        counts = { n = s.n, scored = s.scored, errors = s.errors },
-        metrics = summary.metrics(s),
+        counts = { n = s.n, scored = s.scored, errors = s.errors, unscored = s.unscored, calls = s.calls,
+                   truncated_thinking = s.truncated_thinking },
+        metrics = summary.metrics(s), groups = summary.groups(s),
+        unscored_reasons = next(s.unscored_reasons) and s.unscored_reasons or nil,
         tokens = s.tokens, latency_ms = s.latency_ms, ollaeval = ollaeval.version,
         finished = os.date("!%Y-%m-%dT%H:%M:%SZ"),
     }
     if sum.options then sum.options.shard = "merged" end
-    ok, werr = journal.write_json(out .. "/summary.json", sum)
-    if not ok then return fail("%s", werr) end
-    io.stdout:write(format("merged %d runs: %d items, %d scored, %d errors, accuracy %s\nrun folder %s\n",
-        #dirs, s.n, s.scored, s.errors,
-        s.scored > 0 and format("%.2f%%", 100 * s.accuracy.value) or "-", out))
+    ok, jerr = journal.write_json(out .. "/summary.json", sum)
+    if not ok then return fail("%s", jerr) + 3 end
+    lock:unlock()
+    summary.print_table(io.stdout, format("merged %d runs of %s  model %s", #dirs, tostring(c.suite),
+        tostring(c.model)), s, { { "items", format("%d, %d scored, %d errors", s.n, s.scored, s.errors) },
+        { "run folder", out } })
     return 0
 end
 

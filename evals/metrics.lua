@@ -11,6 +11,18 @@
 --   percentiles(xs, ps) -> { [p] = value, ... } sorting once
 --   accumulator{keep=}  -> streaming mean/stddev (Welford), min/max, and
 --                          percentiles when keep=true stores the values
+--   estimate()          -> e: e:add(x) for x in [0, 1] (a boolean is 0/1),
+--                          e:result() -> {value=, stderr=, ci95={lo, hi}, n=}
+--                          (95%: Wilson when every x was 0 or 1, else the
+--                          normal interval, clipped to [0, 1])
+--   suite_metrics(defs, key) -> the metrics of a run, accumulated item by
+--                          item as the records stream past (summary.lua,
+--                          merge): m:add(samples, group) with the samples of
+--                          one item (evals/reduce.lua says what a sample is);
+--                          m:result() -> {metrics = {name -> estimate},
+--                          groups = {group -> {name -> estimate}}}.
+--                          defs: list of {name=, reduce=function(samples, key)}
+--                          (evals/suite.lua builds it from suite.metrics)
 -- Expected failures (empty input) return nil, err.
 
 local M = {}
@@ -217,6 +229,94 @@ function Acc:percentile(p)
         self.sorted = true
     end
     return sorted_percentile(self.values, p)
+end
+
+
+-- Estimates of a mean in [0, 1] -----------------------------------------------
+
+local Est = {}
+Est.__index = Est
+
+function M.estimate()
+    return setmetatable({ n = 0, sum = 0, sumsq = 0, binary = true }, Est)
+end
+
+function Est:add(x)
+    x = value(x)
+    self.n, self.sum, self.sumsq = self.n + 1, self.sum + x, self.sumsq + x * x
+    if x ~= 0 and x ~= 1 then self.binary = false end
+    return self
+end
+
+function Est:result()
+    local n = self.n
+    if n == 0 then return { value = nil, n = 0 } end
+    local m = self.sum / n
+    local se
+    if n >= 2 then
+        local var = (self.sumsq - n * m * m) / (n - 1)
+        se = sqrt(var > 0 and var or 0) / sqrt(n)
+    end
+    local lo, hi
+    if self.binary then
+        lo, hi = M.wilson(self.sum, n)
+    elseif se then
+        lo, hi = math.max(0, m - 1.96 * se), math.min(1, m + 1.96 * se)
+    else
+        lo, hi = m, m
+    end
+    return { value = m, stderr = se, ci95 = { lo, hi }, n = n }
+end
+
+
+-- The metrics of a run, per item and per group ------------------------------
+
+local Suite = {}
+Suite.__index = Suite
+
+function M.suite_metrics(defs, key)
+    return setmetatable({ defs = defs, key = key, all = {}, groups = {}, group_names = {} }, Suite)
+end
+
+local function add_to(set, defs, samples, key)
+    for _, d in ipairs(defs) do
+        local v = d.reduce(samples, key)
+        if v ~= nil then
+            set[d.name] = set[d.name] or M.estimate()
+            set[d.name]:add(v)
+        end
+    end
+end
+
+function Suite:add(samples, group)
+    add_to(self.all, self.defs, samples, self.key)
+    if group ~= nil then
+        group = tostring(group)
+        local g = self.groups[group]
+        if not g then
+            g = {}
+            self.groups[group] = g
+            self.group_names[#self.group_names + 1] = group
+        end
+        add_to(g, self.defs, samples, self.key)
+    end
+end
+
+local function results(set, defs)
+    local out = {}
+    for _, d in ipairs(defs) do
+        if set[d.name] then out[d.name] = set[d.name]:result() end
+    end
+    return out
+end
+
+-- result() -> {metrics=, groups=, group_names= (sorted)}
+function Suite:result()
+    local groups = {}
+    for name, g in pairs(self.groups) do groups[name] = results(g, self.defs) end
+    local names = { table.unpack(self.group_names) }
+    sort(names)
+    return { metrics = results(self.all, self.defs), groups = groups, group_names = names }
 end
 
 

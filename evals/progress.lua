@@ -1,6 +1,6 @@
 -- progress.lua: what the user sees while a run goes on, and Ctrl-C. Both
 -- are tasks that read the run's counters `st` (done, new, scored, correct,
--- errors, tokens, t0, finished), which the runner updates as items end.
+-- errors, unscored, calls, tokens, t0, finished), which the runner updates as items end.
 --
 --   start(st, total, quiet) -> stop(): redraws the status line until stop()
 --   watch_interrupt(st)     -> task: on SIGINT/SIGTERM, gives the requests
@@ -25,8 +25,10 @@ function M.line(st, total)
     local rate = elapsed > 0 and st.new / elapsed or 0
     local toks = elapsed > 0 and st.tokens / elapsed or 0
     local eta = rate > 0 and (total - st.done) / rate or nil
-    return format("%d/%d  acc %s  %.1f req/s  %.0f tok/s  in flight %d  errors %d  ETA %s",
-        st.done, total, acc, rate, toks, ollaeval.stats().inflight, st.errors, fmt_eta(eta))
+    local calls = (st.calls or 0) > st.new and format("  %d calls", st.calls) or ""
+    local unscored = (st.unscored or 0) > 0 and format("  unscored %d", st.unscored) or ""
+    return format("%d/%d  acc %s  %.1f items/s  %.0f tok/s%s  in flight %d  errors %d%s  ETA %s",
+        st.done, total, acc, rate, toks, calls, ollaeval.stats().inflight, st.errors, unscored, fmt_eta(eta))
 end
 
 

@@ -1,85 +1,166 @@
 -- record.lua: the sample record, one line of samples.jsonl per item: what
--- was asked, what came back, how it was graded. The schema is written once,
--- here (and as a table in docs/suites.md); the runner only calls these.
+-- was asked, every call made, what came back, how it was scored. The schema
+-- is written once, here (and as a table in docs/suites.md); the runner only
+-- calls these.
 --
 -- Every record:
 --   id                 the suite's id for the item (suite.id(item, index)), else index
 --   index              1-based position of the item in the dataset (after --limit)
+--   group              the item's group (suite.group_by), if the suite has one
+--   metadata           the item's metadata (suite.metadata), if the suite has one
 --   error              absent when the item was scored; else what went wrong
--- A scored record (the request succeeded and the suite graded the answer):
---   messages           the chat messages sent
---   gold               the reference answer (suite.gold)
---   content            the model's reply as received
---   thinking           the reasoning the server returned apart, or absent
+-- A scored record (every call succeeded and the suite scored the item):
+--   messages           the messages of the graded call: the last call of the first sample
+--   gold               the reference answer (suite.gold), if the suite has one
+--   content, thinking  that call's reply, and the reasoning the server returned apart
 --   reasoning_status   suite.split's verdict on inline reasoning ("ok", "unclosed", ...)
---   answer, rule       the extracted answer and the rule that found it (null: none)
---   correct            suite.correct(answer, gold); false without an answer
+--   answer, rule, span the answer, the rule that found it, and its bytes {s, e} in
+--                      content when extract gave them (null: none)
+--   score              the first sample's score in [0, 1]; absent when unscored
+--   correct            score == 1; absent when unscored
+--   unscored           the reason the item is not scored (suite said so; not wrong)
+--   explanation        why, as the suite (a judge) gave it
+--   score_metadata     what the suite's score carried in `metadata`
 --   strict_answer      the answer in the prompt's required format (suite.strict), or absent
 --   strict_correct     the same test on strict_answer
---   done_reason        why generation stopped ("stop", "length": truncated)
---   prompt_tokens, completion_tokens, thinking_tokens   as the server counted them
---   ttft_ms, itl_ms    time to first token and mean inter-token latency (--stream)
---   latency_ms         from send to the last byte, of the attempt that succeeded
---   attempts           requests made for this item (1 + retries)
---   overloads          503/429 replies it waited out (back-pressure, not retries)
+--   done_reason        why that call's generation stopped ("stop", "length": truncated)
+--   truncated_thinking true when a call ran out of tokens while thinking
+--                      (done_reason "length", empty content): raise --num-predict
+--   prompt_tokens, completion_tokens, thinking_tokens   summed over every call
+--   ttft_ms, itl_ms    time to first token, mean inter-token latency (--stream)
+--   latency_ms         summed over every call (each from send to its last byte)
+--   attempts           requests made for the item (every call, 1 + retries each)
+--   overloads          503/429 replies it waited out, every call (back-pressure, not retries)
+--   calls              one sample: every call, in order, as {name, model, endpoint,
+--                      messages, content, thinking, done_reason, prompt_tokens,
+--                      completion_tokens, thinking_tokens, latency_ms, attempts};
+--                      the graded call leaves out messages, content and thinking
+--                      (they are the record's own)
+--   samples            several samples (suite.samples > 1): per sample {sample,
+--                      seed, score, correct, unscored, answer, rule, explanation,
+--                      calls} (calls in full), and the top-level fields are the first's
+--   scores, answers    several samples: each sample's score (null when unscored)
+--                      and answer, in sample order
+--   vote, votes        the answer as the majority vote counts it (suite.vote(answer)),
+--                      when the suite has vote
 -- A request that failed after its retries (redone on resume):
---   messages, gold     as above
+--   messages, gold     as above (messages of the failed call)
 --   error              the message, naming the request ("HTTP 500 from URL: ...")
 --   error_kind         "http", "timeout", "connection", "protocol", ...
---   attempts           requests made
+--   attempts, calls    as above, up to the failed call
 -- An error raised by the suite's own code for this item (redone on resume):
 --   line               the item's line in the dataset file
 --   error              the message with its traceback
 --   error_kind         "script"
+local cjson = require "cjson"
+
 local M = {}
 
-local floor = math.floor
+local null = cjson.null
 
 
--- The item as it travels through the runner: {item=, index=, line=}.
-
--- scored(suite, it, id, messages, gold, res) -> record
--- res is chat{}'s result.
-function M.scored(suite, it, id, messages, gold, res)
-    local text, rstatus
-    if suite.split then
-        local _
-        text, _, rstatus = suite.split(res.content, res.thinking)
-    else
-        text, rstatus = res.content, "ok"
+local function sum(calls, k)
+    local t, any = 0, false
+    for _, c in ipairs(calls) do
+        if c[k] then t, any = t + c[k], true end
     end
-    local answer, rule = suite.extract(text)
-    local strict_answer = suite.strict and suite.strict(text) or nil
-    local rec = {
-        id = id, index = it.index, messages = messages, gold = gold,
-        content = res.content, thinking = res.thinking, reasoning_status = rstatus,
-        answer = answer, rule = answer and rule or nil,
-        correct = answer ~= nil and suite.correct(answer, gold) or false,
-        strict_answer = strict_answer,
-        strict_correct = strict_answer ~= nil and suite.correct(strict_answer, gold) or false,
-        done_reason = res.done_reason,
-        prompt_tokens = res.prompt_tokens, completion_tokens = res.completion_tokens,
-        thinking_tokens = res.thinking_tokens,
-        latency_ms = floor(res.latency_ms * 1000 + 0.5) / 1000,
-        attempts = res.attempts, overloads = res.overloads,
-    }
-    if res.ttft_ms then rec.ttft_ms, rec.itl_ms = res.ttft_ms, res.itl_ms end
+    return any and t or nil
+end
+
+local function all_calls(samples)
+    local list = {}
+    for _, s in ipairs(samples) do
+        for _, c in ipairs(s.calls or {}) do list[#list + 1] = c end
+    end
+    return list
+end
+
+local function empty(s) return s == nil or s == null or not tostring(s):find("%S") end
+
+-- Fills the request figures of rec from every call.
+local function figures(rec, calls)
+    rec.prompt_tokens = sum(calls, "prompt_tokens") or 0
+    rec.completion_tokens = sum(calls, "completion_tokens") or 0
+    rec.thinking_tokens = sum(calls, "thinking_tokens")
+    rec.latency_ms = sum(calls, "latency_ms")
+    rec.attempts = sum(calls, "attempts")
+    rec.overloads = sum(calls, "overloads")
+    for _, c in ipairs(calls) do
+        if c.done_reason == "length" and empty(c.content) then rec.truncated_thinking = true end
+    end
+end
+
+local function without_text(c)
+    local t = {}
+    for k, v in pairs(c) do t[k] = v end
+    t.messages, t.content, t.thinking = nil, nil, nil
+    return t
+end
+
+local function base(it, id, gold, group, meta)
+    return { id = id, index = it.index, gold = gold, group = group, metadata = meta }
+end
+
+
+-- item(it, id, gold, samples, group, meta) -> the record of a scored item.
+-- samples: what evals/solve.lua's sample() returned, in sample order.
+function M.item(it, id, gold, samples, group, meta)
+    local rec = base(it, id, gold, group, meta)
+    local s1 = samples[1]
+    local calls = s1.calls
+    local c = calls[#calls]
+    if c then
+        rec.messages, rec.content, rec.thinking, rec.done_reason = c.messages, c.content, c.thinking, c.done_reason
+        rec.ttft_ms, rec.itl_ms = c.ttft_ms, c.itl_ms
+    end
+    rec.reasoning_status = s1.reasoning_status
+    rec.answer, rec.vote = s1.answer, s1.vote
+    rec.rule, rec.span = s1.rule, s1.span
+    rec.score, rec.unscored = s1.value, s1.unscored
+    if s1.value ~= nil then rec.correct = s1.value == 1 end
+    rec.explanation, rec.score_metadata = s1.explanation, s1.score_metadata
+    rec.strict_answer, rec.strict_correct = s1.strict_answer, s1.strict_correct
+    figures(rec, all_calls(samples))
+    if #samples == 1 then
+        rec.calls = {}
+        for i, x in ipairs(calls) do rec.calls[i] = (i == #calls) and without_text(x) or x end
+    else
+        rec.samples, rec.scores, rec.answers = {}, {}, {}
+        rec.vote = nil
+        local votes, any = {}, false
+        for i, s in ipairs(samples) do
+            rec.samples[i] = { sample = s.sample, seed = s.seed, score = s.value, unscored = s.unscored,
+                correct = s.value ~= nil and s.value == 1 or nil, answer = s.answer, rule = s.rule,
+                explanation = s.explanation, score_metadata = s.score_metadata, calls = s.calls }
+            rec.scores[i] = s.value == nil and null or s.value
+            rec.answers[i] = s.answer == nil and null or s.answer
+            votes[i] = s.vote == nil and null or s.vote
+            any = any or s.vote ~= nil
+        end
+        if any then rec.votes = votes end
+    end
     return rec
 end
 
 
--- failed(it, id, messages, gold, err, kind, info) -> record
--- err, kind, info: what chat{} returned instead of a result.
-function M.failed(it, id, messages, gold, err, kind, info)
-    return { id = id, index = it.index, messages = messages, gold = gold,
-             error = err, error_kind = kind, attempts = info and info.attempts,
-             overloads = info and info.overloads }
+-- failed(it, id, gold, e, calls, group, meta) -> record
+-- e: what ctx.chat raised ({err=, kind=, info=}).
+function M.failed(it, id, gold, e, calls, group, meta)
+    local rec = base(it, id, gold, group, meta)
+    local c = calls[#calls]
+    rec.messages = c and c.messages
+    rec.error, rec.error_kind = e.err, e.kind
+    figures(rec, calls)
+    rec.calls = calls
+    return rec
 end
 
 
--- script_error(it, id, traceback) -> record
-function M.script_error(it, id, traceback)
-    return { id = id, index = it.index, line = it.line, error = traceback, error_kind = "script" }
+-- script_error(it, id, traceback, calls) -> record
+function M.script_error(it, id, traceback, calls)
+    local rec = { id = id, index = it.index, line = it.line, error = traceback, error_kind = "script" }
+    if calls and #calls > 0 then rec.calls = calls end
+    return rec
 end
 
 

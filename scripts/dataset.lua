@@ -6,14 +6,16 @@
 --
 --   ollaeval scripts/dataset.lua                  # GSM8K's test set
 --   ollaeval scripts/dataset.lua --suite evals.gsm8k --split train
+--   ollaeval scripts/dataset.lua --suite scripts/mmlu.lua    # a suite file
 local data = require "evals.data"
 
 local opt = options {
-    { name = "suite", type = "string", default = "evals.gsm8k", arg = "MODULE", help = "the suite module" },
+    { name = "suite", type = "string", default = "evals.gsm8k", arg = "MODULE|FILE",
+      help = "the suite: a module name, or a suite file (.lua)" },
     { name = "split", type = "string", choices = { "test", "train" }, default = "test",
       help = "test: suite.dataset; train: suite.train" },
 }
-local suite = require(opt.suite)
+local suite = opt.suite:find("%.lua$") and dofile(opt.suite) or require(opt.suite)
 local spec = opt.split == "train" and suite.train or suite.dataset
 local function say(fmt, ...) io.stderr:write(string.format(fmt, ...), "\n") end
 local path, err = data.resolve(spec, nil, say)

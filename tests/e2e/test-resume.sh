@@ -145,9 +145,8 @@ refuse "another seed" seed run --seed 7 -o "$tmp/ref"
 refuse "another think setting" think run --think false -o "$tmp/ref"
 head -n 300 "$synth" >"$tmp/subset.jsonl"
 refuse "another dataset" dataset_sha256 gsm8k -e "$url" --dataset "$tmp/subset.jsonl" --limit $limit -q -o "$tmp/ref"
-mkdir -p "$tmp/alt/scripts" "$tmp/alt/evals"
-cp scripts/gsm8k.lua "$tmp/alt/scripts/"
-{ cat evals/gsm8k.lua; echo "-- edited"; } >"$tmp/alt/evals/gsm8k.lua"
+mkdir -p "$tmp/alt/scripts"
+{ cat scripts/gsm8k.lua; echo "-- edited"; } >"$tmp/alt/scripts/gsm8k.lua"
 refuse "an edited suite file" suite_sha256 "$bin" "$tmp/alt/scripts/gsm8k.lua" -m qwen3:8b -e "$url" \
     --dataset "$synth" --limit $limit -q -o "$tmp/ref"
 run -o "$tmp/ref" >/dev/null 2>&1

@@ -1,6 +1,6 @@
 /*
  * fuzz_journal.c: libFuzzer target for the journal reader of
- * evals/journal.lua (parse, what journal.read and resume use on
+ * evals/journal.lua (parse, the rules journal.each and resume apply to
  * samples.jsonl). Invariants: it never raises; either it finds a malformed
  * line in the middle (nil, its line number) or it returns the records, each
  * a table with an id, one per line before good_end, where good_end is 0 or

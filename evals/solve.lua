@@ -1,0 +1,179 @@
+-- solve.lua: one sample of one item, in the item's coroutine: the context a
+-- suite's solve(item, ctx) gets, the declarative path (prompt, one chat,
+-- extract, correct) as the default solve, and the score it returns made
+-- into one shape. Every ctx.chat{} call is recorded (calls) and counted in
+-- the run's counters (st).
+--
+--   sample(run, it, id, gold, j) -> s: {sample=, seed=, value= (nil when
+--       unscored), unscored=, answer=, rule=, span=, explanation=,
+--       score_metadata=, strict_answer=, strict_correct=, calls={...}}
+--   raises {request=true, err=, kind=, info=} when a call failed after its
+--   retries (ctx.chat raises it; the runner records a failed item) and the
+--   suite's own errors as they are.
+--   seed_of(seed, j) -> the seed of sample j (sample 1: --seed itself)
+--   score(v) -> s  or  nil, err: a solve() result as {value=, ...}
+local M = {}
+
+local format, floor = string.format, math.floor
+
+-- Sample j's seed: --seed for the first, then a hash of (--seed, j), so
+-- that seeds of different runs and samples do not collide by arithmetic.
+function M.seed_of(seed, j)
+    if j == 1 then return seed end
+    local h = ollaeval.sha256(format("%d/%d", seed, j))
+    return tonumber(h:sub(1, 7), 16)
+end
+
+
+-- score(v): what solve() or correct() returned, as {value=, unscored=, ...}.
+function M.score(v)
+    if v == true or v == false then return { value = v and 1 or 0 } end
+    if type(v) == "number" then
+        if v ~= v or v < 0 or v > 1 then return nil, format("a score must be in [0, 1], not %s", tostring(v)) end
+        return { value = v }
+    end
+    if type(v) == "table" then
+        local s = {}
+        for k, x in pairs(v) do s[k] = x end
+        if v.unscored ~= nil then
+            s.value, s.unscored = nil, tostring(v.unscored)
+            return s
+        end
+        local inner, err = M.score(v.value)
+        if not inner or type(v.value) == "table" then
+            return nil, "a score table needs value = true, false or a number in [0, 1] (or unscored = REASON)"
+                .. (err and (": " .. err) or "")
+        end
+        s.value = inner.value
+        return s
+    end
+    return nil, format("solve() returned %s: return true/false, a number in [0, 1], {value=, answer=, "
+        .. "explanation=, metadata=} or {unscored = REASON}", v == nil and "nothing" or type(v))
+end
+
+
+local function round3(x) return x and floor(x * 1000 + 0.5) / 1000 end
+
+
+-- The record of one call.
+local function call_record(req, model, res, err, kind, info)
+    local c = { name = req.name, model = model, messages = req.messages }
+    if res then
+        c.model = res.model or model
+        c.endpoint = res.endpoint
+        c.content, c.thinking, c.done_reason = res.content, res.thinking, res.done_reason
+        c.prompt_tokens, c.completion_tokens, c.thinking_tokens = res.prompt_tokens, res.completion_tokens,
+            res.thinking_tokens
+        c.latency_ms, c.attempts, c.overloads = round3(res.latency_ms), res.attempts, res.overloads
+        if res.ttft_ms then c.ttft_ms, c.itl_ms = res.ttft_ms, res.itl_ms end
+    else
+        c.endpoint = info and info.endpoint
+        c.error, c.error_kind, c.attempts = err, kind, info and info.attempts
+        c.overloads = info and info.overloads
+    end
+    return c
+end
+
+
+-- The status codes of a server that refuses every request alike.
+local REFUSED = { [400] = true, [401] = true, [403] = true, [404] = true }
+
+
+local function make_ctx(run, it, id, gold, j, calls)
+    local st, O = run.st, ollaeval.options
+    local seed = M.seed_of(O.seed, j)
+    local gen = {}
+    for k, v in pairs(run.gen) do gen[k] = v end
+    gen.seed = seed
+    local ctx = {
+        item = it.item, index = it.index, id = id, gold = gold, sample = j, samples = run.spec.samples,
+        seed = O.seed, sample_seed = seed, opt = run.opt, options = gen, calls = calls, model = run.model,
+        shots = run.prompt_opts.shots, fewshot_pool = run.prompt_opts.fewshot_pool,
+    }
+    -- ctx.chat{...}: chat{} with the run's generation options (a request's
+    -- own options win), recorded; raises when the request failed.
+    function ctx.chat(req)
+        if type(req) ~= "table" then error("ctx.chat{}: expected a table", 2) end
+        local r = {}
+        for k, v in pairs(req) do r[k] = v end
+        local o = {}
+        for k, v in pairs(gen) do o[k] = v end
+        for k, v in pairs(req.options or {}) do o[k] = v end
+        r.options, r.name = o, nil
+        if r.think == nil then r.think = run.think end
+        local model = r.model or run.model
+        local res, err, kind, info = chat(r)
+        local c = call_record(req, model, res, err, kind, info)
+        calls[#calls + 1] = c
+        st.calls = st.calls + 1
+        if res then
+            st.tokens = st.tokens + (res.completion_tokens or 0)
+            return res
+        end
+        local status = info and info.status
+        if kind ~= "context" and REFUSED[status] then -- (a prompt over the context fails its item only)
+            run.fatal = run.fatal or (err .. ((status == 401 or status == 403) and " (check the API key)" or ""))
+        end
+        error({ request = true, err = err, kind = kind, info = info, calls = calls }, 0)
+    end
+    -- ctx.follow_up(messages, res, text): the conversation so far, the
+    -- model's reply (res of ctx.chat) and the user's next turn, as a new list.
+    function ctx.follow_up(messages, res, text)
+        local m = { table.unpack(messages) }
+        m[#m + 1] = { role = "assistant", content = res.content }
+        m[#m + 1] = { role = "user", content = text }
+        return m
+    end
+    return ctx
+end
+
+
+-- The declarative path: prompt, one call, extract, correct.
+local function declarative(run, item, ctx)
+    local suite = run.spec.suite
+    local messages = suite.prompt(item, ctx)
+    local res = ctx.chat { messages = messages }
+    local text, s = res.content, {}
+    if suite.split then
+        local t, _, status = suite.split(res.content, res.thinking)
+        text, s.reasoning_status = t, status
+    end
+    local answer, rule, from, to = suite.extract(text, item)
+    s.answer, s.rule = answer, answer ~= nil and rule or nil
+    if answer ~= nil and type(from) == "number" and type(to) == "number" then s.span = { from, to } end
+    local v = false
+    if answer ~= nil then v = suite.correct(answer, ctx.gold, item) end
+    if v == nil then v = false end
+    if type(v) == "table" then
+        for k, x in pairs(v) do if s[k] == nil then s[k] = x end end
+        s.value = v.value
+    else
+        s.value = v
+    end
+    if suite.strict then
+        s.strict_answer = suite.strict(text)
+        s.strict_correct = s.strict_answer ~= nil and suite.correct(s.strict_answer, ctx.gold, item) == true or false
+    end
+    return s
+end
+
+
+function M.sample(run, it, id, gold, j)
+    local calls = {}
+    local ctx = make_ctx(run, it, id, gold, j, calls)
+    local suite = run.spec.suite
+    local v
+    if suite.solve then
+        v = suite.solve(it.item, ctx)
+    else
+        v = declarative(run, it.item, ctx)
+    end
+    local s, err = M.score(v)
+    if not s then error(err, 0) end
+    s.sample, s.seed, s.calls = j, ctx.sample_seed, calls
+    if s.metadata ~= nil then s.score_metadata, s.metadata = s.metadata, nil end
+    return s
+end
+
+
+return M
