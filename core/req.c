@@ -151,7 +151,7 @@ static void on_window_event(void *ud, const oe_autowin_event *e)
     oe_window *w = ud;
     char line[512];
     oe_autowin_event ev = *e;
-    ev.t = (e->t - R.t0) / 1000.0; /* seconds since the engine started */
+    ev.t = e->t - R.t0; /* ms since the engine started */
     int k = snprintf(line, sizeof line, "{\"endpoint\":\"%s\",\"queued\":%d,", w->key, w->queued);
     int m = autowin_event_json(&ev, line + k, (int)sizeof line - k - 1);
     if (k < 0 || m < 0 || k + m >= (int)sizeof line - 1)

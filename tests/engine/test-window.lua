@@ -1,4 +1,4 @@
--- test-window.lua: the adaptive window against a server with 2 slots and no
+-- test-window.lua: the endpoint window. The adaptive window against a server with 2 slots and no
 -- queue (503 beyond): it starts small (slow start), is cut on overload at
 -- most once per round trip, and 503s are waited out in the queue, never
 -- spent as retries (every chat succeeds with retries = 0, attempts = 1).
@@ -91,4 +91,47 @@ local res2 = chat { model = "qwen3:8b", endpoint = c.url, messages = { { role = 
 T.ok(res2 and res2.content, "...and the task's next chat works (no request left behind)")
 T.eq(ollaeval.stats().inflight + ollaeval.stats().queued, 0, "...nothing in flight or queued")
 c.stop()
+
+-- the window's modes through ollaeval.window (as -c: N fixed, "auto",
+-- "auto:N"), the controller fed by streamed chat{} requests (window.jsonl
+-- lines, the finding), and the requests an auto window does not gate
+-- (http{} that does not stream goes out at once)
+local cjson = require "cjson"
+
+local sm = sim.start { "--parallel", "2", "--time-scale", "0.02", "--tokens-max", "150" }
+local url = sm.url
+
+local mlimit, _, _, _, _, _, _, mode = ollaeval.window(url, 3)
+T.ok(mlimit == 3 and mode == "fixed", "window(url, 3): a fixed window of 3")
+mlimit, _, _, _, _, _, _, mode = ollaeval.window(url, "auto:4")
+T.eq(mode, "auto", "window(url, 'auto:4'): the controller")
+T.ok(mlimit >= 1 and mlimit <= 4, "an auto window starts within its bound: " .. mlimit)
+local okx, errx = pcall(ollaeval.window, url, "auto:x")
+T.ok(not okx and tostring(errx):find("auto, auto:N or N"), "a bad size raises naming the forms")
+T.eq((function() ollaeval.window("http://127.0.0.1:1", 2); return ollaeval.window_summary("http://127.0.0.1:1") end)(), nil, "a fixed window has no finding")
+
+-- streamed chat{} requests feed the controller
+ollaeval.window_log()
+map({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }, function(i)
+    local r, e = chat { endpoint = url, messages = { { role = "user", content = "q " .. i } }, model = "llama3.2:3b" }
+    T.ok(r and r.ttft_ms == nil, "item " .. i .. ": answered, no stream metrics without --stream " .. tostring(e))
+end, { concurrency = 12 })
+local mst = sm.stats()
+T.ok(mst.max_generating <= 2 and mst.max_queued <= 2, "at most slots at work and the margin queued: "
+    .. mst.max_generating .. ", " .. mst.max_queued)
+local text = ollaeval.window_log()
+local n, last = 0, nil
+for line in text:gmatch("[^\n]+") do
+    n = n + 1
+    last = cjson.decode(line)
+end
+T.ok(n >= 2 and last.endpoint and last.window and last.reason and last.unconfirmed, n .. " window changes logged")
+T.eq(select(1, ollaeval.window_log()), "", "the log is drained once taken")
+local f = cjson.decode(ollaeval.window_summary(url))
+T.eq(f.slots, 2, "the finding: 2 slots (" .. f.text .. ")")
+
+-- http{} without streaming is not gated: it goes out at once
+local hr = http { url = url .. "/api/tags" }
+T.eq(hr and hr.status, 200, "http{} in auto mode: sent at once")
+sm.stop()
 T.done()
