@@ -27,13 +27,13 @@ ok "a malformed line in the middle: exit 1, naming line 7 and --repair-journal" 
 ok "...the journal untouched" 'cmp -s "$tmp/bad.before" "$j"'
 
 # the requests of a resume with nothing to do (the preflight's), to subtract
-before=$(stat requests)
+before=$(stat generate_requests)
 "$bin" "${args[@]}" -o "$tmp/ref" >/dev/null 2>&1
-idle=$(( $(stat requests) - before ))
-before=$(stat requests)
+idle=$(( $(stat generate_requests) - before ))
+before=$(stat generate_requests)
 "$bin" "${args[@]/-q/}" -o "$tmp/bad" --repair-journal >/dev/null 2>"$tmp/repair.err"
 rc=$?
-after=$(( $(stat requests) - idle ))
+after=$(( $(stat generate_requests) - idle ))
 ok "--repair-journal: exit 0, saying what it moved" \
     '[ $rc -eq 0 ] && grep -q "2 malformed lines moved to $j.bad" "$tmp/repair.err"'
 ok "...the two bad lines are in samples.jsonl.bad" \
