@@ -547,6 +547,12 @@ void lapi_push_cmdline(lua_State *L, const oe_cmdline *c)
         case OPT_INT: lua_pushinteger(L, strtoll(o->value, NULL, 10)); break;
         case OPT_NUM: lua_pushnumber(L, strtod(o->value, NULL)); break;
         case OPT_STR: lua_pushstring(L, o->value); break;
+        case OPT_OPT:
+            if (o->value)
+                lua_pushstring(L, o->value);
+            else
+                lua_pushboolean(L, 1);
+            break;
         case OPT_LIST:
             if (lua_getfield(L, -1, o->name) != LUA_TTABLE) {
                 lua_pop(L, 1);

@@ -56,7 +56,9 @@ static inline double oe_now(void)
 }
 
 /* The engine's option types (main.c parses them, lapi.c converts them). */
-enum { OPT_FLAG, OPT_INT, OPT_NUM, OPT_STR, OPT_LIST };
+/* OPT_OPT: a value that may be left out (--cache, --cache PATH, --cache=PATH);
+ * left out, the option's value is NULL and Lua sees true. */
+enum { OPT_FLAG, OPT_INT, OPT_NUM, OPT_STR, OPT_LIST, OPT_OPT };
 
 /* One engine option as given on the command line (already checked). */
 typedef struct {

@@ -75,7 +75,9 @@ local function plan(suite, suite_file, opt)
     run.model = O.model or die("no model: pass -m NAME (for example -m qwen3:8b)")
     run.path, run.dsum = data.resolve(suite.dataset, opt.dataset, say)
     must(run.path, run.dsum)
-    -- --shard I/N: the items k (1-based, after --limit) with k % N == I % N
+    -- --shard I/N: the items k (1-based, after --limit) with k % N == I % N;
+    -- without --shard, from an array job's environment (docs/cluster.md)
+    require("ollaeval.options").resolve_shard()
     local si, sn = (O.shard or "1/1"):match("^(%d+)/(%d+)$")
     si, sn = tonumber(si), tonumber(sn)
     run.in_shard = function(k) return (k - 1) % sn == si - 1 end
@@ -114,7 +116,7 @@ end
 -- resume: the run folder. A new one gets run.json; an existing one must be
 -- of the same run, and its journal says which items are done.
 local function resume(run)
-    local dir = must(journal.folder(run.suite.name, run.model, O.out, O.resume))
+    local dir = must(journal.folder(run.suite.name, run.model, O.out, O.resume, O.shard))
     data.mkdir_p(dir)
     run.dir, run.journal_path = dir, dir .. "/samples.jsonl"
     local manifest = dir .. "/run.json"
