@@ -614,5 +614,6 @@ int luaopen_core(lua_State *L)
     lua_pop(L, 1);
     luaL_newlib(L, core_funcs);
     lsys_register(L);
+    lcache_register(L);
     return 1;
 }

@@ -11,6 +11,8 @@
  *            makes the Lua tables (tasks' results: sched.c) -> sched, req, lsys
  *   lsys.c   sha256, fsync, isatty, interrupted (joins the `core` table)
  *                                                                   -> loop
+ *   lcache.c the request cache's SQLite store: cache_open, get, put
+ *            (joins the `core` table; the policy is lua/cache.lua)  -> (none)
  *   sched.c  tasks (Lua coroutines), the ready queue, the run loop; knows
  *            no request                                         -> (none)
  *   req.c    oe_req from req_new to req_free; the per-endpoint windows

@@ -20,7 +20,8 @@
 --   prompt_tokens, completion_tokens, thinking_tokens   as the server counted them
 --   ttft_ms, itl_ms    time to first token and mean inter-token latency (--stream)
 --   latency_ms         from send to the last byte, of the attempt that succeeded
---   attempts           requests made for this item (1 + retries)
+--   attempts           requests made for this item (1 + retries; 0 when cached)
+--   cached             true when the answer came from the request cache (--cache)
 -- A request that failed after its retries (redone on resume):
 --   messages, gold     as above
 --   error              the message, naming the request ("HTTP 500 from URL: ...")
@@ -60,7 +61,7 @@ function M.scored(suite, it, id, messages, gold, res)
         prompt_tokens = res.prompt_tokens, completion_tokens = res.completion_tokens,
         thinking_tokens = res.thinking_tokens,
         latency_ms = floor(res.latency_ms * 1000 + 0.5) / 1000,
-        attempts = res.attempts,
+        attempts = res.attempts, cached = res.cached,
     }
     if res.ttft_ms then rec.ttft_ms, rec.itl_ms = res.ttft_ms, res.itl_ms end
     return rec
