@@ -3,6 +3,11 @@
 --   ollaeval tests/lib/records.lua same A/samples.jsonl B/samples.jsonl [IGNORED,FIELDS]
 --       the same ids, and per id the same fields but the ignored ones
 --       (compared as canonical JSON); prints each difference
+--   ollaeval tests/lib/records.lua field-eq A/samples.jsonl FIELD_A B/samples.jsonl FIELD_B
+--       the same ids, and per id A's FIELD_A equals B's FIELD_B (nil and
+--       false alike); prints each difference
+--   ollaeval tests/lib/records.lua count-ne FILE FIELD_1 FIELD_2
+--       prints the number of records whose FIELD_1 and FIELD_2 differ
 --   ollaeval tests/lib/records.lua verdicts DIR/samples.jsonl
 --       one line per id, sorted: id, correct, answer
 -- Exit status 0 when the check holds, 1 otherwise.
@@ -43,6 +48,27 @@ if cmd == "same" then
     end
     for id in pairs(b) do if not a[id] then diff("only in B: " .. tostring(id)) end end
     os.exit(bad == 0 and 0 or 1)
+elseif cmd == "field-eq" then
+    local a, fa, b, fb = load(arg[2]), arg[3], load(arg[4]), arg[5]
+    local bad = 0
+    local function v(x) if x == nil or x == cjson.null or x == false then return "false" end return canon(x) end
+    for id, ra in pairs(a) do
+        local rb = b[id]
+        if not rb or v(ra[fa]) ~= v(rb[fb]) then
+            bad = bad + 1
+            if bad <= 10 then print(string.format("%s: %s vs %s", tostring(id), v(ra[fa]), rb and v(rb[fb]) or "absent")) end
+        end
+    end
+    for id in pairs(b) do if not a[id] then bad = bad + 1 end end
+    os.exit(bad == 0 and 0 or 1)
+elseif cmd == "count-ne" then
+    local n = 0
+    local function v(x) if x == nil or x == cjson.null or x == false then return "false" end return canon(x) end
+    for _, r in pairs(load(arg[2])) do
+        if not r.error and v(r[arg[3]]) ~= v(r[arg[4]]) then n = n + 1 end
+    end
+    print(n)
+    os.exit(0)
 elseif cmd == "verdicts" then
     local lines = {}
     for id, r in pairs(load(arg[2])) do
