@@ -3,9 +3,13 @@
  * which item a prompt contains (normalised text, rolling hash over the
  * prompt, verified by memcmp), writes a step-by-step answer that ends in
  * the gold answer with probability --accuracy (else a wrong one) in a
- * surface form that varies by item, thinking text, and deterministic filler
- * whose length follows a heavy-tailed model. Records first answers per item.
- * All text is owned by the job (j->text[]) once sim_answer_make returns.
+ * surface form that varies by item (forms.c writes it down: numbers,
+ * letters, LaTeX in \boxed{}), a judge's verdict when the prompt asks to
+ * grade, structured (JSON) output, stop sequences, thinking text, and
+ * deterministic filler whose length follows a heavy-tailed model. With
+ * temperature > 0 the request's seed draws the answer again. Records first
+ * answers per item. All text is owned by the job (j->text[]) once
+ * sim_answer_make returns.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -86,6 +90,7 @@ static void trim(char *s)
 /* Gold answer and worked steps of one record, per --gold. */
 static void item_gold(const sim_config *cf, const cJSON *rec, sim_item *it)
 {
+    it->kind = IK_NUMBER;
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(rec, cf->afield);
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(rec, "choices");
     const char *mode = cf->gold_mode;
@@ -94,7 +99,7 @@ static void item_gold(const sim_config *cf, const cJSON *rec, sim_item *it)
         double v = a->valuedouble;
         if ((!strcmp(mode, "letter") || (!strcmp(mode, "auto") && cJSON_IsArray(ch))) &&
             v >= 0 && v < 26)
-            snprintf(buf, sizeof buf, "%c", 'A' + (int)v);
+            snprintf(buf, sizeof buf, "%c", 'A' + (int)v), it->kind = IK_LETTER;
         else if (v == floor(v) && fabs(v) < 1e15)
             snprintf(buf, sizeof buf, "%lld", (long long)v);
         else
@@ -111,6 +116,12 @@ static void item_gold(const sim_config *cf, const cJSON *rec, sim_item *it)
     if (!h) {
         it->gold = out_strndup(t, strlen(t));
         trim(it->gold);
+        char *end;
+        strtod(it->gold, &end);
+        if (strlen(it->gold) == 1 && isupper((unsigned char)it->gold[0]) && cJSON_IsArray(ch))
+            it->kind = IK_LETTER;
+        else if (!*it->gold || *end)
+            it->kind = IK_MATH; /* not a plain number: a LaTeX answer */
         return;
     }
     const char *last = h;
@@ -172,6 +183,20 @@ static int add_record(sim_server *s, const char *line, size_t n, int idx)
         sim_item *it = &d->items[idx];
         it->question = normalise(qs, strlen(qs), &it->qlen);
         item_gold(&s->cfg, rec, it);
+        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(rec, "choices"), *e;
+        const cJSON *list = cJSON_IsArray(ch) ? ch : NULL;
+        cJSON_ArrayForEach(e, list) {
+            const char *t = cJSON_GetStringValue(e);
+            if (!t || !*t)
+                continue;
+            it->choice = realloc(it->choice, sizeof *it->choice * (size_t)(it->nchoice + 1));
+            if (!it->choice)
+                abort();
+            size_t cl;
+            it->choice[it->nchoice++] = normalise(t, strlen(t), &cl);
+        }
+        if (q->string && !strcmp(q->string, "problem") && it->kind == IK_NUMBER && !it->steps)
+            it->kind = IK_MATH; /* MATH-style record with a numeric answer */
     }
     cJSON_Delete(rec);
     return qs ? 0 : -1;
@@ -232,6 +257,9 @@ void sim_dataset_free(sim_dataset *d)
         free(d->items[i].question);
         free(d->items[i].gold);
         free(d->items[i].steps);
+        for (int c = 0; c < d->items[i].nchoice; c++)
+            free(d->items[i].choice[c]);
+        free(d->items[i].choice);
     }
     free(d->items);
     free(d->table);
@@ -240,30 +268,71 @@ void sim_dataset_free(sim_dataset *d)
     memset(d, 0, sizeof *d);
 }
 
-/* Index of the dataset question occurring last in the text, or -1. */
-static int find_item(const sim_dataset *d, const char *text, size_t n)
+/* How many of an item's choices occur in order in the text from `from`
+ * on (each after the previous one). */
+static int choices_in(const sim_item *it, const char *np, size_t nl, size_t from)
+{
+    int k = 0;
+    for (int c = 0; c < it->nchoice; c++) {
+        size_t cl = strlen(it->choice[c]);
+        const char *hit = memmem(np + from, nl - from, it->choice[c], cl);
+        if (!hit)
+            continue;
+        k++;
+        from = (size_t)(hit - np) + cl;
+    }
+    return k;
+}
+
+/* The best match so far: the question that ends last (asked after any
+ * few-shot examples), then the longest (not a shorter question it ends
+ * with), then the one whose choices are in the prompt (repeated questions
+ * with other choices). */
+typedef struct {
+    int item;
+    size_t pos, end, len;
+    int score; /* choices_in, or -1 not computed */
+} match;
+
+static void consider(const sim_dataset *d, match *m, int i, size_t pos, const char *np,
+                     size_t nl)
+{
+    const sim_item *it = &d->items[i];
+    size_t end = pos + it->qlen;
+    if (m->item >= 0 && (end < m->end || (end == m->end && it->qlen < m->len)))
+        return;
+    if (m->item >= 0 && end == m->end && it->qlen == m->len) { /* the same text */
+        if (m->score < 0)
+            m->score = choices_in(&d->items[m->item], np, nl, m->pos);
+        int sc = choices_in(it, np, nl, pos);
+        if (sc <= m->score)
+            return;
+        m->score = sc;
+    } else {
+        m->score = -1;
+    }
+    m->item = i, m->pos = pos, m->end = end, m->len = it->qlen;
+}
+
+/* Index of the dataset question asked in the normalised text np (see
+ * consider), or -1; *at is where it starts. */
+static int find_item(const sim_dataset *d, const char *np, size_t nl, size_t *at)
 {
     if (!d->n)
         return -1;
-    size_t nl;
-    char *np = normalise(text, n, &nl);
-    int best = -1;
-    size_t bestpos = 0;
+    match m = {.item = -1, .score = -1};
     if (nl >= KWIN) {
         uint64_t pw = 1, h = win_hash(np);
         for (int i = 0; i < KWIN - 1; i++)
             pw *= RBASE;
         for (size_t pos = 0;; pos++) {
-            size_t m = d->tcap - 1, p = (size_t)sim_mix(h) & m;
+            size_t mask = d->tcap - 1, p = (size_t)sim_mix(h) & mask;
             while (d->table[p] >= 0 && d->keys[p] != h)
-                p = (p + 1) & m;
+                p = (p + 1) & mask;
             for (int i = d->table[p]; i >= 0; i = d->items[i].next) {
                 const sim_item *it = &d->items[i];
-                if (it->qlen <= nl - pos && !memcmp(np + pos, it->question, it->qlen) &&
-                    (best < 0 || pos > bestpos)) {
-                    best = i, bestpos = pos;
-                    break;
-                }
+                if (it->qlen <= nl - pos && !memcmp(np + pos, it->question, it->qlen))
+                    consider(d, &m, i, pos, np, nl);
             }
             if (pos + KWIN >= nl)
                 break;
@@ -272,16 +341,14 @@ static int find_item(const sim_dataset *d, const char *text, size_t n)
     }
     for (int k = 0; k < d->nshort; k++) {
         const sim_item *it = &d->items[d->shortq[k]];
-        const char *at = np, *hit;
-        while (it->qlen && (hit = memmem(at, nl - (size_t)(at - np), it->question, it->qlen))) {
-            size_t pos = (size_t)(hit - np);
-            if (best < 0 || pos > bestpos)
-                best = d->shortq[k], bestpos = pos;
-            at = hit + 1;
+        const char *from = np, *hit;
+        while (it->qlen && (hit = memmem(from, nl - (size_t)(from - np), it->question, it->qlen))) {
+            consider(d, &m, d->shortq[k], (size_t)(hit - np), np, nl);
+            from = hit + 1;
         }
     }
-    free(np);
-    return best;
+    *at = m.pos;
+    return m.item;
 }
 
 /* ----------------------------------------------------------- text */
@@ -349,111 +416,126 @@ static int length_model(const sim_config *cf, uint64_t h)
     return x < 1 ? 1 : (int)x;
 }
 
-/* A wrong answer: gold plus a nonzero offset, another letter, or "+1". */
-static char *wrong_answer(const char *gold, uint64_t h)
-{
-    char buf[128], *end;
-    errno = 0;
-    double v = strtod(gold, &end);
-    if (*gold && !*end && !errno && fabs(v) < 1e15) {
-        long long off = 1 + (long long)(h % 9);
-        double w = ((h >> 8) & 1) && v - off >= 0 ? v - off : v + off;
-        if (v == floor(v))
-            snprintf(buf, sizeof buf, "%lld", (long long)w);
-        else
-            snprintf(buf, sizeof buf, "%g", w);
-    } else if (strlen(gold) == 1 && isupper((unsigned char)gold[0])) {
-        int c = gold[0] - 'A';
-        snprintf(buf, sizeof buf, "%c", 'A' + (c < 4 ? (c + 1) % 4 : c + 1) % 26);
-    } else {
-        snprintf(buf, sizeof buf, "%.100s + 1", gold);
-    }
-    return out_strndup(buf, strlen(buf));
-}
-
-/* "1234567" -> "1,234,567" when the value is an integer >= 1000. */
-static int with_commas(const char *v, char *out, size_t n)
-{
-    const char *d = v + (*v == '-');
-    size_t dl = strlen(d);
-    if (dl < 4 || dl > 30 || strspn(d, "0123456789") != dl)
-        return 0;
-    size_t k = 0;
-    if (*v == '-')
-        out[k++] = '-';
-    for (size_t i = 0; i < dl && k + 2 < n; i++) {
-        if (i && (dl - i) % 3 == 0)
-            out[k++] = ',';
-        out[k++] = d[i];
-    }
-    out[k] = 0;
-    return 1;
-}
-
-/* The last line, in one of 7 forms; forms 4 (1,234) and 5 (N dollars)
- * fall back to others when they do not fit the value or the question. */
-static void final_line(oe_buf *b, const char *given, int form, int money)
-{
-    char *end, sep[64];
-    strtod(given, &end);
-    int numeric = *given && !*end;
-    if (form == 4 && (!numeric || !with_commas(given, sep, sizeof sep)))
-        form = 2;
-    if (form == 5 && (!numeric || !money))
-        form = 3;
-    switch (form) {
-    case 0: out_printf(b, "#### %s", given); break;
-    case 1: out_printf(b, "The answer is %s.", given); break;
-    case 2: out_printf(b, "Therefore, the final answer is $\\boxed{%s}$.", given); break;
-    case 3: out_printf(b, "So the result is:\n\n**%s**", given); break;
-    case 4: out_printf(b, "The answer is %s.", sep); break;
-    case 5: out_printf(b, "The answer is %s dollars.", given); break;
-    default: out_printf(b, "Final answer: %s", given); break;
-    }
-}
-
 static const char generic_steps[] =
     "Let's solve this step by step.\n\nFirst, identify the quantities given "
     "in the problem and what is being asked.\nNext, set up the relationships "
     "between them and compute carefully.\nFinally, check the result against "
     "the conditions of the problem.";
 
-void sim_answer_make(sim_server *s, sim_job *j, const char *prompt, size_t n,
-                     uint64_t phash, int think)
+static const char letter_steps[] =
+    "Let's look at each of the choices in turn and rule out the ones that "
+    "do not fit.\nOnly one of them is consistent with what the question states.";
+static const char math_steps[] =
+    "Let's work through the problem carefully.\n\nFirst, write down what is "
+    "given and what we need to find.\nThen simplify step by step, checking "
+    "each transformation.";
+
+/* Judging instructions in the prompt, outside the item's own question:
+ * "VERDICT", or a request to grade. */
+static int is_judge(const char *np, size_t nl, size_t qpos, size_t qlen)
+{
+    static const char *const asks[] = {"grade the ", "grade this", "grade it", "grading", NULL};
+    if (memmem(np, nl, "VERDICT", 7))
+        return 1;
+    for (int i = 0; asks[i]; i++) {
+        size_t al = strlen(asks[i]);
+        for (size_t p = 0; p + al <= nl; p++)
+            if (!strncasecmp(np + p, asks[i], al) && (p + al <= qpos || p >= qpos + qlen))
+                return 1;
+    }
+    return 0;
+}
+
+/* Cuts the content before the first stop string; 1 if it cut. */
+static int apply_stop(oe_buf *co, const sim_ask *a)
+{
+    size_t cut = co->len;
+    for (int i = 0; i < a->nstop; i++) {
+        size_t sl = strlen(a->stop[i]);
+        const char *hit = sl ? memmem(co->data, co->len, a->stop[i], sl) : NULL;
+        if (hit && (size_t)(hit - co->data) < cut)
+            cut = (size_t)(hit - co->data);
+    }
+    if (cut == co->len)
+        return 0;
+    co->len = cut;
+    co->data[cut] = 0;
+    return 1;
+}
+
+void sim_answer_make(sim_server *s, sim_job *j, const sim_ask *a)
 {
     const sim_config *cf = &s->cfg;
     oe_buf th = {0}, co = {0};
-    j->item = find_item(&s->ds, prompt, n);
+    size_t qpos = 0, nl;
+    char *np = normalise(a->text, a->len, &nl);
+    j->item = find_item(&s->ds, np, nl, &qpos);
     uint64_t base = j->item >= 0 ? sim_hash(&j->item, sizeof j->item, cf->seed ^ 0x17e3)
-                                 : phash;
-    if (j->item >= 0) {
-        const sim_item *it = &s->ds.items[j->item];
+                                 : a->phash;
+    if (a->sampled) /* temperature > 0: the request's seed draws again */
+        base = sim_mix(base ^ sim_mix(a->seed + 0x5a3d));
+    j->sampled_seed = a->sampled && a->has_seed;
+    j->seed = a->seed;
+    uint64_t fseed = a->sampled ? base : sim_mix(cf->seed);
+    const sim_item *it = j->item >= 0 ? &s->ds.items[j->item] : NULL;
+    int judge = is_judge(np, nl, qpos, it ? it->qlen : 0);
+    if (judge) {
+        /* the judge: is the candidate's final answer the gold one? It says
+         * so rightly with probability --accuracy */
+        int kind = it ? it->kind : -1;
+        char *cand = form_candidate(a->text, kind);
+        int truth = it && cand && form_same_answer(cand, it->gold);
+        uint64_t ch = cand ? sim_hash(cand, strlen(cand), base) : base;
+        int right = it ? sim_u01(sim_mix(ch ^ 9)) < cf->accuracy
+                       : sim_u01(sim_mix(ch ^ 10)) < 0.5;
+        int verdict = it ? (right ? truth : !truth) : right;
+        form_verdict(&co, verdict, cand, it ? it->gold : NULL);
+        j->given = out_strndup(verdict ? "CORRECT" : "INCORRECT", verdict ? 7 : 9);
+        j->item = -1; /* a verdict is not an answer to the item */
+        free(cand);
+    } else if (it) {
         j->item_correct = sim_u01(sim_mix(base ^ 1)) < cf->accuracy;
-        j->given = j->item_correct ? out_strndup(it->gold, strlen(it->gold))
-                                   : wrong_answer(it->gold, sim_mix(base ^ 2));
-        out_puts(&co, it->steps && *it->steps ? it->steps : generic_steps);
+        char *g = j->item_correct ? out_strndup(it->gold, strlen(it->gold))
+                                  : form_wrong(it->gold, sim_mix(base ^ 2));
+        if (it->kind == IK_MATH) { /* an equivalent way of writing it */
+            j->given = form_latex_variant(g, sim_mix(base ^ 3));
+            free(g);
+        } else {
+            j->given = g;
+        }
+        const char *steps = it->kind == IK_LETTER ? letter_steps
+                            : it->kind == IK_MATH ? math_steps
+                            : it->steps && *it->steps ? it->steps : generic_steps;
+        out_puts(&co, steps);
         out_puts(&co, "\n");
         int money = strchr(it->question, '$') || strstr(it->question, "dollar");
-        final_line(&co, j->given, (int)(((uint64_t)j->item + sim_mix(cf->seed)) % 7), money);
+        form_final_line(&co, it->kind, j->given, (int)(((uint64_t)j->item + fseed) % 7), money);
     } else {
         words(&co, length_model(cf, sim_mix(base ^ 4)), filler_words, NW(filler_words),
               sim_mix(base ^ 5), 0);
     }
-    if (think > 0) {
+    free(np);
+    if (a->think > 0) {
         static const double lvl[] = {0, 0.5, 1, 2, 3};
-        int nt = (int)(length_model(cf, sim_mix(base ^ 6)) * lvl[think]);
+        int nt = (int)(length_model(cf, sim_mix(base ^ 6)) * lvl[a->think]);
         out_puts(&th, "Okay, let me think about this.");
         words(&th, nt > 6 ? nt - 6 : 1, think_words, NW(think_words), sim_mix(base ^ 7), 1);
     }
-    if (j->json_format) { /* structured output: the text as one field */
+    if (a->json) { /* structured output: an object with the answer */
         oe_buf w = {0};
-        out_puts(&w, "{\"response\": ");
-        out_json_str(&w, co.data ? co.data : "", co.len);
-        out_puts(&w, "}");
+        const char *text = co.data ? co.data : "";
+        form_json(&w, a->schema, j->given ? j->given : text, text);
         buf_free(&co);
         co = w;
     }
-    if (think > 0 && cf->think_in_content) {
+    if (!co.data)
+        out_puts(&co, "");
+    if (apply_stop(&co, a)) {
+        j->stopped = 1;
+        if (j->given && !strstr(co.data, j->given))
+            j->answer_cut = 1; /* the final answer went with the cut */
+    }
+    if (a->think > 0 && cf->think_in_content) {
         oe_buf w = {0};
         out_puts(&w, "<think>\n");
         buf_append(&w, th.data, th.len);
@@ -469,25 +551,34 @@ void sim_answer_make(sim_server *s, sim_job *j, const char *prompt, size_t n,
     j->ntok = sim_count_pieces(j->text[0], j->len[0]) + sim_count_pieces(j->text[1], j->len[1]);
 }
 
-/* The first complete answer to an item counts, in /stats and the file. */
+/* The first complete answer to an item counts, in /stats and the file;
+ * with --answers-all every complete answer goes to the file. */
 void sim_answer_record(sim_server *s, sim_job *j)
 {
     sim_item *it = &s->ds.items[j->item];
-    if (it->state)
+    int first = !it->state;
+    if (!first && !s->cfg.answers_all)
         return;
-    int ok = j->item_correct && !j->truncated;
-    it->state = ok ? 1 : 2;
-    if (ok)
-        s->st.correct++;
-    else
-        s->st.wrong++;
+    int lost = j->truncated || j->answer_cut; /* cut by num_predict or a stop */
+    int ok = j->item_correct && !lost;
+    if (first) {
+        it->state = ok ? 1 : 2;
+        if (ok)
+            s->st.correct++;
+        else
+            s->st.wrong++;
+    }
     if (!s->answers_out)
         return;
     oe_buf b = {0};
     out_printf(&b, "{\"index\":%d,\"correct\":%s,\"gold\":", j->item, ok ? "true" : "false");
     out_json_cstr(&b, it->gold);
     out_puts(&b, ",\"given\":");
-    out_json_cstr(&b, j->truncated ? "" : j->given);
+    out_json_cstr(&b, lost ? "" : j->given);
+    if (j->sampled_seed)
+        out_printf(&b, ",\"seed\":%lld", (long long)j->seed);
+    if (s->cfg.answers_all)
+        out_printf(&b, ",\"first\":%s", first ? "true" : "false");
     out_puts(&b, "}\n");
     fwrite(b.data, 1, b.len, s->answers_out);
     fflush(s->answers_out);

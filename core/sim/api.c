@@ -2,8 +2,9 @@
  * api.c: the simulator's routes. Routes a parsed request, validates JSON
  * bodies the way Ollama and its OpenAI-compatible layer do (same status
  * codes and error texts), answers the metadata endpoints (/api/tags, /ps,
- * /show, /version, /v1/models, /stats), and turns a generation request into
- * a sim_job for queue.c. The request body is owned by the connection; the
+ * /show, /version, /v1/models, /stats), reads the sampling and stop
+ * options, applies the context window (truncation, reloads), and turns a
+ * generation request into a sim_job for queue.c. The request body is owned by the connection; the
  * parsed cJSON tree lives for one handler call.
  */
 #include <ctype.h>
@@ -45,7 +46,8 @@ static const field chat_fields[] = {
     {"model", K_STR, "string"}, {"messages", K_ARR, "[]api.Message"},
     {"stream", K_BOOL, "bool"}, {"options", K_OBJ, "map[string]interface {}"},
     {"keep_alive", K_STR | K_NUM, "api.Duration"}, {"tools", K_ARR, "api.Tools"},
-    {"think", K_BOOL | K_STR, "api.ThinkValue"}, {NULL, 0, NULL}};
+    {"think", K_BOOL | K_STR, "api.ThinkValue"}, {"truncate", K_BOOL, "*bool"},
+    {"shift", K_BOOL, "*bool"}, {NULL, 0, NULL}};
 static const field gen_fields[] = {
     {"model", K_STR, "string"}, {"prompt", K_STR, "string"},
     {"system", K_STR, "string"}, {"suffix", K_STR, "string"},
@@ -53,12 +55,17 @@ static const field gen_fields[] = {
     {"context", K_ARR, "[]int"}, {"stream", K_BOOL, "bool"},
     {"options", K_OBJ, "map[string]interface {}"},
     {"keep_alive", K_STR | K_NUM, "api.Duration"},
-    {"think", K_BOOL | K_STR, "api.ThinkValue"}, {NULL, 0, NULL}};
+    {"think", K_BOOL | K_STR, "api.ThinkValue"}, {"truncate", K_BOOL, "*bool"},
+    {"shift", K_BOOL, "*bool"}, {NULL, 0, NULL}};
 static const field oai_fields[] = {
     {"model", K_STR, "string"}, {"messages", K_ARR, "[]openai.Message"},
     {"stream", K_BOOL, "bool"}, {"max_tokens", K_NUM, "int"},
     {"stream_options", K_OBJ, "openai.StreamOptions"},
-    {"reasoning_effort", K_STR, "string"}, {NULL, 0, NULL}};
+    {"reasoning_effort", K_STR, "string"}, {"temperature", K_NUM, "float64"},
+    {"top_p", K_NUM, "float64"}, {"seed", K_NUM, "int"},
+    {"frequency_penalty", K_NUM, "float64"}, {"presence_penalty", K_NUM, "float64"},
+    {"stop", K_STR | K_ARR, "any"}, {"response_format", K_OBJ, "openai.ResponseFormat"},
+    {NULL, 0, NULL}};
 
 static int check_fields(const cJSON *root, const field *f, const char *sname,
                         char *err, size_t n)
@@ -319,9 +326,11 @@ static const char *msg_text(const cJSON *content, oe_buf *tmp, size_t *len)
     return tmp->data ? tmp->data : "";
 }
 
-/* Validates messages; sums the prompt and finds the last user text. */
+/* Validates messages; sums the prompt and finds the last user text.
+ * `droppable` gets the byte size (size_t) of each message that truncation
+ * may drop, oldest first: every one but system messages and the last. */
 static int scan_messages(const cJSON *msgs, int api, uint64_t *h, size_t *bytes,
-                         oe_buf *last, char *err, size_t n)
+                         oe_buf *last, oe_buf *droppable, char *err, size_t n)
 {
     const char *sn = api == API_OPENAI ? "ChatCompletionRequest" : "ChatRequest";
     const cJSON *m;
@@ -344,6 +353,10 @@ static int scan_messages(const cJSON *msgs, int api, uint64_t *h, size_t *bytes,
         const char *r = cJSON_GetStringValue(role);
         *h = sim_hash(t, len, *h ^ (r ? sim_hash(r, strlen(r), 7) : 0));
         *bytes += len + 4;
+        if (m->next && !(r && !strcasecmp(r, "system"))) {
+            size_t sz = len + 4;
+            buf_append(droppable, &sz, sizeof sz);
+        }
         if (r && !strcasecmp(r, "user")) {
             last->len = 0;
             buf_append(last, t, len);
@@ -371,6 +384,7 @@ static void load_reply(sim_conn *c, int api, const char *name, sim_model *m, int
 }
 
 /* Everything a generation request needs, gathered while validating. */
+#define MAX_STOP 16
 typedef struct {
     int api, stream, think, num_predict, include_usage, raw, empty, unload, json;
     const char *name;
@@ -378,7 +392,83 @@ typedef struct {
     uint64_t phash;
     size_t bytes;
     oe_buf last;
+    const cJSON *schema;
+    int sampled, has_seed;
+    uint64_t seed;
+    const char *stop[MAX_STOP];
+    int nstop;
+    const char *oai_param, *oai_code; /* for an OpenAI error body */
+    int ctx;                          /* the request's num_ctx, 0 = none */
+    int prompt_tokens;
+    oe_buf droppable;                 /* see scan_messages */
 } gen_req;
+
+/*
+ * The context window, as Ollama applies it: a request whose num_ctx differs
+ * from the one its model was loaded with reloads the model (--load-time
+ * again, /stats reloads). A prompt longer than the context (the request's
+ * num_ctx, else --num-ctx; none when both are unset) is refused with
+ * truncate:false, else shortened silently: the oldest messages but system
+ * ones and the last are dropped until it fits, then it is cut to the
+ * context. Sets g->prompt_tokens; returns 400 (err filled) or 0.
+ */
+static int fit_context(sim_server *s, const cJSON *root, gen_req *g, char *err, size_t n)
+{
+    sim_model *m = g->model;
+    int loaded_ctx = m->num_ctx ? m->num_ctx : s->cfg.num_ctx ? s->cfg.num_ctx : 4096;
+    if (g->ctx && m->ready_at && g->ctx != loaded_ctx) {
+        m->ready_at = 0; /* the next request to start loads it again */
+        s->st.reloads++;
+    }
+    if (g->ctx)
+        m->num_ctx = g->ctx;
+    int ctx = g->ctx ? g->ctx : s->cfg.num_ctx;
+    size_t bytes = g->bytes;
+    g->prompt_tokens = 1 + (int)(bytes / 4);
+    if (!ctx || g->prompt_tokens <= ctx)
+        return 0;
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(root, "truncate")))
+        return snprintf(err, n, "the input length exceeds the context length"), 400;
+    s->st.truncated_prompts++;
+    const size_t *sz = (const size_t *)g->droppable.data;
+    size_t k = g->droppable.len / sizeof *sz;
+    for (size_t i = 0; i < k && g->prompt_tokens > ctx; i++) {
+        bytes -= sz[i];
+        g->prompt_tokens = 1 + (int)(bytes / 4);
+    }
+    if (g->prompt_tokens > ctx)
+        g->prompt_tokens = ctx;
+    return 0;
+}
+
+/* Sampling and stop sequences: Ollama's options.{temperature,seed,stop},
+ * or the top-level fields of /v1. Returns -1 on a bad /v1 stop. */
+static int sampling(const cJSON *root, const cJSON *opts, gen_req *g, char *err, size_t n)
+{
+    const cJSON *src = g->api == API_OPENAI ? root : opts;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(src, "temperature");
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(src, "seed");
+    g->sampled = cJSON_IsNumber(t) && t->valuedouble > 0;
+    g->seed = cJSON_IsNumber(sd) ? (uint64_t)(int64_t)sd->valuedouble : 0;
+    g->has_seed = cJSON_IsNumber(sd);
+    if (g->sampled && !cJSON_IsNumber(sd)) /* no seed: a fresh draw each time */
+        g->seed = 0x9e3779b97f4a7c15ULL * ++g->model->draws;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(src, "stop"), *e;
+    const cJSON *list = cJSON_IsArray(st) ? st : NULL;
+    if (cJSON_IsString(st)) {
+        g->stop[g->nstop++] = st->valuestring;
+        return 0;
+    }
+    cJSON_ArrayForEach(e, list) {
+        if (!cJSON_IsString(e)) {
+            snprintf(err, n, "json: cannot unmarshal %s into Go value of type string", go_kind(e));
+            return -1;
+        }
+        if (g->nstop < MAX_STOP)
+            g->stop[g->nstop++] = e->valuestring;
+    }
+    return 0;
+}
 
 /* Returns the HTTP status of the failure (err filled), or 0. */
 static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t n)
@@ -397,9 +487,9 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
     if (cJSON_IsObject(opts) && check_options(opts, err, n)) return 500;
     const cJSON *nc = cJSON_GetObjectItemCaseSensitive(opts, "num_ctx");
     if (cJSON_IsNumber(nc) && nc->valuedouble >= 4 && nc->valuedouble <= 40960)
-        g->model->num_ctx = (int)nc->valuedouble; /* capped at the trained context, as Ollama */
+        g->ctx = (int)nc->valuedouble; /* capped at the trained context, as Ollama */
     else if (cJSON_IsNumber(nc) && nc->valuedouble > 40960)
-        g->model->num_ctx = 40960;
+        g->ctx = 40960;
     const cJSON *tl = cJSON_GetObjectItemCaseSensitive(root, "top_logprobs");
     if (cJSON_IsNumber(tl) && (tl->valuedouble < 0 || tl->valuedouble > 20))
         return snprintf(err, n, "top_logprobs must be between 0 and 20"), 400;
@@ -418,12 +508,19 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
         return 400;
     }
     if (api == API_OPENAI) {
-        const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(root, "response_format"), "type"));
+        const cJSON *rf = cJSON_GetObjectItemCaseSensitive(root, "response_format");
+        const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rf, "type"));
         g->json = rt && (!strcmp(rt, "json_object") || !strcmp(rt, "json_schema"));
+        if (rt && !strcmp(rt, "json_schema"))
+            g->schema = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(rf, "json_schema"), "schema");
     } else {
         g->json = cJSON_IsObject(fmt) || (cJSON_IsString(fmt) && *fmt->valuestring);
+        if (cJSON_IsObject(fmt))
+            g->schema = fmt;
     }
+    if (sampling(root, opts, g, err, n))
+        return 400;
     v = cJSON_GetObjectItemCaseSensitive(root, "stream");
     g->stream = api == API_OPENAI ? cJSON_IsTrue(v) : !cJSON_IsFalse(v);
     v = cJSON_GetObjectItemCaseSensitive(api == API_OPENAI ? root : opts,
@@ -449,12 +546,18 @@ static int validate_gen(sim_conn *c, cJSON *root, gen_req *g, char *err, size_t 
         g->phash = sim_hash(p, strlen(p), g->phash);
         g->bytes += strlen(p);
         g->empty = !*p;
-        return 0;
+        return g->empty ? 0 : fit_context(c->srv, root, g, err, n);
     }
     v = cJSON_GetObjectItemCaseSensitive(root, "messages");
-    if (scan_messages(v, api, &g->phash, &g->bytes, &g->last, err, n)) return 400;
+    if (api == API_OPENAI && !v) { /* as OpenAI itself answers */
+        g->oai_param = "messages", g->oai_code = "missing_required_parameter";
+        return snprintf(err, n, "Missing required parameter: 'messages'."), 400;
+    }
+    if (api == API_OPENAI && cJSON_GetArraySize(v) == 0)
+        return snprintf(err, n, "[] is too short - 'messages'"), 400;
+    if (scan_messages(v, api, &g->phash, &g->bytes, &g->last, &g->droppable, err, n)) return 400;
     g->empty = api == API_CHAT && cJSON_GetArraySize(v) == 0;
-    return 0;
+    return g->empty ? 0 : fit_context(c->srv, root, g, err, n);
 }
 
 static void handle_gen(sim_conn *c, int api)
@@ -466,7 +569,9 @@ static void handle_gen(sim_conn *c, int api)
     char err[400];
     gen_req g = {.api = api};
     int st = validate_gen(c, root, &g, err, sizeof err);
-    if (st) {
+    if (st && g.oai_param) {
+        sim_send_oai_error(c, st, err, g.oai_param, g.oai_code);
+    } else if (st) {
         sim_send_error(c, api, st, err);
     } else if (g.empty) {
         load_reply(c, api, g.name, g.model, g.unload);
@@ -477,10 +582,13 @@ static void handle_gen(sim_conn *c, int api)
         j->stream = g.stream;
         j->include_usage = g.include_usage;
         j->raw = g.raw;
-        j->prompt_tokens = 1 + (int)(g.bytes / 4);
+        j->prompt_tokens = g.prompt_tokens;
         j->t_arrival = c->t_arrival;
-        j->json_format = g.json;
-        sim_answer_make(c->srv, j, g.last.data ? g.last.data : "", g.last.len, g.phash, g.think);
+        sim_ask ask = {.text = g.last.data ? g.last.data : "", .len = g.last.len,
+                       .phash = g.phash, .think = g.think, .sampled = g.sampled,
+                       .seed = g.seed, .has_seed = g.has_seed, .json = g.json, .schema = g.schema,
+                       .stop = g.stop, .nstop = g.nstop};
+        sim_answer_make(c->srv, j, &ask);
         if (g.num_predict >= 0 && j->ntok > g.num_predict) {
             j->ntok = g.num_predict;
             j->truncated = 1;
@@ -489,6 +597,7 @@ static void handle_gen(sim_conn *c, int api)
         sim_job_submit(j);
     }
     buf_free(&g.last);
+    buf_free(&g.droppable);
     cJSON_Delete(root);
 }
 

@@ -378,6 +378,27 @@ void sim_send_error(sim_conn *c, int api, int status, const char *msg)
     buf_free(&b);
 }
 
+void sim_send_oai_error(sim_conn *c, int status, const char *msg, const char *param,
+                        const char *code)
+{
+    oe_buf b = {0};
+    out_puts(&b, "{\"error\":{\"message\":");
+    out_json_cstr(&b, msg);
+    out_puts(&b, ",\"type\":\"invalid_request_error\",\"param\":");
+    if (param)
+        out_json_cstr(&b, param);
+    else
+        out_puts(&b, "null");
+    out_puts(&b, ",\"code\":");
+    if (code)
+        out_json_cstr(&b, code);
+    else
+        out_puts(&b, "null");
+    out_puts(&b, "}}");
+    sim_send(c, status, "application/json", NULL, b.data, b.len);
+    buf_free(&b);
+}
+
 /* One chunk of a chunked response; the first call sends the headers. */
 void sim_stream_write(sim_conn *c, const char *ctype, oe_buf *data)
 {

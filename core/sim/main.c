@@ -43,6 +43,8 @@ static const flag flags[] = {
     {"--batch-penalty", T_DBL, O(batch_penalty), 0, 100, "0.15",
      "step = token-ms * (1 + penalty * (active - 1))"},
     {"--time-scale", T_DBL, O(time_scale), 0, 1e6, "1", "multiplies load/prefill/decode delays; 0 = none"},
+    {"--num-ctx", T_INT, O(num_ctx), 0, 40960, "0",
+     "context of a request without num_ctx; longer prompts are truncated; 0 = none"},
     {"--load-time", T_DBL, O(load_ms), 0, 1e9, "0", "ms to load a model on its first request"},
     {"--fixed-latency-ms", T_DBL, O(fixed_ms), 0, 1e9, "off",
      "each request holds its slot exactly this long (unscaled)"},
@@ -62,6 +64,8 @@ static const flag flags[] = {
     {"--reasoning-field", T_STR, O(reasoning_field), 0, 0, "reasoning",
      "/v1 field for thinking: reasoning|reasoning_content"},
     {"--answers-out", T_STR, O(answers_out), 0, 0, "none", "JSONL of first answers per item"},
+    {"--answers-all", T_BOOL, O(answers_all), 0, 0, "off",
+     "--answers-out gets every complete answer, not only the first"},
     FR(F_500, "500", "rate of HTTP 500 before any byte"),
     FR(F_503, "503", "rate of 503 server busy"),
     FR(F_429, "429", "rate of 429 with Retry-After: 1"),
@@ -207,13 +211,15 @@ void sim_stats_json(sim_server *s, oe_buf *b)
                  "\"generating\":%d,\"queued\":%d,\"max_generating\":%d,\"max_queued\":%d,"
                  "\"slot_busy_ms\":%.3f,\"tokens\":%llu,\"http_503\":%llu,\"slots\":%d,"
                  "\"connections\":%d,\"max_connections\":%d,\"read_pauses\":%llu,"
-                 "\"header_timeouts\":%llu,\"write_timeouts\":%llu,\"max_unsent\":%zu,\"faults\":{",
+                 "\"header_timeouts\":%llu,\"write_timeouts\":%llu,\"max_unsent\":%zu,"
+                 "\"reloads\":%llu,\"truncated_prompts\":%llu,\"faults\":{",
               (unsigned long long)t->requests, (unsigned long long)t->gen_requests,
               (unsigned long long)t->completed, t->generating, t->queued, t->max_generating,
               t->max_queued, t->slot_busy_ms, (unsigned long long)t->tokens,
               (unsigned long long)t->http_503, sim_slots(s), t->connections, t->max_connections,
               (unsigned long long)t->read_pauses, (unsigned long long)t->header_timeouts,
-              (unsigned long long)t->write_timeouts, t->max_unsent);
+              (unsigned long long)t->write_timeouts, t->max_unsent,
+              (unsigned long long)t->reloads, (unsigned long long)t->truncated_prompts);
     for (int k = 0; k < F_NKINDS; k++) {
         out_printf(b, "\"%s\":%llu,", sim_fault_names[k], (unsigned long long)t->faults[k]);
         nf += t->faults[k];

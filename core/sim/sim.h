@@ -6,12 +6,18 @@
  *
  * Files, one concept each:
  *   main.c    flags, sim_config, start-up and shutdown, signals, /stats
- *   conn.c    connections: accept, http-parser, keep-alive, writes, closing
+ *   conn.c    connections: accept, http-parser, keep-alive, writes, closing;
+ *             back-pressure and the header and write timeouts
  *   api.c     routes, Ollama/OpenAI-exact request validation, metadata
- *             endpoints; turns a generation request into a sim_job
- *   queue.c   the load queue: the model table, per-model slots and FIFO,
- *             timers, streamed and whole replies, mid-stream faults
- *   answer.c  the dataset, prompt -> item matching, answer and filler text
+ *             endpoints, sampling and stop options, the context window;
+ *             turns a generation request into a sim_job
+ *   queue.c   the load queue: the model table, per-model slots (and their
+ *             schedule) and FIFO, timers, streamed and whole replies with
+ *             their timings, mid-stream faults
+ *   answer.c  the dataset, prompt -> item matching, what the answer says
+ *             (right or wrong, a verdict, JSON, stop sequences), filler
+ *   forms.c   how an answer is written: final lines per kind, LaTeX
+ *             variants, reading a candidate's answer, the verdict line
  *   fault.c   which request gets which injected fault; the hash and RNG
  *   out.c     output helpers: writing to an oe_buf, JSON escaping, dates
  */
@@ -51,6 +57,7 @@ typedef struct sim_config {
     const char *host;
     int port;
     int parallel, max_queue;
+    int num_ctx;                   /* --num-ctx: default context, 0 = none */
     const char *parallel_schedule; /* "T:P,..." or NULL (queue.c parses it) */
     const char *queue_limit;       /* "always" or "loading" */
     int limit_loading;             /* --queue-limit loading */
@@ -66,6 +73,7 @@ typedef struct sim_config {
     int think_in_content;
     const char *reasoning_field;
     const char *answers_out;
+    int answers_all;          /* every complete answer, not only the first */
     double fault_rate[F_NKINDS];
     double stall_ms;
     long fault_after, fault_first;
@@ -87,17 +95,24 @@ typedef struct sim_model {
     uint64_t size;
     uint64_t ready_at; /* hrtime ns when loaded; 0 = not loaded */
     int num_ctx;       /* the context of the last native request (/api/ps), 0 = default */
+    uint64_t draws;    /* sampled requests without a seed (each a new draw) */
     int active, queued, max_active, max_queued;
     sim_job *qhead, *qtail; /* FIFO waiting for a slot */
 } sim_model;
+
+/* What kind of answer an item has (how forms.c writes it). */
+enum { IK_NUMBER, IK_LETTER, IK_MATH };
 
 typedef struct sim_item {
     char *question; /* normalised (whitespace collapsed) */
     size_t qlen;
     char *gold;     /* gold answer text */
     char *steps;    /* worked solution without the final line, or NULL */
+    char **choice;  /* normalised "choices" (they tell repeated questions apart) */
+    int nchoice;
     int next;       /* next item with the same key hash, -1 ends */
     uint8_t state;  /* 0 unanswered, 1 correct, 2 wrong (first answer) */
+    uint8_t kind;   /* IK_* */
 } sim_item;
 
 typedef struct sim_dataset {
@@ -119,6 +134,7 @@ typedef struct sim_stats {
     int connections, max_connections;
     uint64_t read_pauses, header_timeouts, write_timeouts;
     size_t max_unsent; /* the most unsent output seen on one connection */
+    uint64_t reloads, truncated_prompts;
 } sim_stats;
 
 typedef struct sim_server {
@@ -187,6 +203,8 @@ void sim_conn_close(sim_conn *c, int reset);
 void sim_send(sim_conn *c, int status, const char *ctype, const char *extra,
               const char *body, size_t len);
 void sim_send_error(sim_conn *c, int api, int status, const char *msg);
+void sim_send_oai_error(sim_conn *c, int status, const char *msg, const char *param,
+                        const char *code); /* OpenAI's body with param and code */
 void sim_send_raw(sim_conn *c, oe_buf *b); /* takes b's data */
 void sim_stream_write(sim_conn *c, const char *ctype, oe_buf *b);
 void sim_stream_end(sim_conn *c);
@@ -226,8 +244,11 @@ struct sim_job {
     int fault_at;         /* token index for mid-stream faults */
     int stalled, oai_started;
     int item, item_correct;
-    int json_format;      /* format / response_format asked for JSON */
-    char *given;
+    int stopped;          /* the content was cut at a stop sequence */
+    int answer_cut;       /* ... and the final answer with it */
+    char *given;          /* the answer as written (owned), or NULL */
+    int sampled_seed;     /* sampled with the client's seed (recorded) */
+    uint64_t seed;
     uint64_t t_arrival, t_submit, t_slot, t_decode, next_due;
     uint64_t load_ns, prefill_ns;
     char oai_id[24];
@@ -241,13 +262,35 @@ void sim_job_free(sim_job *j);
 /* ---- answer.c ---- */
 int sim_dataset_load(sim_server *s);
 void sim_dataset_free(sim_dataset *d);
-/* Fills j->text[], j->item, j->item_correct, j->given. think: 0 off,
- * 1..4 level. */
-void sim_answer_make(sim_server *s, sim_job *j, const char *prompt, size_t n,
-                     uint64_t phash, int think);
+/* What a generation request asks, gathered by api.c; pointers into the
+ * request body, valid during sim_answer_make. */
+typedef struct sim_ask {
+    const char *text; /* the prompt text searched for an item */
+    size_t len;
+    uint64_t phash;   /* hash of model and messages */
+    int think;        /* 0 off, 1..4 level */
+    int sampled;      /* temperature > 0: seed varies the answer */
+    uint64_t seed;    /* the request's seed (sampled) */
+    int has_seed;     /* ... given by the client (not a fresh draw) */
+    int json;         /* format / response_format asked for JSON */
+    const struct cJSON *schema; /* its JSON schema, or NULL */
+    const char *const *stop;   /* stop sequences */
+    int nstop;
+} sim_ask;
+/* Fills j->text[], j->ntok, j->item, j->item_correct, j->given, j->stopped. */
+void sim_answer_make(sim_server *s, sim_job *j, const sim_ask *a);
 void sim_answer_record(sim_server *s, sim_job *j);
 int sim_count_pieces(const char *t, size_t n);
 size_t sim_next_piece(const char *t, size_t n, size_t pos);
+
+/* ---- forms.c ---- (returned strings are malloc'd, the caller's) */
+char *form_wrong(const char *gold, uint64_t h);
+void form_final_line(oe_buf *b, int kind, const char *given, int form, int money);
+char *form_latex_variant(const char *gold, uint64_t h);
+int form_same_answer(const char *a, const char *b);
+char *form_candidate(const char *text, int kind); /* kind IK_* or -1 */
+void form_verdict(oe_buf *b, int correct, const char *cand, const char *gold);
+void form_json(oe_buf *b, const struct cJSON *schema, const char *answer, const char *text);
 
 /* ---- fault.c ---- */
 int sim_fault_pick(sim_server *s, uint64_t phash); /* F_* or -1 */

@@ -91,7 +91,7 @@ cat >"$tmp/mmlu.jsonl" <<'J'
 J
 start_sim --time-scale 0 --dataset "$tmp/math.jsonl" --accuracy 1
 req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"Simplify the fraction fourteen   over three and give it in lowest terms."}]}'
-check "MATH-style dataset: problem field, latex gold, whitespace-normalised match" has '\\frac{14}{3}'
+check "MATH-style dataset: problem field, latex gold in \\boxed{}, whitespace-normalised match" hasre 'boxed\{\\\\d?frac\{14\}\{3\}\}'
 start_sim --time-scale 0 --dataset "$tmp/mmlu.jsonl" --accuracy 1
 req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"Which organelle is known as the powerhouse of the cell in eukaryotes?\nA. nucleus\nB. mitochondrion"}]}'
 check "MMLU-style dataset: integer answer with choices gives letter B" eval 'curl -s "$URL/stats" | grep -qF "\"correct_ids\":[0]" && content | grep -qE "(B\.?|\{B\}|\*\*B\*\*|: B)$"'

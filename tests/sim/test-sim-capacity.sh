@@ -21,6 +21,7 @@ burst() {
 }
 waitall() { wait $(jobs -p | grep -v -F "$(printf '%s\n' "${sim_pids[@]}")") 2>/dev/null; }
 count() { cat "$tmp/$1".s* | grep -o "$2" | wc -l; }
+ms() { grep -oE "\"$2\":[0-9]+" "$1" | tail -n1 | cut -d: -f2; }
 until_stat() { # until_stat KEY VALUE: polls /stats for up to 5 s
     local _
     for _ in $(seq 100); do [ "$(stat "$1")" = "$2" ] && return 0; sleep 0.05; done
@@ -70,10 +71,39 @@ burst 12 warm2
 waitall
 check "--queue-limit always (default): the warm burst gets 503s too ($(count warm2 503) of 12)" eval '[ "$(count warm2 503)" -ge 5 ] && [ "$(stat max_queued)" = 1 ]'
 
+# ---- the context window: truncation and reloads
+start_sim --time-scale 0 --num-ctx 100
+x120=$(printf 'e%.0s' $(seq 120))
+FEW='{"role":"system","content":"You are careful here."},{"role":"user","content":"'$x120'"},{"role":"assistant","content":"'$x120'"},{"role":"user","content":"'$x120'"},{"role":"user","content":"and now the real question?"}'
+# bytes: 20+4, 3 x (120+4), 26+4 = 426: 107 tokens; without the oldest exemplar 302: 76
+req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"messages":['"$FEW"']}'
+check "--num-ctx 100: a 107-token chat loses its oldest exemplar (76 tokens), silently" eval 'is 200 && has "\"prompt_eval_count\":76," && [ "$(stat truncated_prompts)" = 1 ]'
+req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"truncate":false,"messages":['"$FEW"']}'
+check "truncate:false: 400 the input length exceeds the context length" eval 'is 400 && body_is "{\"error\":\"the input length exceeds the context length\"}"'
+req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"truncate":false,"options":{"num_ctx":1000},"messages":['"$FEW"']}'
+check "the request's num_ctx wins: it fits (107 tokens)" eval 'is 200 && has "\"prompt_eval_count\":107,"'
+req POST /api/generate -d '{"model":"qwen3:8b","stream":false,"think":false,"prompt":"'"$(printf 'p%.0s' $(seq 1000))"'"}'
+check "a prompt that cannot fit is cut to the context (100)" eval 'is 200 && has "\"prompt_eval_count\":100,"'
+req POST /v1/chat/completions -d '{"model":"llama3.2:3b","messages":['"$FEW"']}'
+check "/v1 has no num_ctx: --num-ctx applies" eval 'is 200 && has "\"prompt_tokens\":76,"'
+req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"truncate":"no","messages":['"$FEW"']}'
+check "truncate of the wrong type: 400" eval 'is 400 && has "ChatRequest.truncate of type *bool"'
+
+start_sim --load-time 300 --token-ms 1 --tokens-min 5 --tokens-max 5 --prefill-ms-per-token 0 --parallel 1 --max-queue 0 --queue-limit loading
+ctxchat() { curl -s -o "$tmp/$1" -w '%{http_code}' "$URL/api/chat" -d '{"model":"llama3.2:3b","stream":false,"options":{"num_ctx":'"$2"'},"messages":[{"role":"user","content":"'"$1"'"}]}' >"$tmp/$1.s"; }
+ctxchat c1 2048; ctxchat c2 2048
+check "same num_ctx: loaded once (load_duration 300 ms, then none)" eval '[ "$(ms "$tmp/c1" load_duration)" -ge 290000000 ] && [ "$(ms "$tmp/c2" load_duration)" -lt 50000000 ] && [ "$(stat reloads)" = 0 ]'
+ctxchat c3 4096 &
+sleep 0.1
+ctxchat c4 4096
+waitall
+check "another num_ctx reloads the model (300 ms again, /stats reloads 1)" eval '[ "$(ms "$tmp/c3" load_duration)" -ge 290000000 ] && [ "$(stat reloads)" = 1 ]'
+check "... and a request during the reload gets the busy 503 (--queue-limit loading)" eval '[ "$(cat "$tmp/c4.s")" = 503 ] && grep -qF "$BUSY" "$tmp/c4"'
+check "/api/ps shows the new context" eval 'curl -s "$URL/api/ps" | grep -q "\"context_length\":4096"'
+
 # ---- Ollama's timings
 start_sim --parallel 1 --load-time 300 --token-ms 10 --tokens-min 20 --tokens-max 20 --prefill-ms-per-token 1
 long=$(printf 'x%.0s' $(seq 400)) # 401 bytes + 4 per message: 102 prompt tokens, 102 ms of prefill
-ms() { grep -oE "\"$2\":[0-9]+" "$1" | tail -n1 | cut -d: -f2; }
 for i in 1 2; do
     curl -s -o "$tmp/t$i" "$URL/api/chat" -d '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"'"$long$i"'"}]}' &
     sleep 0.05
@@ -88,7 +118,7 @@ check "prompt_eval_duration ~102 ms ($((pe1 / 1000000)))" eval '[ "$pe1" -ge 101
 check "eval_duration ~200 ms ($((ev1 / 1000000)))" eval '[ "$ev1" -ge 190000000 ] && [ "$ev1" -le 400000000 ]'
 check "first request: hardly any queue wait (total - parts = $(((tot1 - ld1 - pe1 - ev1) / 1000000)) ms)" eval '[ $((tot1 - ld1 - pe1 - ev1)) -ge 0 ] && [ $((tot1 - ld1 - pe1 - ev1)) -lt 50000000 ]'
 w2=$(((tot2 - ld2 - pe2 - ev2) / 1000000))
-check "second request waited for the slot: total - parts = $w2 ms (~550)" eval '[ "$w2" -ge 450 ] && [ "$w2" -le 900 ]'
+check "second request waited for the slot: total - parts = $w2 ms (~550)" eval '[ "$w2" -ge 450 ] && [ "$w2" -le 1500 ]'
 check "second request: no load time left to pay" eval '[ "$ld2" -lt 50000000 ]'
 curl -s -o "$tmp/ts" "$URL/api/chat" -d '{"model":"llama3.2:3b","messages":[{"role":"user","content":"'"$long"'"}]}'
 check "streamed: the final NDJSON line has the same timings" eval 'tail -n1 "$tmp/ts" | grep -qE "\"done\":true,.*\"total_duration\":[0-9]+,\"load_duration\":[0-9]+,\"prompt_eval_count\":102,\"prompt_eval_duration\":1[0-9]{8},\"eval_count\":20,\"eval_duration\":[0-9]+"'

@@ -11,12 +11,12 @@ BUSY='{"error":"server busy, please try again.  maximum pending requests exceede
 MSG='"messages":[{"role":"user","content":"hello"}]'
 
 # P=2 slots, Q=3 queue places, 8 concurrent clients: 5 served, 3 get 503.
-start_sim --parallel 2 --max-queue 3 --fixed-latency-ms 400
+start_sim --parallel 2 --max-queue 3 --fixed-latency-ms 1000
 for i in $(seq 8); do
     curl -s -o "$tmp/r$i" -w '%{http_code}' "$URL/api/chat" \
         -d '{"model":"qwen3:8b","stream":false,"messages":[{"role":"user","content":"c'$i'"}]}' >"$tmp/s$i" &
 done
-sleep 0.2
+for _ in $(seq 100); do [ "$(stat queued)" = 3 ] && break; sleep 0.02; done # all 8 arrived
 g=$(stat generating) q=$(stat queued)
 check "during the burst: 2 generating, 3 queued" eval '[ "$g" = 2 ] && [ "$q" = 3 ]'
 wait $(jobs -p | grep -v -F "$(printf '%s\n' "${sim_pids[@]}")") 2>/dev/null
@@ -29,17 +29,20 @@ check "/stats max_queued is 3 (= --max-queue)" [ "$(stat max_queued)" = 3 ]
 check "/stats http_503 is 3" [ "$(stat http_503)" = 3 ]
 check "/stats completed is 5, nothing left running" eval '[ "$(stat completed)" = 5 ] && [ "$(stat generating)" = 0 ] && [ "$(stat queued)" = 0 ]'
 busy=$(curl -s "$URL/stats" | grep -oE '"slot_busy_ms":[0-9]+' | cut -d: -f2)
-check "/stats slot_busy_ms about 5 x 400" eval '[ "$busy" -ge 1900 ] && [ "$busy" -le 2600 ]'
+check "/stats slot_busy_ms about 5 x 1000" eval '[ "$busy" -ge 4900 ] && [ "$busy" -le 6200 ]'
 
 # FIFO: with one slot, requests finish in arrival order.
-start_sim --parallel 1 --fixed-latency-ms 100
+# Each request is sent once the previous one has arrived (so arrival order
+# is known whatever the machine's load).
+start_sim --parallel 1 --fixed-latency-ms 200
 rm -f "$tmp/order"
 for i in 1 2 3 4; do
     (curl -s -o /dev/null "$URL/api/generate" -d '{"model":"qwen3:8b","stream":false,"prompt":"p'$i'"}'; echo $i >>"$tmp/order") &
-    sleep 0.03
+    for _ in $(seq 200); do [ "$(stat generate_requests)" = "$i" ] && break; sleep 0.01; done
 done
 wait $(jobs -p | grep -v -F "$(printf '%s\n' "${sim_pids[@]}")") 2>/dev/null
 check "one slot: FIFO order" [ "$(tr -d '\n' <"$tmp/order")" = 1234 ]
+start_sim --parallel 1 --fixed-latency-ms 100
 
 # A client that goes away frees its slot (and its queue place).
 curl -s -m 0.1 "$URL/api/generate" -d '{"model":"qwen3:8b","stream":false,"prompt":"gone"}' >/dev/null

@@ -94,12 +94,12 @@ check "non-object body: 400" eval 'is 400 && has "cannot unmarshal array into Go
 req POST /api/generate -d '{"model":"qwen3:8b","prompt":"x","format":"xml"}'
 check "invalid format: 400" eval 'is 400 && has "invalid format: \\\"xml\\\"; expected \\\"json\\\" or a valid JSON Schema object"'
 req POST /api/chat -d "$CHAT"',"stream":false,"think":false,"format":"json"}'
-check "format json: content is a JSON object" eval 'is 200 && has "\"content\":\"{\\\"response\\\": \\\""'
+check "format json: content is a JSON object with the answer" eval 'is 200 && has "\"content\":\"{\\\"reasoning\\\": \\\"" && has "\\\"answer\\\": \\\""'
 
 # ---- OpenAI-compatible
 OAI='{"model":"qwen3:8b","messages":[{"role":"user","content":"Say hello"}]'
 req POST /v1/chat/completions -d "$OAI"',"reasoning_effort":"none","response_format":{"type":"json_object"}}'
-check "/v1 response_format json_object: content is a JSON object" has '"content":"{\"response\": \"'
+check "/v1 response_format json_object: content is a JSON object" has '"content":"{\"reasoning\": \"'
 req POST /v1/chat/completions -d "$OAI"'}'
 check "/v1 non-streaming: chat.completion with usage" eval 'is 200 && hdr "Content-Type: application/json" && has "\"object\":\"chat.completion\"" && has "\"finish_reason\":\"stop\"" && hasre "\"usage\":\{\"prompt_tokens\":[0-9]+,\"completion_tokens\":[0-9]+,\"total_tokens\":[0-9]+\}"'
 check "/v1 reasoning goes to message.reasoning" eval 'has "\"reasoning\":\"Okay" && lacks reasoning_content'
@@ -132,11 +132,12 @@ raw 'POST /api/chat HTTP/1.1\r\nContent-Length: zz\r\n\r\n'
 check "bad Content-Length: 400" eval 'head -n1 "$tmp/b" | grep -q "^HTTP/1.1 400"'
 head -c 3000000 /dev/zero | tr '\0' 'a' >"$tmp/big"
 { printf '{"model":"llama3.2:3b","stream":false,"prompt":"'; cat "$tmp/big"; printf '"}'; } >"$tmp/big.json"
-t0=$(date +%s%N)
-req POST /api/generate --data-binary @"$tmp/big.json"
-t1=$(date +%s%N)
+# curl asks with Expect: 100-continue; waiting up to 30 s for the interim
+# answer makes this a check of the answer, not of the machine's speed
+req POST /api/generate --data-binary @"$tmp/big.json" --expect100-timeout 30
 check "3 MB request body accepted" eval 'is 200 && has "\"prompt_eval_count\":7500"'
-timing "Expect: 100-continue answered at once" [ $(((t1 - t0) / 1000000)) -lt 900 ]
+check "Expect: 100-continue answered with 100 Continue" eval 'head -n1 "$tmp/h" | grep -q "^HTTP/1.1 100 Continue"'
+
 req POST /api/generate -H 'Content-Type: application/json' --data-binary @- <<<'{"model":"llama3.2:3b","prompt":"ok","stream":false}'
 check "server still serving after all that" is 200
 
@@ -170,6 +171,10 @@ cp "$bin" "$tmp/ollaeval-alone"
 "$tmp/ollaeval-alone" sim --help >/dev/null 2>"$tmp/e"; rc=$?
 check "ollaeval sim without ollaeval-sim beside it: exit 1, names it" eval '[ $rc = 1 ] && grep -q "cannot run the simulator $tmp/ollaeval-sim" "$tmp/e"'
 check "ollaeval-sim is the same program" eval '"$(dirname "$bin")/ollaeval-sim" --help | grep -q "^usage: ollaeval sim"'
+undocumented=$("$bin" sim --help | grep -oE '^  --[a-z0-9-]+' | tr -d ' ' | while read -r f; do
+    case "$f" in --help | --fault-[0-9a-z]*) continue ;; esac
+    grep -qF -- "\`$f" docs/sim.md || echo "$f"; done)
+check "every flag of --help is in docs/sim.md${undocumented:+ (missing: $undocumented)}" [ -z "$undocumented" ]
 "$bin" sim --help >"$tmp/e"; rc=$?
 check "--help lists flags with defaults" eval '[ $rc = 0 ] && grep -q -- "--max-queue N .*(default 512)" "$tmp/e" && grep -q -- "--fault-stall" "$tmp/e"'
 
