@@ -47,6 +47,12 @@ ok "a longer run asks only for the new items" '[ $((g7 - g6)) = 10 ] && [ "$(cac
 OLLAEVAL_CACHE=$tmp/cdir run dflt --cache >/dev/null 2>&1; rc=$?
 ok "--cache alone writes \$OLLAEVAL_CACHE/requests.sqlite" '[ $rc -eq 0 ] && [ -s "$tmp/cdir/requests.sqlite" ]'
 
+# --cache before SCRIPT does not take SCRIPT as its PATH
+before=$(gen)
+OLLAEVAL_CACHE=$tmp/cdir "$bin" --cache scripts/gsm8k.lua -q -m qwen3:8b -e "$c" -c 8 --dataset "$synth" --limit 30 -o "$tmp/front" >/dev/null 2>&1; rc=$?
+ok "--cache SCRIPT: the default cache, all hits" '[ $rc -eq 0 ] && [ "$(gen)" = "$before" ] && [ "$(cached_count front)" = 30 ]'
+ok "--help lists --cache [PATH], --shard-count and rescore" '"$bin" --help | grep -q -- "--cache \[PATH\]" && "$bin" --help | grep -q -- "--shard-count N" && "$bin" --help | grep -q "rescore RUN_DIR"'
+
 # two runs at once on one cache file, with different models: both whole
 db2=$tmp/shared.sqlite
 run p1 --cache="$db2" --limit 60 >/dev/null 2>"$tmp/p1.err" &
