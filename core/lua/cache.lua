@@ -59,6 +59,11 @@ local function number(n)
     return format("%.17g", n)
 end
 
+-- A JSON string; lua-cjson escapes every "/" as "\/", undone here.
+local function str(s)
+    return (cjson.encode(s):gsub("\\/", "/"))
+end
+
 local function is_array(t)
     local n = #t
     if n == 0 then return false end
@@ -76,7 +81,7 @@ local function enc(v, out)
     elseif tv == "number" then
         out[#out + 1] = number(v)
     elseif tv == "string" then
-        out[#out + 1] = cjson.encode(v)
+        out[#out + 1] = str(v)
     elseif tv == "table" then
         if is_array(v) then
             out[#out + 1] = "["
@@ -95,7 +100,7 @@ local function enc(v, out)
             out[#out + 1] = "{"
             for i, k in ipairs(keys) do
                 if i > 1 then out[#out + 1] = "," end
-                out[#out + 1] = cjson.encode(k)
+                out[#out + 1] = str(k)
                 out[#out + 1] = ":"
                 enc(v[k], out)
             end
@@ -107,7 +112,8 @@ local function enc(v, out)
 end
 
 -- encode(v) -> canonical JSON: object keys sorted, integral numbers as
--- integers (0 and 0.0 alike), others with 17 digits, an empty table as {}.
+-- integers (0 and 0.0 alike), others with 17 digits, an empty table as {},
+-- "/" unescaped.
 function M.encode(v)
     local out = {}
     enc(v, out)

@@ -110,9 +110,21 @@ cache.set_digest("qwen3:8b", nil)
 local img = copy(base)
 img.messages[2].images = { "aGVsbG8=" }
 T.ok(cache.key_of(img, "qwen3:8b") ~= k0, "key: every field of a message (images)")
-T.eq(cache.encode { b = 1, a = { 2.0, "x/y", true }, c = {} }, '{"a":[2,"x\\/y",true],"b":1,"c":{}}',
-    "canonical JSON: sorted keys, 2.0 as 2, an empty table as {}")
+T.eq(cache.encode { b = 1, a = { 2.0, "x/y", true }, c = {} }, '{"a":[2,"x/y",true],"b":1,"c":{}}',
+    "canonical JSON: sorted keys, 2.0 as 2, an empty table as {}, / as it is")
 T.eq(cache.encode { t = 0.1 }, '{"t":0.10000000000000001}', "canonical JSON: floats with 17 digits")
+
+-- the key's exact composition (a change to it must bump the key's version)
+local fixed = { endpoint = "http://h:1", api = "ollama", think = false, format = "json",
+                messages = { { role = "user", content = "2+2?" } }, options = { temperature = 0.5, seed = 7 } }
+T.eq(cache.key_of(fixed, "m:1"), ollaeval.sha256('{"api":"ollama","endpoints":["http://h:1"],"format":"json",'
+    .. '"messages":[{"content":"2+2?","role":"user"}],"model":"m:1","options":{"seed":7,"temperature":0.5},'
+    .. '"sample":1,"seed":7,"think":false,"v":1}'), "the key is the sha256 of the canonical JSON of its components")
+cache.set_digest("m:1", "sha256:dd")
+T.eq(cache.key_of(fixed, "m:1"), ollaeval.sha256('{"api":"ollama","digest":"sha256:dd","format":"json",'
+    .. '"messages":[{"content":"2+2?","role":"user"}],"model":"m:1","options":{"seed":7,"temperature":0.5},'
+    .. '"sample":1,"seed":7,"think":false,"v":1}'), "with a digest, the digest stands for the endpoints")
+cache.set_digest("m:1", nil)
 
 -- repeated samples of one item never collapse: k samples, k answers asked
 local asked = gen()
