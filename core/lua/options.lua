@@ -205,8 +205,13 @@ end
 local shard_resolved = false
 function M.resolve_shard()
     if shard_resolved then return O.shard end
-    local s, err = M.shard_of(O.shard, O["shard-count"], os.getenv)
+    local given = O.shard
+    local s, err = M.shard_of(given, O["shard-count"], os.getenv)
     if err then usage_error(err) end
+    if s and not given then
+        local from = os.getenv("SLURM_ARRAY_TASK_ID") and "SLURM_ARRAY_TASK_ID" or "JOB_COMPLETION_INDEX"
+        M.log("shard %s from %s=%s (docs/cluster.md; --shard 1/1 evaluates every item)", s, from, os.getenv(from))
+    end
     O.shard, shard_resolved = s, true
     return s
 end

@@ -62,6 +62,11 @@ r=$(shard_of "$tmp/k2" JOB_COMPLETION_INDEX=2 OLLAEVAL_SHARD_COUNT=3)
 ok "JOB_COMPLETION_INDEX=2 with OLLAEVAL_SHARD_COUNT=3 is shard 3/3 ($r)" '[ "$r" = "3/3 4" ]'
 r=$(shard_of "$tmp/kw" JOB_COMPLETION_INDEX=1 OLLAEVAL_SHARD_COUNT=2 -- --shard-count 4)
 ok "--shard-count wins over OLLAEVAL_SHARD_COUNT ($r)" '[ "$r" = "2/4 3" ]'
+r=$(shard_of "$tmp/whole1" SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=4 -- --shard 1/1)
+ok "--shard 1/1 in an array task: every item ($r)" '[ "$r" = "1/1 12" ]'
+env -u JOB_COMPLETION_INDEX SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=4 SLURM_ARRAY_TASK_MIN=0 \
+    "$bin" scripts/gsm8k.lua -m qwen3:8b -e "$sh" --dataset "$synth" --limit 12 -o "$tmp/said" >/dev/null 2>"$tmp/said.err"
+ok "the shard taken from the environment is said on stderr" 'grep -q "shard 3/4 from SLURM_ARRAY_TASK_ID=2" "$tmp/said.err"'
 r=$(shard_of "$tmp/none")
 ok "no array environment: the whole run ($r)" '[ "$r" = "1/1 12" ]'
 
