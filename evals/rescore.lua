@@ -225,6 +225,12 @@ function M.main(...)
     if kept > 0 then
         rows[#rows + 1] = { "kept as recorded", format("%d multi-call records (solve() is not replayed)", kept) }
     end
+    for k = 1, math.min(#changed, 10) do
+        local r = changed[k]
+        rows[#rows + 1] = { k == 1 and "changed items" or "", format("%s: now %s (answer %s, gold %s)", tostring(r.id),
+            r.correct and "correct" or "wrong", r.answer == nil and "none" or tostring(r.answer), tostring(r.gold)) }
+    end
+    if #changed > 10 then rows[#rows + 1] = { "", format("... and %d more", #changed - 10) } end
     rows[#rows + 1] = { "rescored from", dir }
     rows[#rows + 1] = { "run folder", out }
     summary.print_table(io.stdout, format("%s v%s  model %s  (rescored)", config.suite, config.suite_version,

@@ -52,6 +52,9 @@ want=$("$bin" tests/lib/records.lua count-ne "$tmp/src/samples.jsonl" correct st
 ok "a stricter suite: exit 0" '[ $rc -eq 0 ]' || echo "# $out"
 ok "each item's verdict is now the strict one" '"$bin" tests/lib/records.lua field-eq "$tmp/src/samples.jsonl" strict_correct "$tmp/strict/samples.jsonl" correct'
 ok "so $want verdicts changed, and it says so" '[ "$want" -gt 0 ] && grep -q "verdicts changed   $want " <<<"$out" && [ "$(get "$tmp/strict/run.json" rescored_from.changed)" = "$want" ]'
+first=$(grep -m1 "changed items" <<<"$out" | grep -oE "gsm8k-test-[0-9]+")
+ok "it lists the changed items, whose verdicts differ ($first)" '[ -n "$first" ] &&
+    [ "$("$bin" tests/lib/records.lua verdicts "$tmp/src/samples.jsonl" | grep "^$first " | cut -d" " -f2)" != "$("$bin" tests/lib/records.lua verdicts "$tmp/strict/samples.jsonl" | grep "^$first " | cut -d" " -f2)" ]'
 ok "the other fields are kept (content, tokens, gold)" '"$bin" tests/lib/records.lua same "$tmp/src/samples.jsonl" "$tmp/strict/samples.jsonl" answer,rule,correct'
 ok "the new suite is recorded, with its sha256" '[ "$(get "$tmp/strict/run.json" config.suite)" = gsm8k-strict ] && [ "$(get "$tmp/strict/run.json" config.suite_sha256)" = "$(sha256sum < "$tmp/strict.lua" | cut -d" " -f1)" ]'
 ok "the accuracy is the strict accuracy" '[ "$(get "$tmp/strict/summary.json" metrics.accuracy)" = "$(get "$tmp/src/summary.json" metrics.strict_accuracy)" ]'
