@@ -38,7 +38,8 @@ static const char *progname = "ollaeval";
 
 /* Subcommands that are Lua modules: `ollaeval NAME ARGS` runs
  * require("evals.NAME").main(ARGS), whose result is the exit status. */
-static const char *const LUA_CMDS[] = {"merge", "report", "compare", "runs", "explain", NULL};
+static const char *const LUA_CMDS[] = {"merge", "report", "compare", "runs", "explain", "rescore",
+                                       NULL};
 
 /* ---- engine options ---- */
 
@@ -83,7 +84,13 @@ static const optdef OPTS[] = {
                                            NULL},
     {"fail-fast",   0,   OPT_FLAG, NULL,   "stop at the first item that raises an error", NULL},
     {"shard",       0,   OPT_STR,  "I/N",  "evaluate only the I-th of N slices of the items "
-                                           "(1 <= I <= N)", NULL},
+                                           "(1 <= I <= N; default: from a Slurm or Kubernetes "
+                                           "array job, docs/cluster.md)", NULL},
+    {"shard-count", 0,   OPT_INT,  "N",    "the number of shards of a Kubernetes Indexed Job "
+                                           "(JOB_COMPLETION_INDEX; else $OLLAEVAL_SHARD_COUNT)", NULL},
+    {"cache",       0,   OPT_OPT,  "PATH", "answer identical requests from a request cache "
+                                           "(SQLite; default requests.sqlite in the cache "
+                                           "folder, docs/cache.md)", NULL},
     {"seed",        0,   OPT_INT,  "N",    "seed for sampling and few-shot choice (default %s)", "seed"},
     {"quiet",       'q', OPT_FLAG, NULL,   "no progress output", NULL},
     {"version",     0,   OPT_FLAG, NULL,   "print the version and exit", NULL},
@@ -140,17 +147,19 @@ static void usage_text(FILE *f)
             "       %s compare RUN_A RUN_B [--fail-if-worse Xpp] [-o DIR] (paired comparison)\n"
             "       %s runs [DIR] [--json]       (the run folders under DIR, default runs/)\n"
             "       %s explain RUN_DIR ITEM_ID  (why an item's answer was read as it was)\n"
+            "       %s rescore RUN_DIR [--suite FILE] [-o OUT] (re-grade recorded answers)\n"
             "\n"
             "Runs an evaluation script (Lua 5.4) whose requests go to an Ollama or\n"
             "OpenAI-compatible server, many at once. Engine options go before or after\n"
             "SCRIPT; any other option goes to the script.\n"
             "\nengine options:\n",
-            progname, progname, progname, progname, progname, progname, progname);
+            progname, progname, progname, progname, progname, progname, progname, progname);
     for (size_t i = 0; OPTS[i].lng; i++) {
         const optdef *o = &OPTS[i];
         char left[64], help[256];
-        snprintf(left, sizeof left, "%c%c%c --%s%s%s", o->shrt ? '-' : ' ', o->shrt ? o->shrt : ' ',
-                 o->shrt ? ',' : ' ', o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
+        snprintf(left, sizeof left, "%c%c%c --%s%s%s%s", o->shrt ? '-' : ' ', o->shrt ? o->shrt : ' ',
+                 o->shrt ? ',' : ' ', o->lng, o->type == OPT_OPT ? " [" : o->arg ? " " : "",
+                 o->arg ? o->arg : "", o->type == OPT_OPT ? "]" : "");
         snprintf(help, sizeof help, o->help, D.text[i]);
         fprintf(f, "  %-26s %s\n", left, help);
     }
@@ -204,7 +213,7 @@ static int check_value(const optdef *o, const char *v)
         long n = strtol(v, &end, 10);
         if (*v == '\0' || *end || errno || n < 0 || n > INT_MAX)
             return usage_error("--%s: '%s' is not a whole number >= 0", o->lng, v);
-        if (strcmp(o->lng, "concurrency") == 0 && n < 1)
+        if ((strcmp(o->lng, "concurrency") == 0 || strcmp(o->lng, "shard-count") == 0) && n < 1)
             return usage_error("--%s: '%s' must be at least 1", o->lng, v);
         return 0;
     }
@@ -228,6 +237,7 @@ static int check_value(const optdef *o, const char *v)
         }
         return 0;
     case OPT_LIST:
+    case OPT_OPT:
         if (*v == '\0')
             return usage_error("--%s: the value is empty%s", o->lng, "");
         return 0;
@@ -265,12 +275,19 @@ static int parse_args(lua_State *L, int argc, char **argv, oe_cmdline *c)
                 if (val)
                     return usage_error("--%s takes no value%s", o->lng, "");
                 val = "";
+            } else if (o->type == OPT_OPT && !val) {
+                /* --cache PATH: the next argument, unless it is an option
+                 * or SCRIPT; --cache alone: the default (value "") */
+                if (i + 1 < argc && argv[i + 1][0] != '-' && i + 1 != script_idx)
+                    val = argv[++i];
+                else
+                    val = NULL;
             } else if (!val) {
                 if (i + 1 >= argc)
                     return usage_error("--%s needs a value (%s)", o->lng, o->arg);
                 val = argv[++i];
             }
-            if (check_value(o, val))
+            if (val && check_value(o, val))
                 return 2;
             opts[c->nopts++] = (oe_optval){o->lng, o->type, val};
             if (strcmp(o->lng, "help") == 0)

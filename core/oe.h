@@ -11,6 +11,8 @@
  *            makes the Lua tables (tasks' results: sched.c) -> sched, req, lsys
  *   lsys.c   sha256, fsync, isatty, interrupted, lock, truncate, linked
  *            (joins the `core` table)                           -> loop
+ *   lcache.c the request cache's SQLite store: cache_open, get, put
+ *            (joins the `core` table; the policy is lua/cache.lua)  -> (none)
  *   sched.c  tasks (Lua coroutines), the ready queue, the run loop; knows
  *            no request                                         -> (none)
  *   req.c    oe_req from req_new to req_free; the per-endpoint windows
@@ -56,7 +58,9 @@ static inline double oe_now(void)
 }
 
 /* The engine's option types (main.c parses them, lapi.c converts them). */
-enum { OPT_FLAG, OPT_INT, OPT_NUM, OPT_STR, OPT_LIST };
+/* OPT_OPT: a value that may be left out (--cache, --cache PATH, --cache=PATH);
+ * left out, the option's value is NULL and Lua sees true. */
+enum { OPT_FLAG, OPT_INT, OPT_NUM, OPT_STR, OPT_LIST, OPT_OPT };
 
 /* One engine option as given on the command line (already checked). */
 typedef struct {
