@@ -26,6 +26,7 @@
 #include "req.h"
 #include "sched.h"
 #include "stream.h"
+#include "sandbox.h"
 
 static double T0; /* oe_now() when the core table was made: core.now()'s zero */
 
@@ -608,5 +609,6 @@ int luaopen_core(lua_State *L)
     lua_pop(L, 1);
     luaL_newlib(L, core_funcs);
     lsys_register(L);
+    sandbox_register(L);
     return 1;
 }

@@ -72,7 +72,7 @@ typedef struct {
     int argc;
     char **argv;
     const char *script;        /* SCRIPT, or the subcommand's name */
-    const char *subcommand;    /* `ollaeval merge ...`: "merge" (evals.merge), or NULL */
+    const char *subcommand;    /* `ollaeval merge ...`: its module ("evals.merge"), or NULL */
     int help;                  /* --help was given */
     const oe_optval *opts;     /* engine options, in command-line order */
     int nopts;

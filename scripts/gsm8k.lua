@@ -8,8 +8,4 @@
 -- evals/runner.lua does the rest: concurrency, progress, the run folder
 -- (samples.jsonl, summary.json), resume and Ctrl-C. To write a new suite,
 -- copy evals/gsm8k.lua and this file, and change the module name below.
-local runner = require "evals.runner"
-local suite = require "evals.gsm8k"
-
-local opt = options(runner.options_for(suite))
-return runner.run(suite, package.searchpath("evals.gsm8k", package.path), opt)
+return require("evals.runner").main("evals.gsm8k")

@@ -13,6 +13,6 @@ local opt = options {
 for _, item in ipairs(synthetic.items(opt.n, opt.seed)) do
     -- GSM8K's own layout: question first, ", " between the fields
     local line = '{"question": ' .. cjson.encode(item.question) .. ', "answer": ' .. cjson.encode(item.answer) .. "}"
-    io.stdout:write((line:gsub("\\/", "/")), "\n")
+    print((line:gsub("\\/", "/")))
 end
 return 0

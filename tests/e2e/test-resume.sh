@@ -148,7 +148,7 @@ refuse "another dataset" dataset_sha256 gsm8k -e "$url" --dataset "$tmp/subset.j
 mkdir -p "$tmp/alt/scripts" "$tmp/alt/evals"
 cp scripts/gsm8k.lua "$tmp/alt/scripts/"
 { cat evals/gsm8k.lua; echo "-- edited"; } >"$tmp/alt/evals/gsm8k.lua"
-refuse "an edited suite file" suite_sha256 "$bin" "$tmp/alt/scripts/gsm8k.lua" -m qwen3:8b -e "$url" \
+refuse "an edited suite file" suite_sha256 "$bin" --lua-path "$tmp/alt" "$tmp/alt/scripts/gsm8k.lua" -m qwen3:8b -e "$url" \
     --dataset "$synth" --limit $limit -q -o "$tmp/ref"
 run -o "$tmp/ref" >/dev/null 2>&1
 rc=$?
