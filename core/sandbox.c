@@ -159,13 +159,13 @@ static void *watchdog(void *arg)
     return NULL;
 }
 
-/* The hard deadline of the running slice of b: twice the budget plus a
- * second, counted from the start of its callback. */
+/* The hard deadline of the running slice of b: three times the budget plus
+ * five seconds of running time (slack for a loaded machine). */
 static void arm_watchdog(budget *b)
 {
     if (!S.watchdog || !S.cpu_ns)
         return;
-    uint64_t left = 2 * S.cpu_ns + 1000000000ull;
+    uint64_t left = 3 * S.cpu_ns + 5000000000ull;
     left = b->used_ns < left ? left - b->used_ns : 0;
     atomic_store(&S.deadline, b->resumed + left);
 }
@@ -336,6 +336,8 @@ static int guard_k(lua_State *L, int status, lua_KContext ctx)
         return lua_gettop(L) - 2;
     if (status == LUA_ERRMEM)
         b->tripped = TRIP_MEM;
+    if (b->tripped == TRIP_MEM) /* the callback's garbage goes now: lauxlib's */
+        lua_gc(L, LUA_GCCOLLECT); /* buffers do not retry after a collection */
     if (b->tripped && status != LUA_ERRERR && lua_type(L, -1) == LUA_TSTRING) {
         return lua_error(L); /* the handler already wrote the budget's message */
     }

@@ -70,6 +70,8 @@ local function where()
 end
 
 local function refused(what, why)
+    -- --help: the script reached for a capability; the help is all it gets
+    if S.help then require("ollaeval.options").check_help() end
     error(format("%s%s is not available to a sandboxed script (%s); %s", where(), what, why, TRUST_HINT), 0)
 end
 
@@ -365,6 +367,18 @@ local function build_env()
             return jsonl(confined_path(path, "jsonl"), opts)
         end,
     }
+    -- the calls that wait: refused where a yield cannot cross a C call (a
+    -- table.sort comparator, a gsub callback), before anything starts
+    for _, k in ipairs { "sleep", "wait", "wait_all", "map", "chat" } do
+        local f = api[k]
+        api[k] = function(...)
+            if not coroutine.isyieldable() then
+                error(format("%s%s() cannot wait here: a yield cannot cross a C function that calls back into "
+                    .. "Lua (a table.sort comparator, a string.gsub callback, a metamethod)", where(), k), 0)
+            end
+            return f(...)
+        end
+    end
     for k, f in pairs(api) do
         env[k] = entry(f)
         if S.help and k ~= "options" and k ~= "now" then env[k] = help_refuse() end
