@@ -499,33 +499,6 @@ static int l_realpath(lua_State *L)
     return 1;
 }
 
-/* core.sbx_readfile(path) -> contents  or  nil, message */
-static int l_readfile(lua_State *L)
-{
-    const char *p = luaL_checkstring(L, 1);
-    FILE *f = fopen(p, "rb");
-    if (!f) {
-        luaL_pushfail(L);
-        lua_pushfstring(L, "cannot open %s: %s", p, strerror(errno));
-        return 2;
-    }
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    size_t n;
-    char chunk[8192];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        luaL_addlstring(&b, chunk, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        luaL_pushfail(L);
-        lua_pushfstring(L, "cannot read %s", p);
-        return 2;
-    }
-    luaL_pushresult(&b);
-    return 1;
-}
-
 /* core.sbx_proxy(mt) -> a userdata with metatable mt: the read-only face
  * of an engine table (rawset, next and setmetatable do not work on it). */
 static int l_proxy(lua_State *L)
@@ -554,7 +527,6 @@ static const luaL_Reg funcs[] = {
     {"sbx_config",   l_config},
     {"sbx_embedded", l_embedded},
     {"sbx_realpath", l_realpath},
-    {"sbx_readfile", l_readfile},
     {"sbx_proxy",    l_proxy},
     {"sbx_heap",     l_heap},
     {NULL, NULL},
