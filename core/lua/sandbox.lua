@@ -150,24 +150,41 @@ end
 -- A copy of a table without metatables (raw reads), its values converted
 -- by conv; shared and cyclic tables stay shared. Bounded by the data.
 local function copier(conv)
-    return function(v, seen)
-        if type(v) ~= "table" then return conv(v) end
-        seen = seen or {}
-        local function copy(t)
-            if seen[t] then return seen[t] end
-            local c = {}
-            seen[t] = c
-            local k, x = next(t)
-            while k ~= nil do
-                local ck = type(k) == "table" and copy(k) or conv(k)
-                local cx = type(x) == "table" and copy(x) or conv(x)
-                if ck ~= nil then rawset(c, ck, cx) end
-                k, x = next(t, k)
-            end
-            return c
+    local function copy(t, seen)
+        local c = seen[t]
+        if c then return c end
+        c = {}
+        seen[t] = c
+        local k, x = next(t)
+        while k ~= nil do
+            local ck, cx
+            if type(k) == "table" then ck = copy(k, seen) else ck = conv(k) end
+            if type(x) == "table" then cx = copy(x, seen) else cx = conv(x) end
+            if ck ~= nil then rawset(c, ck, cx) end
+            k, x = next(t, k)
         end
-        return copy(v)
+        return c
     end
+    return function(v)
+        if type(v) ~= "table" then return conv(v) end
+        return copy(v, {})
+    end
+end
+
+-- conv applied to each of ..., without a table for the usual few values
+local function conv_all(conv, ...)
+    local n = select("#", ...)
+    if n == 0 then return end
+    if n == 1 then return conv((...)) end
+    if n == 2 then
+        local a, b = ...
+        return conv(a), conv(b)
+    end
+    if n == 3 then
+        local a, b, c = ...
+        return conv(a), conv(b), conv(c)
+    end
+    return map_all(conv, pack(...))
 end
 
 -- the script's function, as the engine calls it: under a budget, its
@@ -177,7 +194,7 @@ local function guarded(f)
     local w = wrapped_guard[f]
     if w then return w end
     w = function(...)
-        return map_all(to_engine, pack(guard(f, map_all(to_suite, pack(...)))))
+        return conv_all(to_engine, guard(f, conv_all(to_suite, ...)))
     end
     wrapped_guard[f], is_wrapper[w] = w, true
     return w
@@ -190,7 +207,7 @@ local function entry(f)
     local w = wrapped_entry[f]
     if w then return w end
     w = function(...)
-        return map_all(to_suite, pack(unguard(f, map_all(to_engine, pack(...)))))
+        return conv_all(to_suite, unguard(f, conv_all(to_engine, ...)))
     end
     wrapped_entry[f], is_wrapper[w] = w, true
     return w
