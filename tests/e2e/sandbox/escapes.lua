@@ -102,12 +102,6 @@ end
 -- 14. hostile error objects and the budgets: items of map, each its own callback
 local loop = function() while true do end end
 local cases = {
-    -- 9. stacks (here, as they take a while)
-    { "infinite recursion", function() local function f() return 1 + f() end return f() end, "stack overflow" },
-    { "recursion through coroutine.wrap", function()
-        local function f() return coroutine.wrap(f)() end
-        return f()
-    end, "overflow" },
     { "while true do end", loop, "CPU budget" },
     { "pcall cannot absorb the kill", function() repeat pcall(loop) until false end, "CPU budget" },
     { "...nor a coroutine.wrap", function() repeat pcall(coroutine.wrap(loop)) until false end, "CPU budget" },
@@ -129,6 +123,18 @@ local cases = {
     { "string.rep('x', 2^40)", function() return ("x"):rep(2 ^ 40) end, "too large" },
     { "cjson.encode of a huge string", function() return cjson.encode(("x"):rep(4e8)) end, "memory" },
 }
+-- 9. stacks: with `stacks` as the argument, these instead (a run of their
+-- own, with a larger budget: filling a Lua stack takes a while under ASan)
+if arg[1] == "stacks" then
+    n = 0
+    cases = {
+        { "infinite recursion", function() local function f() return 1 + f() end return f() end, "stack overflow" },
+        { "recursion through coroutine.wrap", function()
+            local function f() return coroutine.wrap(f)() end
+            return f()
+        end, "overflow" },
+    }
+end
 local failed = {}
 map(cases, function(c) c[2]() end, {
     concurrency = 1,
@@ -140,5 +146,5 @@ for i, c in ipairs(cases) do
     for alt in c[3]:gmatch("[^|]+") do found = found or (msg ~= nil and msg:find(alt) ~= nil) end
     tap(found, c[1] .. ": the item fails, the run goes on", msg and msg:match("[^\n]*"))
 end
-tap(#("x"):rep(1e7) == 1e7, "the heap is usable again after the memory bomb")
+if arg[1] ~= "stacks" then tap(#("x"):rep(1e7) == 1e7, "the heap is usable again after the memory bomb") end
 print("1.." .. n)
