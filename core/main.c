@@ -5,11 +5,16 @@
  * run) that each return to it; main() then shuts the engine down, closes
  * the state and returns the exit status (README, --help):
  *   0 success; 1 a script error or a failed task; 2 a usage error;
- *   130 interrupted (SIGINT/SIGTERM); a script may return others.
+ *   6 the watchdog (sandbox.c); 130 interrupted (SIGINT/SIGTERM); a script
+ *   may return others (the runner's 3, 4, 5).
+ * The state's allocator is sandbox.c's (the --lua-mem cap). The script is
+ * loaded by the prelude (core/lua/sandbox.lua: sandboxed unless trusted);
+ * main.c only hands it the path.
  * Engine options go before or after SCRIPT; anything else goes to the
  * script. Subcommands: `ollaeval sim ...` execs the simulator, the ollaeval-sim
  * binary beside this one (exec_sim; its sources are in core/sim/);
- * `ollaeval merge ...` runs the embedded module evals.merge.
+ * `ollaeval merge ...` and `ollaeval trust ...` run the embedded modules
+ * evals.merge and ollaeval.trust (LUA_CMDS), trusted.
  * The defaults come from core/lua/defaults.lua (read_defaults, the one
  * place C reads them). No Lua table is built here: lapi_push_cmdline()
  * hands the parsed command line to the prelude.

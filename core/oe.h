@@ -11,8 +11,11 @@
  *            makes the Lua tables (tasks' results: sched.c) -> sched, req, lsys
  *   lsys.c   sha256, fsync, isatty, interrupted (joins the `core` table)
  *                                                                   -> loop
+ *   sandbox.c the Lua heap cap (the state's allocator), CPU budgets per
+ *            callback (a count hook), the watchdog thread, the signal flag
+ *            and hook; core.sbx_* (lua/sandbox.lua is the Lua half)  -> (none)
  *   sched.c  tasks (Lua coroutines), the ready queue, the run loop; knows
- *            no request                                         -> (none)
+ *            no request; tells sandbox.c whose budget runs     -> sandbox
  *   req.c    oe_req from req_new to req_free; the per-endpoint windows
  *            (at most N in flight, FIFO beyond)                 -> http
  *   http.c   libcurl's multi interface on libuv; reports to req.c through
