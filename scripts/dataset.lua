@@ -4,8 +4,9 @@
 -- has the data, 1 when not. `make demo` uses it; it also fetches a dataset
 -- ahead of a run on a machine that is offline later.
 --
---   ollaeval scripts/dataset.lua                  # GSM8K's test set
---   ollaeval scripts/dataset.lua --suite evals.gsm8k --split train
+-- It writes to the dataset cache, so it runs trusted:
+--   ollaeval --trust scripts/dataset.lua                  # GSM8K's test set
+--   ollaeval --trust scripts/dataset.lua --suite evals.gsm8k --split train
 local data = require "evals.data"
 
 local opt = options {

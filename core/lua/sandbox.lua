@@ -94,9 +94,12 @@ end
 
 -- ---- files ----
 
+-- a module name is dotted words: "helper", "lib.latex" (no path, no "..")
 local function valid_name(name)
-    return type(name) == "string" and name:find("^[%w_][%w_%-]*$") or
-        (type(name) == "string" and name:find("^[%w_][%w_%-]*%.[%w_%-%.]*[%w_]$") and not name:find("%.%."))
+    for word in (name .. "."):gmatch("(.-)%.") do
+        if not word:find("^[%w_][%w_%-]*$") then return false end
+    end
+    return true
 end
 
 -- Reads a Lua source file; a compiled chunk is refused.
@@ -269,7 +272,6 @@ local GONE = {
     io = "it reads and writes any file", package = "it loads native code",
     debug = "it reaches inside the engine", dofile = "it runs any file", loadfile = "it loads any file",
     http = "it reaches any URL; chat{} goes to the -e endpoints",
-    require_native = "native code",
 }
 
 local function limited_print(stream, prefix)
@@ -577,9 +579,11 @@ function M.init(cmdline, O)
     package.path, package.cpath = "", ""
 end
 
--- load_script(path, is_subcommand) -> the function the main task runs with
--- the script's arguments; its results are the script's (a suite table the
--- script returns comes out copied, its functions budgeted).
+-- load_script(path) -> the function the main task runs with the script's
+-- arguments; its results are the script's, as the engine may use them: a
+-- suite table the script returns comes out copied, each of its functions
+-- wrapped to run under a budget (M.guarded) with its arguments and results
+-- copied (M.to_engine does the same to any value from sandboxed code).
 function M.load_script(path)
     local real = core.sbx_realpath(path) -- nil for a pipe (/dev/stdin): no folder then
     S.dir = real and real:match("^(.*)/[^/]*$")
