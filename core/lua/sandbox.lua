@@ -153,24 +153,28 @@ end
 -- A copy of a table without metatables (raw reads), its values converted
 -- by conv; shared and cyclic tables stay shared. Bounded by the data.
 local function copier(conv)
-    local function copy(t, seen)
-        local c = seen[t]
-        if c then return c end
-        c = {}
-        seen[t] = c
-        local k, x = next(t)
-        while k ~= nil do
-            local ck, cx
-            if type(k) == "table" then ck = copy(k, seen) else ck = conv(k) end
-            if type(x) == "table" then cx = copy(x, seen) else cx = conv(x) end
-            if ck ~= nil then rawset(c, ck, cx) end
-            k, x = next(t, k)
+    local copy
+    copy = function(t, seen)
+        local c = {}
+        if seen then seen[t] = c end
+        for k, x in next, t do
+            local tk, tx = type(k), type(x)
+            if tk == "table" or tx == "table" then
+                if not seen then seen = { [t] = c } end -- only a nested table needs it
+                if tk == "table" then k = seen[k] or copy(k, seen) end
+                if tx == "table" then x = seen[x] or copy(x, seen) end
+            end
+            if tk == "function" then k = conv(k) end
+            if tx == "function" then x = conv(x) end
+            c[k] = x
         end
         return c
     end
     return function(v)
-        if type(v) ~= "table" then return conv(v) end
-        return copy(v, {})
+        local tv = type(v)
+        if tv == "table" then return copy(v, nil) end
+        if tv == "function" then return conv(v) end
+        return v
     end
 end
 
