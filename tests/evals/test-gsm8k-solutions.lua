@@ -10,6 +10,7 @@ local numeric = require "evals.numeric"
 
 local SHARED = os.getenv("OLLAEVAL_SHARED") or "../shared"
 local DIR = SHARED .. "/datasets/gsm8k/"
+T.need_data(DIR .. "test.jsonl", DIR .. "example_model_solutions.jsonl", DIR .. "train.jsonl")
 local MODELS = { "6b_finetuning", "6b_verification", "175b_finetuning",
                  "175b_verification" }
 
