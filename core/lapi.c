@@ -27,6 +27,7 @@
 #include "req.h"
 #include "sched.h"
 #include "stream.h"
+#include "sandbox.h"
 
 static double T0; /* oe_now() when the core table was made: core.now()'s zero */
 
@@ -678,5 +679,6 @@ int luaopen_core(lua_State *L)
     luaL_newlib(L, core_funcs);
     lsys_register(L);
     lcache_register(L);
+    sandbox_register(L);
     return 1;
 }

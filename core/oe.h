@@ -13,8 +13,11 @@
  *            (joins the `core` table)                           -> loop
  *   lcache.c the request cache's SQLite store: cache_open, get, put
  *            (joins the `core` table; the policy is lua/cache.lua)  -> (none)
+ *   sandbox.c the Lua heap cap (the state's allocator), CPU budgets per
+ *            callback (a count hook), the watchdog thread, the signal flag
+ *            and hook; core.sbx_* (lua/sandbox.lua is the Lua half)  -> (none)
  *   sched.c  tasks (Lua coroutines), the ready queue, the run loop; knows
- *            no request                                         -> (none)
+ *            no request; tells sandbox.c whose budget runs     -> sandbox
  *   req.c    oe_req from req_new to req_free; the per-endpoint windows
  *            (at most N in flight, FIFO beyond)                 -> http
  *   http.c   libcurl's multi interface on libuv; reports to req.c through
@@ -76,7 +79,7 @@ typedef struct {
     int argc;
     char **argv;
     const char *script;        /* SCRIPT, or the subcommand's name */
-    const char *subcommand;    /* `ollaeval merge ...`: "merge" (evals.merge), or NULL */
+    const char *subcommand;    /* `ollaeval merge ...`: its module ("evals.merge"), or NULL */
     int help;                  /* --help was given */
     const oe_optval *opts;     /* engine options, in command-line order */
     int nopts;

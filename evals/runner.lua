@@ -627,7 +627,10 @@ end
 -- main(modname): a suite module on package.path, run. -> exit status
 function M.main(modname)
     local suite = require(modname)
-    local file = package.searchpath(modname, package.path) or (modname:gsub("%.", "/") .. ".lua")
+    local file = modname:gsub("%.", "/") .. ".lua"
+    for _, m in ipairs(ollaeval.modules()) do -- where the loader found it
+        if m.name == modname then file = m.path end
+    end
     return M.run(suite, file, options(M.options_for(suite)))
 end
 
