@@ -1,6 +1,6 @@
 # ollaeval: two binaries. `./ollaeval`, the engine (core/*.c): Lua 5.4,
 # libuv and lua-cjson linked statically from Debian's -dev packages, libcurl,
-# libcrypto and cJSON dynamically; the Lua half (core/prelude.lua,
+# libcrypto, cJSON and SQLite (the request cache) dynamically; the Lua half (core/prelude.lua,
 # core/lua/*.lua as ollaeval.<name>, evals/*.lua as evals.<name>) is embedded
 # by core/embed.sh. `./ollaeval-sim`, the simulator (core/sim/*.c and
 # core/buf.c; `ollaeval sim` execs it): libuv and http-parser statically,
@@ -26,7 +26,7 @@ WARN    := -Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wmissing-prototypes \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -I/usr/include/lua5.4 -D_GNU_SOURCE
 LDLIBS  := $(LIBDIR)/liblua5.4-cjson.a $(LIBDIR)/liblua5.4.a $(LIBDIR)/libuv_a.a \
-           $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lcjson -lcrypto \
+           $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lcjson -lcrypto -lsqlite3 \
            -lpthread -ldl -lrt -lm
 SIM_LDLIBS := $(LIBDIR)/libuv_a.a $(LIBDIR)/libhttp_parser.a -lcjson -lpthread -ldl -lrt -lm
 ifeq ($(MODE),asan)

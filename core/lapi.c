@@ -27,6 +27,7 @@
 #include "req.h"
 #include "sched.h"
 #include "stream.h"
+#include "sandbox.h"
 
 static double T0; /* oe_now() when the core table was made: core.now()'s zero */
 
@@ -658,6 +659,12 @@ void lapi_push_cmdline(lua_State *L, const oe_cmdline *c)
         case OPT_INT: lua_pushinteger(L, strtoll(o->value, NULL, 10)); break;
         case OPT_NUM: lua_pushnumber(L, strtod(o->value, NULL)); break;
         case OPT_STR: lua_pushstring(L, o->value); break;
+        case OPT_OPT:
+            if (o->value)
+                lua_pushstring(L, o->value);
+            else
+                lua_pushboolean(L, 1);
+            break;
         case OPT_LIST:
             if (lua_getfield(L, -1, o->name) != LUA_TTABLE) {
                 lua_pop(L, 1);
@@ -722,5 +729,7 @@ int luaopen_core(lua_State *L)
     lua_pop(L, 1);
     luaL_newlib(L, core_funcs);
     lsys_register(L);
+    lcache_register(L);
+    sandbox_register(L);
     return 1;
 }

@@ -23,11 +23,11 @@
 #include "req.h"
 #include "http.h"
 #include "sched.h"
+#include "sandbox.h"
 
 static struct {
     uv_loop_t *loop;
-    uv_signal_t sigint, sigterm;
-    int interrupted;  /* SIGINT/SIGTERM received so far */
+    uv_async_t wake;  /* the signal handler wakes the loop with it */
     int check_idle;   /* OLLAEVAL_CHECK_IDLE=1 */
     int left;         /* what the idle check found */
     int up;           /* loop_init ran */
@@ -35,18 +35,28 @@ static struct {
 
 int loop_interrupted(void)
 {
-    return P.interrupted;
+    return sandbox_signals();
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* SIGINT/SIGTERM: a real handler, so that Lua code spinning without
+ * returning to the loop sees it too (sandbox_signal arms the hook); the
+ * second one exits at once. Only async-signal-safe calls here. */
+static void on_signal(int signum)
 {
-    P.interrupted++;
-    if (P.interrupted >= 2) {
+    if (sandbox_signal() >= 2) {
         static const char msg[] = "\nollaeval: interrupted twice: exiting now; the journal is intact\n";
         if (write(2, msg, sizeof msg - 1) < 0) {
         }
         _exit(130);
     }
+    if (P.up)
+        uv_async_send(&P.wake);
+}
+
+/* The loop saw the signal: Lua code is not stuck. */
+static void on_wake(uv_async_t *h)
+{
+    sandbox_signal_seen();
 }
 
 /* mode, n: a new window's (-c: AUTOWIN_AUTO with n 0 for auto, n for
@@ -63,12 +73,15 @@ int loop_init(lua_State *L, int mode, int n, long connect_timeout_ms, size_t max
     if (req_init(P.loop, mode, n, connect_timeout_ms, max_body, backoff_ms) != 0)
         return -1;
     P.up = 1;
-    uv_signal_init(P.loop, &P.sigint);
-    uv_signal_init(P.loop, &P.sigterm);
-    uv_signal_start(&P.sigint, on_signal, SIGINT);
-    uv_signal_start(&P.sigterm, on_signal, SIGTERM);
-    uv_unref((uv_handle_t *)&P.sigint);
-    uv_unref((uv_handle_t *)&P.sigterm);
+    uv_async_init(P.loop, &P.wake, on_wake);
+    uv_unref((uv_handle_t *)&P.wake);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     return 0;
 }
 
@@ -125,7 +138,7 @@ int loop_run(lua_State *L, int nargs)
     if (rc != SCHED_EXIT) {
         if (status == 0 && sched_failures() > 0)
             status = 1;
-        if (P.interrupted && status == 0)
+        if (loop_interrupted() && (status == 0 || rc == SCHED_ERROR))
             status = 130;
     }
     if (P.left && status == 0)

@@ -5,12 +5,17 @@
  * run) that each return to it; main() then shuts the engine down, closes
  * the state and returns the exit status (README, --help):
  *   0 success; 1 a script error or a failed task; 2 a usage error;
- *   130 interrupted (SIGINT/SIGTERM); a script may return others (the
- *   runner: 3 items not scored, 4 storage, 5 paused: the endpoint down).
+ *   6 the watchdog (sandbox.c); 130 interrupted (SIGINT/SIGTERM); a script
+ *   may return others (the runner's 3, 4, 5).
+ * The state's allocator is sandbox.c's (the --lua-mem cap). The script is
+ * loaded by the prelude (core/lua/sandbox.lua: sandboxed unless trusted);
+ * main.c only hands it the path.
  * Engine options go before or after SCRIPT; anything else goes to the
  * script. Subcommands: `ollaeval sim ...` execs the simulator, the ollaeval-sim
  * binary beside this one (exec_sim; its sources are in core/sim/);
- * `ollaeval merge ...` runs the embedded module evals.merge.
+ * `ollaeval merge ...` and `ollaeval trust ...` run the embedded modules
+ * evals.merge, evals.report, evals.compare, evals.runs, evals.explain,
+ * evals.rescore, ollaeval.trust and evals.bench (LUA_CMDS), trusted.
  * The defaults come from core/lua/defaults.lua (read_defaults, the one
  * place C reads them). No Lua table is built here: lapi_push_cmdline()
  * hands the parsed command line to the prelude.
@@ -32,14 +37,20 @@
 #include "lapi.h"
 #include "loop.h"
 #include "autowin.h"
+#include "sandbox.h"
 
 int luaopen_cjson_safe(lua_State *L);
 
 static const char *progname = "ollaeval";
 
 /* Subcommands that are Lua modules: `ollaeval NAME ARGS` runs
- * require("evals.NAME").main(ARGS), whose result is the exit status. */
-static const char *const LUA_CMDS[] = {"merge", "report", "compare", "runs", "explain", "bench", NULL};
+ * require(MODULE).main(ARGS), whose result is the exit status. They are
+ * the engine's own code and run trusted. */
+static const struct {
+    const char *name, *module;
+} LUA_CMDS[] = {{"merge", "evals.merge"}, {"report", "evals.report"}, {"compare", "evals.compare"},
+                {"runs", "evals.runs"}, {"explain", "evals.explain"}, {"rescore", "evals.rescore"},
+                {"trust", "ollaeval.trust"}, {"bench", "evals.bench"}, {NULL, NULL}};
 
 /* ---- engine options ---- */
 
@@ -85,9 +96,24 @@ static const optdef OPTS[] = {
                                            NULL},
     {"fail-fast",   0,   OPT_FLAG, NULL,   "stop at the first item that raises an error", NULL},
     {"shard",       0,   OPT_STR,  "I/N",  "evaluate only the I-th of N slices of the items "
-                                           "(1 <= I <= N)", NULL},
+                                           "(1 <= I <= N; default: from a Slurm or Kubernetes "
+                                           "array job, docs/cluster.md)", NULL},
+    {"shard-count", 0,   OPT_INT,  "N",    "the number of shards of a Kubernetes Indexed Job "
+                                           "(JOB_COMPLETION_INDEX; else $OLLAEVAL_SHARD_COUNT)", NULL},
+    {"cache",       0,   OPT_OPT,  "PATH", "answer identical requests from a request cache "
+                                           "(SQLite; default requests.sqlite in the cache "
+                                           "folder, docs/cache.md)", NULL},
     {"seed",        0,   OPT_INT,  "N",    "seed for sampling and few-shot choice (default %s)", "seed"},
     {"quiet",       'q', OPT_FLAG, NULL,   "no progress output", NULL},
+    {"trust",       0,   OPT_FLAG, NULL,   "run SCRIPT with full privileges, outside the sandbox "
+                                           "(see also `ollaeval trust FILE`)", NULL},
+    {"lua-path",    0,   OPT_LIST, "DIR",  "load modules from DIR first, before the embedded ones "
+                                           "(trusted; repeatable)", NULL},
+    {"lua-cpu",     0,   OPT_NUM,  "SECONDS", "CPU budget of one sandboxed callback (default %s)",
+                                           "lua-cpu"},
+    {"lua-mem",     0,   OPT_NUM,  "MIB",  "cap on the Lua heap (default %s)", "lua-mem"},
+    {"lua-print",   0,   OPT_INT,  "BYTES", "print output of one sandboxed callback at most "
+                                           "(default %s)", "lua-print"},
     {"version",     0,   OPT_FLAG, NULL,   "print the version and exit", NULL},
     {"help",        'h', OPT_FLAG, NULL,   "print this help (with SCRIPT: the script's options too)",
                                            NULL},
@@ -146,6 +172,8 @@ static void usage_text(FILE *f)
             "       %s compare RUN_A RUN_B [--fail-if-worse Xpp] [-o DIR] (paired comparison)\n"
             "       %s runs [DIR] [--json]       (the run folders under DIR, default runs/)\n"
             "       %s explain RUN_DIR ITEM_ID  (why an item's answer was read as it was)\n"
+            "       %s rescore RUN_DIR [--suite FILE] [-o OUT] (re-grade recorded answers)\n"
+            "       %s trust FILE...            (run FILE unsandboxed until it changes)\n"
             "       %s bench -m MODEL [-e URL] [--quick] (sequential vs concurrent speed;\n"
             "                                  the concurrency and OLLAMA_NUM_PARALLEL to use)\n"
             "\n"
@@ -153,12 +181,14 @@ static void usage_text(FILE *f)
             "OpenAI-compatible server, many at once. Engine options go before or after\n"
             "SCRIPT; any other option goes to the script.\n"
             "\nengine options:\n",
-            progname, progname, progname, progname, progname, progname, progname, progname);
+            progname, progname, progname, progname, progname, progname, progname, progname, progname,
+            progname);
     for (size_t i = 0; OPTS[i].lng; i++) {
         const optdef *o = &OPTS[i];
         char left[64], help[256];
-        snprintf(left, sizeof left, "%c%c%c --%s%s%s", o->shrt ? '-' : ' ', o->shrt ? o->shrt : ' ',
-                 o->shrt ? ',' : ' ', o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
+        snprintf(left, sizeof left, "%c%c%c --%s%s%s%s", o->shrt ? '-' : ' ', o->shrt ? o->shrt : ' ',
+                 o->shrt ? ',' : ' ', o->lng, o->type == OPT_OPT ? " [" : o->arg ? " " : "",
+                 o->arg ? o->arg : "", o->type == OPT_OPT ? "]" : "");
         snprintf(help, sizeof help, o->help, D.text[i]);
         fprintf(f, "  %-26s %s\n", left, help);
     }
@@ -166,11 +196,15 @@ static void usage_text(FILE *f)
                "  %s scripts/gsm8k.lua -m qwen3:8b              GSM8K against local Ollama\n"
                "  %s scripts/gsm8k.lua -m qwen3:8b --limit 50   a quick look\n"
                "  %s scripts/gsm8k.lua --help                   the script's own options\n"
-               "\nexit status: 0 every item scored; 1 an error stopped the run; 2 usage error;\n"
-               "3 some items not scored (errors); 4 the run folder cannot be written;\n"
-               "5 paused: the endpoint stayed down; 6 watchdog; 130 interrupted.\n"
+               "\nA script runs sandboxed unless trusted (--trust, `%s trust FILE`): no files\n"
+               "but its own folder's and those named on the command line, no environment, no\n"
+               "network but chat{} on the -e endpoints (docs/suites.md, \"The sandbox\").\n"
+               "\nexit status: 0 every item scored; 1 a script or engine error stopped the run;\n"
+               "2 usage error; 3 some items not scored; 4 the run folder cannot be written;\n"
+               "5 the endpoint stayed down; 6 watchdog: a suite callback stuck in a C call;\n"
+               "130 interrupted (SIGINT/SIGTERM).\n"
                "\nThe Lua API is documented in docs/api.md.\n",
-            progname, progname, progname);
+            progname, progname, progname, progname);
 }
 
 /* Prints a usage error; returns the exit status 2. */
@@ -212,6 +246,8 @@ static int check_value(const optdef *o, const char *v)
         long n = strtol(v, &end, 10);
         if (*v == '\0' || *end || errno || n < 0 || n > INT_MAX)
             return usage_error("--%s: '%s' is not a whole number >= 0", o->lng, v);
+        if (strcmp(o->lng, "shard-count") == 0 && n < 1)
+            return usage_error("--%s: '%s' must be at least 1", o->lng, v);
         return 0;
     }
     case OPT_NUM: { /* seconds: finite, 1 ms at least (less would round to "none") */
@@ -240,6 +276,7 @@ static int check_value(const optdef *o, const char *v)
         }
         return 0;
     case OPT_LIST:
+    case OPT_OPT:
         if (*v == '\0')
             return usage_error("--%s: the value is empty%s", o->lng, "");
         return 0;
@@ -260,9 +297,9 @@ static int parse_args(lua_State *L, int argc, char **argv, oe_cmdline *c)
     c->args = lua_newuserdatauv(L, sizeof *c->args * (size_t)(argc + 1), 0);
     c->opts = opts;
     /* `ollaeval merge DIR...`: "merge" stands where SCRIPT would */
-    for (int i = 0; argc >= 2 && LUA_CMDS[i]; i++)
-        if (strcmp(argv[1], LUA_CMDS[i]) == 0)
-            c->subcommand = LUA_CMDS[i];
+    for (int i = 0; argc >= 2 && LUA_CMDS[i].name; i++)
+        if (strcmp(argv[1], LUA_CMDS[i].name) == 0)
+            c->subcommand = LUA_CMDS[i].module;
     int script_idx = c->subcommand ? 1 : 0;
     for (int i = 1; i < argc && !script_idx; i++) {
         size_t n = strlen(argv[i]);
@@ -277,12 +314,19 @@ static int parse_args(lua_State *L, int argc, char **argv, oe_cmdline *c)
                 if (val)
                     return usage_error("--%s takes no value%s", o->lng, "");
                 val = "";
+            } else if (o->type == OPT_OPT && !val) {
+                /* --cache PATH: the next argument, unless it is an option
+                 * or SCRIPT; --cache alone: the default (value "") */
+                if (i + 1 < argc && argv[i + 1][0] != '-' && i + 1 != script_idx)
+                    val = argv[++i];
+                else
+                    val = NULL;
             } else if (!val) {
                 if (i + 1 >= argc)
                     return usage_error("--%s needs a value (%s)", o->lng, o->arg);
                 val = argv[++i];
             }
-            if (check_value(o, val))
+            if (val && check_value(o, val))
                 return 2;
             opts[c->nopts++] = (oe_optval){o->lng, o->type, val};
             if (strcmp(o->lng, "help") == 0)
@@ -355,8 +399,9 @@ static const struct oe_embedded *embedded(const char *name)
     return NULL;
 }
 
-/* package.searchers entry, after the file searchers: modules embedded in
- * the binary (ollaeval.*, evals.*), so a script runs from any directory. */
+/* package.searchers entry for the prelude's own modules, until
+ * ollaeval.sandbox installs the loader every later require goes through
+ * (core/lua/sandbox.lua: the search order, the record of modules). */
 static int search_embedded(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
@@ -364,7 +409,7 @@ static int search_embedded(lua_State *L)
     if (e) {
         char chunk[300];
         snprintf(chunk, sizeof chunk, "@%s (embedded)", e->file);
-        if (luaL_loadbuffer(L, e->src, strlen(e->src), chunk) != LUA_OK)
+        if (luaL_loadbufferx(L, e->src, strlen(e->src), chunk, "t") != LUA_OK)
             return lua_error(L);
         lua_pushfstring(L, "%s (embedded)", e->file);
         return 2;
@@ -382,7 +427,8 @@ static void preload(lua_State *L, const char *name, lua_CFunction f)
 }
 
 /* Step: the standard libraries, cjson, the `core` table (as the module
- * ollaeval.core) and the searcher of embedded modules. */
+ * ollaeval.core) and the searchers: the preload table and the embedded
+ * modules only (no file on disk is searched before sandbox.lua's loader). */
 static void open_libs(lua_State *L)
 {
     luaL_openlibs(L);
@@ -391,33 +437,11 @@ static void open_libs(lua_State *L)
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "searchers");
     lua_pushcfunction(L, search_embedded);
-    lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
-    lua_pop(L, 2);
-}
-
-/* Step: package.path gets the script's folder, its parent, the current
- * folder and the binary's, before the defaults (disk copies win over the
- * embedded modules). */
-static void setup_path(lua_State *L, const char *script)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    char sdir[PATH_MAX];
-    snprintf(sdir, sizeof sdir, "%s", script ? script : ".");
-    slash = strrchr(sdir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(sdir, sizeof sdir, ".");
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "path");
-    lua_pushfstring(L, "%s/?.lua;%s/../?.lua;./?.lua;%s/?.lua;%s", sdir, sdir, exe,
-                    lua_tostring(L, -1));
-    lua_setfield(L, -3, "path");
+    lua_rawseti(L, -2, 2);
+    for (lua_Integer i = (lua_Integer)luaL_len(L, -1); i > 2; i--) {
+        lua_pushnil(L);
+        lua_rawseti(L, -2, i);
+    }
     lua_pop(L, 2);
 }
 
@@ -437,20 +461,19 @@ static void run_prelude(lua_State *L, const oe_cmdline *c)
     luaL_checktype(L, -1, LUA_TFUNCTION);
 }
 
-/* Step: the script's chunk (for a subcommand, a chunk that runs
- * evals.<subcommand>'s main). */
+/* Step: what the main task runs: for a subcommand, a chunk that runs its
+ * module's main; for a script, its path (the prelude loads it, sandboxed
+ * unless trusted: core/lua/sandbox.lua). */
 static void load_script(lua_State *L, const oe_cmdline *c)
 {
-    int rc;
     if (c->subcommand) {
-        char chunk[80];
-        snprintf(chunk, sizeof chunk, "return require('evals.%s').main(...)", c->subcommand);
-        rc = luaL_loadstring(L, chunk);
+        char chunk[120];
+        snprintf(chunk, sizeof chunk, "return require('%s').main(...)", c->subcommand);
+        if (luaL_loadstring(L, chunk) != LUA_OK)
+            lua_error(L);
     } else {
-        rc = luaL_loadfile(L, c->script);
+        lua_pushstring(L, c->script);
     }
-    if (rc != LUA_OK)
-        lua_error(L);
 }
 
 /* Under lua_pcall: pmain(argc, argv) -> exit status. */
@@ -475,7 +498,6 @@ static int pmain(lua_State *L)
             n = D.max_concurrency;
         if (loop_init(L, mode, n, D.connect_timeout_ms, D.max_body, D.backoff_ms) != 0)
             return luaL_error(L, "cannot initialise libcurl");
-        setup_path(L, c.script);
         run_prelude(L, &c);                    /* main */
         load_script(L, &c);                    /* main chunk */
         status = loop_run(L, 1);
@@ -511,7 +533,7 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)
         return exec_sim(argv + 1);
-    lua_State *L = luaL_newstate();
+    lua_State *L = sandbox_newstate();
     if (!L) {
         fprintf(stderr, "%s: cannot create the Lua state: out of memory\n", progname);
         return 1;

@@ -11,8 +11,13 @@
  *            makes the Lua tables (tasks' results: sched.c) -> sched, req, lsys
  *   lsys.c   sha256, fsync, isatty, interrupted, lock, truncate, linked
  *            (joins the `core` table)                           -> loop
+ *   lcache.c the request cache's SQLite store: cache_open, get, put
+ *            (joins the `core` table; the policy is lua/cache.lua)  -> (none)
+ *   sandbox.c the Lua heap cap (the state's allocator), CPU budgets per
+ *            callback (a count hook), the watchdog thread, the signal flag
+ *            and hook; core.sbx_* (lua/sandbox.lua is the Lua half)  -> (none)
  *   sched.c  tasks (Lua coroutines), the ready queue, the run loop; knows
- *            no request                                         -> (none)
+ *            no request; tells sandbox.c whose budget runs     -> sandbox
  *   req.c    oe_req from req_new to req_free; the per-endpoint windows
  *            (FIFO; fixed: at most N in flight; auto: the controller,
  *            fed from here)                            -> http, autowin
@@ -59,7 +64,9 @@ static inline double oe_now(void)
 }
 
 /* The engine's option types (main.c parses them, lapi.c converts them). */
-enum { OPT_FLAG, OPT_INT, OPT_NUM, OPT_STR, OPT_LIST };
+/* OPT_OPT: a value that may be left out (--cache, --cache PATH, --cache=PATH);
+ * left out, the option's value is NULL and Lua sees true. */
+enum { OPT_FLAG, OPT_INT, OPT_NUM, OPT_STR, OPT_LIST, OPT_OPT };
 
 /* One engine option as given on the command line (already checked). */
 typedef struct {
@@ -75,7 +82,7 @@ typedef struct {
     int argc;
     char **argv;
     const char *script;        /* SCRIPT, or the subcommand's name */
-    const char *subcommand;    /* `ollaeval merge ...`: "merge" (evals.merge), or NULL */
+    const char *subcommand;    /* `ollaeval merge ...`: its module ("evals.merge"), or NULL */
     int help;                  /* --help was given */
     const oe_optval *opts;     /* engine options, in command-line order */
     int nopts;

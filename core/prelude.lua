@@ -11,6 +11,8 @@
 --   ollaeval.backends   Ollama and OpenAI-compatible request/answer shapes
 --   ollaeval.chat       chat{}: an attempt and the retry policy
 --   ollaeval.jsonl      jsonl()
+--   ollaeval.sandbox    the module loader, trust, and the sandboxed env the
+--                       script runs in unless trusted
 local core, cmdline = ... -- the `core` table (lapi.c), the command line (main.c)
 
 -- Most garbage here dies young (request and response tables): the
@@ -37,6 +39,8 @@ ollaeval = {
     isatty = core.isatty, fsync = core.fsync,
     linked = core.linked, truncate = core.truncate, lock = core.lock,
 }
+local sandbox = require "ollaeval.sandbox"
+ollaeval.modules = sandbox.modules
 
 -- arg, as lua.c: arg[0] is the script, arg[1..] its arguments
 arg = table.move(cmdline.args, 1, #cmdline.args, 1, { [0] = cmdline.script })
@@ -62,12 +66,19 @@ setmetatable(_G, {
     end,
 })
 
--- The main task: runs the script's chunk with its arguments. A number it
+-- From here on every require goes through the sandbox's loader.
+sandbox.init(cmdline, O)
+
+-- The main task: loads the script (a path; sandboxed unless trusted) or
+-- takes a subcommand's chunk, and runs it with its arguments. A number it
 -- returns is the exit status; a table it returns is a suite, run through
--- the runner (evals/runner.lua, docs/suites.md).
+-- the runner (evals/runner.lua, docs/suites.md). With --help the script's code runs with no
+-- capabilities: its options{} (or the options of the table it returns)
+-- are printed and nothing else happens.
 local check_help = optmod.check_help
 local args = cmdline.args
 return function(chunk)
+    if type(chunk) == "string" then chunk = sandbox.load_script(chunk) end
     local r = chunk(table.unpack(args))
     if type(r) == "table" then r = require("evals.runner").run_file(r, cmdline.script) end
     check_help() -- a script that declared no options still answers --help

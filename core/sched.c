@@ -22,6 +22,7 @@
 
 #include "oe.h"
 #include "sched.h"
+#include "sandbox.h"
 
 static struct {
     uv_loop_t *loop;
@@ -269,7 +270,9 @@ static int step(oe_task *t)
         nargs = t->push(co, t);
     t->push = NULL;
     t->state = TASK_RUNNING;
+    sandbox_enter(co, t->budget);
     int status = lua_resume(co, S.L, nargs, &nres);
+    t->budget = sandbox_leave();
     if (status == LUA_YIELD) {
         lua_pop(co, nres);
         if (t->state == TASK_RUNNING)

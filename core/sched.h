@@ -32,6 +32,7 @@ typedef struct oe_task {
     struct oe_task *waiters;      /* tasks parked in wait() on this one */
     struct oe_task *wait_next;    /* link in the target's waiters list */
     struct oe_task *waiting_on;
+    void *budget;           /* sandbox.c: the budget of the callback it runs, or NULL */
     unsigned ok : 1, is_main : 1, observed : 1;
 } oe_task;
 

@@ -440,12 +440,16 @@ function M.safe_name(s)
 end
 
 
--- folder(suite_name, model, out, resume) -> the run folder  or  nil, err
--- OUT when given; with resume, the newest run of this suite and model under
--- runs/; else a new runs/<suite>-<model>-<time>.
-function M.folder(suite_name, model, out, resume)
+-- folder(suite_name, model, out, resume, shard) -> the run folder  or  nil, err
+-- OUT when given; with resume, the newest run of this suite and model (and
+-- shard) under runs/; else a new runs/<suite>-<model>[-shardIofN]-<time>
+-- (the shard in the name: array tasks started in the same second never
+-- share a folder).
+function M.folder(suite_name, model, out, resume, shard)
     if out then return out end
     local prefix = M.safe_name(suite_name) .. "-" .. M.safe_name(model)
+    local si, sn = (shard or ""):match("^(%d+)/(%d+)$")
+    if si and sn ~= "1" then prefix = format("%s-shard%sof%s", prefix, si, sn) end
     if resume then
         local p = io.popen("ls -1d runs/" .. prefix .. "-* 2>/dev/null | sort | tail -n 1")
         local d = p and p:read("l")

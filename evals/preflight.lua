@@ -79,14 +79,17 @@ function M.check(model, say)
         if not ok then return nil, cerr end
         info.endpoints[#info.endpoints + 1] = e
     end
-    local first = info.endpoints[1]
+    local first, same = info.endpoints[1], true
     for _, e in ipairs(info.endpoints) do
         if e.digest ~= first.digest then
+            same = false
             say("warning: the endpoints serve different digests of %s: %s has %s, %s has %s",
                 model, first.url, tostring(first.digest), e.url, tostring(e.digest))
         end
     end
     info.digest, info.version = first.digest, first.version
+    -- the request cache keys on the digest when every endpoint has the same
+    if same and first.digest then require("ollaeval.cache").set_digest(model, first.digest) end
     return info
 end
 

@@ -30,6 +30,7 @@
 --   ttft_ms, itl_ms    time to first token, mean inter-token latency (--stream)
 --   latency_ms         summed over every call (each from send to its last byte)
 --   attempts           requests made for the item (every call, 1 + retries each)
+--   cached             true when the graded call came from the request cache (--cache)
 --   overloads          503/429 replies it waited out, every call (back-pressure, not retries)
 --   calls              one sample: every call, in order, as {name, model, endpoint,
 --                      messages, content, thinking, done_reason, prompt_tokens,
@@ -97,6 +98,13 @@ local function without_text(c)
     return t
 end
 
+-- correct from a score: true at 1, false below, nil when unscored
+local function verdict(v)
+    if v == nil then return nil end
+    return v == 1
+end
+
+
 local function base(it, id, gold, group, meta)
     return { id = id, index = it.index, gold = gold, group = group, metadata = meta }
 end
@@ -112,6 +120,7 @@ function M.item(it, id, gold, samples, group, meta)
     if c then
         rec.messages, rec.content, rec.thinking, rec.done_reason = c.messages, c.content, c.thinking, c.done_reason
         rec.ttft_ms, rec.itl_ms = c.ttft_ms, c.itl_ms
+        rec.cached = c.cached
     end
     rec.reasoning_status = s1.reasoning_status
     rec.answer, rec.vote = s1.answer, s1.vote
@@ -130,7 +139,7 @@ function M.item(it, id, gold, samples, group, meta)
         local votes, any = {}, false
         for i, s in ipairs(samples) do
             rec.samples[i] = { sample = s.sample, seed = s.seed, score = s.value, unscored = s.unscored,
-                correct = s.value ~= nil and s.value == 1 or nil, answer = s.answer, rule = s.rule,
+                correct = verdict(s.value), answer = s.answer, rule = s.rule,
                 explanation = s.explanation, score_metadata = s.score_metadata, calls = s.calls }
             rec.scores[i] = s.value == nil and null or s.value
             rec.answers[i] = s.answer == nil and null or s.answer

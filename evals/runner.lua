@@ -155,7 +155,9 @@ local function plan(suite, suite_file, opt)
     end
     run.path, run.dsum = data.resolve(spec.dataset, dpath, say)
     must(run.path, run.dsum)
-    -- --shard I/N: the items k (1-based, after --limit) with k % N == I % N
+    -- --shard I/N: the items k (1-based, after --limit) with k % N == I % N;
+    -- without --shard, from an array job's environment (docs/cluster.md)
+    require("ollaeval.options").resolve_shard()
     local si, sn = (O.shard or "1/1"):match("^(%d+)/(%d+)$")
     si, sn = tonumber(si), tonumber(sn)
     run.in_shard = function(k) return (k - 1) % sn == si - 1 end
@@ -239,7 +241,7 @@ end
 -- resume: the run folder. A new one gets run.json; an existing one must be
 -- of the same run, and its journal says which items are done.
 local function resume(run)
-    local dir = must(journal.folder(run.spec.name, run.model, O.out, O.resume))
+    local dir = must(journal.folder(run.spec.name, run.model, O.out, O.resume, O.shard))
     if not data.mkdir_p(dir) then die_storage(dir .. ": cannot create the folder", dir) end
     run.dir, run.journal_path = dir, dir .. "/samples.jsonl"
     -- one process per run folder, for the whole run (released at exit)
@@ -657,7 +659,10 @@ end
 -- main(modname): a suite module on package.path, run. -> exit status
 function M.main(modname)
     local suite = require(modname)
-    local file = package.searchpath(modname, package.path) or (modname:gsub("%.", "/") .. ".lua")
+    local file = modname:gsub("%.", "/") .. ".lua"
+    for _, m in ipairs(ollaeval.modules()) do -- where the loader found it
+        if m.name == modname then file = m.path end
+    end
     return M.run(suite, file, options(M.options_for(suite)))
 end
 

@@ -65,6 +65,7 @@ local function call_record(req, model, res, err, kind, info)
         c.prompt_tokens, c.completion_tokens, c.thinking_tokens = res.prompt_tokens, res.completion_tokens,
             res.thinking_tokens
         c.latency_ms, c.attempts, c.overloads = round3(res.latency_ms), res.attempts, res.overloads
+        c.cached = res.cached
         if res.ttft_ms then c.ttft_ms, c.itl_ms = res.ttft_ms, res.itl_ms end
     else
         c.endpoint = info and info.endpoint
@@ -100,6 +101,7 @@ local function make_ctx(run, it, id, gold, j, calls)
         for k, v in pairs(gen) do o[k] = v end
         for k, v in pairs(req.options or {}) do o[k] = v end
         r.options, r.name = o, nil
+        if r.sample == nil then r.sample = j end -- the request cache keeps the samples of an item apart
         if r.think == nil then r.think = run.think end
         local model = r.model or run.model
         local res, err, kind, info = chat(r)
@@ -128,11 +130,12 @@ local function make_ctx(run, it, id, gold, j, calls)
 end
 
 
--- The declarative path: prompt, one call, extract, correct.
-local function declarative(run, item, ctx)
-    local suite = run.spec.suite
-    local messages = suite.prompt(item, ctx)
-    local res = ctx.chat { messages = messages }
+-- grade(suite, res, gold, item) -> the sample's verdict {value=, answer=,
+-- rule=, span=, reasoning_status=, strict_answer=, strict_correct=, ...}:
+-- a reply (res: content, thinking) graded by the declarative fields (split,
+-- extract, correct, strict). The run's declarative path and `ollaeval
+-- rescore` both use it, so a rescore grades exactly as a run does.
+function M.grade(suite, res, gold, item)
     local text, s = res.content, {}
     if suite.split then
         local t, _, status = suite.split(res.content, res.thinking)
@@ -142,7 +145,7 @@ local function declarative(run, item, ctx)
     s.answer, s.rule = answer, answer ~= nil and rule or nil
     if answer ~= nil and type(from) == "number" and type(to) == "number" then s.span = { from, to } end
     local v = false
-    if answer ~= nil then v = suite.correct(answer, ctx.gold, item) end
+    if answer ~= nil then v = suite.correct(answer, gold, item) end
     if v == nil then v = false end
     if type(v) == "table" then
         for k, x in pairs(v) do if s[k] == nil then s[k] = x end end
@@ -152,9 +155,18 @@ local function declarative(run, item, ctx)
     end
     if suite.strict then
         s.strict_answer = suite.strict(text)
-        s.strict_correct = s.strict_answer ~= nil and suite.correct(s.strict_answer, ctx.gold, item) == true or false
+        s.strict_correct = s.strict_answer ~= nil and suite.correct(s.strict_answer, gold, item) == true or false
     end
     return s
+end
+
+
+-- The declarative path: prompt, one call, extract, correct.
+local function declarative(run, item, ctx)
+    local suite = run.spec.suite
+    local messages = suite.prompt(item, ctx)
+    local res = ctx.chat { messages = messages }
+    return M.grade(suite, res, ctx.gold, item)
 end
 
 

@@ -4,9 +4,10 @@
 -- has the data, 1 when not. `make demo` uses it; it also fetches a dataset
 -- ahead of a run on a machine that is offline later.
 --
---   ollaeval scripts/dataset.lua                  # GSM8K's test set
---   ollaeval scripts/dataset.lua --suite evals.gsm8k --split train
---   ollaeval scripts/dataset.lua --suite scripts/mmlu.lua    # a suite file
+-- It writes to the dataset cache, so it runs trusted:
+--   ollaeval --trust scripts/dataset.lua                  # GSM8K's test set
+--   ollaeval --trust scripts/dataset.lua --suite evals.gsm8k --split train
+--   ollaeval --trust scripts/dataset.lua --suite scripts/mmlu.lua    # a suite file
 local data = require "evals.data"
 
 local opt = options {

@@ -20,7 +20,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # the data
-if data=$("$bin" scripts/dataset.lua --suite evals.gsm8k 2>"$tmp/dataset.err"); then
+if data=$("$bin" --trust scripts/dataset.lua --suite evals.gsm8k 2>"$tmp/dataset.err"); then
     suite=scripts/gsm8k.lua what="GSM8K ($data)"
 else
     # made once into the dataset cache (evals/data.lua's cache_dir)

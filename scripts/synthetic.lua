@@ -3,6 +3,8 @@
 -- or a test on a machine without GSM8K; they are not GSM8K.
 --
 --   ollaeval scripts/synthetic.lua --n 200 --seed 1 > synthetic.jsonl
+-- It runs sandboxed, so its output is capped by --lua-print (1 MiB, about
+-- 3,000 problems): add --lua-print BYTES for more.
 local cjson = require "cjson"
 local synthetic = require "evals.synthetic"
 
@@ -13,6 +15,6 @@ local opt = options {
 for _, item in ipairs(synthetic.items(opt.n, opt.seed)) do
     -- GSM8K's own layout: question first, ", " between the fields
     local line = '{"question": ' .. cjson.encode(item.question) .. ', "answer": ' .. cjson.encode(item.answer) .. "}"
-    io.stdout:write((line:gsub("\\/", "/")), "\n")
+    print((line:gsub("\\/", "/")))
 end
 return 0

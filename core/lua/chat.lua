@@ -7,6 +7,7 @@ local core = require "ollaeval.core"
 local options = require "ollaeval.options"
 local backends = require "ollaeval.backends"
 local endpoints = require "ollaeval.endpoints"
+local cache = require "ollaeval.cache"
 local checkfield = require("ollaeval.http").checkfield
 local D = require "ollaeval.defaults"
 
@@ -194,9 +195,11 @@ local function attempt(backend, url_base, url, body, req, stream, record, left_s
 end
 
 -- chat{messages=, model=, options=, think=, format=, endpoint=, timeout=,
--- deadline=, retries=, stream=, on_token=} -> response or nil, err, kind, info
--- (docs/api.md). Retries what can be retried, on another endpoint when
--- there are several; shrinks an overloaded endpoint's window.
+-- deadline=, retries=, stream=, on_token=, sample=, cache=} -> response or
+-- nil, err, kind, info (docs/api.md). Retries what can be retried, on another
+-- endpoint when there are several; shrinks an overloaded endpoint's window.
+-- With --cache, an identical request is answered from the cache
+-- (ollaeval.cache: cache.lookup before sending, cache.store after a success).
 function M.chat(req)
     options.check_help()
     if type(req) ~= "table" then error("chat{}: expected a table", 2) end
@@ -216,6 +219,10 @@ function M.chat(req)
     end
     checkfield(req, "on_token", "function", "chat{}")
     checkfield(req, "deadline", "number", "chat{}")
+    checkfield(req, "cache", "boolean", "chat{}")
+    if req.sample ~= nil and (math.type(req.sample) ~= "integer" or req.sample < 1) then
+        error("chat{}: 'sample' must be a whole number >= 1 (the sample index)", 2)
+    end
     local O = options.engine
     local model = req.model or O.model
     if not model then error("chat{}: no model: pass -m NAME or chat{model=...}", 2) end
@@ -224,6 +231,11 @@ function M.chat(req)
     local retries = req.retries or O.retries
     local info = { attempts = 0, overloads = 0 }
     local t0 = core.now()
+    local hit, ckey = cache.lookup(req, model)
+    if hit then
+        hit.latency_ms = core.now() - t0
+        return hit
+    end
     local deadline_s = req.deadline or O.deadline
     local endpoint = req.endpoint
     local fields, err, kind, res, raw
@@ -306,6 +318,7 @@ function M.chat(req)
     fields.attempts, fields.endpoint, fields.raw = info.attempts, endpoint, raw
     fields.overloads = info.overloads
     fields.model = type(raw) == "table" and raw.model or model
+    cache.store(ckey, fields)
     return fields
 end
 

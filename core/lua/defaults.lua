@@ -18,5 +18,8 @@ return {
     ["connect-timeout"] = 10,             -- seconds to connect (http{connect_timeout=})
     ["max-body"] = 64 * 1024 * 1024,      -- bytes of a response body at most (http{max_body=})
     ["jsonl-max-line"] = 16 * 1024 * 1024, -- bytes of a JSONL line at most (jsonl{max_line=})
-    ["backoff-ms"] = 500,                 -- the first retry's wait ($OLLAEVAL_BACKOFF_MS)
+    ["backoff-ms"] = 500,
+    ["lua-cpu"] = 5,                      -- --lua-cpu, seconds of a sandboxed callback's own running time
+    ["lua-mem"] = 256,                    -- --lua-mem, MiB of Lua heap at most
+    ["lua-print"] = 1024 * 1024,          -- --lua-print, bytes a sandboxed callback may print                 -- the first retry's wait ($OLLAEVAL_BACKOFF_MS)
 }

@@ -139,6 +139,98 @@ function M.options(spec)
     return res
 end
 
+-- ---------------------------------------------------------------------------
+-- --shard from a cluster's array-job environment (docs/cluster.md)
+
+-- A whole number from the environment variable `name`, or nil when unset;
+-- anything else than digits is an error naming the variable.
+local function env_int(env, name)
+    local v = env(name)
+    if v == nil or v == "" then return nil end
+    if not v:match("^%d+$") then return nil, format("%s='%s' is not a whole number >= 0", name, v) end
+    return tonumber(v)
+end
+
+-- shard_of(shard, count, env) -> "I/N" or nil (no sharding)  or  nil, err
+-- shard: --shard as given (wins); count: --shard-count; env(name): the
+-- environment (os.getenv). In order:
+--   Slurm job arrays: I = (SLURM_ARRAY_TASK_ID - MIN) / STEP + 1 with MIN =
+--     SLURM_ARRAY_TASK_MIN (0 when unset) and STEP = SLURM_ARRAY_TASK_STEP
+--     (1 when unset); N = the count given, else SLURM_ARRAY_TASK_COUNT.
+--   Kubernetes Indexed Jobs: I = JOB_COMPLETION_INDEX + 1 (the index counts
+--     from 0); N = the count given (the Job's completions).
+-- The count given is --shard-count, else $OLLAEVAL_SHARD_COUNT.
+function M.shard_of(shard, count, env)
+    if shard then return shard end
+    local c, err = count, nil
+    if c == nil then
+        c, err = env_int(env, "OLLAEVAL_SHARD_COUNT")
+        if err then return nil, err end
+    end
+    if c ~= nil and c < 1 then return nil, format("the shard count must be at least 1, not %d", c) end
+    local id, i
+    id, err = env_int(env, "SLURM_ARRAY_TASK_ID")
+    if err then return nil, err end
+    if id then
+        local lo, step, n
+        lo, err = env_int(env, "SLURM_ARRAY_TASK_MIN")
+        if err then return nil, err end
+        step, err = env_int(env, "SLURM_ARRAY_TASK_STEP")
+        if err then return nil, err end
+        n, err = env_int(env, "SLURM_ARRAY_TASK_COUNT")
+        if err then return nil, err end
+        lo, step, n = lo or 0, step or 1, c or n
+        if not n then
+            return nil, format("SLURM_ARRAY_TASK_ID=%d is set but not SLURM_ARRAY_TASK_COUNT: "
+                .. "pass --shard-count N or --shard I/N", id)
+        end
+        if step < 1 then return nil, "SLURM_ARRAY_TASK_STEP must be at least 1" end
+        if id < lo or (id - lo) % step ~= 0 then
+            return nil, format("SLURM_ARRAY_TASK_ID=%d is not in the array %d, %d, ... (MIN %d, STEP %d): "
+                .. "use a range such as --array=0-%d, or pass --shard I/N", id, lo, lo + step, lo, step, n - 1)
+        end
+        i = (id - lo) // step + 1
+        if i > n then
+            return nil, format("SLURM_ARRAY_TASK_ID=%d is task %d of the array, beyond its %d tasks "
+                .. "(SLURM_ARRAY_TASK_MIN %d, STEP %d, count %d)", id, i, n, lo, step, n)
+        end
+        return format("%d/%d", i, n)
+    end
+    local k
+    k, err = env_int(env, "JOB_COMPLETION_INDEX")
+    if err then return nil, err end
+    if k then
+        if not c then
+            return nil, format("JOB_COMPLETION_INDEX=%d is set but not the shard count: pass --shard-count N "
+                .. "or set OLLAEVAL_SHARD_COUNT to the Job's completions", k)
+        end
+        if k >= c then
+            return nil, format("JOB_COMPLETION_INDEX=%d is beyond the %d shards (indexes 0 to %d)", k, c, c - 1)
+        end
+        return format("%d/%d", k + 1, c)
+    end
+    if count then return nil, "--shard-count needs an array-job index (SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)" end
+    return nil
+end
+
+-- resolve_shard(): sets ollaeval.options.shard from the environment when
+-- --shard was not given (a usage error, status 2, when the variables are
+-- wrong); returns it ("I/N" or nil).
+local shard_resolved = false
+function M.resolve_shard()
+    if shard_resolved then return O.shard end
+    local given = O.shard
+    local s, err = M.shard_of(given, O["shard-count"], os.getenv)
+    if err then usage_error(err) end
+    if s and not given then
+        local from = os.getenv("SLURM_ARRAY_TASK_ID") and "SLURM_ARRAY_TASK_ID" or "JOB_COMPLETION_INDEX"
+        M.log("shard %s from %s=%s (docs/cluster.md; --shard 1/1 evaluates every item)", s, from, os.getenv(from))
+    end
+    O.shard, shard_resolved = s, true
+    return s
+end
+
+
 -- The command line as a shell would read it back (for records and hints),
 -- without the user:password of any URL in it (docs/api.md: credentials).
 function M.command()

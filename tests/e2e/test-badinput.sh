@@ -58,7 +58,7 @@ ok "an item without a gold answer is an error naming FILE:1, not a wrong answer 
      [ "$(runcheck get "$tmp/no-gold.jsonl/summary.json" counts.scored)" = 1 ]'
 
 # a 100 MB line, made here: refused at once by the line limit, naming FILE:2
-"$bin" /dev/stdin "$tmp/big.jsonl" <<'LUA'
+"$bin" --trust /dev/stdin "$tmp/big.jsonl" <<'LUA'
 local f = assert(io.open(arg[1], "wb"))
 f:write('{"question": "What is 6 times 7?", "answer": "#### 42"}\n')
 f:write('{"question": "', string.rep("x", 100 * 1024 * 1024), '", "answer": "#### 1"}\n')
@@ -75,21 +75,21 @@ rm -f "$tmp/big.jsonl"
 # a download whose sha256 does not match: refused, nothing cached
 mkdir -p "$tmp/cache"
 SUITE=$bad/suites/bad-checksum.lua BADINPUT_URL="$url/api/tags" OLLAEVAL_CACHE="$tmp/cache" \
-    "$bin" $bad/run-suite.lua -m qwen3:8b -e "$url" -o "$tmp/dl" >/dev/null 2>"$tmp/dl.err"; rc=$?
+    "$bin" --trust $bad/run-suite.lua -m qwen3:8b -e "$url" -o "$tmp/dl" >/dev/null 2>"$tmp/dl.err"; rc=$?
 ok "a download with the wrong sha256: exit 1 naming the URL and both sums" \
     '[ $rc -eq 1 ] && grep -q "^  download of $url/api/tags: sha256 is [0-9a-f]\{64\}, expected 0\{64\}; the file was not used" "$tmp/dl.err"'
 ok "...and nothing is left in the cache" '[ -z "$(ls -A "$tmp/cache")" ]'
 
 # --- suites ----------------------------------------------------------------------
-SUITE=$bad/suites/syntax-error.lua "$bin" $bad/run-suite.lua -m qwen3:8b -e "$url" \
+SUITE=$bad/suites/syntax-error.lua "$bin" --trust $bad/run-suite.lua -m qwen3:8b -e "$url" \
     --dataset $bad/pens.jsonl -o "$tmp/syn" >/dev/null 2>"$tmp/syn.err"; rc=$?
 ok "a suite with a syntax error: exit 1 naming FILE:4" \
     '[ $rc -eq 1 ] && grep -q "^ollaeval: .*$bad/suites/syntax-error.lua:4:" "$tmp/syn.err"'
-SUITE=$bad/suites/missing-extract.lua "$bin" $bad/run-suite.lua -m qwen3:8b -e "$url" \
+SUITE=$bad/suites/missing-extract.lua "$bin" --trust $bad/run-suite.lua -m qwen3:8b -e "$url" \
     --dataset $bad/pens.jsonl -o "$tmp/noext" >/dev/null 2>"$tmp/noext.err"; rc=$?
 ok "a suite missing a required field: exit 1 naming the file and the field" \
     '[ $rc -eq 1 ] && grep -q "$bad/suites/missing-extract.lua: the suite is missing the required field .extract." "$tmp/noext.err"'
-SUITE=$bad/suites/item-error.lua "$bin" $bad/run-suite.lua -m qwen3:8b -e "$url" -c 1 \
+SUITE=$bad/suites/item-error.lua "$bin" --trust $bad/run-suite.lua -m qwen3:8b -e "$url" -c 1 \
     --dataset $bad/pens.jsonl -o "$tmp/item" >/dev/null 2>"$tmp/item.err"; rc=$?
 ok "a runtime error in one item: the run goes on and ends incomplete (exit 3), 3 of 4 scored" \
     '[ $rc -eq 3 ] && [ "$(runcheck get "$tmp/item/summary.json" counts.scored)" = 3 ] &&
@@ -99,7 +99,7 @@ ok "...recorded as that item's error, with the message and a traceback" \
      grep -q "stack traceback" "$tmp/item/samples.jsonl"'
 ok "...and reported on stderr with the item and FILE:LINE" \
     'grep -q "item gsm8k-test-0002 ($bad/pens.jsonl:2): .*no pens allowed" "$tmp/item.err"'
-SUITE=$bad/suites/item-error.lua "$bin" $bad/run-suite.lua -m qwen3:8b -e "$url" -c 1 --fail-fast \
+SUITE=$bad/suites/item-error.lua "$bin" --trust $bad/run-suite.lua -m qwen3:8b -e "$url" -c 1 --fail-fast \
     --dataset $bad/pens.jsonl -o "$tmp/ff" >/dev/null 2>"$tmp/ff.err"; rc=$?
 ok "--fail-fast: the first item error stops the run, exit 1" \
     '[ $rc -eq 1 ] && grep -q "stopped: item gsm8k-test-0002 raised an error (--fail-fast)" "$tmp/ff.err" &&

@@ -11,9 +11,9 @@ set -u
 synth_data
 
 sum=$(sha256sum "$synth" | cut -d' ' -f1)
-mkdir -p "$tmp/evals" "$tmp/scripts"
-# the GSM8K suite, with its dataset at a local URL
-cat > "$tmp/evals/mygsm.lua" <<LUA
+mkdir -p "$tmp/scripts"
+# the GSM8K suite, with its dataset at a local URL, in a module beside its script
+cat > "$tmp/scripts/mygsm_suite.lua" <<LUA
 local suite = {}
 for k, v in pairs(require "evals.gsm8k") do suite[k] = v end
 suite.name = "mygsm"
@@ -21,9 +21,7 @@ suite.dataset = { url = "file://$synth", sha256 = "$sum", file = "test.jsonl" }
 return suite
 LUA
 cat > "$tmp/scripts/mygsm.lua" <<'LUA'
-local runner = require "evals.runner"
-local suite = require "evals.mygsm"
-return runner.run(suite, package.searchpath("evals.mygsm", package.path), options(runner.options_for(suite)))
+return require("evals.runner").main("mygsm_suite")
 LUA
 start_sim --time-scale 0 --dataset "$synth"
 export OLLAEVAL_CACHE="$tmp/cache"
@@ -42,7 +40,7 @@ rc=$?
 ok "a tampered cache file is noticed and fetched again" '[ $rc -eq 0 ] && grep -q "wrong sha256" "$tmp/r3.err" && cmp -s "$cached" "$synth"'
 
 # the download fails: the shared folder's copy (suite.dataset.shared)
-cat > "$tmp/evals/mygsm.lua" <<LUA
+cat > "$tmp/scripts/mygsm_suite.lua" <<LUA
 local suite = {}
 for k, v in pairs(require "evals.gsm8k") do suite[k] = v end
 suite.name = "mygsm"

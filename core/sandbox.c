@@ -1,0 +1,540 @@
+/*
+ * sandbox.c: the limits that Lua code cannot lift by itself, and the few C
+ * helpers the Lua half of the sandbox (core/lua/sandbox.lua) needs.
+ *
+ *   - the state's allocator, with a cap on the Lua heap (--lua-mem): it
+ *     refuses to grow past the cap and never fails a shrink;
+ *   - budgets: core.sbx_guard(fn, ...) calls fn under a CPU budget
+ *     (--lua-cpu seconds of the callback's own running time; the time its
+ *     task spends parked, waiting for the model, does not count). A count
+ *     hook (every HOOK_EVERY instructions) checks it; once exceeded, the
+ *     budget is "tripped": every hook call and every sandboxed pcall /
+ *     xpcall / coroutine.resume re-raises, so pcall cannot absorb it, and
+ *     the guard turns it into one clear error for its caller. A memory
+ *     error inside a guard trips it the same way. The budget lives in a
+ *     userdata on the guard's own stack frame; sched.c tells us which
+ *     task's budget is current (sandbox_enter/sandbox_leave around each
+ *     resume), so parked time is not counted;
+ *   - the watchdog thread: when a guarded callback runs far past its budget
+ *     without the hook getting control back (one C call that never returns,
+ *     such as string.find on a catastrophic pattern), it ends the process
+ *     with exit status 6 and a message; the journal is flushed per record,
+ *     so it is intact and the run resumes;
+ *   - signals: sandbox_signal() (called from loop.c's SIGINT/SIGTERM
+ *     handler) counts the signal and arms the hook on the running thread,
+ *     as lua.c does, so spinning Lua code sees it: inside a guard the
+ *     callback ends with "interrupted"; in trusted code it ends with an
+ *     error if the event loop has not seen the signal within a second.
+ *
+ * Lifetimes: nothing here is freed by hand except the state itself
+ * (lua_close); budgets are Lua userdata; the watchdog thread is detached
+ * and only reads atomics.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "sandbox.h"
+
+#define HOOK_EVERY 1000
+
+enum { TRIP_NONE, TRIP_CPU, TRIP_MEM, TRIP_INT };
+
+typedef struct budget {
+    uint64_t used_ns;   /* running time of earlier slices */
+    uint64_t resumed;   /* uv_hrtime() at the start of this slice */
+    size_t printed;     /* bytes of print/warn output */
+    int tripped;        /* TRIP_* */
+    char where[160];    /* "file:line" where the CPU budget ran out */
+} budget;
+
+static struct {
+    lua_State *main;            /* the main thread */
+    lua_State *running;         /* the task thread being resumed, or NULL */
+    budget *cur;                /* the budget of the running callback, or NULL */
+    size_t used, cap;           /* bytes in the Lua heap, its cap (0: none) */
+    uint64_t cpu_ns;            /* --lua-cpu */
+    size_t print_cap;           /* --lua-print */
+    size_t printed_free;        /* print output outside any guard */
+    volatile sig_atomic_t signals;  /* SIGINT/SIGTERM so far */
+    volatile sig_atomic_t seen;     /* signals the event loop has seen */
+    uint64_t sig_at;
+    int warn_on;
+    _Atomic uint64_t deadline;  /* watchdog: 0, or uv_hrtime() past which we exit */
+    int watchdog;               /* the thread is running */
+} S = {.cpu_ns = 5000000000ull, .print_cap = 1 << 20, .cap = (size_t)256 << 20};
+
+/* ---- the allocator ---- */
+
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    if (!ptr)
+        osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        S.used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && S.cap && S.used - osize + nsize > S.cap)
+        return NULL; /* Lua collects and retries once, then "not enough memory" */
+    void *p = realloc(ptr, nsize);
+    if (!p)
+        return nsize <= osize ? ptr : NULL; /* a shrink never fails */
+    S.used = S.used - osize + nsize;
+    return p;
+}
+
+static int panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "ollaeval: unprotected Lua error: %s\n", msg ? msg : "(not a string)");
+    return 0;
+}
+
+/* warn(): "@on"/"@off" switch it; messages go to stderr. */
+static void warnf(void *ud, const char *msg, int tocont)
+{
+    static int cont;
+    if (!cont && !tocont && msg[0] == '@') {
+        if (strcmp(msg, "@on") == 0)
+            S.warn_on = 1;
+        else if (strcmp(msg, "@off") == 0)
+            S.warn_on = 0;
+        return;
+    }
+    if (S.warn_on) {
+        if (!cont)
+            fputs("Lua warning: ", stderr);
+        fputs(msg, stderr);
+        if (!tocont)
+            fputc('\n', stderr);
+    }
+    cont = tocont;
+}
+
+lua_State *sandbox_newstate(void)
+{
+    lua_State *L = lua_newstate(l_alloc, NULL);
+    if (L) {
+        lua_atpanic(L, panic);
+        lua_setwarnf(L, warnf, NULL);
+        S.main = L;
+    }
+    return L;
+}
+
+size_t sandbox_heap(void)
+{
+    return S.used;
+}
+
+/* ---- the watchdog ---- */
+
+static void *watchdog(void *arg)
+{
+    for (;;) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        uint64_t d = atomic_load(&S.deadline);
+        if (d && uv_hrtime() > d) {
+            static const char msg[] =
+                "\nollaeval: watchdog: a suite callback ran far past its CPU budget inside one C "
+                "function that never returned to Lua (a pathological string pattern?); the run "
+                "stops (exit status 6). The journal is intact: run the same command with -o "
+                "RUN_DIR to resume, and fix the suite or raise --lua-cpu\n";
+            if (write(2, msg, sizeof msg - 1) < 0) {
+            }
+            _exit(6);
+        }
+    }
+    return NULL;
+}
+
+/* The hard deadline of the running slice of b: three times the budget plus
+ * five seconds of running time (slack for a loaded machine). */
+static void arm_watchdog(budget *b)
+{
+    if (!S.watchdog || !S.cpu_ns)
+        return;
+    uint64_t left = 3 * S.cpu_ns + 5000000000ull;
+    left = b->used_ns < left ? left - b->used_ns : 0;
+    atomic_store(&S.deadline, b->resumed + left);
+}
+
+static void start_watchdog(void)
+{
+    if (S.watchdog)
+        return;
+    pthread_t th;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* signals go to the main thread */
+    if (pthread_create(&th, &a, watchdog, NULL) == 0)
+        S.watchdog = 1;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&a);
+}
+
+/* ---- the hook ---- */
+
+static void hook(lua_State *L, lua_Debug *ar);
+
+static void arm(lua_State *L, int count)
+{
+    lua_sethook(L, hook, LUA_MASKCOUNT, count);
+}
+
+static uint64_t elapsed(const budget *b)
+{
+    return b->used_ns + (uv_hrtime() - b->resumed);
+}
+
+static void hook(lua_State *L, lua_Debug *ar)
+{
+    budget *b = S.cur;
+    if (S.signals > S.seen) {
+        if (b) {
+            b->tripped = TRIP_INT;
+            arm(L, 1);
+            luaL_error(L, "interrupted (Ctrl-C or SIGTERM)");
+        }
+        if (uv_hrtime() - S.sig_at > 1000000000ull) {
+            S.seen = S.signals; /* once */
+            luaL_error(L, "interrupted: Lua code ran for a second after Ctrl-C or SIGTERM "
+                          "without returning to the engine");
+        }
+        return; /* the event loop will see it; keep the hook armed */
+    }
+    if (!b) {
+        lua_sethook(L, NULL, 0, 0);
+        return;
+    }
+    if (b->tripped) {
+        arm(L, 1);
+        luaL_error(L, "%s", b->tripped == TRIP_MEM ? "not enough memory" : "CPU budget exceeded");
+    }
+    if (S.cpu_ns && elapsed(b) > S.cpu_ns) {
+        b->tripped = TRIP_CPU;
+        if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+            snprintf(b->where, sizeof b->where, "%s:%d: ", ar->short_src, ar->currentline);
+        arm(L, 1);
+        luaL_error(L, "CPU budget exceeded");
+    }
+}
+
+/* ---- scheduling: the current budget follows the running task ---- */
+
+void sandbox_enter(lua_State *co, void *bv)
+{
+    budget *b = bv;
+    S.running = co;
+    S.cur = b;
+    if (b) {
+        b->resumed = uv_hrtime();
+        arm_watchdog(b);
+    }
+}
+
+void *sandbox_leave(void)
+{
+    budget *b = S.cur;
+    if (b)
+        b->used_ns += uv_hrtime() - b->resumed;
+    atomic_store(&S.deadline, 0);
+    S.cur = NULL;
+    S.running = NULL;
+    return b;
+}
+
+/* ---- signals ---- */
+
+int sandbox_signal(void)
+{
+    S.signals++;
+    if (S.signals == 1)
+        S.sig_at = uv_hrtime();
+    /* lua_sethook may be called from a signal handler (ldebug.c) */
+    if (S.running)
+        lua_sethook(S.running, hook, LUA_MASKCOUNT, HOOK_EVERY);
+    if (S.main)
+        lua_sethook(S.main, hook, LUA_MASKCOUNT, HOOK_EVERY);
+    return S.signals;
+}
+
+void sandbox_signal_seen(void)
+{
+    S.seen = S.signals;
+}
+
+int sandbox_signals(void)
+{
+    return S.signals;
+}
+
+/* ---- the guard ---- */
+
+static const char *trip_message(lua_State *L, budget *b)
+{
+    switch (b->tripped) {
+    case TRIP_CPU:
+        return lua_pushfstring(L, "%sthe callback used more than its CPU budget of %f s "
+                                  "(--lua-cpu SECONDS raises it)", b->where,
+                               (double)S.cpu_ns / 1e9);
+    case TRIP_MEM:
+        return lua_pushfstring(L, "not enough memory: the Lua heap is capped at %d MiB "
+                                  "(--lua-mem MIB raises it)", (int)(S.cap >> 20));
+    default:
+        return lua_pushliteral(L, "interrupted (Ctrl-C or SIGTERM)");
+    }
+}
+
+/* The guard's message handler: the error as a string with a traceback.
+ * A non-string error is stringified here, still inside the budget. */
+static int guard_msgh(lua_State *L)
+{
+    budget *b = S.cur;
+    if (b && b->tripped) {
+        luaL_traceback(L, L, trip_message(L, b), 1);
+        return 1;
+    }
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+static int nested_k(lua_State *L, int status, lua_KContext ctx)
+{
+    return lua_gettop(L) - (int)ctx;
+}
+
+static int guard_k(lua_State *L, int status, lua_KContext ctx)
+{
+    budget *b = lua_touserdata(L, 1);
+    S.cur = NULL;
+    atomic_store(&S.deadline, 0);
+    if (S.signals <= S.seen)
+        lua_sethook(L, NULL, 0, 0);
+    if (status == LUA_OK || status == LUA_YIELD)
+        return lua_gettop(L) - 2;
+    if (status == LUA_ERRMEM)
+        b->tripped = TRIP_MEM;
+    if (b->tripped == TRIP_MEM) /* the callback's garbage goes now: lauxlib's */
+        lua_gc(L, LUA_GCCOLLECT); /* buffers do not retry after a collection */
+    if (b->tripped && status != LUA_ERRERR && lua_type(L, -1) == LUA_TSTRING) {
+        return lua_error(L); /* the handler already wrote the budget's message */
+    }
+    if (b->tripped) {
+        trip_message(L, b);
+        return lua_error(L);
+    }
+    return lua_error(L);
+}
+
+/* core.sbx_guard(fn, ...) -> fn's results. Calls fn under a fresh budget,
+ * unless a budget is already running (then fn shares it). Errors come out
+ * as a string with a traceback. May yield (fn may wait for the model). */
+static int l_guard(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (S.cur) {
+        int base = 0;
+        lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, base, nested_k);
+        return nested_k(L, LUA_OK, base);
+    }
+    budget *b = lua_newuserdatauv(L, sizeof *b, 0);
+    memset(b, 0, sizeof *b);
+    lua_insert(L, 1);
+    lua_pushcfunction(L, guard_msgh);
+    lua_insert(L, 2);                       /* b msgh fn args... */
+    b->resumed = uv_hrtime();
+    S.cur = b;
+    arm_watchdog(b);
+    arm(L, HOOK_EVERY);
+    int status = lua_pcallk(L, lua_gettop(L) - 3, LUA_MULTRET, 2, 0, guard_k);
+    return guard_k(L, status, 0);
+}
+
+static int unguard_k(lua_State *L, int status, lua_KContext ctx)
+{
+    budget *b = (budget *)ctx;
+    S.cur = b;
+    if (b) {
+        b->resumed = uv_hrtime();
+        arm_watchdog(b);
+        arm(L, b->tripped ? 1 : HOOK_EVERY);
+    }
+    if (status != LUA_OK && status != LUA_YIELD)
+        return lua_error(L);
+    return lua_gettop(L);
+}
+
+/* core.sbx_unguard(fn, ...) -> fn's results: calls the engine's fn with the
+ * running budget paused (the engine's own work is not the script's), then
+ * resumes it. May yield. */
+static int l_unguard(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    budget *b = S.cur;
+    if (b) {
+        if (b->tripped) {
+            trip_message(L, b);
+            return lua_error(L);
+        }
+        b->used_ns += uv_hrtime() - b->resumed;
+    }
+    S.cur = NULL;
+    atomic_store(&S.deadline, 0);
+    if (S.signals <= S.seen)
+        lua_sethook(L, NULL, 0, 0); /* the engine's code runs at full speed */
+    int status = lua_pcallk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, (lua_KContext)b, unguard_k);
+    return unguard_k(L, status, (lua_KContext)b);
+}
+
+/* core.sbx_is_task(thread) -> whether it is an engine task's coroutine */
+static int l_is_task(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTHREAD);
+    lua_State *co = lua_tothread(L, 1);
+    lua_pushboolean(L, *(void **)lua_getextraspace(co) != NULL);
+    return 1;
+}
+
+/* core.sbx_after(ok, ...) -> ok, ...: what the sandbox's pcall, xpcall and
+ * coroutine.resume pass their results through. Re-raises when the running
+ * budget is tripped (a memory error trips it), so pcall cannot absorb it. */
+static int l_after(lua_State *L)
+{
+    budget *b = S.cur;
+    if (b && !lua_toboolean(L, 1) && lua_type(L, 2) == LUA_TSTRING &&
+        strcmp(lua_tostring(L, 2), "not enough memory") == 0)
+        b->tripped = TRIP_MEM;
+    if (b && b->tripped) {
+        arm(L, 1);
+        trip_message(L, b);
+        return lua_error(L);
+    }
+    return lua_gettop(L);
+}
+
+/* core.sbx_print(nbytes) -> true if that much more output fits the
+ * callback's print cap (counted), else false (once over, always false). */
+static int l_print(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    size_t *used = S.cur ? &S.cur->printed : &S.printed_free;
+    int fits = *used <= S.print_cap && (size_t)n <= S.print_cap - *used;
+    *used += fits ? (size_t)n : S.print_cap + 1;
+    lua_pushboolean(L, fits);
+    return 1;
+}
+
+/* core.sbx_config{cpu=SECONDS, mem=MIB, print=BYTES, watchdog=bool}:
+ * the limits (0 turns one off); returns the ones in force. */
+static int l_config(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_getfield(L, 1, "cpu") == LUA_TNUMBER)
+        S.cpu_ns = (uint64_t)(lua_tonumber(L, -1) * 1e9);
+    if (lua_getfield(L, 1, "mem") == LUA_TNUMBER) {
+        lua_Number mib = lua_tonumber(L, -1);
+        S.cap = mib > 0 ? (size_t)(mib * 1048576.0) : 0;
+    }
+    if (lua_getfield(L, 1, "print") == LUA_TNUMBER)
+        S.print_cap = (size_t)lua_tointeger(L, -1);
+    if (lua_getfield(L, 1, "watchdog") == LUA_TBOOLEAN && lua_toboolean(L, -1))
+        start_watchdog();
+    lua_pop(L, 4);
+    lua_createtable(L, 0, 3);
+    lua_pushnumber(L, (double)S.cpu_ns / 1e9);
+    lua_setfield(L, -2, "cpu");
+    lua_pushnumber(L, (double)S.cap / 1048576.0);
+    lua_setfield(L, -2, "mem");
+    lua_pushinteger(L, (lua_Integer)S.print_cap);
+    lua_setfield(L, -2, "print");
+    return 1;
+}
+
+/* core.sbx_embedded(name) -> source, file  or  nil */
+static int l_embedded(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    for (const struct oe_embedded *e = oe_embedded; e->name; e++)
+        if (strcmp(e->name, name) == 0) {
+            lua_pushstring(L, e->src);
+            lua_pushstring(L, e->file);
+            return 2;
+        }
+    return 0;
+}
+
+/* core.sbx_realpath(path) -> the absolute path with no symlink, `.` or
+ * `..`,  or  nil, message */
+static int l_realpath(lua_State *L)
+{
+    const char *p = luaL_checkstring(L, 1);
+    char *r = realpath(p, NULL);
+    if (!r) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "%s: %s", p, strerror(errno));
+        return 2;
+    }
+    lua_pushstring(L, r);
+    free(r);
+    return 1;
+}
+
+/* core.sbx_proxy(mt) -> a userdata with metatable mt: the read-only face
+ * of an engine table (rawset, next and setmetatable do not work on it). */
+static int l_proxy(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_newuserdatauv(L, 0, 0);
+    lua_pushvalue(L, 1);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+/* core.sbx_heap() -> bytes in the Lua heap, the cap */
+static int l_heap(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)S.used);
+    lua_pushinteger(L, (lua_Integer)S.cap);
+    return 2;
+}
+
+static const luaL_Reg funcs[] = {
+    {"sbx_guard",    l_guard},
+    {"sbx_after",    l_after},
+    {"sbx_unguard",  l_unguard},
+    {"sbx_is_task",  l_is_task},
+    {"sbx_print",    l_print},
+    {"sbx_config",   l_config},
+    {"sbx_embedded", l_embedded},
+    {"sbx_realpath", l_realpath},
+    {"sbx_proxy",    l_proxy},
+    {"sbx_heap",     l_heap},
+    {NULL, NULL},
+};
+
+void sandbox_register(lua_State *L)
+{
+    luaL_setfuncs(L, funcs, 0);
+}

@@ -1,0 +1,1 @@
+return { name = "x", prompt = function(i) return {{role="user", content=i.q}} end }
