@@ -7,7 +7,7 @@
 # about; per-group differences carry Holm and BH adjusted p-values.
 set -u
 . tests/lib/harness.sh
-mkrun() { "$bin" tests/lib/mkrun.lua "$@"; }
+mkrun() { "$bin" --trust tests/lib/mkrun.lua "$@"; }
 near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 
 # 1. known discordant counts: 10 right in A only, 3 in B only, 50 both, 37 neither.

@@ -26,8 +26,8 @@ for line in io.lines(arg[1]) do
     end
 end
 LUA
-read -r cid cans crule cgold <<<"$("$bin" "$tmp/pick.lua" "$tmp/run/samples.jsonl" true)"
-read -r wid wans wrule wgold <<<"$("$bin" "$tmp/pick.lua" "$tmp/run/samples.jsonl" false)"
+read -r cid cans crule cgold <<<"$("$bin" --trust "$tmp/pick.lua" "$tmp/run/samples.jsonl" true)"
+read -r wid wans wrule wgold <<<"$("$bin" --trust "$tmp/pick.lua" "$tmp/run/samples.jsonl" false)"
 ok "the run has a correct ($cid) and a wrong ($wid) answer" '[ -n "$cid" ] && [ -n "$wid" ]'
 
 out=$("$bin" explain "$tmp/run" "$cid" 2>&1); rc=$?
@@ -59,7 +59,7 @@ out:close()
 LUA
 mkdir -p "$tmp/edited"
 cp "$tmp/run/run.json" "$tmp/edited/"
-"$bin" "$tmp/edit.lua" "$tmp/run/samples.jsonl" "$tmp/edited/samples.jsonl"
+"$bin" --trust "$tmp/edit.lua" "$tmp/run/samples.jsonl" "$tmp/edited/samples.jsonl"
 out=$("$bin" explain "$tmp/edited" gsm8k-test-0001 2>&1); rc=$?
 ok "two final answers: no answer, reason conflict" '[ $rc -eq 0 ] && grep -q "^answer    (none)   reason: conflict" <<<"$out"'
 ok "both candidates listed, the later one rejected" 'grep -q "answer_colon *\"18\"" <<<"$out" && grep -q "^  \* answer_is *\"20\".*rejected: conflict" <<<"$out"'

@@ -11,7 +11,7 @@ synth_data
 
 limit=60
 start_sim --time-scale 0 --dataset "$synth"
-args=(scripts/gsm8k.lua -m qwen3:8b -e "$URL" --dataset "$synth" --limit $limit -q)
+args=(scripts/gsm8k.lua -m qwen3:8b -e "$URL" --dataset "$synth" --limit $limit -q -c 1) # -c 1: line N of the journal is item N
 "$bin" "${args[@]}" -o "$tmp/ref" >/dev/null 2>&1
 ok "reference run: complete" '[ "$(get "$tmp/ref/summary.json" status)" = complete ]'
 

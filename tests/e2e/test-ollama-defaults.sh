@@ -29,7 +29,7 @@ if not r then print("err", err) os.exit(1) end
 print(r.content)
 print("tokens", tostring(r.prompt_tokens), tostring(r.completion_tokens))
 LUA
-e() { "$bin" "$tmp/echo.lua" "$@" 2>&1; }
+e() { "$bin" --trust "$tmp/echo.lua" "$@" 2>&1; }
 out=$(e "$HURL" qwen-think); echo "# $out" | head -1
 ok "/api/chat: truncate:false is sent" 'echo "$out" | grep -q "'"'"'truncate'"'"':false"'
 ok "...a thinking model (capabilities has thinking), think left out: think:true sent explicitly" \
@@ -43,7 +43,7 @@ out=$(e "$HURL/v1" qwen-think)
 ok "/v1 to Ollama: reasoning_effort sent (think is ignored there), max_tokens for num_predict" \
     'echo "$out" | grep -q "'"'"'reasoning_effort'"'"':'"'"'medium'"'"'" && echo "$out" | grep -q "'"'"'max_tokens'"'"':7" &&
      ! echo "$out" | grep -q "'"'"'think'"'"'"'
-out=$("$bin" --max-completion-tokens "$tmp/echo.lua" "$HURL/v1" plain false 2>&1)
+out=$("$bin" --trust --max-completion-tokens "$tmp/echo.lua" "$HURL/v1" plain false 2>&1)
 ok "--max-completion-tokens: max_completion_tokens instead of max_tokens; think false as reasoning_effort none" \
     'echo "$out" | grep -q "'"'"'max_completion_tokens'"'"':7" && ! echo "$out" | grep -q "max_tokens" &&
      echo "$out" | grep -q "'"'"'reasoning_effort'"'"':'"'"'none'"'"'"'
@@ -57,7 +57,7 @@ assert(chat { model = "m", endpoint = url, options = { num_ctx = 4096 }, message
 ok, err = pcall(chat, { model = "m", endpoint = url, options = { num_ctx = 8192 }, messages = m })
 print("num_ctx", ok, err)
 LUA
-out=$("$bin" "$tmp/misuse.lua" "$HURL" 2>&1)
+out=$("$bin" --trust "$tmp/misuse.lua" "$HURL" 2>&1)
 ok "keep_alive=0 is refused, saying why" 'echo "$out" | grep -q "^keep_alive	false	.*keep_alive=0 unloads the model for every client"'
 ok "a load-time option that changes mid-run (num_ctx 4096 then 8192) is refused" \
     'echo "$out" | grep -q "^num_ctx	false	.*options.num_ctx is 8192, but earlier requests .* sent 4096: it is a load-time option"'
@@ -67,11 +67,11 @@ cat >"$tmp/ctx.lua" <<'LUA'
 local r, err, kind, info = chat { model = "m", endpoint = arg[1], messages = { { role = "user", content = "x" } } }
 print(kind, info.attempts, err)
 LUA
-out=$("$bin" "$tmp/ctx.lua" "$HURL" 2>&1)
+out=$("$bin" --trust "$tmp/ctx.lua" "$HURL" 2>&1)
 ok "a prompt over num_ctx (truncate:false): kind context, 1 attempt, a hint to raise num_ctx ($out)" \
     'echo "$out" | grep -q "^context	1	context: HTTP 400 from .*exceeds the context length (the prompt does not fit the model.s context: raise num_ctx"'
 
-out=$("$bin" --api openai -e "$HURL" "$tmp/ctx.lua" "$HURL" 2>&1)
+out=$("$bin" --trust --api openai -e "$HURL" "$tmp/ctx.lua" "$HURL" 2>&1)
 ok "--api openai on a URL without /v1: a hint" 'echo "$out" | grep -q "did you mean -e $HURL/v1?"'
 
 for p in "${hpids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done

@@ -7,7 +7,7 @@
 # samples; `ollaeval runs` lists run folders newest first.
 set -u
 . tests/lib/harness.sh
-mkrun() { "$bin" tests/lib/mkrun.lua "$@"; }
+mkrun() { "$bin" --trust tests/lib/mkrun.lua "$@"; }
 
 # 1. a simulator run on synthetic data
 synth=$(synth_data 200)
@@ -37,7 +37,7 @@ local style = s:match("<style>(.-)</style>")
 print(n, csp == H.sha256_b64(script or "") and "match" or "mismatch", css == H.sha256_b64(style or "") and "match" or "mismatch")
 EOF
 ok "two script elements: the data and the script; the CSP hashes match the script and the style" \
-    '[ "$("$bin" "$tmp/hash.lua" "$page")" = "$(printf "2\tmatch\tmatch")" ]'
+    '[ "$("$bin" --trust "$tmp/hash.lua" "$page")" = "$(printf "2\tmatch\tmatch")" ]'
 ok "nothing to fetch: no src=, href=, url( or @import" \
     '! grep -qiE "(src|href)=|url\(|@import" "$page"'
 acc=$(get "$tmp/run/summary.json" metrics.accuracy)
@@ -54,7 +54,7 @@ print(require("evals.report").write(arg[1]))
 EOF
 rm -f "$page"
 ok "report.write(run_dir) from Lua writes the same page" \
-    '[ "$("$bin" "$tmp/report.lua" "$tmp/run")" = "$page" ] && cmp -s "$page" "$tmp/first.html"'
+    '[ "$("$bin" --trust "$tmp/report.lua" "$tmp/run")" = "$page" ] && cmp -s "$page" "$tmp/first.html"'
 
 # 2. markup in ids, answers, outputs, model and suite names is text
 mkrun "$tmp/xss" --payload --faults --n 120 --groups 3 --span
@@ -68,7 +68,7 @@ ok "the model name is shown escaped in the title and header" \
 ok "in the data, < is \\u003c" 'grep -q "\\\\u003cimg src=x onerror" "$x"'
 ok "per-group table (3 groups)" '[ "$(grep -o "<table id=\"groups\">.*</table>" "$x" | grep -o "<tr><td>g[0-9]" | wc -l)" = 3 ]'
 ok "errors by class" 'grep -q "<table id=\"errors\"><tbody><tr><td>http</td><td class=\"n\">1</td>" "$x"'
-"$bin" tests/lib/mkrun.lua "$tmp/u" --n 3 >/dev/null
+"$bin" --trust tests/lib/mkrun.lua "$tmp/u" --n 3 >/dev/null
 printf '{"id":"x\xe2\x80\xa8y","index":4,"correct":true,"answer":"a\xe2\x80\xa9b","content":"\\u2028"}\n' >>"$tmp/u/samples.jsonl"
 "$bin" report "$tmp/u" >/dev/null 2>&1
 ok "U+2028 and U+2029 are escaped in the data" \
@@ -101,7 +101,7 @@ s.metrics.maj_at_4, s.metrics.mean_tokens = 0.81, 312.5
 s.metrics.per_group = { algebra = { value = 0.5, ci95 = { 0.3, 0.7 } }, geometry = 0.25, ["<b>x</b>"] = "n/a" }
 f = assert(io.open(arg[1], "w")); f:write(cjson.encode(s)); f:close()
 EOF
-"$bin" "$tmp/metrics.lua" "$tmp/gen/summary.json"
+"$bin" --trust "$tmp/metrics.lua" "$tmp/gen/summary.json"
 "$bin" report "$tmp/gen" >/dev/null 2>&1
 g=$tmp/gen/report.html
 ok "unknown metrics: a rate as a percentage, a count as a number" \

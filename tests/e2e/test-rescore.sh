@@ -20,9 +20,9 @@ before=$(cd "$tmp/src" && sha256sum run.json samples.jsonl summary.json)
 # 1. the run's own suite: the same run
 out=$("$bin" rescore "$tmp/src" -o "$tmp/same" 2>&1); rc=$?
 ok "rescore with the run's suite, no server up: exit 0" '[ $rc -eq 0 ]' || echo "# $out"
-ok "the same counts and metrics" '"$bin" tests/lib/runcheck.lua same "$tmp/src/summary.json" "$tmp/same/summary.json"'
-ok "the very same records, field by field" '"$bin" tests/lib/records.lua same "$tmp/src/samples.jsonl" "$tmp/same/samples.jsonl"'
-ok "the same per-item verdicts" '[ "$("$bin" tests/lib/records.lua verdicts "$tmp/src/samples.jsonl")" = "$("$bin" tests/lib/records.lua verdicts "$tmp/same/samples.jsonl")" ]'
+ok "the same counts and metrics" '"$bin" --trust tests/lib/runcheck.lua same "$tmp/src/summary.json" "$tmp/same/summary.json"'
+ok "the very same records, field by field" '"$bin" --trust tests/lib/records.lua same "$tmp/src/samples.jsonl" "$tmp/same/samples.jsonl"'
+ok "the same per-item verdicts" '[ "$("$bin" --trust tests/lib/records.lua verdicts "$tmp/src/samples.jsonl")" = "$("$bin" --trust tests/lib/records.lua verdicts "$tmp/same/samples.jsonl")" ]'
 ok "the error records are there, copied" '[ "$(get "$tmp/same/summary.json" counts.errors)" = "$errs" ]'
 ok "it says no verdict changed" 'grep -q "verdicts changed   0 (0 now correct, 0 now wrong)" <<<"$out"'
 ok "run.json names the source folder" '[ "$(get "$tmp/same/run.json" rescored_from.dir)" = "$tmp/src" ]'
@@ -48,14 +48,14 @@ end
 return s
 LUA
 out=$("$bin" rescore "$tmp/src" --suite "$tmp/strict.lua" -o "$tmp/strict" 2>&1); rc=$?
-want=$("$bin" tests/lib/records.lua count-ne "$tmp/src/samples.jsonl" correct strict_correct)
+want=$("$bin" --trust tests/lib/records.lua count-ne "$tmp/src/samples.jsonl" correct strict_correct)
 ok "a stricter suite: exit 0" '[ $rc -eq 0 ]' || echo "# $out"
-ok "each item's verdict is now the strict one" '"$bin" tests/lib/records.lua field-eq "$tmp/src/samples.jsonl" strict_correct "$tmp/strict/samples.jsonl" correct'
+ok "each item's verdict is now the strict one" '"$bin" --trust tests/lib/records.lua field-eq "$tmp/src/samples.jsonl" strict_correct "$tmp/strict/samples.jsonl" correct'
 ok "so $want verdicts changed, and it says so" '[ "$want" -gt 0 ] && grep -q "verdicts changed   $want " <<<"$out" && [ "$(get "$tmp/strict/run.json" rescored_from.changed)" = "$want" ]'
 first=$(grep -m1 "changed items" <<<"$out" | grep -oE "gsm8k-test-[0-9]+")
 ok "it lists the changed items, whose verdicts differ ($first)" '[ -n "$first" ] &&
-    [ "$("$bin" tests/lib/records.lua verdicts "$tmp/src/samples.jsonl" | grep "^$first " | cut -d" " -f2)" != "$("$bin" tests/lib/records.lua verdicts "$tmp/strict/samples.jsonl" | grep "^$first " | cut -d" " -f2)" ]'
-ok "the other fields are kept (content, tokens, gold)" '"$bin" tests/lib/records.lua same "$tmp/src/samples.jsonl" "$tmp/strict/samples.jsonl" answer,rule,span,correct,score'
+    [ "$("$bin" --trust tests/lib/records.lua verdicts "$tmp/src/samples.jsonl" | grep "^$first " | cut -d" " -f2)" != "$("$bin" --trust tests/lib/records.lua verdicts "$tmp/strict/samples.jsonl" | grep "^$first " | cut -d" " -f2)" ]'
+ok "the other fields are kept (content, tokens, gold)" '"$bin" --trust tests/lib/records.lua same "$tmp/src/samples.jsonl" "$tmp/strict/samples.jsonl" answer,rule,span,correct,score'
 ok "the new suite is recorded, with its sha256" '[ "$(get "$tmp/strict/run.json" config.suite)" = gsm8k-strict ] && [ "$(get "$tmp/strict/run.json" config.suite_sha256)" = "$(sha256sum < "$tmp/strict.lua" | cut -d" " -f1)" ]'
 ok "the accuracy is the strict accuracy" '[ "$(get "$tmp/strict/summary.json" metrics.accuracy)" = "$(get "$tmp/src/summary.json" metrics.strict_accuracy)" ]'
 

@@ -31,7 +31,7 @@ local r, err, kind, info = chat { model = "m", endpoint = arg[1], messages = { {
 print(kind, err)
 print("server_message", info.server_message)
 LUA
-OPENAI_API_KEY=$key "$bin" "$tmp/client.lua" "http://127.0.0.1:$(cat "$tmp/h.port")/v1" >"$tmp/c.out" 2>&1
+OPENAI_API_KEY=$key "$bin" --trust "$tmp/client.lua" "http://127.0.0.1:$(cat "$tmp/h.port")/v1" >"$tmp/c.out" 2>&1
 sed 's/^/# /' "$tmp/c.out"
 ok "a server echoing the Authorization header in a 400: the key is not in the error nor the server message" \
     '! grep -q "SECRET" "$tmp/c.out"'

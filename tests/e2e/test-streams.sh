@@ -24,7 +24,7 @@ hostile() { # MODE N: starts the server, sets HURL
     for _ in $(seq 100); do [ -s "$tmp/h.port" ] && break; sleep 0.02; done
     HURL=http://127.0.0.1:$(cat "$tmp/h.port"); : >"$tmp/h.port"
 }
-client() { OLLAEVAL_BACKOFF_MS=5 "$bin" --timeout 20 "$tmp/client.lua" "$@"; }
+client() { OLLAEVAL_BACKOFF_MS=5 "$bin" --trust --timeout 20 "$tmp/client.lua" "$@"; }
 
 hostile endless 0
 t0=$(date +%s%N)

@@ -56,9 +56,9 @@ ok "an edited helper module: resume refuses, naming the module (exit 1)" \
 
 # 2. a file that returns nothing, or a number, stays a plain script
 echo 'print("plain")' >"$tmp/plain.lua"; echo 'return 7' >"$tmp/seven.lua"
-out=$("$bin" "$tmp/plain.lua" 2>&1); rc=$?
+out=$("$bin" --trust "$tmp/plain.lua" 2>&1); rc=$?
 ok "a script returning nothing: runs, exit 0" '[ $rc -eq 0 ] && [ "$out" = plain ]'
-"$bin" "$tmp/seven.lua" >/dev/null 2>&1; rc=$?
+"$bin" --trust "$tmp/seven.lua" >/dev/null 2>&1; rc=$?
 ok "a script returning 7: exit 7" '[ $rc -eq 7 ]'
 
 # 3. MMLU: letters, per subject; the score is the simulator's own count
@@ -153,21 +153,21 @@ ok "selfcheck: the graded call is the second turn (4 messages), the first answer
 # 7. script errors: once per message, "every item is failing", --retry-errors
 mkdir -p "$tmp/bug"
 sed 's/item.question/item.questoin/' scripts/gsm8k.lua >"$tmp/bug/gsm8k.lua"
-"$bin" "$tmp/bug/gsm8k.lua" -m qwen3:8b -e "$G" --dataset "$synth" --limit 200 -o "$tmp/bug-run" >/dev/null 2>"$tmp/bug.err"; rc=$?
+"$bin" --trust "$tmp/bug/gsm8k.lua" -m qwen3:8b -e "$G" --dataset "$synth" --limit 200 -o "$tmp/bug-run" >/dev/null 2>"$tmp/bug.err"; rc=$?
 ok "a suite failing on every item stops: exit 1, 'every item is failing'" '[ $rc -eq 1 ] && grep -q "every item is failing" "$tmp/bug.err"'
 ok "...after about 20 items, not 200 ($(jlines "$tmp/bug-run/samples.jsonl"))" '[ "$(jlines "$tmp/bug-run/samples.jsonl")" -lt 60 ]'
 ok "...the error printed once with its traceback, then counted" \
     '[ "$(grep -c "^ollaeval: item" "$tmp/bug.err")" = 1 ] && [ "$(grep -c "stack traceback" "$tmp/bug.err")" -le 2 ] && grep -q "items raised this error" "$tmp/bug.err"'
 cp scripts/gsm8k.lua "$tmp/bug/gsm8k.lua"
-"$bin" "$tmp/bug/gsm8k.lua" -m qwen3:8b -e "$G" --dataset "$synth" --limit 200 -o "$tmp/bug-run" >/dev/null 2>"$tmp/bug2.err"; rc=$?
+"$bin" --trust "$tmp/bug/gsm8k.lua" -m qwen3:8b -e "$G" --dataset "$synth" --limit 200 -o "$tmp/bug-run" >/dev/null 2>"$tmp/bug2.err"; rc=$?
 ok "the fixed suite without --retry-errors: refused, and --retry-errors named" '[ $rc -eq 1 ] && grep -q -- "--retry-errors" "$tmp/bug2.err"'
-"$bin" "$tmp/bug/gsm8k.lua" -m qwen3:8b -e "$G" --dataset "$synth" --limit 200 -o "$tmp/bug-run" --retry-errors -q >/dev/null 2>"$tmp/bug3.err"; rc=$?
+"$bin" --trust "$tmp/bug/gsm8k.lua" -m qwen3:8b -e "$G" --dataset "$synth" --limit 200 -o "$tmp/bug-run" --retry-errors -q >/dev/null 2>"$tmp/bug3.err"; rc=$?
 ok "--retry-errors: exit 0, 200 scored" '[ $rc -eq 0 ] && [ "$(get "$tmp/bug-run/summary.json" counts.scored counts.errors)" = "$(printf "200\n0")" ]'
 ok "--retry-errors: run.json records the change of the suite" \
     '[ "$(get "$tmp/bug-run/run.json" retries.1.changed.1.what)" = suite_sha256 ]'
 # some items failing: exit 3, each distinct message once with its count
 sed 's/(item.question or error("missing field .question."))/(#item.question % 2 == 0 and error("an odd one out") or item.question)/' scripts/gsm8k.lua >"$tmp/bug/gsm8k.lua"
-"$bin" "$tmp/bug/gsm8k.lua" -m qwen3:8b -e "$G" --dataset "$synth" --limit 60 -o "$tmp/some" >/dev/null 2>"$tmp/some.err"; rc=$?
+"$bin" --trust "$tmp/bug/gsm8k.lua" -m qwen3:8b -e "$G" --dataset "$synth" --limit 60 -o "$tmp/some" >/dev/null 2>"$tmp/some.err"; rc=$?
 n_err=$(get "$tmp/some/summary.json" counts.errors)
 ok "some items raising: exit 3 ($n_err errors)" '[ $rc -eq 3 ] && [ "$n_err" -gt 1 ]'
 ok "...the message printed once, and counted ($n_err items)" \

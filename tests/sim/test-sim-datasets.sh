@@ -49,7 +49,7 @@ L
 # ---- MMLU
 n=$(grep -c . "$mmlu")
 start_sim --time-scale 0 --dataset "$mmlu" --accuracy 1 --answers-out "$tmp/mmlu.out"
-right=$("$bin" "$tmp/ask.lua" "$URL" "$mmlu" mmlu "$tmp/mmlu.replies" 2>"$tmp/e") || head -n 20 "$tmp/e"
+right=$("$bin" --trust "$tmp/ask.lua" "$URL" "$mmlu" mmlu "$tmp/mmlu.replies" 2>"$tmp/e") || head -n 20 "$tmp/e"
 # a few questions repeat with the same choices in the same order: those the
 # simulator cannot tell apart (it answers the first)
 check "MMLU at accuracy 1: $right of $n replies name their own gold letter" eval '[ "$right" -ge $((n * 995 / 1000)) ]'
@@ -60,14 +60,14 @@ check "... each answer a letter ($bad not)" [ "$bad" = 0 ]
 forms=$(sed 's/[A-J]/L/g' "$tmp/mmlu.replies" | sort -u | wc -l)
 check "... in $forms surface forms" [ "$forms" -ge 5 ]
 start_sim --time-scale 0 --dataset "$mmlu" --accuracy 0.7 --seed 5
-"$bin" "$tmp/ask.lua" "$URL" "$mmlu" mmlu "$tmp/mmlu7.replies" >/dev/null 2>&1
+"$bin" --trust "$tmp/ask.lua" "$URL" "$mmlu" mmlu "$tmp/mmlu7.replies" >/dev/null 2>&1
 c=$(stat correct)
 check "MMLU at accuracy 0.7: $c of $n right" eval '[ "$c" -ge $((n * 66 / 100)) ] && [ "$c" -le $((n * 74 / 100)) ]'
 
 # ---- MATH-500
 n=$(grep -c . "$math")
 start_sim --time-scale 0 --dataset "$math" --accuracy 1 --answers-out "$tmp/math.out"
-"$bin" "$tmp/ask.lua" "$URL" "$math" math "$tmp/math.replies" >/dev/null 2>"$tmp/e" || head -n 20 "$tmp/e"
+"$bin" --trust "$tmp/ask.lua" "$URL" "$math" math "$tmp/math.replies" >/dev/null 2>"$tmp/e" || head -n 20 "$tmp/e"
 check "MATH-500: all $n problems recognised and answered right" eval '[ "$(grep -c . "$tmp/math.out")" = "$n" ] && [ "$(grep -c "\"correct\":true" "$tmp/math.out")" = "$n" ]'
 boxed=$(grep -c 'boxed{' "$tmp/math.replies")
 check "... every reply has a \\boxed{} answer ($boxed)" [ "$boxed" = "$n" ]
@@ -76,7 +76,7 @@ varied=$(sed 's/.*"gold":\(.*\),"given":\(.*\)}$/\1 \2/' "$tmp/math.out" | awk '
 check "... $varied of $n written differently from the gold (equivalent forms)" eval '[ "$varied" -ge $((n / 10)) ] && [ "$varied" -lt "$n" ]'
 check "... a fraction given as a decimal somewhere" grep -qE '"gold":"\\\\d?frac\{1\}\{2\}","given":"0.5"|"given":"[0-9]*\.[0-9]+"' "$tmp/math.out"
 start_sim --time-scale 0 --dataset "$math" --accuracy 0.6 --seed 2 --answers-out "$tmp/math6.out"
-"$bin" "$tmp/ask.lua" "$URL" "$math" math "$tmp/math6.replies" >/dev/null 2>&1
+"$bin" --trust "$tmp/ask.lua" "$URL" "$math" math "$tmp/math6.replies" >/dev/null 2>&1
 c=$(grep -c '"correct":true' "$tmp/math6.out")
 check "MATH-500 at accuracy 0.6: $c of $n made correct" eval '[ "$c" -ge 260 ] && [ "$c" -le 340 ]'
 

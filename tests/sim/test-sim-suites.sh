@@ -17,7 +17,7 @@ local d = require("cjson").decode(io.open(arg[1]):read("a"))
 local t = d.message and d.message.content or d.response or d.choices[1].message.content
 io.write(t)
 L
-text() { "$bin" "$tmp/text.lua" "${1:-$tmp/b}"; }
+text() { "$bin" --trust "$tmp/text.lua" "${1:-$tmp/b}"; }
 question() { sed -n "$1p" "$synth" | sed 's/^{"question": "\(.*\)", "answer": .*/\1/'; }
 gold() { sed -n "$1p" "$synth" | sed 's/.*#### \([0-9-]*\)"}$/\1/'; }
 # lastnum: the last number of the reply's last line, commas removed
@@ -172,7 +172,7 @@ for i = 2, #arg do
     print(type(v) .. " " .. tostring(v))
 end
 L
-field() { "$bin" "$tmp/get.lua" "$tmp/b" "$@"; }
+field() { "$bin" --trust "$tmp/get.lua" "$tmp/b" "$@"; }
 start_sim --time-scale 0 --dataset "$synth" --accuracy 1
 SCH='{"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"integer"},"confident":{"type":"boolean"}},"required":["reasoning","answer"]}'
 req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"format":'"$SCH"',"messages":[{"role":"user","content":"'"$(question 7)"'"}]}'
