@@ -3,9 +3,10 @@
 --
 --   esc(s)          text as HTML text or attribute value (& < > " ')
 --   json(v)         canonical JSON for embedding in <script type=
---                   "application/json">: object keys sorted, "<", ">", "&"
---                   and U+2028/U+2029 escaped as \uXXXX, so no string can
---                   close the element; NaN and infinities become null
+--                   "application/json"> (ollaeval.canon's SCRIPT style):
+--                   object keys sorted, "<", ">", "&" and U+2028/U+2029
+--                   escaped as \uXXXX, so no string can close the element;
+--                   NaN and infinities become null
 --   page{ title=, body=, data= (or data_json=, already encoded with json),
 --         script=, css= } -> the whole document: one
 --                   file, no network. The Content-Security-Policy forbids
@@ -19,6 +20,7 @@
 --   cut(s, max [, tail]) s cut to at most max bytes at a UTF-8 boundary,
 --                   tail(rest_bytes) appended when cut
 local cjson = require "cjson"
+local canon = require "ollaeval.canon"
 
 local M = {}
 
@@ -36,78 +38,9 @@ function M.esc(s)
 end
 
 
-local JESC = {
-    ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n", ["\r"] = "\\r",
-    ["\t"] = "\\t", ["<"] = "\\u003c", [">"] = "\\u003e", ["&"] = "\\u0026",
-}
-
-
-local function jstr(s)
-    if not s:find('[%c"\\<>&\226]') then return '"' .. s .. '"' end -- nothing to escape
-    s = s:gsub('[%c"\\<>&]', function(c) return JESC[c] or format("\\u%04x", byte(c)) end)
-    s = s:gsub("\226\128\168", "\\u2028"):gsub("\226\128\169", "\\u2029")
-    return '"' .. s .. '"'
-end
-
-
-local function jnum(x)
-    if x ~= x or x == huge or x == -huge then return "null" end
-    if math.type(x) == "integer" then return format("%d", x) end
-    if x == floor(x) and x > -1e15 and x < 1e15 then return format("%d", floor(x)) end
-    return format("%.14g", x)
-end
-
-
-local function is_array(t)
-    local n = #t
-    if n == 0 then return next(t) == nil and getmetatable(t) == cjson.array_mt end
-    local count = 0
-    for _ in pairs(t) do count = count + 1 end
-    return count == n
-end
-
-
-local function enc(v, out)
-    local tv = type(v)
-    if tv == "string" then
-        out[#out + 1] = jstr(v)
-    elseif tv == "number" then
-        out[#out + 1] = jnum(v)
-    elseif tv == "boolean" then
-        out[#out + 1] = v and "true" or "false"
-    elseif tv == "table" then
-        if is_array(v) then
-            out[#out + 1] = "["
-            for i = 1, #v do
-                if i > 1 then out[#out + 1] = "," end
-                enc(v[i], out)
-            end
-            out[#out + 1] = "]"
-        else
-            local keys = {}
-            for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-            table.sort(keys)
-            out[#out + 1] = "{"
-            for i, k in ipairs(keys) do
-                if i > 1 then out[#out + 1] = "," end
-                out[#out + 1] = jstr(k)
-                out[#out + 1] = ":"
-                local x = v[k]
-                if x == nil then x = v[tonumber(k)] end
-                enc(x, out)
-            end
-            out[#out + 1] = "}"
-        end
-    else
-        out[#out + 1] = "null" -- nil, cjson.null, functions
-    end
-end
-
-
+-- canonical JSON for a page's data (ollaeval.canon, style SCRIPT)
 function M.json(v)
-    local out = {}
-    enc(v, out)
-    return concat(out)
+    return canon.encode(v, canon.SCRIPT)
 end
 
 

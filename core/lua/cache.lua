@@ -35,9 +35,9 @@ local core = require "ollaeval.core"
 local options = require "ollaeval.options"
 local backends = require "ollaeval.backends"
 local endpoints = require "ollaeval.endpoints"
+local canon = require "ollaeval.canon"
 
 local format, concat, sort = string.format, table.concat, table.sort
-local mtype, floor = math.type, math.floor
 
 local M = {}
 
@@ -49,75 +49,11 @@ local db             -- the open store, false when off (or failed), nil before t
 local db_path
 
 
--- ---------------------------------------------------------------------------
--- The canonical encoding
-
-local function number(n)
-    if mtype(n) == "integer" then return format("%d", n) end
-    if n ~= n or n == math.huge or n == -math.huge then error("cache key: a number that is not finite", 0) end
-    if n == floor(n) and n > -2 ^ 53 and n < 2 ^ 53 then return format("%d", floor(n)) end
-    return format("%.17g", n)
-end
-
--- A JSON string; lua-cjson escapes every "/" as "\/", undone here.
-local function str(s)
-    return (cjson.encode(s):gsub("\\/", "/"))
-end
-
-local function is_array(t)
-    local n = #t
-    if n == 0 then return false end
-    local count = 0
-    for _ in pairs(t) do count = count + 1 end
-    return count == n
-end
-
-local function enc(v, out)
-    local tv = type(v)
-    if v == nil or v == cjson.null then
-        out[#out + 1] = "null"
-    elseif tv == "boolean" then
-        out[#out + 1] = v and "true" or "false"
-    elseif tv == "number" then
-        out[#out + 1] = number(v)
-    elseif tv == "string" then
-        out[#out + 1] = str(v)
-    elseif tv == "table" then
-        if is_array(v) then
-            out[#out + 1] = "["
-            for i = 1, #v do
-                if i > 1 then out[#out + 1] = "," end
-                enc(v[i], out)
-            end
-            out[#out + 1] = "]"
-        else
-            local keys = {}
-            for k in pairs(v) do
-                if type(k) ~= "string" then error("cache key: a table with a key that is not a string", 0) end
-                keys[#keys + 1] = k
-            end
-            sort(keys)
-            out[#out + 1] = "{"
-            for i, k in ipairs(keys) do
-                if i > 1 then out[#out + 1] = "," end
-                out[#out + 1] = str(k)
-                out[#out + 1] = ":"
-                enc(v[k], out)
-            end
-            out[#out + 1] = "}"
-        end
-    else
-        error("cache key: cannot encode a " .. tv, 0)
-    end
-end
-
--- encode(v) -> canonical JSON: object keys sorted, integral numbers as
--- integers (0 and 0.0 alike), others with 17 digits, an empty table as {},
--- "/" unescaped.
+-- encode(v) -> the canonical JSON of the key (ollaeval.canon, style KEY:
+-- keys sorted, integral numbers as integers, others with 17 digits, an empty
+-- table as {}, "/" unescaped; NaN, infinities and odd keys raise).
 function M.encode(v)
-    local out = {}
-    enc(v, out)
-    return concat(out)
+    return canon.encode(v, canon.KEY)
 end
 
 
