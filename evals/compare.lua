@@ -329,57 +329,29 @@ end
 
 
 
-M.SCRIPT = [==[
-(function () {
-  "use strict";
-  var D = JSON.parse(document.getElementById("data").textContent);
+M.SCRIPT = html.script [==[
   var items = D.items || [];
   var root = document.getElementById("items-app");
   if (!root) return;
   var NAMES = { regressed: "Regressed", fixed: "Fixed", both_wrong: "Both wrong", both_right: "Both right", same: "Same" };
   var mode = "regressed", query = "", shown = 500;
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
-  var controls = el("div", "controls"), buttons = {};
-  ["regressed", "fixed", "both_wrong", "both_right", "all"].forEach(function (m) {
-    var n = m === "all" ? items.length : items.filter(function (r) { return r.bucket === m; }).length;
-    var b = el("button", "", (NAMES[m] || "All") + " " + n);
-    b.setAttribute("data-mode", m);
-    b.setAttribute("data-count", String(n));
-    b.addEventListener("click", function () { mode = m; shown = 500; update(); });
-    buttons[m] = b;
-    controls.appendChild(b);
-  });
-  var search = el("input");
-  search.type = "search";
-  search.placeholder = "search id, answers, gold";
-  search.addEventListener("input", function () { query = search.value.toLowerCase(); update(); });
-  controls.appendChild(search);
-  var status = el("span", "muted");
-  controls.appendChild(status);
-  root.appendChild(controls);
-  var table = el("table"), thead = el("thead"), tr = el("tr");
-  ["id", "bucket", "gold", "A answer", "B answer", "A tokens", "B tokens", "A ms", "B ms"].forEach(function (h, k) {
-    tr.appendChild(el("th", k >= 5 ? "n" : "", h));
-  });
-  thead.appendChild(tr);
-  table.appendChild(thead);
-  var tbody = el("tbody");
-  table.appendChild(tbody);
-  root.appendChild(table);
+  var bar = controls(root, ["regressed", "fixed", "both_wrong", "both_right", "all"],
+    function (m) { return NAMES[m] || "All"; },
+    function (m) { return m === "all" ? items.length : items.filter(function (r) { return r.bucket === m; }).length; },
+    function (m) { mode = m; shown = 500; update(); },
+    "search id, answers, gold",
+    function (q) { query = q.toLowerCase(); update(); });
+  var tbody = table(root, ["id", "bucket", "gold", "A answer", "B answer", "A tokens", "B tokens", "A ms", "B ms"]
+    .map(function (h, k) { return [h, k >= 5 ? "n" : ""]; })).tbody;
   function s(v) { return v == null ? "" : String(v); }
   function update() {
-    for (var m in buttons) buttons[m].className = m === mode ? "on" : "";
+    bar.mark(mode);
     var list = items.filter(function (r) {
       if (mode !== "all" && r.bucket !== mode) return false;
       if (!query) return true;
       return (s(r.id) + "\n" + s(r.gold) + "\n" + s(r.a.answer) + "\n" + s(r.b.answer)).toLowerCase().indexOf(query) >= 0;
     });
-    while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+    clear(tbody);
     list.slice(0, shown).forEach(function (r) {
       var row = el("tr");
       [r.id, NAMES[r.bucket] || r.bucket, r.gold, r.a.answer, r.b.answer, r.a.tokens, r.b.tokens, r.a.latency_ms, r.b.latency_ms]
@@ -388,13 +360,11 @@ M.SCRIPT = [==[
       row.style.cursor = "pointer";
       tbody.appendChild(row);
     });
-    status.textContent = list.length + " items" + (list.length > shown ? " (first " + shown + " listed)" : "");
+    bar.status.textContent = list.length + " items" + (list.length > shown ? " (first " + shown + " listed)" : "");
   }
-  var detail = el("div");
-  detail.id = "detail";
-  root.appendChild(detail);
+  var detail = drawer(root);
   function show(r) {
-    while (detail.firstChild) detail.removeChild(detail.firstChild);
+    clear(detail);
     detail.className = "open";
     var close = el("button", "close", "close ✕");
     close.addEventListener("click", function () { detail.className = ""; });
@@ -415,7 +385,6 @@ M.SCRIPT = [==[
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") detail.className = ""; });
   update();
   document.body.setAttribute("data-ready", "1");
-})();
 ]==]
 
 
@@ -578,18 +547,10 @@ cannot be compared (different datasets).
         out = format("%s/compare-%s-vs-%s", parent, A.dir:match("([^/]+)$"), B.dir:match("([^/]+)$"))
     end
     require("evals.data").mkdir_p(out)
-    local function write(path, s)
-        local tmp = path .. ".tmp"
-        local f, ferr = io.open(tmp, "wb")
-        if not f then io.stderr:write("ollaeval compare: cannot write ", path, ": ", ferr, "\n") return false end
-        local ok, werr = f:write(s)
-        local cok = f:close()
-        if not ok or not cok then
-            os.remove(tmp)
-            io.stderr:write("ollaeval compare: cannot write ", path, ": ", tostring(werr), "\n")
-            return false
-        end
-        return os.rename(tmp, path)
+    local function write(path, text)
+        local ok, werr = html.save(path, text)
+        if not ok then io.stderr:write("ollaeval compare: ", werr, "\n") end
+        return ok
     end
     io.stdout:write(M.text(r))
     if not write(out .. "/compare.json", html.json(r) .. "\n") then return 4 end

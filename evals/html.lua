@@ -19,6 +19,11 @@
 --   pct(x [, d])    "12.34%"; num(x) a short number
 --   cut(s, max [, tail]) s cut to at most max bytes at a UTF-8 boundary,
 --                   tail(rest_bytes) appended when cut
+--   script(js)      a page's script: the shared helpers (D, el, clear,
+--                   controls, table, drawer; see M.JS), then js, inside one
+--                   strict function
+--   save(path, text) -> path  or  nil, err: the page written atomically
+--                   (a temporary file, then a rename)
 local cjson = require "cjson"
 local canon = require "ollaeval.canon"
 
@@ -236,6 +241,96 @@ pre{white-space:pre-wrap;word-break:break-word;background:var(--alt);border:1px 
 mark{background:#ffe58a}
 .msg{margin:6px 0}.msg .role{font-weight:600;color:var(--muted)}
 ]]
+
+
+-- The helpers script(js) puts before a page's own script, in the same
+-- strict function (nothing is global):
+--   D                   the page's data, parsed from the #data element
+--   el(tag, cls, text)  a new element; text only ever by textContent
+--   clear(e)            e without children
+--   controls(root, modes, name, count, pick, placeholder, search)
+--                       the bar above a table: a button per mode ("Name N",
+--                       data-mode and data-count set; pick(mode) on click),
+--                       a search box (search(text) as it changes) and a
+--                       status line; returns { status, mark(mode) }, mark
+--                       lighting the mode's button
+--   table(root, heads)  a table of columns heads = [[label, class], ...]:
+--                       returns { ths, tbody }
+--   drawer(root)        the detail panel (#detail; class "open" shows it)
+M.JS = [==[
+  var D = JSON.parse(document.getElementById("data").textContent);
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
+  function controls(root, modes, name, count, pick, placeholder, search) {
+    var bar = el("div", "controls"), buttons = {};
+    modes.forEach(function (m) {
+      var n = count(m);
+      var b = el("button", "", name(m) + " " + n);
+      b.setAttribute("data-mode", m);
+      b.setAttribute("data-count", String(n));
+      b.addEventListener("click", function () { pick(m); });
+      buttons[m] = b;
+      bar.appendChild(b);
+    });
+    var input = el("input");
+    input.type = "search";
+    input.placeholder = placeholder;
+    input.addEventListener("input", function () { search(input.value); });
+    bar.appendChild(input);
+    var status = el("span", "muted");
+    bar.appendChild(status);
+    root.appendChild(bar);
+    return { status: status, mark: function (mode) { for (var m in buttons) buttons[m].className = m === mode ? "on" : ""; } };
+  }
+  function table(root, heads) {
+    var t = el("table"), thead = el("thead"), tr = el("tr"), ths = [];
+    heads.forEach(function (h) { var th = el("th", h[1] || "", h[0]); ths.push(th); tr.appendChild(th); });
+    thead.appendChild(tr);
+    t.appendChild(thead);
+    var tbody = el("tbody");
+    t.appendChild(tbody);
+    root.appendChild(t);
+    return { ths: ths, tbody: tbody };
+  }
+  function drawer(root) {
+    var d = el("div");
+    d.id = "detail";
+    root.appendChild(d);
+    return d;
+  }
+]==]
+
+
+function M.script(js)
+    return '\n(function () {\n  "use strict";\n' .. M.JS .. js .. "})();\n"
+end
+
+
+-- save(path, text) -> path  or  nil, "cannot write PATH: why". Writes
+-- PATH.tmp, then renames it over PATH: a reader sees the old page or the
+-- new one, never half of one.
+function M.save(path, text)
+    local tmp = path .. ".tmp"
+    local f, ferr = io.open(tmp, "wb")
+    if not f then return nil, format("cannot write %s: %s", path, ferr) end
+    local ok, werr = f:write(text)
+    local cok, cerr = f:close()
+    if not ok or not cok then
+        os.remove(tmp)
+        return nil, format("cannot write %s: %s", path, tostring(werr or cerr))
+    end
+    local rok, rerr = os.rename(tmp, path)
+    if not rok then
+        os.remove(tmp)
+        return nil, format("cannot write %s: %s", path, rerr)
+    end
+    return path
+end
 
 
 -- title: plain text; body: HTML (the static page); data: a Lua value

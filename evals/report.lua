@@ -338,66 +338,35 @@ local function hist_block(title, tbl, label)
 end
 
 
-M.SCRIPT = [==[
-(function () {
-  "use strict";
-  var D = JSON.parse(document.getElementById("data").textContent);
+M.SCRIPT = html.script [==[
   var rows = D.rows || [];
   var NAMES = { all: "All", correct: "Correct", wrong: "Wrong", noanswer: "No answer", truncated: "Truncated", error: "Error" };
   var mode = "all", query = "", sortKey = "i", sortDir = 1, shown = 500, selected = null;
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
-  function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
   var root = document.getElementById("samples-app");
   if (!root) return;
-  var controls = el("div", "controls");
-  var buttons = {};
-  ["all", "correct", "wrong", "noanswer", "truncated", "error"].forEach(function (m) {
-    var n = m === "all" ? rows.length : rows.filter(function (r) { return r.s === m; }).length;
-    var b = el("button", m === mode ? "on" : "", NAMES[m] + " " + n);
-    b.setAttribute("data-mode", m);
-    b.setAttribute("data-count", String(n));
-    b.addEventListener("click", function () { mode = m; shown = 500; update(); });
-    buttons[m] = b;
-    controls.appendChild(b);
-  });
-  var search = el("input");
-  search.type = "search";
-  search.placeholder = "search id, answer, gold, output (regular expression)";
-  search.addEventListener("input", function () { query = search.value; shown = 500; update(); });
-  controls.appendChild(search);
-  var status = el("span", "muted");
-  controls.appendChild(status);
-  root.appendChild(controls);
-  var table = el("table");
-  var thead = el("thead"), htr = el("tr");
+  var bar = controls(root, ["all", "correct", "wrong", "noanswer", "truncated", "error"],
+    function (m) { return NAMES[m]; },
+    function (m) { return m === "all" ? rows.length : rows.filter(function (r) { return r.s === m; }).length; },
+    function (m) { mode = m; shown = 500; update(); },
+    "search id, answer, gold, output (regular expression)",
+    function (q) { query = q; shown = 500; update(); });
   var COLS = [["i", "#", "n"], ["id", "id"], ["s", "result"], ["a", "answer"], ["g", "gold"], ["t", "tokens", "n"], ["l", "latency ms", "n"]];
-  COLS.forEach(function (c) {
-    var th = el("th", c[2] || "", c[1]);
+  var grid = table(root, COLS.map(function (c) { return [c[1], c[2]]; }));
+  var tbody = grid.tbody;
+  COLS.forEach(function (c, k) {
+    var th = grid.ths[k];
     th.style.cursor = "pointer";
     th.addEventListener("click", function () {
       if (sortKey === c[0]) sortDir = -sortDir; else { sortKey = c[0]; sortDir = 1; }
       update();
     });
-    htr.appendChild(th);
   });
-  thead.appendChild(htr);
-  table.appendChild(thead);
-  var tbody = el("tbody");
-  table.appendChild(tbody);
-  root.appendChild(table);
   var more = el("button", "", "show more");
   more.addEventListener("click", function () { shown += 2000; update(); });
   var moreBox = el("div", "controls");
   moreBox.appendChild(more);
   root.appendChild(moreBox);
-  var detail = el("div");
-  detail.id = "detail";
-  root.appendChild(detail);
+  var detail = drawer(root);
   function matcher() {
     if (!query) return null;
     try { return new RegExp(query, "i"); } catch (e) {
@@ -425,7 +394,7 @@ M.SCRIPT = [==[
     var re = matcher();
     var list = rows.filter(function (r) { return (mode === "all" || r.s === mode) && (!re || re.test(text(r))); });
     if (sortKey !== "i" || sortDir !== 1) list.sort(cmp);
-    for (var m in buttons) buttons[m].className = m === mode ? "on" : "";
+    bar.mark(mode);
     clear(tbody);
     var frag = document.createDocumentFragment();
     list.slice(0, shown).forEach(function (r) {
@@ -441,7 +410,7 @@ M.SCRIPT = [==[
       frag.appendChild(tr);
     });
     tbody.appendChild(frag);
-    status.textContent = list.length + " shown of " + rows.length + " embedded" + (list.length > shown ? " (first " + shown + " listed)" : "");
+    bar.status.textContent = list.length + " shown of " + rows.length + " embedded" + (list.length > shown ? " (first " + shown + " listed)" : "");
     moreBox.style.display = list.length > shown ? "flex" : "none";
   }
   function pre(parent, title, s) {
@@ -539,7 +508,6 @@ M.SCRIPT = [==[
   fromHash();
   window.addEventListener("hashchange", fromHash);
   document.body.setAttribute("data-ready", "1");
-})();
 ]==]
 
 
@@ -801,20 +769,7 @@ end
 function M.write(dir)
     local run, err = runs.load(dir, { light = true })
     if not run then return nil, err end
-    local page = M.build(run)
-    local path = run.dir .. "/report.html"
-    local tmp = path .. ".tmp"
-    local f, ferr = io.open(tmp, "wb")
-    if not f then return nil, format("cannot write %s: %s", path, ferr) end
-    local ok, werr = f:write(page)
-    local cok, cerr = f:close()
-    if not ok or not cok then
-        os.remove(tmp)
-        return nil, format("cannot write %s: %s", path, tostring(werr or cerr))
-    end
-    local rok, rerr = os.rename(tmp, path)
-    if not rok then return nil, format("cannot write %s: %s", path, rerr) end
-    return path
+    return html.save(run.dir .. "/report.html", M.build(run))
 end
 
 
