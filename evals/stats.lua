@@ -37,6 +37,8 @@
 --   z(p)                      -> the standard normal quantile
 -- Errors in the arguments (mismatched lengths, bad counts) raise.
 
+local metrics = require "evals.metrics"
+
 local M = {}
 
 local sqrt, log, exp, floor = math.sqrt, math.log, math.exp, math.floor
@@ -57,20 +59,13 @@ local function num(x, fn)
 end
 
 
+-- (the formula is metrics.wilson's; here z defaults to the exact 95% one,
+-- and n <= 0 raises)
 function M.wilson(k, n, z)
-    z = z or Z95
     if type(k) ~= "number" or type(n) ~= "number" or n <= 0 or k < 0 or k > n then
         error("stats.wilson: need 0 <= k <= n and n > 0", 2)
     end
-    local p = k / n
-    local z2 = z * z
-    local denom = 1 + z2 / n
-    local centre = (p + z2 / (2 * n)) / denom
-    local half = z * sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    local lo, hi = centre - half, centre + half
-    if k == 0 then lo = 0 end
-    if k == n then hi = 1 end
-    return lo, hi
+    return metrics.wilson(k, n, z or Z95)
 end
 
 
