@@ -269,19 +269,23 @@ void sim_dataset_free(sim_dataset *d)
 }
 
 /* How many of an item's choices occur in order in the text from `from`
- * on (each after the previous one). */
+ * on (each after the previous one), then how many bytes of them: of two
+ * repeated questions whose choices differ by a final "." (MMLU has such a
+ * pair), the prompt with the periods matches the item with them. */
 static int choices_in(const sim_item *it, const char *np, size_t nl, size_t from)
 {
     int k = 0;
+    size_t bytes = 0;
     for (int c = 0; c < it->nchoice; c++) {
         size_t cl = strlen(it->choice[c]);
         const char *hit = memmem(np + from, nl - from, it->choice[c], cl);
         if (!hit)
             continue;
         k++;
+        bytes += cl;
         from = (size_t)(hit - np) + cl;
     }
-    return k;
+    return k * 65536 + (int)(bytes < 65535 ? bytes : 65535);
 }
 
 /* The best match so far: the question that ends last (asked after any
@@ -551,16 +555,58 @@ void sim_answer_make(sim_server *s, sim_job *j, const sim_ask *a)
     j->ntok = sim_count_pieces(j->text[0], j->len[0]) + sim_count_pieces(j->text[1], j->len[1]);
 }
 
+/* Whether items a and b are in the same words (question and choices): a
+ * request cannot tell them apart, so find_item names the first of them. */
+static int same_words(const sim_item *a, const sim_item *b)
+{
+    if (a->qlen != b->qlen || a->nchoice != b->nchoice || memcmp(a->question, b->question, a->qlen))
+        return 0;
+    for (int c = 0; c < a->nchoice; c++)
+        if (strcmp(a->choice[c], b->choice[c]))
+            return 0;
+    return 1;
+}
+
+/* The first item after i in the same words as i with no answer yet, or -1
+ * (its twins share i's hash chain; short questions are all in shortq). */
+static int unanswered_twin(const sim_dataset *d, int i)
+{
+    const sim_item *a = &d->items[i];
+    if (a->qlen >= KWIN) {
+        for (int k = a->next; k >= 0; k = d->items[k].next)
+            if (!d->items[k].state && same_words(a, &d->items[k]))
+                return k;
+        return -1;
+    }
+    for (int k = 0; k < d->nshort; k++) {
+        int q = d->shortq[k];
+        if (q > i && !d->items[q].state && same_words(a, &d->items[q]))
+            return q;
+    }
+    return -1;
+}
+
 /* The first complete answer to an item counts, in /stats and the file;
- * with --answers-all every complete answer goes to the file. */
+ * with --answers-all every complete answer goes to the file. A question
+ * asked again in the same words (MMLU repeats some) is the next of its
+ * twins not answered yet, so each of them gets its line. */
 void sim_answer_record(sim_server *s, sim_job *j)
 {
-    sim_item *it = &s->ds.items[j->item];
+    int idx = j->item;
+    sim_item *it = &s->ds.items[idx];
+    const char *gold_asked = it->gold;
+    if (it->state) {
+        int t = unanswered_twin(&s->ds, idx);
+        if (t >= 0)
+            idx = t, it = &s->ds.items[t];
+    }
     int first = !it->state;
     if (!first && !s->cfg.answers_all)
         return;
     int lost = j->truncated || j->answer_cut; /* cut by num_predict or a stop */
     int ok = j->item_correct && !lost;
+    if (strcmp(it->gold, gold_asked)) /* a twin with another gold: is the answer its gold? */
+        ok = !lost && j->given && !strcmp(j->given, it->gold);
     if (first) {
         it->state = ok ? 1 : 2;
         if (ok)
@@ -571,7 +617,7 @@ void sim_answer_record(sim_server *s, sim_job *j)
     if (!s->answers_out)
         return;
     oe_buf b = {0};
-    out_printf(&b, "{\"index\":%d,\"correct\":%s,\"gold\":", j->item, ok ? "true" : "false");
+    out_printf(&b, "{\"index\":%d,\"correct\":%s,\"gold\":", idx, ok ? "true" : "false");
     out_json_cstr(&b, it->gold);
     out_puts(&b, ",\"given\":");
     out_json_cstr(&b, lost ? "" : j->given);

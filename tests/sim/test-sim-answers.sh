@@ -95,6 +95,26 @@ check "MATH-style dataset: problem field, latex gold in \\boxed{}, whitespace-no
 start_sim --time-scale 0 --dataset "$tmp/mmlu.jsonl" --accuracy 1
 req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"Which organelle is known as the powerhouse of the cell in eukaryotes?\nA. nucleus\nB. mitochondrion"}]}'
 check "MMLU-style dataset: integer answer with choices gives letter B" eval 'curl -s "$URL/stats" | grep -qF "\"correct_ids\":[0]" && content | grep -qE "(B\.?|\{B\}|\*\*B\*\*|: B)$"'
+# A question repeated in the same words (MMLU has some): each asking goes to
+# the next twin not answered yet, so each twin gets its line in --answers-out.
+cat >"$tmp/twins.jsonl" <<'J'
+{"question": "Which organelle is known as the powerhouse of the cell in eukaryotes?", "choices": ["nucleus", "mitochondrion", "ribosome", "golgi"], "answer": 1}
+{"question": "What is two plus two?", "choices": ["3", "4"], "answer": 1}
+{"question": "Which organelle is known as the powerhouse of the cell in eukaryotes?", "choices": ["nucleus", "mitochondrion", "ribosome", "golgi"], "answer": 1}
+{"question": "What is two plus two?", "choices": ["3", "4"], "answer": 1}
+{"question": "Which organelle is known as the powerhouse of the cell in eukaryotes?", "choices": ["nucleus", "ribosome"], "answer": 0}
+J
+start_sim --time-scale 0 --dataset "$tmp/twins.jsonl" --accuracy 1 --answers-out "$tmp/twins-ans.jsonl"
+for q in "Which organelle is known as the powerhouse of the cell in eukaryotes?\nA. nucleus\nB. mitochondrion\nC. ribosome\nD. golgi" "What is two plus two?\nA. 3\nB. 4"; do
+    for _ in 1 2 3; do
+        req POST /api/chat -d '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"'"$q"'"}]}'
+    done
+done
+idx=$(sed 's/^{"index":\([0-9]*\),.*/\1/' "$tmp/twins-ans.jsonl" | sort -n | tr '\n' ' ')
+check "a question asked again goes to its next twin: lines for items 0 1 2 3, not 4 (other choices) ($idx)" \
+    [ "$idx" = "0 1 2 3 " ]
+check "the twins are recorded correct" [ "$(grep -c '"correct":true' "$tmp/twins-ans.jsonl")" = 4 ]
+
 "$bin" sim --dataset "$tmp/none.jsonl" >/dev/null 2>"$tmp/e"; rc=$?
 check "missing dataset: exit 2 naming --dataset" eval '[ $rc = 2 ] && grep -q -- "--dataset" "$tmp/e"'
 
