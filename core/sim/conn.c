@@ -359,7 +359,9 @@ void sim_send(sim_conn *c, int status, const char *ctype, const char *extra,
 void sim_send_error(sim_conn *c, int api, int status, const char *msg)
 {
     oe_buf b = {0};
-    const char *extra = status == 429 ? "Retry-After: 1\r\n" : NULL;
+    char ra[40];
+    snprintf(ra, sizeof ra, "Retry-After: %d\r\n", c->srv->cfg.retry_after);
+    const char *extra = status == 429 && c->srv->cfg.retry_after > 0 ? ra : NULL;
     if (api == API_OPENAI) {
         const char *type = status == 400   ? "invalid_request_error"
                            : status == 404 ? "not_found_error"

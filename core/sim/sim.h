@@ -76,6 +76,7 @@ typedef struct sim_config {
     int answers_all;          /* every complete answer, not only the first */
     double fault_rate[F_NKINDS];
     double stall_ms;
+    int retry_after;          /* seconds in a 429's Retry-After; 0: no header */
     long fault_after, fault_first;
     int quiet;
     size_t max_body;
