@@ -205,8 +205,9 @@ local function plan(suite, suite_file, opt)
 end
 
 
--- The keys --retry-errors lets differ: the suite's code and its modules.
-local CODE_KEYS = { "suite_sha256", "suite_version" }
+-- The keys --retry-errors lets differ: the suite's code and its modules
+-- (not its version: a new version says the prompt or grading changed).
+local CODE_KEYS = { "suite_sha256" }
 
 local function same_run(old, new, retry)
     local a = old
@@ -269,7 +270,10 @@ local function resume(run)
         local what, was, now_is = same_run(old.config, run.config, retry)
         if what then
             local hint = ""
-            if not retry and (what == "suite_sha256" or what == "suite_version" or what:find("^module ")) then
+            if what == "suite_version" then -- the suite says its prompt or grading changed
+                what, hint = "suite version", "; a suite's version changes with its prompt or grading, so the scores "
+                    .. "of the two would not compare"
+            elseif not retry and (what == "suite_sha256" or what:find("^module ")) then
                 hint = "; after fixing the suite, --retry-errors redoes the items that ended with errors"
             end
             die("cannot resume %s: its %s was %s, this run's is %s; use another -o DIR%s", dir, what, was, now_is, hint)

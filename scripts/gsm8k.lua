@@ -16,7 +16,7 @@ local ASK = "Solve the following math problem step by step. At the end, write th
 
 return {
     name = "gsm8k",
-    version = "1",
+    version = "2", -- 2: graded by the current extraction rules (conflict, truncated, JSON, ...)
     dataset = { url = BASE .. "test.jsonl", file = "test.jsonl", shared = "gsm8k/test.jsonl",
                 sha256 = "3730d312f6e3440559ace48831e51066acaca737f6eabec99bccb9e4b3c39d14" },
     train = { url = BASE .. "train.jsonl", file = "train.jsonl", shared = "gsm8k/train.jsonl",
