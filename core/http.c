@@ -190,6 +190,11 @@ static void finish(CURL *e, CURLcode rc)
         r->idle = NULL;
     }
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+    long hops = 0;
+    char *eff = NULL;
+    free(r->final_url); /* (a requeued request is sent again) */
+    r->final_url = curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &hops) == CURLE_OK && hops > 0 &&
+                   curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff ? strdup(eff) : NULL;
     r->t_end = oe_now();
     if (rc == CURLE_WRITE_ERROR && r->err == OE_OK && r->stream && r->stream->failed)
         rc = CURLE_OK; /* cb_write stopped a failed stream: its error is the stream's */

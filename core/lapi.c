@@ -149,7 +149,8 @@ static const char *const FIELDS[] = {"url", "method", "body", "headers", "timeou
  * requeue: a 503/429 goes back to the front of the window's FIFO (req.c)
  * until `deadline` seconds from now have passed.
  * Without progress (yields): -> {status=, body=, headers= | retry_after=,
- *   queued_ms=, ttfb_ms=, total_ms=, overloads=, stream=}  or  nil, message, kind,
+ *   queued_ms=, ttfb_ms=, total_ms=, overloads=, final_url= (after a redirect),
+ *   stream=}  or  nil, message, kind,
  *   overloads (the 503/429 replies it was requeued after).
  * With progress (a streamed request): starts it and returns nothing at
  * once; core.request_next() then gives its text and its end.
@@ -399,6 +400,10 @@ static int push_response(lua_State *co, oe_task *t)
         }
         lua_pushinteger(co, r->overloads);
         lua_setfield(co, -2, "overloads");
+        if (r->final_url) { /* a redirect was followed */
+            lua_pushstring(co, r->final_url);
+            lua_setfield(co, -2, "final_url");
+        }
         /* waiting for a slot before it was first sent (overload waits after are not) */
         lua_pushnumber(co, (r->t_sent ? r->t_sent : r->t_start) - r->t_queued);
         lua_setfield(co, -2, "queued_ms");

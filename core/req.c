@@ -114,6 +114,7 @@ void req_free(oe_req *r)
     free(r->url);
     free(r->body);
     free(r->userpwd);
+    free(r->final_url);
     curl_slist_free_all(r->headers);
     buf_free(&r->resp_headers);
     buf_free(&r->resp_body);

@@ -51,6 +51,7 @@ typedef struct oe_req {
     void *ud;                /* the callbacks' data (lapi.c: the task) */
     /* response, set by http.c */
     long status;
+    char *final_url;         /* the URL redirects ended at, or NULL (none followed) */
     oe_buf resp_headers, resp_body;
     enum oe_errkind err;
     char errmsg[256];

@@ -34,7 +34,8 @@
 --   overloads          503/429 replies it waited out, every call (back-pressure, not retries)
 --   calls              one sample: every call, in order, as {name, model, endpoint,
 --                      messages, content, thinking, done_reason, prompt_tokens,
---                      completion_tokens, thinking_tokens, latency_ms, attempts};
+--                      completion_tokens, thinking_tokens, latency_ms, attempts,
+--                      final_url (only when a redirect was followed)};
 --                      the graded call leaves out messages, content and thinking
 --                      (they are the record's own)
 --   samples            several samples (suite.samples > 1): per sample {sample,

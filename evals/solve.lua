@@ -60,7 +60,7 @@ local function call_record(req, model, res, err, kind, info)
     local c = { name = req.name, model = model, messages = req.messages }
     if res then
         c.model = res.model or model
-        c.endpoint = res.endpoint
+        c.endpoint, c.final_url = res.endpoint, res.final_url -- (final_url: where a redirect ended)
         c.content, c.thinking, c.done_reason = res.content, res.thinking, res.done_reason
         c.prompt_tokens, c.completion_tokens, c.thinking_tokens = res.prompt_tokens, res.completion_tokens,
             res.thinking_tokens

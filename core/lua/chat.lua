@@ -8,6 +8,7 @@ local options = require "ollaeval.options"
 local backends = require "ollaeval.backends"
 local endpoints = require "ollaeval.endpoints"
 local cache = require "ollaeval.cache"
+local answered = require "ollaeval.answered"
 local checkfield = require("ollaeval.http").checkfield
 local D = require "ollaeval.defaults"
 
@@ -168,7 +169,7 @@ local function attempt(backend, url_base, url, body, req, stream, record, left_s
             return nil, format("context: HTTP 400 from %s: %s (the prompt does not fit the model's context: "
                 .. "raise num_ctx, e.g. --num-ctx, or shorten the prompt)", url, msg), "context", res
         end
-        return nil, format("HTTP %d from %s: %s", res.status, url, msg), "http", res
+        return nil, format("HTTP %d from %s: %s", res.status, answered.where(url, res), msg), "http", res
     end
     if stream then
         local s = res.stream
@@ -318,6 +319,7 @@ function M.chat(req)
     fields.attempts, fields.endpoint, fields.raw = info.attempts, endpoint, raw
     fields.overloads = info.overloads
     fields.model = type(raw) == "table" and raw.model or model
+    answered.check(endpoint, model, fields, res) -- another model or server answered: warned, recorded
     cache.store(ckey, fields)
     return fields
 end

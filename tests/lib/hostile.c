@@ -19,6 +19,9 @@
  *                /api/show lists "thinking" for a model named *think*
  *   redirect     301 from /api/chat to /moved/api/chat, which answers a POST
  *                (a GET gets a 404, as a chat endpoint would)
+ *   redirect-host  the same, to http://localhost:PORT/moved/api/chat: another
+ *                host name for the same server
+ *   othermodel   good answers that name the model "other:7b"
  *   ctx          400 "the input length exceeds the context length" (Ollama,
  *                truncate=false)
  * The good answer is an Ollama chat reply (NDJSON when the request asked
@@ -86,6 +89,14 @@ static const char GOOD_NDJSON[] =
 static const char GOOD_JSON[] =
     "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"The answer is 4.\"},\"done\":true,"
     "\"done_reason\":\"stop\",\"prompt_eval_count\":5,\"eval_count\":6}";
+static const char OTHER_NDJSON[] =
+    "{\"model\":\"other:7b\",\"message\":{\"role\":\"assistant\",\"content\":\"The answer is 4.\"},\"done\":false}\n"
+    "{\"model\":\"other:7b\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
+    "\"done_reason\":\"stop\",\"prompt_eval_count\":5,\"eval_count\":6}\n";
+static const char OTHER_JSON[] =
+    "{\"model\":\"other:7b\",\"message\":{\"role\":\"assistant\",\"content\":\"The answer is 4.\"},\"done\":true,"
+    "\"done_reason\":\"stop\",\"prompt_eval_count\":5,\"eval_count\":6}";
+static int port; /* the port it listens on */
 static const char GOOD_SSE[] =
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The answer is 4.\"}}]}\n\n"
     "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
@@ -155,12 +166,21 @@ static void bad(int fd, const char *mode, const char *req)
         echo(fd, req);
         return;
     }
-    if (strcmp(mode, "redirect") == 0) {
+    if (strcmp(mode, "othermodel") == 0) {
+        int stream = strstr(req, "\"stream\":true") != NULL;
+        head(fd, 200, stream ? "application/x-ndjson" : "application/json", NULL);
+        say(fd, stream ? OTHER_NDJSON : OTHER_JSON);
+        return;
+    }
+    if (strcmp(mode, "redirect") == 0 || strcmp(mode, "redirect-host") == 0) {
         if (strncmp(req, "GET ", 4) == 0) {
             head(fd, 404, "text/plain", NULL);
             say(fd, "404 page not found");
         } else if (strncmp(req, "POST /api/chat", 14) == 0) {
-            head(fd, 301, "text/plain", "Location: /moved/api/chat\r\n");
+            char loc[128] = "Location: /moved/api/chat\r\n";
+            if (mode[8]) /* redirect-host */
+                snprintf(loc, sizeof loc, "Location: http://localhost:%d/moved/api/chat\r\n", port);
+            head(fd, 301, "text/plain", loc);
         } else {
             good(fd, mode, req);
         }
@@ -227,7 +247,8 @@ int main(int argc, char **argv)
     if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 64) ||
         getsockname(s, (struct sockaddr *)&a, &len))
         return 1;
-    printf("%d\n", ntohs(a.sin_port));
+    port = ntohs(a.sin_port);
+    printf("%d\n", port);
     fflush(stdout);
     static char req[1 << 20];
     for (long k = 0;; k++) {
