@@ -324,6 +324,12 @@ static int parse_args(lua_State *L, int argc, char **argv, oe_cmdline *c)
             } else if (!val) {
                 if (i + 1 >= argc)
                     return usage_error("--%s needs a value (%s)", o->lng, o->arg);
+                const char *unused;
+                if (argv[i + 1][0] == '-' && find_opt(argv[i + 1], &unused)) { /* `-m -q`: not a model */
+                    char what[160];
+                    snprintf(what, sizeof what, "--%s needs a value (%s)", o->lng, o->arg);
+                    return usage_error("%s, not the option %s", what, argv[i + 1]);
+                }
                 val = argv[++i];
             }
             if (val && check_value(o, val))

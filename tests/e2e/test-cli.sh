@@ -15,6 +15,9 @@ ok "bad value: exit 2" '[ $rc -eq 2 ]'
 ok "bad value: one line naming the option" '[ $(wc -l <<<"$err") -eq 1 ] && grep -q -- "--concurrency" <<<"$err"'
 err=$("$bin" --timeout 2>&1); rc=$?
 ok "missing value: exit 2" '[ $rc -eq 2 ] && grep -q -- "--timeout" <<<"$err"'
+err=$("$bin" scripts/gsm8k.lua -m -q 2>&1); rc=$?
+ok "an option where a value belongs (-m -q): exit 2, naming both" \
+    '[ $rc -eq 2 ] && grep -qF -- "--model needs a value (NAME), not the option -q" <<<"$err"'
 err=$("$bin" "$tmp/none.lua" 2>&1); rc=$?
 ok "missing script: exit 1 with its name" '[ $rc -eq 1 ] && grep -q "none.lua" <<<"$err"'
 
