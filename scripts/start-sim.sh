@@ -30,7 +30,8 @@ start_sim_bg() {
     $wrap "${cmd[@]}" --port 0 "$@" >"$log" 2>&1 </dev/null &
     SIM_PID=$! SIM_URL=""
     for _ in $(seq 500); do
-        SIM_URL=$(sed -n '1s/^ollaeval sim listening on \(http:[^ ]*\).*/\1/p' "$log" 2>/dev/null)
+        # (the line may come after others: the dataset's, without --quiet)
+        SIM_URL=$(sed -n 's/^ollaeval sim listening on \(http:[^ ]*\).*/\1/p' "$log" 2>/dev/null | head -n 1)
         [ -n "$SIM_URL" ] && return 0
         kill -0 "$SIM_PID" 2>/dev/null || break
         sleep 0.02
