@@ -15,17 +15,13 @@ bin=${1:-./ollaeval}
 shift
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1319 100000 1000000)
-shared=${OLLAEVAL_SHARED:-../shared}
 tmp=$(mktemp -d)
 trap 'kill $SIM_PID 2>/dev/null; rm -rf "$tmp"' EXIT
 . scripts/start-sim.sh
 
-src="$shared/datasets/gsm8k/test.jsonl"
-if [ ! -s "$src" ]; then
-    src=$tmp/synth.jsonl
-    "$bin" scripts/synthetic.lua --n 1319 >"$src"
-    echo "(no GSM8K at $shared: synthetic problems of the same shape)"
-fi
+. bench/data.sh
+bench_data "$bin" "$tmp" || exit 1
+src=$DATA
 start_sim_bg -b "$bin" -l "$tmp/sim.log" --quiet --time-scale 0 --parallel 64 --dataset "$src" || exit 1
 url=$SIM_URL
 

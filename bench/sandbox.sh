@@ -14,17 +14,13 @@ set -u
 cd "$(dirname "$0")/.."
 bin=${1:-./ollaeval}
 rounds=${2:-5}
-shared=${OLLAEVAL_SHARED:-../shared}
 tmp=$(mktemp -d)
 trap 'kill $SIM_PID 2>/dev/null; rm -rf "$tmp"' EXIT
 . scripts/start-sim.sh
 
-data="$shared/datasets/gsm8k/test.jsonl"
-if [ ! -s "$data" ]; then
-    data=$tmp/synth.jsonl
-    "$bin" scripts/synthetic.lua --n 1319 >"$data"
-    echo "(no GSM8K at $shared: synthetic problems of the same shape)"
-fi
+. bench/data.sh
+bench_data "$bin" "$tmp" || exit 1
+data=$DATA
 start_sim_bg -b "$bin" -l "$tmp/sim.log" --quiet --time-scale 0 --parallel 64 --dataset "$data" || exit 1
 echo "\$ $bin [--trust] scripts/gsm8k.lua -q -m qwen3:8b -e $SIM_URL -c 64 --dataset $data -o DIR"
 mkdir -p "$tmp/own"
