@@ -10,10 +10,12 @@
 #   synthetic problems (scripts/synthetic.lua), run as the suite "synthetic"
 #   so nothing calls them GSM8K.
 # The first lines say which. RUN OPTIONS go to the run (--limit N, -c N, ...).
+# The binary: ./ollaeval, or $OLLAEVAL (the tests run it with the build they
+# test, the sanitizer build among them).
 # Exit status: the run's (README: 0 every item scored).
 set -u
 cd "$(dirname "$0")/.."
-bin=./ollaeval
+bin=${OLLAEVAL:-./ollaeval}
 host=${OLLAMA_HOST:-http://localhost:11434}
 case "$host" in *://*) ;; *) host="http://$host" ;; esac
 tmp=$(mktemp -d)

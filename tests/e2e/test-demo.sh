@@ -22,7 +22,7 @@ ok "...20 items scored, suite 'synthetic' with its note" \
     '[ "$(get "$tmp/demo/summary.json" counts.scored suite.name)" = "$(printf "20\nsynthetic")" ] &&
      grep -q "not GSM8K" "$tmp/demo/summary.json"'
 ok "...the table is titled synthetic, the ids are synthetic-NNNN, none says gsm8k" \
-    'grep -q "^synthetic v1  model qwen3:8b" "$tmp/demo.out" && ! grep -qi gsm8k "$tmp/demo/samples.jsonl" &&
+    'grep -q "^synthetic v2  model qwen3:8b" "$tmp/demo.out" && ! grep -qi gsm8k "$tmp/demo/samples.jsonl" &&
      [ "$(grep -c "\"id\":\"synthetic-00[0-9][0-9]\"" "$tmp/demo/samples.jsonl")" = 20 ]'
 ok "...the problems were written into the cache once" '[ "$(get "$tmp/cache/synthetic-1319.jsonl" "#lines")" = 1319 ]'
 done_testing
