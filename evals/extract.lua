@@ -1,9 +1,10 @@
 -- evals/extract.lua: finding the final answer in a model's response.
 --
 --   split_reasoning(content, thinking) -> answer_text, reasoning, status, offset
+--   answer_text(content)   -> answer_text, status, offset  (no reasoning built)
 --   extract(text [, opts]) -> answer, rule, s, e   or  nil, reason [, s, e]
---   strict(text)           -> answer               or  nil
---   cut_runon(text [, question]) -> text, cut_at, why
+--   strict(text [, opts])  -> answer               or  nil
+--   cut_runon(text [, question [, full]]) -> text, cut_at, why
 --
 -- Answers are returned raw ("$1,234.50", "18 \text{ dollars}", "2.5 million");
 -- numeric.lua normalises them. s and e are the byte positions (inclusive) of
@@ -12,7 +13,21 @@
 -- givens, its "how many X" the asked quantity); trace = a table that
 -- extract fills with what it considered (explain.lua prints it):
 -- trace.cut = {at, why}, trace.candidates = {{rule, raw, s, e, why}...},
--- trace.winner = index, trace.reason.
+-- trace.winner = index, trace.reason; full = true runs every rule's own
+-- test, without the shortcuts below (tests compare the two).
+--
+-- Cost (grading runs once per sample, so it is on the hot path): every rule
+-- is looked for only when a plain find shows its trigger ("####", "nswer",
+-- "A:", "\\", "**", '":'); patterns are anchored at a known position, never
+-- run over the whole text (an unanchored pattern costs a pass per start
+-- byte); lines come from the newline positions cut_runon records while it
+-- walks the text once (NL); the question is read only when a rule asks for
+-- its givens or noun. Shortcuts, each a necessary condition checked on a few
+-- bytes before the rule's own test (off with opts.full): hedged() needs a
+-- letter, space or dash beside the value, or "etween" before it;
+-- cut_runon's repeat checks need the question's first bytes in the text or
+-- a final "?"; strict() after extract() on the same text reuses its cut
+-- when the question played no part.
 --
 -- How extract decides (peers.md §6; lm-eval #3438, #1204, #3214):
 -- 1. Run-ons are cut first (cut_runon): "<|im_end|>", "<|eot_id|>", "</s>" and
@@ -207,6 +222,15 @@ end
 
 -- Numbers --------------------------------------------------------------------
 
+-- The newline positions of the text cut_runon returned last (NL.text):
+-- NL[1..NL.n]. Lines are then found without searching the text again.
+local NL = { n = 0 }
+
+-- The last cut_runon: its input, result, and whether the question played
+-- no part (so strict(), which passes none, reuses it).
+local LAST_CUT = {}
+
+
 local function is_digit(c) return c and c >= 48 and c <= 57 end
 local function is_alpha(c)
     return c and ((c >= 65 and c <= 90) or (c >= 97 and c <= 122))
@@ -216,6 +240,7 @@ end
 -- Sign and currency right after position i: returns the index after them.
 local function skip_sign_currency(text, i)
     local c = byte(text, i)
+    if c and c >= 48 and c <= 57 then return i end               -- a digit: none
     if c == 45 or c == 43 then                                   -- - +
         i = i + 1
     elseif c == 226 and (sub(text, i, i + 2) == MINUS
@@ -265,6 +290,14 @@ local function exponent_at(text, e)
 end
 
 
+-- Bytes after a run of digits that may continue the number (groups, decimals,
+-- a clock time, exponents, a fraction, a percent, a scale word); after any
+-- other byte, or a "." without a digit, the digits are the number.
+local NUMBER_GOES_ON = {}
+for _, b in ipairs({ 44, 226, 46, 58, 101, 69, 94, 32, 120, 42, 92, 194, 195, 47, 37 }) do
+    NUMBER_GOES_ON[b] = true
+end
+
 local SCALE_WORDS = { thousand = true, million = true, billion = true, trillion = true }
 local SCALE_FIRST = { [116] = true, [109] = true, [98] = true, [84] = true, [77] = true,
                       [66] = true }                                 -- t m b T M B
@@ -305,6 +338,10 @@ local function number_at(text, i, allow_words)
             if we then return sub(text, i, we), we end
         end
         return nil
+    end
+    c = byte(text, e)
+    if not NUMBER_GOES_ON[c] or (c == 46 and not is_digit(byte(text, e + 1))) then
+        return sub(text, i, e - 1), e - 1                         -- "18", "18.", "18\n"
     end
     while true do                                  -- thousands groups
         c = byte(text, e)
@@ -890,6 +927,14 @@ for kind, list in pairs({ turn = TURNS, problem = PROBLEMS }) do
         table.insert(BY_FIRST[c], { p, kind })
     end
 end
+-- and the prefix all of a key's candidates share ("### "), checked first
+for _, cands in pairs(BY_FIRST) do
+    local cp = cands[1][1]
+    for _, c in ipairs(cands) do
+        while sub(c[1], 1, #cp) ~= cp do cp = sub(cp, 1, -2) end
+    end
+    cands.cp = #cp > 2 and cp or nil
+end
 
 
 -- Where the first answer anchor or piece of working is, or nil.
@@ -909,6 +954,10 @@ end
 -- cut_runon(text [, question]) -> the text up to where a made-up
 -- continuation starts, the position cut at (nil if none) and why.
 function M.cut_runon(text, question, full)
+    if question == nil and not full and text == LAST_CUT.input and LAST_CUT.no_question then
+        return LAST_CUT.text, LAST_CUT.at, LAST_CUT.why    -- strict after extract
+    end
+    local input = text
     local cut_at, why
     if find(text, "<|", 1, true) or find(text, "</s>", 1, true) or find(text, "_of_turn>", 1, true)
        or find(text, "[INST]", 1, true) then
@@ -919,11 +968,13 @@ function M.cut_runon(text, question, full)
     end
     -- where the answer or working starts: only looked up when needed (once)
     local settled, looked = nil, false
-    local nl = find(text, "\n", 1, true)
+    local nl, lines = find(text, "\n", 1, true), 0
     while nl do
+        lines = lines + 1
+        NL[lines] = nl
         local c1, c2 = byte(text, nl + 1, nl + 2)
         local cands = c2 and BY_FIRST[c1 * 256 + c2]
-        if cands then
+        if cands and (not cands.cp or sub(text, nl + 1, nl + #cands.cp) == cands.cp) then
             for _, c in ipairs(cands) do
                 local p, kind = c[1], c[2]
                 if sub(text, nl + 1, nl + #p) == p
@@ -945,6 +996,7 @@ function M.cut_runon(text, question, full)
         end
         nl = nl and find(text, "\n", nl + 1, true)
     end
+    NL.text, NL.n = text, lines               -- (trimmed to the final text below)
     local long_q = type(question) == "string" and #question >= 20
     local ends_q = byte(text, last_nonspace(text, #text)) == 63          -- "?"
     local repeat_check = long_q or ends_q
@@ -952,7 +1004,8 @@ function M.cut_runon(text, question, full)
     -- both checks below need the question's first bytes in the text, or a
     -- final "?": without them, nothing is cut and the start of the working
     -- need not be looked up
-    if repeat_check and not full and not ends_q and not find(text, qi.head, 1, true) then
+    local question_free = long_q and not find(text, qi.head, 1, true)
+    if repeat_check and not full and not ends_q and question_free then
         repeat_check = false
     end
     if repeat_check and not looked then settled, looked = first_settled(text), true end
@@ -982,6 +1035,14 @@ function M.cut_runon(text, question, full)
             end
         end
     end
+    if cut_at then
+        local n, len = NL.n, #text
+        while n > 0 and NL[n] > len do n = n - 1 end
+        NL.text, NL.n = text, n
+    end
+    -- the same cut without the question: its first bytes are not in the text
+    LAST_CUT.input, LAST_CUT.text, LAST_CUT.at, LAST_CUT.why = input, text, cut_at, why
+    LAST_CUT.no_question = not full and (not long_q or question_free)
     return text, cut_at, why
 end
 
@@ -1052,6 +1113,11 @@ end
 
 -- The position of the last newline before i, or 0.
 local function newline_before(text, i)
+    if NL.text == text then                       -- the text cut_runon returned
+        local k = NL.n
+        while k > 0 and NL[k] >= i do k = k - 1 end
+        return k > 0 and NL[k] or 0
+    end
     local hi, width = i - 1, 80                 -- lines are short: widening windows
     while true do
         local lo = hi - width + 1
@@ -1136,9 +1202,12 @@ local HEDGE_WORDS = { "about", "around", "approximately", "roughly", "between",
 -- Could hedged() fire? Necessary conditions for its first test, from the
 -- bytes around s..e: a letter, space, "-" or en dash right after; "-", or
 -- [ro-\147] + spaces + "$"? right before; "etween" in the 40 bytes before.
+local HEDGE_AFTER = { [45] = true, [226] = true }
+for b = 65, 90 do HEDGE_AFTER[b], HEDGE_AFTER[b + 32] = true, true end
+for b in pairs(SPACE) do HEDGE_AFTER[b] = true end
+
 local function hedge_possible(text, s, e)
-    local a = byte(text, e + 1)
-    if a and (SPACE[a] or is_alpha(a) or a == 45 or a == 226) then return true end
+    if HEDGE_AFTER[byte(text, e + 1)] then return true end
     if s <= 1 then return false end
     local lo = s > 40 and s - 40 or 1
     local k = s - 1
@@ -1318,9 +1387,11 @@ end
 
 
 -- extract(text [, opts]) -> answer, rule, s, e   or  nil, reason [, s, e]
+local NO_OPTS = {}
+
 function M.extract(text, opts)
     check(text, "extract")
-    opts = opts or {}
+    opts = opts or NO_OPTS
     local trace, full = opts.trace, opts.full
     local q = read_question(opts.question)
     local cut_at, cut_why
@@ -1411,11 +1482,12 @@ function M.extract(text, opts)
 end
 
 
--- strict(text) -> answer or nil: the last "#### N" or "The answer is N" with
--- the number right after it (lm-eval's strict-match, but the last match).
-function M.strict(text)
+-- strict(text [, opts]) -> answer or nil: the last "#### N" or "The answer is
+-- N" with the number right after it (lm-eval's strict-match, but the last
+-- match). opts.full as for extract.
+function M.strict(text, opts)
     check(text, "strict")
-    text = M.cut_runon(text)
+    text = M.cut_runon(text, nil, opts and opts.full)
     local list = {}
     if find(text, "####", 1, true) then find_markers(text, list) end
     if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
