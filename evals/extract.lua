@@ -658,8 +658,12 @@ end
 
 -- Does an expression continue at i ("3 * 6 = 18", "5 − 2")? Same line only.
 local function operator_follows(text, i)
-    local j = match(text, "^[ \t]*()", i)
-    local c = byte(text, j)
+    local j, c = i, byte(text, i)
+    if c == 32 or c == 9 then
+        j = match(text, "^[ \t]*()", i)
+        c = byte(text, j)
+    end
+    if not c or c == 10 or c == 46 then return false end  -- end, newline, "."
     if c == 42 then return byte(text, j + 1) ~= 42 end    -- "*", not "**" (bold)
     if c == 43 or c == 45 or c == 47 or c == 61 then return true end  -- + - / =
     local u = sub(text, j, j + 1)
@@ -1086,6 +1090,11 @@ end
 
 local function contradicted(text, list, w)
     if #list == 1 then return nil end
+    local earlier = false                -- only candidates ending before w count
+    for _, c in ipairs(list) do
+        if c.s < w.s and (c.e or c.s) < w.s then earlier = true; break end
+    end
+    if not earlier then return nil end
     local sorted = {}
     for k, c in ipairs(list) do                      -- insertion sort: lists are short
         local j = k - 1
@@ -1367,6 +1376,7 @@ end
 
 -- The winner: last position, then rule priority.
 local function winner(list)
+    if #list == 1 then return list[1] end
     local best
     for _, c in ipairs(list) do
         if not best or c.s > best.s
@@ -1389,6 +1399,14 @@ end
 -- extract(text [, opts]) -> answer, rule, s, e   or  nil, reason [, s, e]
 local NO_OPTS = {}
 
+-- lower(text), kept for the next call (strict after extract lowers the same text).
+local last_text, last_lower
+
+local function lowered(text)
+    if text ~= last_text then last_text, last_lower = text, lower(text) end
+    return last_lower
+end
+
 function M.extract(text, opts)
     check(text, "extract")
     opts = opts or NO_OPTS
@@ -1400,7 +1418,7 @@ function M.extract(text, opts)
     local list = {}
     if find(text, "####", 1, true) then find_markers(text, list) end
     if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
-        find_answer_words(text, lower(text), list, false, q)
+        find_answer_words(text, lowered(text), list, false, q)
     end
     if find(text, "A:", 1, true) then find_a_colon(text, list) end
     if find(text, "\\", 1, true) then
@@ -1491,7 +1509,7 @@ function M.strict(text, opts)
     local list = {}
     if find(text, "####", 1, true) then find_markers(text, list) end
     if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
-        find_answer_words(text, lower(text), list, true)
+        find_answer_words(text, lowered(text), list, true)
     end
     local w = winner(list)
     return w and w.raw or nil
