@@ -134,7 +134,8 @@ end
 -- Trim without "^%s*(.-)%s*$", which is slow on long texts. Also returns
 -- how many bytes were dropped in front.
 local function trim(s)
-    local a = find(s, "%S")
+    local a
+    if SPACE[byte(s, 1)] then a = find(s, "%S") elseif s ~= "" then a = 1 end
     if not a then return "", 0 end
     local b = last_nonspace(s, #s)
     if a == 1 and b == #s then return s, 0 end
@@ -162,13 +163,6 @@ local function find_last(s, needle)
 end
 
 
--- split_reasoning(content, thinking) -> answer_text, reasoning, status, offset
--- Ollama's separate `thinking` field is the reasoning as is. In content,
--- "<think>...</think>" is removed; text after the last "</think>" is the
--- answer even without an opening tag (a chat template that pre-fills
--- "<think>"). A "<think>" that never closes gives answer_text "" and status
--- "unclosed": no answer is taken from half-finished thoughts. answer_text is
--- content:sub(offset + 1, offset + #answer_text).
 -- The answer part alone: answer_text, status, offset, and where the last
 -- "<think>" and "</think>" are (nil when absent).
 local function answer_part(content)
@@ -189,6 +183,13 @@ local function answer_part(content)
 end
 
 
+-- split_reasoning(content, thinking) -> answer_text, reasoning, status, offset
+-- Ollama's separate `thinking` field is the reasoning as is. In content,
+-- "<think>...</think>" is removed; text after the last "</think>" is the
+-- answer even without an opening tag (a chat template that pre-fills
+-- "<think>"). A "<think>" that never closes gives answer_text "" and status
+-- "unclosed": no answer is taken from half-finished thoughts. answer_text is
+-- content:sub(offset + 1, offset + #answer_text).
 function M.split_reasoning(content, thinking)
     if content ~= nil and type(content) ~= "string" then
         error("split_reasoning: content must be a string, got " .. type(content), 2)
@@ -504,7 +505,7 @@ local SKIP_NOUN = { more = true, fewer = true, less = true, extra = true,
                     additional = true, total = true, whole = true, full = true,
                     of = true, ["in"] = true }
 
-local question_cache, cached = {}, 0
+local last_question, last_read
 
 -- The question is read only when a rule asks for givens, noun or total:
 -- most answers have an anchor with one number and never do.
@@ -522,15 +523,13 @@ local LAZY_QUESTION = {
     end,
 }
 
+-- One question is kept (the item being graded): a table keyed by question
+-- would hash every new question in full.
 local function read_question(q)
     if type(q) ~= "string" or q == "" then return nil end
-    local hit = question_cache[q]
-    if hit then return hit end
-    if cached >= 256 then question_cache, cached = {}, 0 end
-    cached = cached + 1
-    hit = setmetatable({ q }, LAZY_QUESTION)
-    question_cache[q] = hit
-    return hit
+    if q == last_question then return last_read end
+    last_question, last_read = q, setmetatable({ q }, LAZY_QUESTION)
+    return last_read
 end
 
 
@@ -732,7 +731,13 @@ local WINDOW = 400
 
 
 local function line_end(text, i)
-    local nl = find(text, "\n", i, true)
+    local nl
+    if NL.text == text then                       -- the first newline at or after i
+        local k = NL.n
+        while k > 0 and NL[k] >= i do nl = NL[k]; k = k - 1 end
+    else
+        nl = find(text, "\n", i, true)
+    end
     local last = i + WINDOW - 1
     if nl and nl - 1 <= last then return nl - 1 end
     return last < #text and last or #text
@@ -955,8 +960,9 @@ local function first_settled(text)
 end
 
 
--- cut_runon(text [, question]) -> the text up to where a made-up
--- continuation starts, the position cut at (nil if none) and why.
+-- cut_runon(text [, question [, full]]) -> the text up to where a made-up
+-- continuation starts, the position cut at (nil if none) and why. full:
+-- without the shortcuts (as opts.full).
 function M.cut_runon(text, question, full)
     if question == nil and not full and text == LAST_CUT.input and LAST_CUT.no_question then
         return LAST_CUT.text, LAST_CUT.at, LAST_CUT.why    -- strict after extract

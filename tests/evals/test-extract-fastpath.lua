@@ -98,4 +98,14 @@ T.eq(select(1, X.cut_runon(repeated, Q)), "9 * 2 = 18\nSo the result is 18.\n",
 T.eq(select(1, X.cut_runon(repeated, Q, true)), "9 * 2 = 18\nSo the result is 18.\n",
      "... and with full")
 
+-- answer_text is split_reasoning without the reasoning: same text and offset
+for _, c in ipairs({ "", " ", "   ", "\n\t", " a ", "a", "a ", " a", "\n\n18\n",
+                     "<think>x</think>  18 ", "<think>x", "x</think>18", "rethink> 5" }) do
+    local t1, _, st1, off1 = X.split_reasoning(c)
+    local t2, st2, off2 = X.answer_text(c)
+    T.ok(t1 == t2 and st1 == st2 and off1 == off2, ("answer_text(%q) = %q, %s, %d"):format(c, t2, st2, off2))
+end
+T.eq(X.answer_text("   "), "", "blank content: empty answer")
+T.eq(select(3, X.answer_text(" \n 18 ")), 3, "offset of a trimmed answer")
+
 T.done()
