@@ -8,8 +8,9 @@
 --   ./ollaeval --trust bench/grade.lua [N]
 -- Instructions per answer (callgrind, the grading loop alone): the mix's
 -- three styles 169k/174k/143k before evals/extract.lua's "Cost" rules and
--- 87k/87k/97k after; a run's grading of simulator answers 338k -> 129k. On a
--- loaded 2-core machine that is about 30 -> 20 us per answer for the mix.
+-- 87k/87k/97k after (measured apart, the grading a run does on simulator
+-- answers: 338k -> 129k). On a loaded 2-core machine that is about 30 -> 20
+-- us per answer for the mix.
 
 local cjson = require "cjson"
 local gsm8k = require "evals.gsm8k"
