@@ -1,9 +1,10 @@
 -- evals/extract.lua: finding the final answer in a model's response.
 --
 --   split_reasoning(content, thinking) -> answer_text, reasoning, status, offset
+--   answer_text(content)   -> answer_text, status, offset  (no reasoning built)
 --   extract(text [, opts]) -> answer, rule, s, e   or  nil, reason [, s, e]
---   strict(text)           -> answer               or  nil
---   cut_runon(text [, question]) -> text, cut_at, why
+--   strict(text [, opts])  -> answer               or  nil
+--   cut_runon(text [, question [, full]]) -> text, cut_at, why
 --
 -- Answers are returned raw ("$1,234.50", "18 \text{ dollars}", "2.5 million");
 -- numeric.lua normalises them. s and e are the byte positions (inclusive) of
@@ -12,7 +13,21 @@
 -- givens, its "how many X" the asked quantity); trace = a table that
 -- extract fills with what it considered (explain.lua prints it):
 -- trace.cut = {at, why}, trace.candidates = {{rule, raw, s, e, why}...},
--- trace.winner = index, trace.reason.
+-- trace.winner = index, trace.reason; full = true runs every rule's own
+-- test, without the shortcuts below (tests compare the two).
+--
+-- Cost (grading runs once per sample, so it is on the hot path): every rule
+-- is looked for only when a plain find shows its trigger ("####", "nswer",
+-- "A:", "\\", "**", '":'); patterns are anchored at a known position, never
+-- run over the whole text (an unanchored pattern costs a pass per start
+-- byte); lines come from the newline positions cut_runon records while it
+-- walks the text once (NL); the question is read only when a rule asks for
+-- its givens or noun. Shortcuts, each a necessary condition checked on a few
+-- bytes before the rule's own test (off with opts.full): hedged() needs a
+-- letter, space or dash beside the value, or "etween" before it;
+-- cut_runon's repeat checks need the question's first bytes in the text or
+-- a final "?"; strict() after extract() on the same text reuses its cut
+-- when the question played no part.
 --
 -- How extract decides (peers.md §6; lm-eval #3438, #1204, #3214):
 -- 1. Run-ons are cut first (cut_runon): "<|im_end|>", "<|eot_id|>", "</s>" and
@@ -87,6 +102,7 @@ local M = {}
 local byte, find, match, sub, lower, gsub = string.byte, string.find, string.match,
                                             string.sub, string.lower, string.gsub
 local type, error, ipairs, tonumber = type, error, ipairs, tonumber
+local setmetatable, rawget = setmetatable, rawget
 local floor = math.floor
 
 M.RULES = { "json", "marker", "answer_is", "answer_colon", "boxed", "final_line",
@@ -101,21 +117,38 @@ local MINUS, EN_DASH = "\226\136\146", "\226\128\147"    -- U+2212, U+2013
 
 -- Reasoning ------------------------------------------------------------------
 
+-- Whitespace bytes as %s sees them (C locale: \t \n \v \f \r and space).
+local SPACE = { [9] = true, [10] = true, [11] = true, [12] = true, [13] = true,
+                [32] = true }
+
+
+-- The last byte position at or before hi that is not whitespace, or 0. A
+-- byte loop from the end: trailing whitespace is short, and patterns such
+-- as "^.*()%S" cost a pass over the whole text.
+local function last_nonspace(s, hi)
+    while hi > 0 and SPACE[byte(s, hi)] do hi = hi - 1 end
+    return hi
+end
+
+
 -- Trim without "^%s*(.-)%s*$", which is slow on long texts. Also returns
 -- how many bytes were dropped in front.
 local function trim(s)
-    local a = find(s, "%S")
+    local a
+    if SPACE[byte(s, 1)] then a = find(s, "%S") elseif s ~= "" then a = 1 end
     if not a then return "", 0 end
-    local b = match(s, "^.*()%S")
+    local b = last_nonspace(s, #s)
     if a == 1 and b == #s then return s, 0 end
     return sub(s, a, b), a - 1
 end
 
 
--- s without trailing space (linear, unlike "^(.-)%s*$").
+-- s without trailing space.
 local function rtrim(s)
-    local b = match(s, "^.*()%S")
-    return b and sub(s, 1, b) or ""
+    local n = #s
+    local b = last_nonspace(s, n)
+    if b == n then return s end
+    return sub(s, 1, b)
 end
 
 
@@ -127,6 +160,26 @@ local function find_last(s, needle)
         if not a then return last end
         last, init = a, a + 1
     end
+end
+
+
+-- The answer part alone: answer_text, status, offset, and where the last
+-- "<think>" and "</think>" are (nil when absent).
+local function answer_part(content)
+    if not find(content, "think>", 1, true) then
+        local t, off = trim(content)
+        return t, "ok", off
+    end
+    local open, close = find_last(content, "<think>"), find_last(content, "</think>")
+    if open and (not close or open > close) then
+        return "", "unclosed", #content, open, close
+    end
+    if not close then
+        local t, off = trim(content)
+        return t, "ok", off, open
+    end
+    local t, off = trim(sub(content, close + 8))
+    return t, "ok", close + 7 + off, open, close
 end
 
 
@@ -144,27 +197,40 @@ function M.split_reasoning(content, thinking)
     content = content or ""
     local reasoning = (type(thinking) == "string" and thinking ~= "") and thinking
                       or nil
-    if not find(content, "think>", 1, true) then
-        local t, off = trim(content)
-        return t, reasoning, "ok", off
-    end
-    local open, close = find_last(content, "<think>"), find_last(content, "</think>")
-    if open and (not close or open > close) then
+    local t, status, off, open, close = answer_part(content)
+    if status == "unclosed" then
         local r = sub(content, open + 7)
-        return "", reasoning and (reasoning .. "\n" .. r) or r, "unclosed", #content
+        return "", reasoning and (reasoning .. "\n" .. r) or r, "unclosed", off
     end
-    if not close then
-        local t, off = trim(content)
-        return t, reasoning, "ok", off
-    end
+    if not close then return t, reasoning, "ok", off end
     local inner = sub(content, 1, close - 1)
     inner = match(inner, "^%s*<think>(.*)$") or inner
-    local t, off = trim(sub(content, close + 8))
-    return t, reasoning and (reasoning .. "\n" .. inner) or inner, "ok", close + 7 + off
+    return t, reasoning and (reasoning .. "\n" .. inner) or inner, "ok", off
+end
+
+
+-- answer_text(content) -> answer_text, status, offset: split_reasoning
+-- without building the reasoning (the graders need only the answer).
+function M.answer_text(content)
+    if type(content) ~= "string" then
+        if content == nil then content = ""
+        else error("answer_text: content must be a string, got " .. type(content), 2) end
+    end
+    local t, status, off = answer_part(content)
+    return t, status, off
 end
 
 
 -- Numbers --------------------------------------------------------------------
+
+-- The newline positions of the text cut_runon returned last (NL.text):
+-- NL[1..NL.n]. Lines are then found without searching the text again.
+local NL = { n = 0 }
+
+-- The last cut_runon: its input, result, and whether the question played
+-- no part (so strict(), which passes none, reuses it).
+local LAST_CUT = {}
+
 
 local function is_digit(c) return c and c >= 48 and c <= 57 end
 local function is_alpha(c)
@@ -175,6 +241,7 @@ end
 -- Sign and currency right after position i: returns the index after them.
 local function skip_sign_currency(text, i)
     local c = byte(text, i)
+    if c and c >= 48 and c <= 57 then return i end               -- a digit: none
     if c == 45 or c == 43 then                                   -- - +
         i = i + 1
     elseif c == 226 and (sub(text, i, i + 2) == MINUS
@@ -224,7 +291,17 @@ local function exponent_at(text, e)
 end
 
 
+-- Bytes after a run of digits that may continue the number (groups, decimals,
+-- a clock time, exponents, a fraction, a percent, a scale word); after any
+-- other byte, or a "." without a digit, the digits are the number.
+local NUMBER_GOES_ON = {}
+for _, b in ipairs({ 44, 226, 46, 58, 101, 69, 94, 32, 120, 42, 92, 194, 195, 47, 37 }) do
+    NUMBER_GOES_ON[b] = true
+end
+
 local SCALE_WORDS = { thousand = true, million = true, billion = true, trillion = true }
+local SCALE_FIRST = { [116] = true, [109] = true, [98] = true, [84] = true, [77] = true,
+                      [66] = true }                                 -- t m b T M B
 
 
 -- Number words at i ("eighteen", "two and a half thousand"): raw end or nil.
@@ -245,14 +322,17 @@ end
 -- number words when words is set.
 local function number_at(text, i, allow_words)
     local j = skip_sign_currency(text, i)
-    if byte(text, j) == 92 then                                   -- backslash
+    local c = byte(text, j)
+    if c == 92 then                                               -- backslash
         local w = sub(text, j, j + 199)
         local e = match(w, "^\\[dtc]?frac%s*%b{}%s*%b{}()")
                   or match(w, "^\\[dtc]?frac%d%d()")
         if e then return sub(text, i, j + e - 2), j + e - 2 end
         return nil
     end
-    local e = match(text, "^%d+()", j) or match(text, "^%.%d+()", j)
+    local e
+    if c and c >= 48 and c <= 57 then e = match(text, "^%d+()", j)
+    elseif c == 46 then e = match(text, "^%.%d+()", j) end
     if not e then
         if allow_words and j == i then
             local we = words_at(text, i)
@@ -260,17 +340,25 @@ local function number_at(text, i, allow_words)
         end
         return nil
     end
+    c = byte(text, e)
+    if not NUMBER_GOES_ON[c] or (c == 46 and not is_digit(byte(text, e + 1))) then
+        return sub(text, i, e - 1), e - 1                         -- "18", "18.", "18\n"
+    end
     while true do                                  -- thousands groups
-        local g = match(text, "^,%d%d%d()", e)
-                  or match(text, "^\226\128[\137\175]%d%d%d()", e)
-                  or match(text, "^,\\!%s?%d%d%d()", e)
+        c = byte(text, e)
+        local g
+        if c == 44 then
+            g = match(text, "^,%d%d%d()", e) or match(text, "^,\\!%s?%d%d%d()", e)
+        elseif c == 226 then
+            g = match(text, "^\226\128[\137\175]%d%d%d()", e)
+        end
         if not g or is_digit(byte(text, g)) then break end
         e = g
     end
-    local dec = match(text, "^%.%d+()", e)
+    local dec = c == 46 and match(text, "^%.%d+()", e)
     if dec then
         e = dec
-    else
+    elseif c == 58 then
         local t = match(text, "^:%d%d()", e)                        -- 2:00 pm
         if t and not is_digit(byte(text, t)) then
             e = match(text, "^%s*[aApP]%.[mM]%.()", t) or match(text, "^%s*[aApP][mM]()", t) or t
@@ -278,9 +366,10 @@ local function number_at(text, i, allow_words)
         end
     end
     e = exponent_at(text, e)
-    e = match(text, "^/%d+()", e) or e
-    e = match(text, "^\\?%%()", e) or e
-    if byte(text, e) == 32 and find(sub(text, e + 1, e + 1), "[tmbTMB]") then
+    c = byte(text, e)
+    if c == 47 then e = match(text, "^/%d+()", e) or e; c = byte(text, e) end
+    if c == 92 or c == 37 then e = match(text, "^\\?%%()", e) or e; c = byte(text, e) end
+    if c == 32 and SCALE_FIRST[byte(text, e + 1)] then
         local w, we = match(text, "^%s+(%a+)()", e)                 -- 2.5 million
         if w and SCALE_WORDS[lower(w)] then e = we end
     end
@@ -345,7 +434,9 @@ end
 local function last_number(text, lo, hi)
     local t, base = text, 0
     if lo > 1 or hi < #text then t, base = sub(text, lo, hi), lo - 1 end
-    local d = match(t, "^.*()%d")
+    local d = #t
+    while d > 0 and not is_digit(byte(t, d)) do d = d - 1 end
+    if d == 0 then d = nil end
     while d do
         local s = d
         while s > 1 do
@@ -389,12 +480,16 @@ local function last_number(text, lo, hi)
             local e = d
             if byte(t, e + 1) == 37 then e = e + 1 end            -- 28%
             -- a clock time "2:30" or a scale word "2.5 million" ending here
-            local cs = match(sub(t, 1, e), "()%d%d?:%d%d$")
+            local cs                                              -- "()%d%d?:%d%d$"
+            if e >= 4 and byte(t, e - 2) == 58 and is_digit(byte(t, e)) and is_digit(byte(t, e - 1))
+               and is_digit(byte(t, e - 3)) then
+                cs = (e > 4 and is_digit(byte(t, e - 4))) and e - 4 or e - 3
+            end
             if cs and cs >= p - 3 then
                 local ce = match(t, "^%s*[aApP]%.[mM]%.()", e + 1) or match(t, "^%s*[aApP][mM]()", e + 1)
                 if cs < p then p = cs end
                 if ce then e = ce - 1 end
-            else
+            elseif SPACE[byte(t, e + 1)] then
                 local w, we = match(t, "^%s+(%a+)()", e + 1)
                 if w and SCALE_WORDS[lower(w)] then e = we - 1 end
             end
@@ -410,16 +505,31 @@ local SKIP_NOUN = { more = true, fewer = true, less = true, extra = true,
                     additional = true, total = true, whole = true, full = true,
                     of = true, ["in"] = true }
 
-local question_cache, cached = {}, 0
+local last_question, last_read
 
+-- The question is read only when a rule asks for givens, noun or total:
+-- most answers have an anchor with one number and never do.
+local LAZY_QUESTION = {
+    __index = function(t, k)
+        if k == "head" or k == "tail" or k == "qlen" then     -- for cut_runon
+            local qt = trim(rawget(t, 1))
+            t.head, t.tail, t.qlen = sub(qt, 1, 40), sub(qt, -30), #qt
+            return rawget(t, k)
+        end
+        if k ~= "givens" and k ~= "noun" and k ~= "total" then return nil end
+        local r = M._read_question(rawget(t, 1))
+        t.givens, t.noun, t.total = r.givens, r.noun or false, r.total or false
+        return rawget(t, k)
+    end,
+}
+
+-- One question is kept (the item being graded): a table keyed by question
+-- would hash every new question in full.
 local function read_question(q)
     if type(q) ~= "string" or q == "" then return nil end
-    local hit = question_cache[q]
-    if hit then return hit end
-    if cached >= 256 then question_cache, cached = {}, 0 end
-    cached = cached + 1
-    question_cache[q] = M._read_question(q)
-    return question_cache[q]
+    if q == last_question then return last_read end
+    last_question, last_read = q, setmetatable({ q }, LAZY_QUESTION)
+    return last_read
 end
 
 
@@ -458,11 +568,34 @@ end
 
 
 -- The last computed result before position lo: the X of the last "= X".
+-- (".*=%s*%$?(...)" in one match, but tried only at each "=", last first.)
+local eq_at = {}
+
 local function last_result(text, lo)
     local a = lo > 600 and lo - 600 or 1
     local w = sub(text, a, lo - 1)
-    local r = match(w, ".*=%s*%$?(%-?%d[%d,]*%.?%d*)")
-    return r and numeric.normalize((gsub(r, "%.$", "")))
+    local n, p = 0, find(w, "=", 1, true)
+    while p do
+        n = n + 1
+        eq_at[n] = p
+        p = find(w, "=", p + 1, true)
+    end
+    for k = n, 1, -1 do
+        local r = match(w, "^=%s*%$?(%-?%d[%d,]*%.?%d*)", eq_at[k])
+        if r then return numeric.normalize((gsub(r, "%.$", ""))) end
+    end
+    return nil
+end
+
+
+-- The last position of the byte string ch in text[lo..hi], or nil.
+local function last_in(text, ch, lo, hi)
+    local last, p = nil, find(text, ch, lo, true)
+    while p and p <= hi do
+        last = p
+        p = find(text, ch, p + 1, true)
+    end
+    return last
 end
 
 
@@ -470,10 +603,10 @@ end
 -- anchor's line): raw, s, e, how. One number: it. Several: the one with the
 -- asked noun, else the working's last result, else the last non-given.
 local function pick(text, lo, hi, q)
-    local eq = match(sub(text, lo, hi), "^.*()=")
+    local eq = last_in(text, "=", lo, hi)                        -- "^.*()="
     if eq then
-        local after = numbers_in(text, lo + eq, hi)
-        if #after > 0 then lo = lo + eq end
+        local after = numbers_in(text, eq + 1, hi)
+        if #after > 0 then lo = eq + 1 end
     end
     local nums = numbers_in(text, lo, hi)
     if #nums == 0 then return nil end
@@ -524,8 +657,12 @@ end
 
 -- Does an expression continue at i ("3 * 6 = 18", "5 − 2")? Same line only.
 local function operator_follows(text, i)
-    local j = match(text, "^[ \t]*()", i)
-    local c = byte(text, j)
+    local j, c = i, byte(text, i)
+    if c == 32 or c == 9 then
+        j = match(text, "^[ \t]*()", i)
+        c = byte(text, j)
+    end
+    if not c or c == 10 or c == 46 then return false end  -- end, newline, "."
     if c == 42 then return byte(text, j + 1) ~= 42 end    -- "*", not "**" (bold)
     if c == 43 or c == 45 or c == 47 or c == 61 then return true end  -- + - / =
     local u = sub(text, j, j + 1)
@@ -594,7 +731,13 @@ local WINDOW = 400
 
 
 local function line_end(text, i)
-    local nl = find(text, "\n", i, true)
+    local nl
+    if NL.text == text then                       -- the first newline at or after i
+        local k = NL.n
+        while k > 0 and NL[k] >= i do nl = NL[k]; k = k - 1 end
+    else
+        nl = find(text, "\n", i, true)
+    end
     local last = i + WINDOW - 1
     if nl and nl - 1 <= last then return nl - 1 end
     return last < #text and last or #text
@@ -793,6 +936,14 @@ for kind, list in pairs({ turn = TURNS, problem = PROBLEMS }) do
         table.insert(BY_FIRST[c], { p, kind })
     end
 end
+-- and the prefix all of a key's candidates share ("### "), checked first
+for _, cands in pairs(BY_FIRST) do
+    local cp = cands[1][1]
+    for _, c in ipairs(cands) do
+        while sub(c[1], 1, #cp) ~= cp do cp = sub(cp, 1, -2) end
+    end
+    cands.cp = #cp > 2 and cp or nil
+end
 
 
 -- Where the first answer anchor or piece of working is, or nil.
@@ -809,9 +960,14 @@ local function first_settled(text)
 end
 
 
--- cut_runon(text [, question]) -> the text up to where a made-up
--- continuation starts, the position cut at (nil if none) and why.
-function M.cut_runon(text, question)
+-- cut_runon(text [, question [, full]]) -> the text up to where a made-up
+-- continuation starts, the position cut at (nil if none) and why. full:
+-- without the shortcuts (as opts.full).
+function M.cut_runon(text, question, full)
+    if question == nil and not full and text == LAST_CUT.input and LAST_CUT.no_question then
+        return LAST_CUT.text, LAST_CUT.at, LAST_CUT.why    -- strict after extract
+    end
+    local input = text
     local cut_at, why
     if find(text, "<|", 1, true) or find(text, "</s>", 1, true) or find(text, "_of_turn>", 1, true)
        or find(text, "[INST]", 1, true) then
@@ -820,17 +976,15 @@ function M.cut_runon(text, question)
             if a then text = sub(text, 1, a - 1); cut_at, why = a, "end token " .. tok end
         end
     end
-    -- where the answer or working starts: only looked up when needed
+    -- where the answer or working starts: only looked up when needed (once)
     local settled, looked = nil, false
-    local function settle()
-        if not looked then settled, looked = first_settled(text), true end
-        return settled
-    end
-    local nl = find(text, "\n", 1, true)
+    local nl, lines = find(text, "\n", 1, true), 0
     while nl do
+        lines = lines + 1
+        NL[lines] = nl
         local c1, c2 = byte(text, nl + 1, nl + 2)
         local cands = c2 and BY_FIRST[c1 * 256 + c2]
-        if cands then
+        if cands and (not cands.cp or sub(text, nl + 1, nl + #cands.cp) == cands.cp) then
             for _, c in ipairs(cands) do
                 local p, kind = c[1], c[2]
                 if sub(text, nl + 1, nl + #p) == p
@@ -839,32 +993,43 @@ function M.cut_runon(text, question)
                         text, cut_at, why = sub(text, 1, nl - 1), nl, "new turn " .. p
                         nl = nil
                         break
-                    elseif kind == "problem" and settle() and nl > settled then
-                        text, cut_at, why = sub(text, 1, nl - 1), nl, "new problem " .. p
-                        nl = nil
-                        break
+                    elseif kind == "problem" then
+                        if not looked then settled, looked = first_settled(text), true end
+                        if settled and nl > settled then
+                            text, cut_at, why = sub(text, 1, nl - 1), nl, "new problem " .. p
+                            nl = nil
+                            break
+                        end
                     end
                 end
             end
         end
         nl = nl and find(text, "\n", nl + 1, true)
     end
-    local last = #text
-    while last > 0 and find(sub(text, last, last), "%s") do last = last - 1 end
-    local repeat_check = (type(question) == "string" and #question >= 20)
-                         or byte(text, last) == 63                    -- "?"
-    if repeat_check and settle() and settled > #text then settled = nil end
+    NL.text, NL.n = text, lines               -- (trimmed to the final text below)
+    local long_q = type(question) == "string" and #question >= 20
+    local ends_q = byte(text, last_nonspace(text, #text)) == 63          -- "?"
+    local repeat_check = long_q or ends_q
+    local qi = long_q and read_question(question)
+    -- both checks below need the question's first bytes in the text, or a
+    -- final "?": without them, nothing is cut and the start of the working
+    -- need not be looked up
+    local question_free = long_q and not find(text, qi.head, 1, true)
+    if repeat_check and not full and not ends_q and question_free then
+        repeat_check = false
+    end
+    if repeat_check and not looked then settled, looked = first_settled(text), true end
+    if repeat_check and settled and settled > #text then settled = nil end
     if repeat_check and settled and find(text, "\n", settled, true) then
         -- the question repeated after the working: a line that starts with
         -- its first 40 bytes and goes on to its last 30
-        if type(question) == "string" and #question >= 20 then
-            local qt = trim(question)
-            local head, tail = sub(qt, 1, 40), sub(qt, -30)
+        if long_q then
+            local head, tail, qlen = qi.head, qi.tail, qi.qlen
             local a = find(text, head, settled, true)
             while a do
                 local ls = match(sub(text, 1, a - 1), "^.*()\n[ \t]*$")
                 local z = ls and find(text, tail, a, true)
-                if z and ls > settled and z <= a + #qt + 40 then
+                if z and ls > settled and z <= a + qlen + 40 then
                     text, cut_at, why = sub(text, 1, ls - 1), ls, "repeated question"
                     break
                 end
@@ -880,6 +1045,14 @@ function M.cut_runon(text, question)
             end
         end
     end
+    if cut_at then
+        local n, len = NL.n, #text
+        while n > 0 and NL[n] > len do n = n - 1 end
+        NL.text, NL.n = text, n
+    end
+    -- the same cut without the question: its first bytes are not in the text
+    LAST_CUT.input, LAST_CUT.text, LAST_CUT.at, LAST_CUT.why = input, text, cut_at, why
+    LAST_CUT.no_question = not full and (not long_q or question_free)
     return text, cut_at, why
 end
 
@@ -916,14 +1089,24 @@ end
 -- The earlier candidate the winner contradicts, or nil (and why not).
 -- Candidates at the winner's value just before it reaffirm it; the check is
 -- between the first of them and the last different one before.
+local function before(a, b)
+    if a.s ~= b.s then return a.s < b.s end
+    return PRIORITY[a.rule] < PRIORITY[b.rule]
+end
+
 local function contradicted(text, list, w)
     if #list == 1 then return nil end
+    local earlier = false                -- only candidates ending before w count
+    for _, c in ipairs(list) do
+        if c.s < w.s and (c.e or c.s) < w.s then earlier = true; break end
+    end
+    if not earlier then return nil end
     local sorted = {}
-    for _, c in ipairs(list) do sorted[#sorted + 1] = c end
-    table.sort(sorted, function(a, b)
-        if a.s ~= b.s then return a.s < b.s end
-        return PRIORITY[a.rule] < PRIORITY[b.rule]
-    end)
+    for k, c in ipairs(list) do                      -- insertion sort: lists are short
+        local j = k - 1
+        while j > 0 and before(c, sorted[j]) do sorted[j + 1] = sorted[j]; j = j - 1 end
+        sorted[j + 1] = c
+    end
     local first = w
     for k = #sorted, 1, -1 do
         local c = sorted[k]
@@ -945,11 +1128,40 @@ end
 
 -- The position of the last newline before i, or 0.
 local function newline_before(text, i)
-    local lo = i > 300 and i - 300 or 1
-    local p = match(sub(text, lo, i - 1), "^.*()\n")
-    if p then return lo + p - 1 end
-    if lo == 1 then return 0 end
-    return match(sub(text, 1, lo - 1), "^.*()\n") or 0
+    if NL.text == text then                       -- the text cut_runon returned
+        local k = NL.n
+        while k > 0 and NL[k] >= i do k = k - 1 end
+        return k > 0 and NL[k] or 0
+    end
+    local hi, width = i - 1, 80                 -- lines are short: widening windows
+    while true do
+        local lo = hi - width + 1
+        if lo <= 1 then return last_in(text, "\n", 1, hi) or 0 end
+        local p = last_in(text, "\n", lo, hi)
+        if p then return p end
+        hi, width = lo - 1, width * 4
+    end
+end
+
+
+-- gsub(s, "<<[^>]*>>", "") with plain finds: calculator notes dropped.
+local function drop_notes(s)
+    local p = find(s, "<<", 1, true)
+    if not p then return s end
+    local out, from = "", 1
+    while p do
+        local q = find(s, ">", p + 2, true)
+        if not q then break end                   -- no later "<<" can close either
+        if byte(s, q + 1) == 62 then
+            out = out .. sub(s, from, p - 1)
+            from = q + 2
+            p = find(s, "<<", from, true)
+        else
+            p = find(s, "<<", p + 1, true)
+        end
+    end
+    if from == 1 then return s end
+    return out .. sub(s, from)
 end
 
 
@@ -965,12 +1177,16 @@ local function against_working(text, w)
     while prev_end > 0 and byte(text, prev_end) == 10 do prev_end = prev_end - 1 end
     if prev_end <= 0 then return nil end
     local ps = newline_before(text, prev_end)
+    local eq = find(text, "=", ps + 1, true)
+    if not eq or eq > prev_end then return nil end
     local prev = sub(text, ps + 1, prev_end)
-    if not find(prev, "=", 1, true) then return nil end
-    prev = gsub(prev, "<<[^>]*>>", "")
+    prev = drop_notes(prev)
     -- the line must end at its result: "= 18", "= $18 per day." (only a few
-    -- unit words after it, no further sentence)
-    local x, tail = match(prev, "=%s*%$?(%-?%d[%d,]*%.?%d*)([%a%s%.,!%%)%$']*)$")
+    -- unit words after it, no further sentence). Only the last "=" can start
+    -- "=...$": no "=" may follow the number.
+    eq = last_in(prev, "=", 1, #prev)
+    if not eq then return nil end
+    local x, tail = match(prev, "^=%s*%$?(%-?%d[%d,]*%.?%d*)([%a%s%.,!%%)%$']*)$", eq)
     if not x or #tail > 30 or find(tail, "[%.!,]%s*%a") then return nil end
     x = gsub(x, "%.$", "")
     if x == w.raw or numeric.equal(x, w.raw) then return nil end
@@ -998,8 +1214,34 @@ end
 local HEDGE_WORDS = { "about", "around", "approximately", "roughly", "between",
                       "somewhere", "maybe", "perhaps", "likely", "probably" }
 
+-- Could hedged() fire? Necessary conditions for its first test, from the
+-- bytes around s..e: a letter, space, "-" or en dash right after; "-", or
+-- [ro-\147] + spaces + "$"? right before; "etween" in the 40 bytes before.
+local HEDGE_AFTER = { [45] = true, [226] = true }
+for b = 65, 90 do HEDGE_AFTER[b], HEDGE_AFTER[b + 32] = true, true end
+for b in pairs(SPACE) do HEDGE_AFTER[b] = true end
+
+local function hedge_possible(text, s, e)
+    if HEDGE_AFTER[byte(text, e + 1)] then return true end
+    if s <= 1 then return false end
+    local lo = s > 40 and s - 40 or 1
+    local k = s - 1
+    local b = byte(text, k)
+    if b == 45 then return true end
+    if b == 36 then k = k - 1 end
+    if k >= lo and SPACE[byte(text, k)] then
+        while k >= lo and SPACE[byte(text, k)] do k = k - 1 end
+        b = k >= lo and byte(text, k)
+        if b == 114 or b == 111 or b == 45 or b == 147 then return true end
+    end
+    local p = find(text, "etween", lo, true)
+    return p ~= nil and p + 5 <= s - 1
+end
+
+
 -- Is the value at s..e one of alternatives or a range?
-local function hedged(text, s, e)
+local function hedged(text, s, e, full)
+    if not full and not hedge_possible(text, s, e) then return nil end
     local after = sub(text, e + 1, e + 40)
     local before = sub(text, s > 40 and s - 40 or 1, s - 1)
     if not (find(after, "^[%a%s]-or") or find(after, "^%s*[t%-\226]") or find(before, "[ro%-\147]%s+%$?$")
@@ -1045,8 +1287,9 @@ local TWO_UNITS = { ["dollar+cent"] = true, ["hour+minute"] = true,
 local function several(text, w, q)
     if not w.raw or w.rule == "boxed" and find(w.raw, "\\", 1, true) then return nil end
     local stop = w.stop or w.e
+    local comma, et = find(text, ",", w.e + 1, true), find(text, "and", w.e + 1, true)
+    if not ((comma and comma <= stop) or (et and et + 2 <= stop)) then return nil end
     local after = sub(text, w.e + 1, stop)
-    if not (find(after, ",", 1, true) or find(after, "and", 1, true)) then return nil end
     if match(after, "^%s*,%s*%$?%-?%d") then return "several" end   -- 45,27 / 45, 27
     local nouns = match(after, "^%s*[%a%s]-%f[%a]and%s+%$?%d")   -- 15 sheep and 5 geese
     if not nouns then return nil end
@@ -1088,28 +1331,42 @@ local function truncated(text)
         return ("ends in %q"):format(c)
     end
     if sub(t, -3) == "\195\151" or sub(t, -2) == "\195\151" then return "ends in an operator" end
-    if find(t, "%s%-$") then return "ends in an operator" end
+    local n = #t
+    if c == "-" and SPACE[byte(t, n - 1)] then return "ends in an operator" end  -- "%s%-$"
     local lt = lower(sub(t, -20))
     if find(lt, "answer[%s%*_:]*$") or find(lt, "####[%s]*$") then
         return "ends at an answer anchor, before its value"
     end
     local open = find_last(t, "<<")
     if open and not find(t, ">>", open, true) then return "inside a calculator note" end
-    local w = match(t, "%s(%a+)$")
-    if w and DANGLING[lower(w)] and find(t, "%d") then
-        return ("ends in the dangling word %q"):format(w)
+    local k = n                                   -- "%s(%a+)$": the last word
+    while k > 0 and is_alpha(byte(t, k)) do k = k - 1 end
+    if k < n and k > 0 and SPACE[byte(t, k)] then
+        local w = sub(t, k + 1)
+        if DANGLING[lower(w)] and find(t, "%d") then
+            return ("ends in the dangling word %q"):format(w)
+        end
     end
     -- last operand of an unfinished expression: "$41.472+$8.", "16 - 3 - 4"
-    local line = match(t, "([^\n]*)$")
-    local expr = match(line, "%d%s*[%+%*]%s*%$?[%d%.,]+%.?$")
-                 or match(line, "%d%s+%-%s+%$?[%d%.,]+%.?$")
-                 or match(line, "%d%s*\195\151%s*%$?[%d%.,]+%.?$")
-                 or match(line, "%d%s+x%s+%$?[%d%.,]+%.?$")
-    if expr then return "ends inside an expression" end
-    local dm = 0
-    for _ in string.gmatch(t, "\\%(") do dm = dm + 1 end
-    for _ in string.gmatch(t, "\\%)") do dm = dm - 1 end
-    if dm > 0 then return "inside math \\(" end
+    -- (each pattern ends in [%d%.,] and needs its operator in the line)
+    c = byte(t, n)
+    if is_digit(c) or c == 46 or c == 44 then
+        local nl = last_in(t, "\n", 1, n)
+        local line = nl and sub(t, nl + 1) or t
+        local expr = ((find(line, "+", 1, true) or find(line, "*", 1, true))
+                      and match(line, "%d%s*[%+%*]%s*%$?[%d%.,]+%.?$"))
+                     or (find(line, "-", 1, true) and match(line, "%d%s+%-%s+%$?[%d%.,]+%.?$"))
+                     or (find(line, "\195\151", 1, true)
+                         and match(line, "%d%s*\195\151%s*%$?[%d%.,]+%.?$"))
+                     or (find(line, "x", 1, true) and match(line, "%d%s+x%s+%$?[%d%.,]+%.?$"))
+        if expr then return "ends inside an expression" end
+    end
+    if find(t, "\\(", 1, true) then
+        local dm = 0
+        for _ in string.gmatch(t, "\\%(") do dm = dm + 1 end
+        for _ in string.gmatch(t, "\\%)") do dm = dm - 1 end
+        if dm > 0 then return "inside math \\(" end
+    end
     return nil
 end
 
@@ -1125,6 +1382,7 @@ end
 
 -- The winner: last position, then rule priority.
 local function winner(list)
+    if #list == 1 then return list[1] end
     local best
     for _, c in ipairs(list) do
         if not best or c.s > best.s
@@ -1145,18 +1403,28 @@ end
 
 
 -- extract(text [, opts]) -> answer, rule, s, e   or  nil, reason [, s, e]
+local NO_OPTS = {}
+
+-- lower(text), kept for the next call (strict after extract lowers the same text).
+local last_text, last_lower
+
+local function lowered(text)
+    if text ~= last_text then last_text, last_lower = text, lower(text) end
+    return last_lower
+end
+
 function M.extract(text, opts)
     check(text, "extract")
-    opts = opts or {}
-    local trace = opts.trace
+    opts = opts or NO_OPTS
+    local trace, full = opts.trace, opts.full
     local q = read_question(opts.question)
     local cut_at, cut_why
-    text, cut_at, cut_why = M.cut_runon(text, opts.question)
+    text, cut_at, cut_why = M.cut_runon(text, opts.question, full)
     if trace then trace.cut = cut_at and { at = cut_at, why = cut_why } or nil end
     local list = {}
     if find(text, "####", 1, true) then find_markers(text, list) end
     if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
-        find_answer_words(text, lower(text), list, false, q)
+        find_answer_words(text, lowered(text), list, false, q)
     end
     if find(text, "A:", 1, true) then find_a_colon(text, list) end
     if find(text, "\\", 1, true) then
@@ -1184,7 +1452,7 @@ function M.extract(text, opts)
             record(trace, list, w, "conflict", w.why)
             return nil, "conflict", w.s, w.e
         end
-        local h = hedged(text, w.s, w.e)
+        local h = hedged(text, w.s, w.e, full)
         if h then
             w.why = "hedged (" .. h .. ")"
             record(trace, list, w, "hedged", w.why)
@@ -1218,8 +1486,8 @@ function M.extract(text, opts)
     -- the start of the sentence holding the last number
     local head = sub(t, 1, ls - 1)
     local sent = match(head, "^.*[%.!?]%s()") or 1
-    local nl = match(head, "^.*\n()")
-    if nl and nl > sent then sent = nl end
+    local nl = last_in(t, "\n", sent, ls - 1)                     -- "^.*\n()"
+    if nl then sent = nl + 1 end
     local raw, s, e, how = pick(t, sent, #t, q)
     local rule = (s == ls) and "last_number" or "conclusion"
     if not raw then
@@ -1227,7 +1495,7 @@ function M.extract(text, opts)
     end
     local c = { rule = rule, raw = raw, s = s, e = e, why = how }
     list[#list + 1] = c
-    local h = hedged(text, s, e)
+    local h = hedged(text, s, e, full)
     if h then
         c.why = "hedged (" .. h .. ")"
         record(trace, list, c, "hedged", c.why)
@@ -1238,15 +1506,16 @@ function M.extract(text, opts)
 end
 
 
--- strict(text) -> answer or nil: the last "#### N" or "The answer is N" with
--- the number right after it (lm-eval's strict-match, but the last match).
-function M.strict(text)
+-- strict(text [, opts]) -> answer or nil: the last "#### N" or "The answer is
+-- N" with the number right after it (lm-eval's strict-match, but the last
+-- match). opts.full as for extract.
+function M.strict(text, opts)
     check(text, "strict")
-    text = M.cut_runon(text)
+    text = M.cut_runon(text, nil, opts and opts.full)
     local list = {}
     if find(text, "####", 1, true) then find_markers(text, list) end
     if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
-        find_answer_words(text, lower(text), list, true)
+        find_answer_words(text, lowered(text), list, true)
     end
     local w = winner(list)
     return w and w.raw or nil

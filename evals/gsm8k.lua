@@ -92,22 +92,27 @@ end
 -- yields no answer. With the item, its question tells givens and the asked
 -- quantity apart (extract.lua rules 3 and 5). s, e: the answer's byte span
 -- in text.
+local OPTS = {}
+
 function M.extract(text, item, trace)
-    local answer, _, status, offset = extract.split_reasoning(text)
+    local answer, status, offset = extract.answer_text(text)
     if status == "unclosed" then
         if trace then trace.reason = "unclosed_think" end
         return nil, "unclosed_think"
     end
     if trace then trace.offset = offset end
-    local question = type(item) == "table" and item.question or nil
-    local a, rule, s, e = extract.extract(answer, { question = question, trace = trace })
+    local opts = OPTS                             -- reused: extract keeps no reference
+    opts.question = type(item) == "table" and item.question or nil
+    opts.trace = trace
+    local a, rule, s, e = extract.extract(answer, opts)
+    opts.question, opts.trace = nil, nil
     if s then s, e = s + offset, e + offset end
     return a, rule, s, e
 end
 
 
 function M.strict(text)
-    local answer, _, status = extract.split_reasoning(text)
+    local answer, status = extract.answer_text(text)
     if status == "unclosed" then return nil end
     return extract.strict(answer)
 end

@@ -31,6 +31,7 @@ local M = {}
 
 local find, gsub, match, sub, lower = string.find, string.gsub, string.match,
                                       string.sub, string.lower
+local byte = string.byte
 local rep, format, concat = string.rep, string.format, table.concat
 local tonumber, tostring, type = tonumber, tostring, type
 local abs, max, math_type = math.abs, math.max, math.type
@@ -380,7 +381,9 @@ function M.normalize(s)
     elseif type(s) ~= "string" then
         error("numeric.normalize: string expected, got " .. type(s), 2)
     end
-    -- fast path: plain integers, the usual GSM8K answer
+    -- fast paths: plain integers, the usual GSM8K answer
+    local c = byte(s, 1)
+    if c and c >= 49 and c <= 57 and find(s, "^%d*$", 2) then return s end
     local sign, digits = match(s, "^%s*([+-]?)(%d+)%s*$")
     if digits then
         return decimal(sign == "-" and "-" or "", digits)
@@ -413,6 +416,8 @@ end
 -- equal(a, b) -> boolean. nil on either side is never equal.
 function M.equal(a, b)
     if a == nil or b == nil then return false end
+    -- the same string: a number, or a non-blank string equal to itself
+    if a == b and type(a) == "string" then return find(a, "%S") ~= nil end
     local na, nb = M.normalize(a), M.normalize(b)
     if na and nb then
         return same(na, nb)
