@@ -50,8 +50,8 @@ for n in "${sizes[@]}"; do
     measure "ollaeval" "$n" "$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$url" -c 64 --dataset "$data" -o "$tmp/o-$n"
     measure "ollaeval --stream" "$n" "$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$url" -c 64 --dataset "$data" -o "$tmp/s-$n" --stream
     if [ "$n" -le 1319 ] && [ -s "$tmp/o-$n/samples.jsonl" ]; then
-        echo "\$ $bin bench/stages.lua RUN/samples.jsonl DATA 3   (the Lua stages alone, CPU per item)"
-        "$bin" bench/stages.lua "$tmp/o-$n/samples.jsonl" "$data" 3
+        echo "\$ $bin --trust bench/stages.lua RUN/samples.jsonl DATA 3   (the Lua stages alone, CPU per item)"
+        "$bin" --trust bench/stages.lua "$tmp/o-$n/samples.jsonl" "$data" 3
     fi
     if [ "$n" -le 100000 ]; then
         echo "\$ /usr/bin/python3 bench/baseline.py $url DATA OUT -c 64 [--stream]"

@@ -55,7 +55,8 @@ total = total + stage("prompt (suite.prompt)", function(i) msgs[i] = suite.promp
 local opts = { temperature = 0, seed = 1234, num_predict = 2048, num_ctx = 8192 }
 local bodies = {}
 total = total + stage("request body (backend body, encode)", function(i)
-    bodies[i] = cjson.encode(ollama.body({ messages = msgs[i], options = opts, think = true }, "qwen3:8b", false))
+    bodies[i] = cjson.encode(ollama.body({ messages = msgs[i], options = opts, think = true },
+        "qwen3:8b", false))
 end)
 local res = {}
 total = total + stage("response (decode, parse)", function(i)

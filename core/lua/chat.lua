@@ -97,9 +97,14 @@ end
 -- so in every request instead (true, else false). nil when the server is
 -- not Ollama (no /api/show). Cached per server and model.
 local think_cache = {} -- root URL .. " " .. model -> true | false | "none"
+local root_of = {} -- endpoint URL -> its root (without /v1)
 
 local function default_think(url_base, model)
-    local root = url_base:gsub("/v1$", "")
+    local root = root_of[url_base]
+    if not root then
+        root = url_base:gsub("/v1$", "")
+        root_of[url_base] = root
+    end
     local key = root .. " " .. model
     while think_cache[key] == "pending" do core.sleep(10) end
     local v = think_cache[key]
@@ -139,11 +144,18 @@ end
 -- and counts first tokens); record: the caller asked for streaming, so the
 -- stream's timings are part of the answer. left_s: the seconds left of the
 -- call's deadline (the request is requeued on 503/429 until then).
+local headers_of = {} -- backend -> its request headers (read by core.request only)
+
 local function attempt(backend, url_base, url, body, req, stream, record, left_s)
     local B = backends.by_name[backend]
     local O = options.engine
+    local headers = headers_of[backend]
+    if not headers then
+        headers = backends.headers(backend)
+        headers_of[backend] = headers
+    end
     local spec = {
-        method = "POST", url = url, body = body, headers = backends.headers(backend),
+        method = "POST", url = url, body = body, headers = headers,
         userpwd = endpoints.userpwd(url_base),
         timeout = min(req.timeout or O.timeout, max(left_s, 0.001)), connect_timeout = D["connect-timeout"],
         idle_timeout = stream and (req.idle_timeout or O["idle-timeout"]) or nil,
