@@ -153,35 +153,14 @@ local function map_all(f, t)
     return table.unpack(t, 1, t.n)
 end
 
--- A copy of a table without metatables (raw reads), its values converted
--- by conv; shared and cyclic tables stay shared. Bounded by the data.
--- memo(t) -> the copy to use for t, or nil to copy it here (the run's
--- constant tables: copied once, see M.constant).
-local function copier(conv, memo)
-    local copy
-    copy = function(t, seen)
-        local c = {}
-        if seen then seen[t] = c end
-        for k, x in next, t do
-            local tk, tx = type(k), type(x)
-            if tk == "table" or tx == "table" then
-                if not seen then seen = { [t] = c } end -- only a nested table needs it
-                if tk == "table" then k = seen[k] or (memo and memo(k)) or copy(k, seen) end
-                if tx == "table" then x = seen[x] or (memo and memo(x)) or copy(x, seen) end
-            end
-            if tk == "function" then k = conv(k) end
-            if tx == "function" then x = conv(x) end
-            c[k] = x
-        end
-        return c
-    end
-    return function(v)
-        local tv = type(v)
-        if tv == "table" then return (memo and memo(v)) or copy(v, nil) end
-        if tv == "function" then return conv(v) end
-        return v
-    end, copy
-end
+-- copier(conv, memo) -> copy(v [, raw]): v as it crosses: a table copied
+-- without metatables (raw reads), its functions converted by conv and its
+-- nested tables first offered to memo (a table memo returns is used as it
+-- is: the run's constant tables, see M.constant); shared and cyclic tables
+-- stay shared. raw: the table itself is copied even if memo has it. In C
+-- (core.sbx_copier, core/sandbox.c): every call of a suite's function
+-- copies its arguments and results.
+local copier = core.sbx_copier
 
 -- conv applied to each of ..., without a table for the usual few values
 local function conv_all(conv, ...)
@@ -229,19 +208,18 @@ end
 -- the first time one crosses and given again every time after, as a
 -- trusted script would see the same table every time.
 local constant = setmetatable({}, { __mode = "k" }) -- engine table -> true, or its copy
-local copy_to_suite
 local function memo(t)
     local c = constant[t]
     if c == nil then return nil end
     if c == true then
-        c = copy_to_suite(t, nil)
+        c = to_suite(t, true)
         constant[t] = c
     end
     return c
 end
 
 to_engine = copier(function(v) return type(v) == "function" and guarded(v) or v end)
-to_suite, copy_to_suite = copier(function(v) return type(v) == "function" and entry(v) or v end, memo)
+to_suite = copier(function(v) return type(v) == "function" and entry(v) or v end, memo)
 M.guarded, M.to_engine = guarded, to_engine
 
 -- constant(t) -> t: an engine table that stays the same for the whole run
