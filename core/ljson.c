@@ -14,6 +14,7 @@
  * when a memory error ends the call first.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,18 +52,44 @@ static void put(oe_buf *b, const char *s, size_t n)
     buf_append(b, s, n);
 }
 
+/* Whether any of the 8 bytes in x needs escaping (below 0x20, '"', '\\',
+ * 0x7f): the usual "has a zero byte" test on x and on x xor each of them. */
+static int special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t lt = (x - ones * 0x20) & ~x & high;
+    uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\'), del = x ^ (ones * 0x7f);
+    q = (q - ones) & ~q & high;
+    bs = (bs - ones) & ~bs & high;
+    del = (del - ones) & ~del & high;
+    return (lt | q | bs | del) != 0;
+}
+
+/* A string: runs of bytes that need no escape are copied as they are,
+ * found 8 bytes at a time. */
 static void put_string(oe_buf *b, const char *s, size_t n)
 {
     buf_reserve(b, n + 2);
     b->data[b->len++] = '"';
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *e = esc[(unsigned char)s[i]];
-        if (e) {
-            if (i > run)
-                put(b, s + run, i - run);
-            put(b, e, strlen(e));
-            run = i + 1;
+    size_t run = 0, i = 0;
+    while (i < n) {
+        size_t end = i + 8 <= n ? i + 8 : n;
+        if (end == i + 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (!special8(x)) {
+                i = end;
+                continue;
+            }
+        }
+        for (; i < end; i++) {
+            const char *e = esc[(unsigned char)s[i]];
+            if (e) {
+                if (i > run)
+                    put(b, s + run, i - run);
+                put(b, e, strlen(e));
+                run = i + 1;
+            }
         }
     }
     if (n > run)
