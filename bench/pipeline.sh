@@ -8,7 +8,9 @@
 # Python baseline (bench/baseline.py: asyncio + aiohttp, the same requests
 # and grading) up to 100,000 items, in the same run so the ratio is side by
 # side; at 1,319 items also bench/stages.lua, the Lua stages' CPU one by
-# one. Needs GNU time and Debian's python3-aiohttp (vendor/deps.txt).
+# one. With BEFORE=OLD_BINARY, OLD_BINARY is measured the same way in the
+# same run, for a before/after ratio on the same simulator and machine.
+# Needs GNU time and Debian's python3-aiohttp (vendor/deps.txt).
 set -u
 cd "$(dirname "$0")/.."
 bin=${1:-./ollaeval}
@@ -45,6 +47,12 @@ for n in "${sizes[@]}"; do
     echo "\$ $bin scripts/gsm8k.lua -q -m qwen3:8b -e $url -c 64 --dataset DATA -o DIR [--stream]"
     measure "ollaeval" "$n" "$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$url" -c 64 --dataset "$data" -o "$tmp/o-$n"
     measure "ollaeval --stream" "$n" "$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$url" -c 64 --dataset "$data" -o "$tmp/s-$n" --stream
+    if [ -n "${BEFORE:-}" ]; then
+        echo "\$ $BEFORE scripts/gsm8k.lua ... (BEFORE, the same run)"
+        measure "before" "$n" "$BEFORE" scripts/gsm8k.lua -q -m qwen3:8b -e "$url" -c 64 --dataset "$data" -o "$tmp/b-$n"
+        measure "before --stream" "$n" "$BEFORE" scripts/gsm8k.lua -q -m qwen3:8b -e "$url" -c 64 --dataset "$data" -o "$tmp/bs-$n" --stream
+        rm -rf "$tmp/b-$n" "$tmp/bs-$n"
+    fi
     if [ "$n" -le 1319 ] && [ -s "$tmp/o-$n/samples.jsonl" ]; then
         echo "\$ $bin --trust bench/stages.lua RUN/samples.jsonl DATA 3   (the Lua stages alone, CPU per item)"
         "$bin" --trust bench/stages.lua "$tmp/o-$n/samples.jsonl" "$data" 3
@@ -60,6 +68,8 @@ echo "== ratios (same run)"
 awk '
     /^ollaeval --stream/ { n = $3; so[n] = $5; sch[n] = $(NF - 4); scpu[n] = $(NF - 1); next }
     /^ollaeval/ { n = $2; o[n] = $4; ocpu[n] = $(NF - 1); next }
+    /^before --stream/ { n = $3; bso[n] = $5; next }
+    /^before/ { n = $2; b[n] = $4; next }
     /^python asyncio/ { n = $3; p[n] = $5; next }
     /^python --stream/ { n = $3; ps[n] = $5; next }
     END {
@@ -68,6 +78,8 @@ awk '
             if (p[n]) line = line sprintf(", python %.1f us/item: %.1fx less CPU", p[n], p[n] / o[n])
             if (sch[n] > 0) line = line sprintf("; --stream %.2f us/chunk over the non-streamed run", (scpu[n] - ocpu[n]) * 1e6 / sch[n])
             if (ps[n]) line = line sprintf("; streamed: python %.1fx more CPU", ps[n] / so[n])
+            if (b[n]) line = line sprintf("; before %.1f us/item: %.2fx", b[n], b[n] / o[n])
+            if (bso[n]) line = line sprintf(", streamed before %.1f us/item: %.2fx", bso[n], bso[n] / so[n])
             print line
         }
     }' "$tmp/rows"

@@ -15,8 +15,11 @@
  * scheduler.
  */
 #include <curl/curl.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "stream.h"
@@ -41,6 +44,7 @@ static struct {
     CURL *spare[256]; /* easy handles kept for reuse (curl_easy_reset) */
     int nspare;
     req_fn done, progress; /* http_init's callbacks */
+    int netrc; /* ~/.netrc was there at start: curl reads it for each request */
 } H;
 
 
@@ -281,10 +285,29 @@ static void on_uv_timeout(uv_timer_t *t)
 
 /* ---- API ---- */
 
+/* Whether curl's netrc would find a file: $HOME/.netrc (else the passwd
+ * entry's home), as curl looks for it. Without one, curl would try to open
+ * it for every request. */
+static int netrc_present(void)
+{
+    const char *home = getenv("HOME");
+    if (!home || !*home) {
+        struct passwd *pw = getpwuid(geteuid());
+        home = pw ? pw->pw_dir : NULL;
+    }
+    if (!home)
+        return 1; /* unknown: let curl look */
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/.netrc", home) >= (int)sizeof path)
+        return 1;
+    return access(path, F_OK) == 0;
+}
+
 int http_init(uv_loop_t *loop, req_fn done, req_fn progress)
 {
     H.done = done;
     H.progress = progress;
+    H.netrc = netrc_present();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
     H.loop = loop;
@@ -324,10 +347,12 @@ void http_start(oe_req *r)
      * 301/302/303 into a GET, which a chat endpoint answers with a 404) */
     curl_easy_setopt(e, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
-    /* credentials: given apart from the URL (endpoints.lua strips them), or ~/.netrc */
+    /* credentials: given apart from the URL (endpoints.lua strips them), or
+     * ~/.netrc when there was one at start */
     if (r->userpwd)
         curl_easy_setopt(e, CURLOPT_USERPWD, r->userpwd);
-    curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+    if (H.netrc)
+        curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
     if (r->timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
     if (r->idle_timeout_ms > 0) {

@@ -1,4 +1,5 @@
-/* lapi.h: the `core` table, the C functions Lua calls (lapi.c, lsys.c, lcache.c). */
+/* lapi.h: the `core` table, the C functions Lua calls (lapi.c, lsys.c, lcache.c,
+ * ljson.c). */
 #ifndef LAPI_H
 #define LAPI_H
 
@@ -8,5 +9,6 @@ int luaopen_core(lua_State *L);
 void lapi_push_cmdline(lua_State *L, const oe_cmdline *c);
 void lsys_register(lua_State *L);
 void lcache_register(lua_State *L);
+void ljson_register(lua_State *L);
 
 #endif

@@ -20,6 +20,10 @@
  *     such as string.find on a catastrophic pattern), it ends the process
  *     with exit status 6 and a message; the journal is flushed per record,
  *     so it is intact and the run resumes;
+ *   - the copies at the boundary: core.sbx_copier(conv, memo) makes the
+ *     function that copies a value crossing between the script and the
+ *     engine (sandbox.lua says what crosses and why), in C since every
+ *     call of a suite's function copies its arguments and results;
  *   - signals: sandbox_signal() (called from loop.c's SIGINT/SIGTERM
  *     handler) counts the signal and arms the hook on the running thread,
  *     as lua.c does, so spinning Lua code sees it: inside a guard the
@@ -512,6 +516,129 @@ static int l_proxy(lua_State *L)
     return 1;
 }
 
+/* ---- the copies at the boundary ---- */
+
+/* A copy of a table without metatables (raw reads), its functions passed
+ * through conv and each nested table through memo first (a table memo
+ * returns is used as it is: the run's constant tables); shared and cyclic
+ * tables stay shared (seen: original -> copy, made with the first nested
+ * table). Upvalues: 1 conv, 2 memo (or nil). The stack of each level: the
+ * original at t, the copy on top. */
+enum { COPY_MAX_DEPTH = 10000 };
+
+typedef struct {
+    int seen; /* stack index of the seen table, 0 until one is needed */
+    int slot; /* where it goes */
+} copy_state;
+
+static void copy_table(lua_State *L, int t, copy_state *cs, int depth);
+
+/* Pushes the value at i as it crosses. */
+static void push_crossed(lua_State *L, int i, copy_state *cs, int depth)
+{
+    int ty = lua_type(L, i);
+    if (ty == LUA_TFUNCTION) {
+        lua_pushvalue(L, lua_upvalueindex(1));
+        lua_pushvalue(L, i);
+        lua_call(L, 1, 1);
+    } else if (ty != LUA_TTABLE) {
+        lua_pushvalue(L, i);
+    } else {
+        lua_pushvalue(L, i);
+        if (lua_rawget(L, cs->seen) != LUA_TNIL)
+            return;
+        lua_pop(L, 1);
+        if (!lua_isnil(L, lua_upvalueindex(2))) {
+            lua_pushvalue(L, lua_upvalueindex(2));
+            lua_pushvalue(L, i);
+            lua_call(L, 1, 1);
+            if (lua_toboolean(L, -1))
+                return;
+            lua_pop(L, 1);
+        }
+        copy_table(L, i, cs, depth + 1);
+    }
+}
+
+static void copy_table(lua_State *L, int t, copy_state *cs, int depth)
+{
+    if (depth > COPY_MAX_DEPTH)
+        luaL_error(L, "a table nested more than %d deep cannot cross the sandbox", COPY_MAX_DEPTH);
+    luaL_checkstack(L, 8, "copying a table");
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        n++;
+        lua_pop(L, 1);
+    }
+    int narr = (int)lua_rawlen(L, t);
+    if (narr > n)
+        narr = n;
+    lua_createtable(L, narr, n - narr);
+    int c = lua_gettop(L);
+    if (cs->seen) {
+        lua_pushvalue(L, t);
+        lua_pushvalue(L, c);
+        lua_rawset(L, cs->seen);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, t)) { /* c k x */
+        int x = lua_gettop(L), k = x - 1;
+        if (!cs->seen && (lua_type(L, k) == LUA_TTABLE || lua_type(L, x) == LUA_TTABLE)) {
+            lua_createtable(L, 0, 4); /* only a nested table needs it */
+            lua_pushvalue(L, t);
+            lua_pushvalue(L, c);
+            lua_rawset(L, -3);
+            lua_replace(L, cs->slot);
+            cs->seen = cs->slot;
+        }
+        push_crossed(L, k, cs, depth);
+        push_crossed(L, x, cs, depth);
+        lua_rawset(L, c);
+        lua_pop(L, 1); /* x: k stays for lua_next */
+    }
+}
+
+/* The copier: copy(v [, raw]) -> v as it crosses: a table copied (unless
+ * memo gives one; raw: copied all the same), a function through conv,
+ * anything else as it is. */
+static int l_copy(lua_State *L)
+{
+    lua_settop(L, 2);
+    int ty = lua_type(L, 1);
+    if (ty == LUA_TFUNCTION) {
+        lua_pushvalue(L, lua_upvalueindex(1));
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+        return 1;
+    }
+    if (ty != LUA_TTABLE) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    if (!lua_toboolean(L, 2) && !lua_isnil(L, lua_upvalueindex(2))) {
+        lua_pushvalue(L, lua_upvalueindex(2));
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+        if (lua_toboolean(L, -1))
+            return 1;
+        lua_pop(L, 1);
+    }
+    lua_pushnil(L); /* 3: the seen table's slot */
+    copy_state cs = {0, 3};
+    copy_table(L, 1, &cs, 0);
+    return 1;
+}
+
+/* core.sbx_copier(conv [, memo]) -> copy(v [, raw]): see above */
+static int l_copier(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 2);
+    lua_pushcclosure(L, l_copy, 2);
+    return 1;
+}
+
 /* core.sbx_heap() -> bytes in the Lua heap, the cap */
 static int l_heap(lua_State *L)
 {
@@ -531,6 +658,7 @@ static const luaL_Reg funcs[] = {
     {"sbx_realpath", l_realpath},
     {"sbx_proxy",    l_proxy},
     {"sbx_heap",     l_heap},
+    {"sbx_copier",   l_copier},
     {NULL, NULL},
 };
 

@@ -61,15 +61,8 @@ local M = {}
 local null = cjson.null
 
 
-local function sum(calls, k)
-    local t, any = 0, false
-    for _, c in ipairs(calls) do
-        if c[k] then t, any = t + c[k], true end
-    end
-    return any and t or nil
-end
-
 local function all_calls(samples)
+    if #samples == 1 then return samples[1].calls or {} end
     local list = {}
     for _, s in ipairs(samples) do
         for _, c in ipairs(s.calls or {}) do list[#list + 1] = c end
@@ -79,17 +72,28 @@ end
 
 local function empty(s) return s == nil or s == null or not tostring(s):find("%S") end
 
--- Fills the request figures of rec from every call.
+-- Fills the request figures of rec from every call: each figure summed
+-- over the calls that have it (none has it: absent; tokens: 0). One pass.
 local function figures(rec, calls)
-    rec.prompt_tokens = sum(calls, "prompt_tokens") or 0
-    rec.completion_tokens = sum(calls, "completion_tokens") or 0
-    rec.thinking_tokens = sum(calls, "thinking_tokens")
-    rec.latency_ms = sum(calls, "latency_ms")
-    rec.attempts = sum(calls, "attempts")
-    rec.overloads = sum(calls, "overloads")
-    for _, c in ipairs(calls) do
+    local pt, ct, tt, lat, att, ov
+    for i = 1, #calls do
+        local c = calls[i]
+        local v = c.prompt_tokens
+        if v then pt = (pt or 0) + v end
+        v = c.completion_tokens
+        if v then ct = (ct or 0) + v end
+        v = c.thinking_tokens
+        if v then tt = (tt or 0) + v end
+        v = c.latency_ms
+        if v then lat = (lat or 0) + v end
+        v = c.attempts
+        if v then att = (att or 0) + v end
+        v = c.overloads
+        if v then ov = (ov or 0) + v end
         if c.done_reason == "length" and empty(c.content) then rec.truncated_thinking = true end
     end
+    rec.prompt_tokens, rec.completion_tokens, rec.thinking_tokens = pt or 0, ct or 0, tt
+    rec.latency_ms, rec.attempts, rec.overloads = lat, att, ov
 end
 
 local function without_text(c)

@@ -399,33 +399,39 @@ local function run_items(run)
         if O["fail-fast"] then run.fatal = run.fatal or ("item " .. tostring(id) .. " raised an error (--fail-fast)") end
     end
 
+    -- the suite's id and gold of an item, each in a protected call
+    local function id_of(it)
+        return suite.id and suite.id(it.item, it.index) or it.index
+    end
+    local function gold_of(it)
+        local g
+        if suite.gold then
+            g = suite.gold(it.item)
+            if g == nil then
+                -- not a wrong answer: the item lacks what the suite grades against
+                error(format("the item has no gold answer (%s: gold() returned nil)", spec.name), 0)
+            end
+        end
+        return g, spec.group and spec.group(it.item) or nil, spec.meta and spec.meta(it.item) or nil
+    end
+
     local function grade(it)
-        local okid, id = xpcall(function() return suite.id and suite.id(it.item, it.index) or it.index end,
-            on_sample_error)
+        local okid, id = xpcall(id_of, on_sample_error, it)
         if not okid then return script_error(it, it.index, id) end
         if id == nil then id = it.index end
         if run.done_ids[id] then return end
-        local ok, gold, group, meta = xpcall(function()
-            local g
-            if suite.gold then
-                g = suite.gold(it.item)
-                if g == nil then
-                    -- not a wrong answer: the item lacks what the suite grades against
-                    error(format("the item has no gold answer (%s: gold() returned nil)", spec.name), 0)
-                end
-            end
-            return g, spec.group and spec.group(it.item) or nil, spec.meta and spec.meta(it.item) or nil
-        end, on_sample_error)
+        local ok, gold, group, meta = xpcall(gold_of, on_sample_error, it)
         if not ok then return script_error(it, id, gold) end
         local k = spec.samples
         local results = {}
-        local function one(j)
-            local okj, r = xpcall(solve.sample, on_sample_error, run, it, id, gold, j)
-            results[j] = okj and r or { failed = r }
-        end
         if k == 1 then
-            one(1)
+            local okj, r = xpcall(solve.sample, on_sample_error, run, it, id, gold, 1)
+            results[1] = okj and r or { failed = r }
         else
+            local function one(j)
+                local okj, r = xpcall(solve.sample, on_sample_error, run, it, id, gold, j)
+                results[j] = okj and r or { failed = r }
+            end
             local tasks = {}
             for j = 1, k do tasks[j] = spawn(one, j) end
             for _, t in ipairs(tasks) do

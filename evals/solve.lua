@@ -12,6 +12,8 @@
 --   suite's own errors as they are.
 --   seed_of(seed, j) -> the seed of sample j (sample 1: --seed itself)
 --   score(v) -> s  or  nil, err: a solve() result as {value=, ...}
+local sandbox = require "ollaeval.sandbox"
+
 local M = {}
 
 local format, floor = string.format, math.floor
@@ -86,10 +88,13 @@ local function make_ctx(run, it, id, gold, j, calls)
     local gen = {}
     for k, v in pairs(run.gen) do gen[k] = v end
     gen.seed = seed
+    -- the run's options and few-shot pool are the same for every item: a
+    -- sandboxed suite gets one copy of each for the run (sandbox.constant)
     local ctx = {
         item = it.item, index = it.index, id = id, gold = gold, sample = j, samples = run.spec.samples,
-        seed = O.seed, sample_seed = seed, opt = run.opt, options = gen, calls = calls, model = run.model,
-        shots = run.prompt_opts.shots, fewshot_pool = run.prompt_opts.fewshot_pool,
+        seed = O.seed, sample_seed = seed, opt = sandbox.constant(run.opt), options = gen, calls = calls,
+        model = run.model, shots = run.prompt_opts.shots,
+        fewshot_pool = sandbox.constant(run.prompt_opts.fewshot_pool), follow_up = M.follow_up,
     }
     -- ctx.chat{...}: chat{} with the run's generation options (a request's
     -- own options win), recorded; raises when the request failed.
@@ -118,15 +123,16 @@ local function make_ctx(run, it, id, gold, j, calls)
         end
         error({ request = true, err = err, kind = kind, info = info, calls = calls }, 0)
     end
-    -- ctx.follow_up(messages, res, text): the conversation so far, the
-    -- model's reply (res of ctx.chat) and the user's next turn, as a new list.
-    function ctx.follow_up(messages, res, text)
-        local m = { table.unpack(messages) }
-        m[#m + 1] = { role = "assistant", content = res.content }
-        m[#m + 1] = { role = "user", content = text }
-        return m
-    end
     return ctx
+end
+
+-- ctx.follow_up(messages, res, text): the conversation so far, the model's
+-- reply (res of ctx.chat) and the user's next turn, as a new list.
+function M.follow_up(messages, res, text)
+    local m = { table.unpack(messages) }
+    m[#m + 1] = { role = "assistant", content = res.content }
+    m[#m + 1] = { role = "user", content = text }
+    return m
 end
 
 

@@ -98,9 +98,14 @@ end
 -- so in every request instead (true, else false). nil when the server is
 -- not Ollama (no /api/show). Cached per server and model.
 local think_cache = {} -- root URL .. " " .. model -> true | false | "none"
+local root_of = {} -- endpoint URL -> its root (without /v1)
 
 local function default_think(url_base, model)
-    local root = url_base:gsub("/v1$", "")
+    local root = root_of[url_base]
+    if not root then
+        root = url_base:gsub("/v1$", "")
+        root_of[url_base] = root
+    end
     local key = root .. " " .. model
     while think_cache[key] == "pending" do core.sleep(10) end
     local v = think_cache[key]
@@ -140,11 +145,18 @@ end
 -- and counts first tokens); record: the caller asked for streaming, so the
 -- stream's timings are part of the answer. left_s: the seconds left of the
 -- call's deadline (the request is requeued on 503/429 until then).
+local headers_of = {} -- backend -> its request headers (read by core.request only)
+
 local function attempt(backend, url_base, url, body, req, stream, record, left_s)
     local B = backends.by_name[backend]
     local O = options.engine
+    local headers = headers_of[backend]
+    if not headers then
+        headers = backends.headers(backend)
+        headers_of[backend] = headers
+    end
     local spec = {
-        method = "POST", url = url, body = body, headers = backends.headers(backend),
+        method = "POST", url = url, body = body, headers = headers,
         userpwd = endpoints.userpwd(url_base),
         timeout = min(req.timeout or O.timeout, max(left_s, 0.001)), connect_timeout = D["connect-timeout"],
         idle_timeout = stream and (req.idle_timeout or O["idle-timeout"]) or nil,
@@ -262,7 +274,8 @@ function M.chat(req)
         end
         -- an auto window counts first tokens: the request streams on the wire
         local wire = stream or endpoints.auto(url_base)
-        local body = cjson.encode(B.body(sent, model, wire and true or false))
+        local t = B.body(sent, model, wire and true or false)
+        local body = core.json_encode(t) or cjson.encode(t) -- (lua-cjson raises for what it cannot write)
         local url = url_base .. B.path
         local left_s = deadline_s - (core.now() - t0) / 1000
         fields, err, kind, res, raw = attempt(backend, url_base, url, body, req, wire, stream, left_s)

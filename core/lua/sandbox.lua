@@ -142,6 +142,9 @@ local to_engine, to_suite -- forward
 local wrapped_guard = setmetatable({}, { __mode = "k" }) -- script fn -> engine-side wrapper
 local wrapped_entry = setmetatable({}, { __mode = "k" }) -- engine fn -> script-side wrapper
 local is_wrapper = setmetatable({}, { __mode = "k" })
+-- an engine function's script-side wrapper -> the function: handed back to
+-- the engine (a suite's extract = lib.extract), the engine calls it as is
+local unwrap = setmetatable({}, { __mode = "k" })
 
 local function pack(...) return { n = select("#", ...), ... } end
 
@@ -150,33 +153,14 @@ local function map_all(f, t)
     return table.unpack(t, 1, t.n)
 end
 
--- A copy of a table without metatables (raw reads), its values converted
--- by conv; shared and cyclic tables stay shared. Bounded by the data.
-local function copier(conv)
-    local copy
-    copy = function(t, seen)
-        local c = {}
-        if seen then seen[t] = c end
-        for k, x in next, t do
-            local tk, tx = type(k), type(x)
-            if tk == "table" or tx == "table" then
-                if not seen then seen = { [t] = c } end -- only a nested table needs it
-                if tk == "table" then k = seen[k] or copy(k, seen) end
-                if tx == "table" then x = seen[x] or copy(x, seen) end
-            end
-            if tk == "function" then k = conv(k) end
-            if tx == "function" then x = conv(x) end
-            c[k] = x
-        end
-        return c
-    end
-    return function(v)
-        local tv = type(v)
-        if tv == "table" then return copy(v, nil) end
-        if tv == "function" then return conv(v) end
-        return v
-    end
-end
+-- copier(conv, memo) -> copy(v [, raw]): v as it crosses: a table copied
+-- without metatables (raw reads), its functions converted by conv and its
+-- nested tables first offered to memo (a table memo returns is used as it
+-- is: the run's constant tables, see M.constant); shared and cyclic tables
+-- stay shared. raw: the table itself is copied even if memo has it. In C
+-- (core.sbx_copier, core/sandbox.c): every call of a suite's function
+-- copies its arguments and results.
+local copier = core.sbx_copier
 
 -- conv applied to each of ..., without a table for the usual few values
 local function conv_all(conv, ...)
@@ -197,7 +181,7 @@ end
 -- the script's function, as the engine calls it: under a budget, its
 -- arguments copied in and its results copied out
 local function guarded(f)
-    if is_wrapper[f] then return f end
+    if is_wrapper[f] then return unwrap[f] or f end
     local w = wrapped_guard[f]
     if w then return w end
     w = function(...)
@@ -216,13 +200,37 @@ local function entry(f)
     w = function(...)
         return conv_all(to_suite, unguard(f, conv_all(to_engine, ...)))
     end
-    wrapped_entry[f], is_wrapper[w] = w, true
+    wrapped_entry[f], is_wrapper[w], unwrap[w] = w, true, f
     return w
 end
 
+-- The run's constant tables (M.constant): the script's copy of each, made
+-- the first time one crosses and given again every time after, as a
+-- trusted script would see the same table every time.
+local constant = setmetatable({}, { __mode = "k" }) -- engine table -> true, or its copy
+local function memo(t)
+    local c = constant[t]
+    if c == nil then return nil end
+    if c == true then
+        c = to_suite(t, true)
+        constant[t] = c
+    end
+    return c
+end
+
 to_engine = copier(function(v) return type(v) == "function" and guarded(v) or v end)
-to_suite = copier(function(v) return type(v) == "function" and entry(v) or v end)
+to_suite = copier(function(v) return type(v) == "function" and entry(v) or v end, memo)
 M.guarded, M.to_engine = guarded, to_engine
+
+-- constant(t) -> t: an engine table that stays the same for the whole run
+-- (the run's options, the few-shot pool): a sandboxed script gets one copy
+-- of it, made when it first crosses, instead of a new copy at every call.
+-- The engine's table is never the script's: what the script changes in its
+-- copy stays in the copy.
+function M.constant(t)
+    if type(t) == "table" and constant[t] == nil then constant[t] = true end
+    return t
+end
 
 -- A read-only face of an engine table: a userdata (rawset, next and
 -- setmetatable do not work on it); nested tables get their own.

@@ -39,6 +39,32 @@ for _, ep in ipairs { s.url, s.url .. "/v1" } do
     T.eq(r and r.done_reason, "length", ep .. ": num_predict gives done_reason length")
 end
 
+-- the body's parts other than the messages are kept between requests
+-- (chat.lua): a request that changes them (options, think, model, another
+-- question) is sent as asked, each time, on both APIs
+for _, ep in ipairs { s.url, s.url .. "/v1" } do
+    local seq = {
+        { n = 20, think = true, want = "length" }, { n = 20, think = true, want = "length" },
+        { n = 2000, think = true, want = "stop" }, { n = 20, think = false, want = "length" },
+        { n = 2000, think = false, want = "stop" }, { n = 20, think = true, want = "length" },
+    }
+    local why = {}
+    for i, q in ipairs(seq) do
+        local m = { { role = "user", content = (i % 2 == 0) and "Tell me about the sea." or "What is 6 times 7?" } }
+        local r = chat { model = "qwen3:8b", endpoint = ep, think = q.think, options = { num_predict = q.n },
+            messages = m }
+        why[#why + 1] = tostring(r and r.done_reason)
+        if not (r and r.done_reason == q.want) then why.bad = true end
+    end
+    T.ok(not why.bad, ep .. ": num_predict changed from request to request is the one sent (" .. table.concat(why, " ") .. ")")
+    local a = chat { model = "qwen3:8b", endpoint = ep, messages = msgs }
+    local b = chat { model = "llama3.2:3b", endpoint = ep, messages = msgs }
+    local c = chat { model = "qwen3:8b", endpoint = ep, messages = msgs }
+    T.ok(a and b and c and a.model == "qwen3:8b" and b.model == "llama3.2:3b" and c.model == "qwen3:8b",
+        ep .. ": the model of each request is the one sent (" .. tostring(a and a.model) .. ", "
+        .. tostring(b and b.model) .. ", " .. tostring(c and c.model) .. ")")
+end
+
 -- on_token sees the text as it arrives, and can stop the generation
 local pieces, thoughts = {}, {}
 local r = chat { model = "qwen3:8b", endpoint = s.url, think = true, messages = msgs,

@@ -47,4 +47,42 @@ T.eq(seen["tests.lib.tap"] and seen["tests.lib.tap"].origin, "path", "modules():
 local f = io.open("tests/lib/tap.lua", "rb")
 T.eq(seen["tests.lib.tap"] and seen["tests.lib.tap"].sha256, ollaeval.sha256(f:read("a")), "...with its sha256")
 f:close()
+-- the copies at the boundary (core.sbx_copier): a table is copied without
+-- its metatable, functions go through conv, shared and cyclic tables stay
+-- shared, a table memo gives is used as it is (raw: copied all the same)
+local wrapped = {}
+local function conv(f)
+    wrapped[f] = wrapped[f] or function(...) return "wrapped", f(...) end
+    return wrapped[f]
+end
+local shared = { 1, 2 }
+local key = { "k" }
+local orig = setmetatable({ a = shared, b = shared, f = math.abs, [key] = "v", list = { "x", "y", { "z" } }, n = 1.5 },
+    { __index = function() return "meta" end })
+orig.self = orig
+local const = { c = 1 }
+local const_copy = { c = "the memo's" }
+orig.const = const
+local copy = core.sbx_copier(conv, function(t) if t == const then return const_copy end end)
+local c = copy(orig)
+T.ok(c ~= orig and getmetatable(c) == nil and c.missing == nil, "a copy, without the metatable")
+T.ok(c.a ~= shared and c.a == c.b and c.a[1] == 1 and c.a[2] == 2, "a table shared twice is copied once and stays shared")
+T.ok(c.self == c, "a cycle stays a cycle, in the copy")
+T.eq(select(1, c.f(-3)), "wrapped", "a function goes through conv")
+T.eq(select(2, c.f(-3)), 3, "the converted function calls the original")
+local ck
+for k, v in pairs(c) do if type(k) == "table" then ck = k T.eq(v, "v", "a table key's value") end end
+T.ok(ck and ck ~= key and ck[1] == "k", "a table key is copied too")
+T.ok(c.list[3][1] == "z" and #c.list == 3 and c.n == 1.5, "nested lists and numbers as they were")
+T.ok(c.const == const_copy, "a nested table the memo has is the memo's")
+T.ok(copy(const) == const_copy and copy(const, true) ~= const_copy and copy(const, true).c == 1,
+    "at the top too, unless raw")
+T.eq(copy("s"), "s", "a string crosses as it is")
+T.eq(select(1, copy(print)()), "wrapped", "a function at the top goes through conv")
+local deep = {}
+local t = deep
+for _ = 1, 20000 do t.next = {} t = t.next end
+local okd, errd = pcall(copy, deep)
+T.ok(not okd and tostring(errd):find("nested more than") ~= nil, "a table nested 20,000 deep is refused, not a crash")
+
 T.done()
