@@ -54,10 +54,9 @@ local ctx = { shots = 0, seed = 1234 }
 total = total + stage("prompt (suite.prompt)", function(i) msgs[i] = suite.prompt(items[i], ctx) end)
 local opts = { temperature = 0, seed = 1234, num_predict = 2048, num_ctx = 8192 }
 local bodies = {}
-local json_encode = require("ollaeval.core").json_encode or cjson.encode -- as chat{} encodes it
 total = total + stage("request body (backend body, encode)", function(i)
-    local t = ollama.body({ messages = msgs[i], options = opts, think = true }, "qwen3:8b", false)
-    bodies[i] = json_encode(t) or cjson.encode(t)
+    bodies[i] = cjson.encode(ollama.body({ messages = msgs[i], options = opts, think = true },
+        "qwen3:8b", false))
 end)
 local res = {}
 total = total + stage("response (decode, parse)", function(i)

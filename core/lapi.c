@@ -735,7 +735,6 @@ int luaopen_core(lua_State *L)
     luaL_newlib(L, core_funcs);
     lsys_register(L);
     lcache_register(L);
-    ljson_register(L);
     sandbox_register(L);
     return 1;
 }

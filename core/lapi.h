@@ -1,5 +1,4 @@
-/* lapi.h: the `core` table, the C functions Lua calls (lapi.c, lsys.c, lcache.c,
- * ljson.c). */
+/* lapi.h: the `core` table, the C functions Lua calls (lapi.c, lsys.c, lcache.c). */
 #ifndef LAPI_H
 #define LAPI_H
 
@@ -9,6 +8,5 @@ int luaopen_core(lua_State *L);
 void lapi_push_cmdline(lua_State *L, const oe_cmdline *c);
 void lsys_register(lua_State *L);
 void lcache_register(lua_State *L);
-void ljson_register(lua_State *L);
 
 #endif

@@ -13,12 +13,9 @@
  *            (joins the `core` table)                           -> loop
  *   lcache.c the request cache's SQLite store: cache_open, get, put
  *            (joins the `core` table; the policy is lua/cache.lua)  -> (none)
- *   ljson.c  json_encode: journal records and request bodies as lua-cjson
- *            writes them, faster (joins the `core` table)     -> (none)
  *   sandbox.c the Lua heap cap (the state's allocator), CPU budgets per
  *            callback (a count hook), the watchdog thread, the signal flag
- *            and hook, the copies at the boundary; core.sbx_* (lua/sandbox.lua
- *            is the Lua half)                                 -> (none)
+ *            and hook; core.sbx_* (lua/sandbox.lua is the Lua half)  -> (none)
  *   sched.c  tasks (Lua coroutines), the ready queue, the run loop; knows
  *            no request; tells sandbox.c whose budget runs     -> sandbox
  *   req.c    oe_req from req_new to req_free; the per-endpoint windows

@@ -29,18 +29,13 @@ local format, floor = string.format, math.floor
 local decode = cjson_safe.decode
 
 
--- JSON as written to the run folder, with "/" as it is (lua-cjson writes
--- "\/", valid but hard to grep): core.json_encode (core/ljson.c), which
--- writes the rest as lua-cjson does; what it leaves to lua-cjson (a table
--- with holes, a number key, ...) is encoded by lua-cjson and its "\/"
--- undone (every "/" was escaped, so "\/" only ever stands for "/"; a plain
--- find loop: gsub would try a match at every byte of the record).
+-- JSON as written to the run folder: lua-cjson escapes "/" as "\/", which
+-- is valid but hard to grep; undo it (every "/" was escaped, so "\/" only
+-- ever stands for "/"). A plain find loop: gsub would try a match at every
+-- byte of the record.
 local find, sub, concat = string.find, string.sub, table.concat
-local json_encode = require("ollaeval.core").json_encode
 function M.encode(v)
-    local s = json_encode(v)
-    if s then return s end
-    s = cjson.encode(v)
+    local s = cjson.encode(v)
     local i = find(s, "\\/", 1, true)
     if not i then return s end
     local parts, n, pos = {}, 0, 1

@@ -274,8 +274,7 @@ function M.chat(req)
         end
         -- an auto window counts first tokens: the request streams on the wire
         local wire = stream or endpoints.auto(url_base)
-        local t = B.body(sent, model, wire and true or false)
-        local body = core.json_encode(t) or cjson.encode(t) -- (lua-cjson raises for what it cannot write)
+        local body = cjson.encode(B.body(sent, model, wire and true or false))
         local url = url_base .. B.path
         local left_s = deadline_s - (core.now() - t0) / 1000
         fields, err, kind, res, raw = attempt(backend, url_base, url, body, req, wire, stream, left_s)
