@@ -11,8 +11,10 @@
 --              (evals/solve.lua: the context, every call recorded), one
 --              record (evals/record.lua) appended and flushed to
 --              samples.jsonl; the status line and Ctrl-C (evals/progress.lua)
---   summarise  the whole journal into summary.json (evals/summary.lua, on
---              evals/metrics.lua)
+--   summarise  summary.json (evals/summary.lua, on evals/metrics.lua), from
+--              each item's final record as resume read it or run appended
+--              it (journal.finals): counters and a bounded sketch of the
+--              latencies, no record kept
 --   report     the table, and the exit status: 0 every item scored, 1 a
 --              fatal error stopped the run, 3 items not scored (errors),
 --              4 the run folder could not be written (disk full,
@@ -238,6 +240,15 @@ local function code_changes(old, new)
 end
 
 
+-- What summary.lua needs to know of the suite.
+local function summary_info(spec)
+    local suite = spec.suite
+    return { metrics = spec.metrics, strict = suite.strict ~= nil, answers = not suite.solve or nil,
+             group_by = type(suite.group_by) == "string" and suite.group_by or nil }
+end
+M.summary_info = summary_info
+
+
 -- resume: the run folder. A new one gets run.json; an existing one must be
 -- of the same run, and its journal says which items are done.
 local function resume(run)
@@ -285,14 +296,19 @@ local function resume(run)
         end
     end
     -- only the ids of the items already scored are kept, not their records
-    -- (the last record of an id decides: scored, or to redo)
-    local done, n, records = journal.done_ids(run.journal_path, say, run.opt["repair-journal"])
+    -- (the last record of an id decides: scored, or to redo); the summary
+    -- starts from the records as they stream past, and takes each record
+    -- appended after them (journal.finals: each item's final record)
+    run.sum = summary.new(summary_info(run.spec))
+    run.finals = journal.finals(function(rec) run.sum:add(rec) end)
+    local done, n, records = journal.done_ids(run.journal_path, say, run.opt["repair-journal"],
+        function(rec, off) run.finals:add(rec, off) end)
     if not done then
         if n and n:find("^cannot repair") then die_storage(n, dir) end
         die("cannot resume %s: %s", dir, n)
     end
     if old then say("resuming %s: %d records in the journal, %d items scored", dir, records, n) end
-    run.done_ids, run.done_n = done, n
+    run.done, run.done_n = done, n
 end
 
 
@@ -341,12 +357,15 @@ local function run_items(run)
         st.done > 0 and format(", %d already scored", st.done) or "")
     local wlog = windowlog.open(run.dir .. "/window.jsonl")
     run.wlog = wlog
+    local finals = run.finals
     local function append(rec)
-        local ok, err = out:append(rec)
-        if not ok then
+        local ok, res = out:append(rec) -- res: the record's offset, or the error
+        if ok then
+            finals:add(rec, res)
+        else
             -- stop at once: the requests in flight are cancelled (redone on resume)
             if not run.storage then ollaeval.cancel_all() end
-            run.storage = run.storage or err
+            run.storage = run.storage or res
             run.fatal = run.fatal or "storage"
         end
         st.done = st.done + 1
@@ -400,7 +419,7 @@ local function run_items(run)
             on_sample_error)
         if not okid then return script_error(it, it.index, id) end
         if id == nil then id = it.index end
-        if run.done_ids[id] then return end
+        if run.done:has(id) then return end
         local ok, gold, group, meta = xpcall(function()
             local g
             if suite.gold then
@@ -509,21 +528,12 @@ local function run_items(run)
 end
 
 
--- What summary.lua needs to know of the suite.
-local function summary_info(spec)
-    local suite = spec.suite
-    return { metrics = spec.metrics, strict = suite.strict ~= nil, answers = not suite.solve or nil,
-             group_by = type(suite.group_by) == "string" and suite.group_by or nil }
-end
-M.summary_info = summary_info
-
-
--- summarise: the whole journal, this session's records and the earlier ones.
+-- summarise: the whole journal, this session's records and the earlier ones,
+-- as resume and run gave them to run.sum; the errors left (each item's
+-- final one) are read again from the journal.
 local function summarise(run)
-    -- streamed (journal.latest: each item's final record; summary.lua keeps
-    -- no record)
-    local s = summary.summarize({ each = function(fn) return must(journal.latest(run.journal_path, fn, say)) end },
-        summary_info(run.spec))
+    must(run.finals:finish(run.journal_path))
+    local s = run.sum:result()
     run.interrupted = ollaeval.interrupted() > 0
     run.wall = (now() - run.t_start) / 1000
     run.new = run.st.new

@@ -41,7 +41,7 @@ T.eq(table.concat(final, " "), "a c b d!timeout again", "latest: one record per 
 
 local done, n, records = J.done_ids(path, quiet)
 T.eq(n, 3, "done_ids: 3 ids scored")
-T.ok(done.a and done.b and done.c and not done.d, "done_ids: the set of scored ids")
+T.ok(done:has("a") and done:has("b") and done:has("c") and not done:has("d"), "done_ids: the set of scored ids")
 T.eq(records, 6, "done_ids: the number of records")
 
 write(good .. '{"id":"e","cor')
