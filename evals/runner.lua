@@ -163,16 +163,8 @@ local function plan(suite, suite_file, opt)
     local si, sn = (O.shard or "1/1"):match("^(%d+)/(%d+)$")
     si, sn = tonumber(si), tonumber(sn)
     run.in_shard = function(k) return (k - 1) % sn == si - 1 end
-    local total = 0
-    local ok, err = pcall(function()
-        local k = 0
-        for _ in jsonl(run.path) do
-            k = k + 1
-            if run.in_shard(k) then total = total + 1 end
-            if O.limit and k >= O.limit then break end
-        end
-    end)
-    if not ok then die("%s", err) end
+    -- counted, not decoded: each item is decoded once, as the run takes it
+    local total = must(data.count(run.path, O.limit, run.in_shard))
     if total == 0 then die("%s: the dataset is empty", run.path) end
     run.total = total
     opt.shots = opt.shots or 0
@@ -314,11 +306,17 @@ end
 
 -- The items of this run, as {item=, index=, line=}: index counts the
 -- dataset's items (up to --limit), line is the item's line in the file.
+-- A malformed line ends the items there: run.dataset_error says which
+-- (FILE:LINE: ...), and the items taken before it finish.
 local function items_of(run)
     local iter, taken = jsonl(run.path), 0
     return function()
         while not (O.limit and taken >= O.limit) do
-            local item, line = iter()
+            local ok, item, line = pcall(iter)
+            if not ok then
+                run.dataset_error = tostring(item)
+                return nil
+            end
             if item == nil then return nil end
             taken = taken + 1
             if run.in_shard(taken) then return { item = item, index = taken, line = line } end
@@ -514,9 +512,15 @@ local function run_items(run)
     end
     wlog:close()
     if not ok then
-        -- the dataset raised mid-way (a malformed line): what was done is kept
+        -- a bug: what was done is kept
         stderr:write("ollaeval: ", tostring(err), "\n")
         run.fatal = run.fatal or tostring(err)
+    end
+    if run.dataset_error then
+        -- a malformed line in the dataset: the items before it are kept
+        run.fatal = run.fatal or format("%s; the run stopped there, the items before it are in the journal (%d "
+            .. "this session); fix the line, then run again with a new -o DIR (the dataset's sha256 changes)",
+            run.dataset_error, st.new)
     end
     for _, key in ipairs(order) do
         local e = seen[key]
