@@ -201,10 +201,6 @@ function M.finals(fn)
             fn(rec)
         end
     end
-    -- replaced(id): a record of id will follow (its error is not final)
-    function f.replaced(_, id)
-        if errs[id] ~= nil then errs[id], nerr = nil, nerr - 1 end
-    end
     function f.finish(_, path)
         if nerr == 0 then return true end
         local offs = {}
