@@ -9,10 +9,13 @@
 --
 --   parse(text)               -> records, good_end, torn | nil, lineno (pure)
 --   each(path, fn, opts)      -> info | nil, err: every good record, streamed
+--   finals(fn)                -> f: f:add(rec, offset) as records pass,
+--                                f:finish(path): each item's final record
 --   latest(path, fn, say)     -> info | nil, err: each item's final record
---   done_ids(path, say, repair) -> {[id]=true}, n, records | nil, err (resume: a
---                                torn tail cut off; --repair-journal)
---   open(path, fresh)         -> appender: :append(rec), :close() -> true | nil, err
+--   done_ids(path, say, repair, fn) -> idset, n, records | nil, err (resume:
+--                                a torn tail cut off; --repair-journal)
+--   open(path, fresh)         -> appender: :append(rec) -> true, offset | nil,
+--                                err; :close() -> true | nil, err
 --   lock(dir)                 -> handle | nil, err (one process per folder)
 --   differs(a, b, opts)       -> nil | what, a's value, b's value ("same run?")
 --   folder(suite, model, out, resume) -> run folder path | nil, err
@@ -22,6 +25,7 @@
 -- when all of them succeeded.
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"
+local idset = require "evals.idset"
 
 local M = {}
 
@@ -175,17 +179,19 @@ function M.each(path, fn, opts)
 end
 
 
--- latest(path, fn [, say]) -> info  or  nil, err
--- fn(rec) once for each item of the journal, with its final record: its
--- scored record, else its last error (an errored item redone later is
--- counted once, as redone). Streams the file: scored records are passed as
--- they are read; only the offsets of errors not yet redone are kept, and
--- those records are read again at the end. (A scored record followed by an
--- error of the same id, which the runner never writes, gives both.) A torn
--- tail is skipped, and reported through say.
-function M.latest(path, fn, say)
+-- finals(fn) -> f: the final record of each item, as records stream past
+-- in journal order (read from the file, or appended by this process):
+-- f:add(rec, offset) for each; a scored record goes to fn(rec) at once, an
+-- error is held back as its offset only, until a later record of its id
+-- (redone) drops it; f:finish(path) -> true | nil, err reads the errors
+-- left (each item's last one) again from the journal and gives them to fn.
+-- (A scored record followed by an error of the same id, which the runner
+-- never writes, gives both.) What it holds: one offset per item whose last
+-- record so far is an error.
+function M.finals(fn)
     local errs, nerr = {}, 0 -- id -> offset of its last error
-    local info, err = M.each(path, function(rec, _, off)
+    local f = {}
+    function f.add(_, rec, off)
         local id = rec.id
         if rec.error then
             if errs[id] == nil then nerr = nerr + 1 end
@@ -194,29 +200,46 @@ function M.latest(path, fn, say)
             if errs[id] ~= nil then errs[id], nerr = nil, nerr - 1 end
             fn(rec)
         end
-    end)
-    if not info then return nil, err end
-    if info.torn and say then
-        say("journal: ignoring a torn last record at %s:%d (%d bytes)", path, info.torn.line, info.torn.bytes)
     end
-    if nerr > 0 then
+    function f.finish(_, path)
+        if nerr == 0 then return true end
         local offs = {}
         for _, o in pairs(errs) do offs[#offs + 1] = o end
         table.sort(offs)
-        local f, oerr = io.open(path, "rb")
-        if not f then return nil, oerr end
+        errs, nerr = {}, 0
+        local h, oerr = io.open(path, "rb")
+        if not h then return nil, oerr end
         for _, o in ipairs(offs) do
-            f:seek("set", o)
-            local line = f:read("L")
+            h:seek("set", o)
+            local line = h:read("L")
             local rec = line and record(line)
             if not rec then
-                f:close()
+                h:close()
                 return nil, format("%s: the journal changed while it was read", path)
             end
             fn(rec)
         end
-        f:close()
+        h:close()
+        return true
     end
+    return f
+end
+
+
+-- latest(path, fn [, say]) -> info  or  nil, err
+-- fn(rec) once for each item of the journal, with its final record: its
+-- scored record, else its last error (an errored item redone later is
+-- counted once, as redone): finals() over the file, streamed. A torn tail
+-- is skipped, and reported through say.
+function M.latest(path, fn, say)
+    local f = M.finals(fn)
+    local info, err = M.each(path, function(rec, _, off) f:add(rec, off) end)
+    if not info then return nil, err end
+    if info.torn and say then
+        say("journal: ignoring a torn last record at %s:%d (%d bytes)", path, info.torn.line, info.torn.bytes)
+    end
+    local ok, ferr = f:finish(path)
+    if not ok then return nil, ferr end
     return info
 end
 
@@ -304,17 +327,29 @@ local function repair(path, say)
 end
 
 
--- done_ids(path, say, repair) -> done, n, records  or  nil, err
--- The resume stage's view of the journal: the set of ids scored in it
--- ({[id]=true}: ids only, no records), how many, and the number of records. A torn last record is
--- cut off the file in place (truncate, fsync: the good records are never
+-- done_ids(path, say, repair [, fn]) -> done, n, records  or  nil, err
+-- The resume stage's view of the journal: the set of ids scored in it (an
+-- evals/idset.lua set: done:has(id); ids only, no records, about a bit
+-- each for a dataset's ids), how many, and the number of records. fn(rec,
+-- offset), when given, sees every good record of the journal as it is
+-- then (the runner's summary starts from them). A torn last record is cut
+-- off the file in place (truncate, fsync: the good records are never
 -- rewritten) and reported through say. A malformed line in the middle is
 -- refused with its line number, unless repair: then the good records stay,
--- the bad lines go to PATH.bad, and their items are redone.
-function M.done_ids(path, say, repair_bad)
-    local done, n = {}, 0
-    local function add(rec)
-        if not rec.error and not done[rec.id] then done[rec.id], n = true, n + 1 end
+-- the bad lines go to PATH.bad, their items are redone, and the journal
+-- is read again.
+function M.done_ids(path, say, repair_bad, fn)
+    -- with repair, the offsets are known only once the bad lines are out:
+    -- the ids first, then the repaired journal again for fn
+    if repair_bad and fn then
+        local done, err = M.done_ids(path, say, true)
+        if not done then return nil, err end
+        return M.done_ids(path, say, false, fn)
+    end
+    local done = idset.new()
+    local function add(rec, _, off)
+        if not rec.error then done:add(rec.id) end
+        if fn then fn(rec, off) end
     end
     local moved = false
     local info, err = M.each(path, add, repair_bad and { bad = function() moved = true end } or nil)
@@ -330,7 +365,7 @@ function M.done_ids(path, say, repair_bad)
         local ok, terr = ollaeval.truncate(path, info.good_end)
         if not ok then return nil, format("cannot repair %s: %s", path, terr) end
     end
-    return done, n, info.records
+    return done, done.n, info.records
 end
 
 
@@ -338,8 +373,9 @@ end
 -- Appends to the journal at path (fresh: empties it first). Each record is
 -- one line, written with one unbuffered write: what the journal holds when
 -- the process dies is every record appended before, whole, and maybe a
--- torn last line that done_ids() cuts off. :append(rec) fails (nil, "PATH:
--- reason") when the write fails (a full disk, a read-only file system) or
+-- torn last line that done_ids() cuts off. :append(rec) returns true and
+-- the offset where its line starts, or fails (nil, "PATH: reason") when
+-- the write fails (a full disk, a read-only file system) or
 -- the file is no longer on disk (its folder removed); a failed write's part
 -- is cut off again, so the journal still ends with a whole record.
 -- After a failure every append fails alike. :close() fsyncs and closes,
@@ -362,12 +398,13 @@ function M.open(path, fresh)
             failed = format("%s: %s", path, werr)
             return nil, failed
         end
+        local at = size
         size = size + #line
         if not linked(f) then
             failed = format("%s: the file was removed (was the run folder deleted?)", path)
             return nil, failed
         end
-        return true
+        return true, at
     end
     function j:close()
         if not f then return true end

@@ -4,10 +4,12 @@
 -- shards of one run (journal.differs) and shards that overlap. The
 -- journals are streamed twice (journal.latest: each item's final record):
 -- once for their ids, to refuse an overlap before writing anything, then
--- into the merged journal, shard after shard; only ids are held. M.main
+-- into the merged journal, shard after shard; only ids are held, in one
+-- compact set per shard (evals/idset.lua: about a bit an id). M.main
 -- returns the exit status: 0 merged, 1 refused or failed, 4 the output
 -- folder cannot be written.
 local data = require "evals.data"
+local idset = require "evals.idset"
 local journal = require "evals.journal"
 local reduce = require "evals.reduce"
 local suitemod = require "evals.suite"
@@ -62,7 +64,7 @@ function M.main(...)
         dirs[#dirs + 1] = a:gsub("/+$", "")
     end
     if #dirs < 1 then return fail("usage: ollaeval merge RUN_DIR... [-o OUT]") end
-    local first, seen_shard, seen_id = nil, {}, {}
+    local first, seen_shard, shard_ids = nil, {}, {}
     for _, d in ipairs(dirs) do
         local run = journal.read_json(d .. "/run.json")
         if type(run) ~= "table" or type(run.config) ~= "table" then
@@ -82,14 +84,22 @@ function M.main(...)
         if seen_shard[shard] then return fail("%s and %s are both shard %s", seen_shard[shard], d, shard) end
         seen_shard[shard] = d
         local dup
+        local ids = idset.new()
+        shard_ids[#shard_ids + 1] = { dir = d, ids = ids }
         local ok, err = journal.latest(d .. "/samples.jsonl", function(r)
-            if seen_id[r.id] then dup = dup or format("item %s is in both %s and %s", tostring(r.id), seen_id[r.id], d) end
-            seen_id[r.id] = d
+            if dup then return end
+            for _, sh in ipairs(shard_ids) do
+                if sh.ids:has(r.id) then
+                    dup = format("item %s is in both %s and %s", tostring(r.id), sh.dir, d)
+                    return
+                end
+            end
+            ids:add(r.id)
         end)
         if not ok then return fail("%s", err) end
         if dup then return fail("%s", dup) end
     end
-    seen_id = nil
+    shard_ids = nil
     local c = first.config
     out = out or format("runs/%s-%s-merged-%s", journal.safe_name(c.suite), journal.safe_name(c.model),
         os.date("%Y%m%d-%H%M%S"))

@@ -11,8 +11,10 @@
 --              (evals/solve.lua: the context, every call recorded), one
 --              record (evals/record.lua) appended and flushed to
 --              samples.jsonl; the status line and Ctrl-C (evals/progress.lua)
---   summarise  the whole journal into summary.json (evals/summary.lua, on
---              evals/metrics.lua)
+--   summarise  summary.json (evals/summary.lua, on evals/metrics.lua), from
+--              each item's final record as resume read it or run appended
+--              it (journal.finals): counters and a bounded sketch of the
+--              latencies, no record kept
 --   report     the table, and the exit status: 0 every item scored, 1 a
 --              fatal error stopped the run, 3 items not scored (errors),
 --              4 the run folder could not be written (disk full,
@@ -161,16 +163,8 @@ local function plan(suite, suite_file, opt)
     local si, sn = (O.shard or "1/1"):match("^(%d+)/(%d+)$")
     si, sn = tonumber(si), tonumber(sn)
     run.in_shard = function(k) return (k - 1) % sn == si - 1 end
-    local total = 0
-    local ok, err = pcall(function()
-        local k = 0
-        for _ in jsonl(run.path) do
-            k = k + 1
-            if run.in_shard(k) then total = total + 1 end
-            if O.limit and k >= O.limit then break end
-        end
-    end)
-    if not ok then die("%s", err) end
+    -- counted, not decoded: each item is decoded once, as the run takes it
+    local total = must(data.count(run.path, O.limit, run.in_shard))
     if total == 0 then die("%s: the dataset is empty", run.path) end
     run.total = total
     opt.shots = opt.shots or 0
@@ -239,6 +233,15 @@ local function code_changes(old, new)
 end
 
 
+-- What summary.lua needs to know of the suite.
+local function summary_info(spec)
+    local suite = spec.suite
+    return { metrics = spec.metrics, strict = suite.strict ~= nil, answers = not suite.solve or nil,
+             group_by = type(suite.group_by) == "string" and suite.group_by or nil }
+end
+M.summary_info = summary_info
+
+
 -- resume: the run folder. A new one gets run.json; an existing one must be
 -- of the same run, and its journal says which items are done.
 local function resume(run)
@@ -289,24 +292,35 @@ local function resume(run)
         end
     end
     -- only the ids of the items already scored are kept, not their records
-    -- (the last record of an id decides: scored, or to redo)
-    local done, n, records = journal.done_ids(run.journal_path, say, run.opt["repair-journal"])
+    -- (the last record of an id decides: scored, or to redo); the summary
+    -- starts from the records as they stream past, and takes each record
+    -- appended after them (journal.finals: each item's final record)
+    run.sum = summary.new(summary_info(run.spec))
+    run.finals = journal.finals(function(rec) run.sum:add(rec) end)
+    local done, n, records = journal.done_ids(run.journal_path, say, run.opt["repair-journal"],
+        function(rec, off) run.finals:add(rec, off) end)
     if not done then
         if n and n:find("^cannot repair") then die_storage(n, dir) end
         die("cannot resume %s: %s", dir, n)
     end
     if old then say("resuming %s: %d records in the journal, %d items scored", dir, records, n) end
-    run.done_ids, run.done_n = done, n
+    run.done, run.done_n = done, n
 end
 
 
 -- The items of this run, as {item=, index=, line=}: index counts the
 -- dataset's items (up to --limit), line is the item's line in the file.
+-- A malformed line ends the items there: run.dataset_error says which
+-- (FILE:LINE: ...), and the items taken before it finish.
 local function items_of(run)
     local iter, taken = jsonl(run.path), 0
     return function()
         while not (O.limit and taken >= O.limit) do
-            local item, line = iter()
+            local ok, item, line = pcall(iter)
+            if not ok then
+                run.dataset_error = tostring(item)
+                return nil
+            end
             if item == nil then return nil end
             taken = taken + 1
             if run.in_shard(taken) then return { item = item, index = taken, line = line } end
@@ -345,12 +359,15 @@ local function run_items(run)
         st.done > 0 and format(", %d already scored", st.done) or "")
     local wlog = windowlog.open(run.dir .. "/window.jsonl")
     run.wlog = wlog
+    local finals = run.finals
     local function append(rec)
-        local ok, err = out:append(rec)
-        if not ok then
+        local ok, res = out:append(rec) -- res: the record's offset, or the error
+        if ok then
+            finals:add(rec, res)
+        else
             -- stop at once: the requests in flight are cancelled (redone on resume)
             if not run.storage then ollaeval.cancel_all() end
-            run.storage = run.storage or err
+            run.storage = run.storage or res
             run.fatal = run.fatal or "storage"
         end
         st.done = st.done + 1
@@ -419,7 +436,7 @@ local function run_items(run)
         local okid, id = xpcall(id_of, on_sample_error, it)
         if not okid then return script_error(it, it.index, id) end
         if id == nil then id = it.index end
-        if run.done_ids[id] then return end
+        if run.done:has(id) then return end
         local ok, gold, group, meta = xpcall(gold_of, on_sample_error, it)
         if not ok then return script_error(it, id, gold) end
         local k = spec.samples
@@ -505,9 +522,15 @@ local function run_items(run)
     end
     wlog:close()
     if not ok then
-        -- the dataset raised mid-way (a malformed line): what was done is kept
+        -- a bug: what was done is kept
         stderr:write("ollaeval: ", tostring(err), "\n")
         run.fatal = run.fatal or tostring(err)
+    end
+    if run.dataset_error then
+        -- a malformed line in the dataset: the items before it are kept
+        run.fatal = run.fatal or format("%s; the run stopped there, the items before it are in the journal (%d "
+            .. "this session); fix the line, then run again with a new -o DIR (the dataset's sha256 changes)",
+            run.dataset_error, st.new)
     end
     for _, key in ipairs(order) do
         local e = seen[key]
@@ -519,21 +542,12 @@ local function run_items(run)
 end
 
 
--- What summary.lua needs to know of the suite.
-local function summary_info(spec)
-    local suite = spec.suite
-    return { metrics = spec.metrics, strict = suite.strict ~= nil, answers = not suite.solve or nil,
-             group_by = type(suite.group_by) == "string" and suite.group_by or nil }
-end
-M.summary_info = summary_info
-
-
--- summarise: the whole journal, this session's records and the earlier ones.
+-- summarise: the whole journal, this session's records and the earlier ones,
+-- as resume and run gave them to run.sum; the errors left (each item's
+-- final one) are read again from the journal.
 local function summarise(run)
-    -- streamed (journal.latest: each item's final record; summary.lua keeps
-    -- no record)
-    local s = summary.summarize({ each = function(fn) return must(journal.latest(run.journal_path, fn, say)) end },
-        summary_info(run.spec))
+    must(run.finals:finish(run.journal_path))
+    local s = run.sum:result()
     run.interrupted = ollaeval.interrupted() > 0
     run.wall = (now() - run.t_start) / 1000
     run.new = run.st.new

@@ -81,9 +81,109 @@ local function default_defs()
 end
 
 
-function M.summarize(source, info)
+-- A number as the journal gives it back: lua-cjson writes 14 significant
+-- digits and reads every number as a float; the summary of records in
+-- memory (the run, as it appends them) is then the summary of the same
+-- records read from the journal (merge, resume, rescore), to the last bit.
+local function jnum(v)
+    if type(v) ~= "number" then return v end
+    return tonumber(format("%.14g", v)) + 0.0
+end
+
+-- The samples of a record, as the reducers see them, with their numbers
+-- as the journal gives them back.
+local function jsamples(r)
+    local list = samples_of(r)
+    for _, s in ipairs(list) do s.value, s.answer = jnum(s.value), jnum(s.answer) end
+    return list
+end
+
+
+local Acc = {}
+Acc.__index = Acc
+
+-- new(info) -> acc: acc:add(rec) for each item's final record (as
+-- journal.latest gives them), acc:result() -> s (as summarize()). Holds
+-- counters, the metrics' sums and a bounded sketch of the latencies
+-- (metrics.sketch), never a record.
+function M.new(info)
     info = info or {}
-    local defs = info.metrics or default_defs()
+    return setmetatable({ info = info, defs = info.metrics or default_defs(),
+        ms = metrics.suite_metrics(info.metrics or default_defs()),
+        n = 0, scored = 0, errors = 0, unscored = 0, correct = 0, strict = 0, noans = 0, trunc = 0, tthink = 0,
+        reasons = {}, ptoks = 0, ctoks = 0, pn = 0, cn = 0, calls = 0, lat = metrics.sketch() }, Acc)
+end
+
+function Acc:add(r)
+    self.n = self.n + 1
+    if not isnull(r.error) then
+        self.errors = self.errors + 1
+        return
+    end
+    local samples = jsamples(r)
+    local any = false
+    for _, x in ipairs(samples) do if x.value ~= nil then any = true end end
+    if not any then
+        self.unscored = self.unscored + 1
+        local why = isnull(r.unscored) and "no score" or tostring(jnum(r.unscored))
+        self.reasons[why] = (self.reasons[why] or 0) + 1
+    else
+        self.scored = self.scored + 1
+        if r.correct == true then self.correct = self.correct + 1 end
+        if r.strict_correct == true then self.strict = self.strict + 1 end
+        if isnull(r.answer) then self.noans = self.noans + 1 end
+        self.ms:add(samples, (not isnull(r.group)) and jnum(r.group) or nil)
+    end
+    if r.done_reason == "length" then self.trunc = self.trunc + 1 end
+    if r.truncated_thinking == true then self.tthink = self.tthink + 1 end
+    -- token counts: a server that gives none leaves them null; the means
+    -- are over the items that have them
+    local pt, ct = r.prompt_tokens, r.completion_tokens
+    if type(pt) == "number" then self.ptoks, self.pn = self.ptoks + jnum(pt), self.pn + 1 end
+    if type(ct) == "number" then self.ctoks, self.cn = self.ctoks + jnum(ct), self.cn + 1 end
+    local lat = self.lat
+    each_latency(r, function(x)
+        self.calls = self.calls + 1
+        lat:add(jnum(x))
+    end)
+end
+
+function Acc:result()
+    local info, lat = self.info, self.lat
+    local scored, unscored, done = self.scored, self.unscored, self.scored + self.unscored
+    local res = self.ms:result()
+    local acc = res.metrics.accuracy or { value = null }
+    return {
+        n = self.n, scored = scored, errors = self.errors, unscored = unscored, unscored_reasons = self.reasons,
+        correct = self.correct, strict = self.strict, has_strict = info.strict or false, has_answers = info.answers,
+        group_by = info.group_by,
+        defs = self.defs, values = res.metrics, groups = res.groups, group_names = res.group_names,
+        accuracy = { value = acc.value or null, stderr = acc.stderr, ci95 = acc.ci95 },
+        strict_accuracy = { value = scored > 0 and self.strict / scored or null },
+        no_answer_rate = scored > 0 and self.noans / scored or null,
+        truncated_rate = done > 0 and self.trunc / done or null,
+        truncated_thinking = self.tthink,
+        calls = self.calls,
+        tokens = {
+            prompt_total = self.ptoks, completion_total = self.ctoks,
+            -- the means are over the items that reported the count
+            prompt_mean = self.pn > 0 and self.ptoks / self.pn or null,
+            completion_mean = self.cn > 0 and self.ctoks / self.cn or null,
+            prompt_items = self.pn, completion_items = self.cn, items = done,
+        },
+        -- metrics.sketch: exact up to metrics.SKETCH_EXACT calls, else
+        -- within metrics.SKETCH_ERROR (relative) of the exact percentile
+        latency_ms = {
+            p50 = lat:percentile(50) or null,
+            p95 = lat:percentile(95) or null,
+            p99 = lat:percentile(99) or null,
+        },
+    }
+end
+
+
+function M.summarize(source, info)
+    local acc = M.new(info)
     -- a streaming journal reader gives one final record per item itself
     -- ({each = journal.latest's each}); a list or an iterator source is read
     -- twice: first the position of the last record of each id, then those
@@ -103,64 +203,8 @@ function M.summarize(source, info)
             end
         end
     end
-    local ms = metrics.suite_metrics(defs)
-    local n, scored, errors, unscored, correct, strict, noans, trunc, tthink = 0, 0, 0, 0, 0, 0, 0, 0, 0
-    local reasons = {}
-    local ptoks, ctoks, calls, lat = 0, 0, 0, {}
-    each(function(r)
-        n = n + 1
-        if not isnull(r.error) then
-            errors = errors + 1
-        else
-            local samples = samples_of(r)
-            local any = false
-            for _, s in ipairs(samples) do if s.value ~= nil then any = true end end
-            if not any then
-                unscored = unscored + 1
-                local why = isnull(r.unscored) and "no score" or tostring(r.unscored)
-                reasons[why] = (reasons[why] or 0) + 1
-            else
-                scored = scored + 1
-                if r.correct == true then correct = correct + 1 end
-                if r.strict_correct == true then strict = strict + 1 end
-                if isnull(r.answer) then noans = noans + 1 end
-                ms:add(samples, (not isnull(r.group)) and r.group or nil)
-            end
-            if r.done_reason == "length" then trunc = trunc + 1 end
-            if r.truncated_thinking == true then tthink = tthink + 1 end
-            ptoks = ptoks + (tonumber(r.prompt_tokens) or 0)
-            ctoks = ctoks + (tonumber(r.completion_tokens) or 0)
-            each_latency(r, function(x)
-                calls = calls + 1
-                lat[calls] = x
-            end)
-        end
-    end)
-    local done = scored + unscored
-    local res = ms:result()
-    local acc = res.metrics.accuracy or { value = null }
-    return {
-        n = n, scored = scored, errors = errors, unscored = unscored, unscored_reasons = reasons,
-        correct = correct, strict = strict, has_strict = info.strict or false, has_answers = info.answers,
-        group_by = info.group_by,
-        defs = defs, values = res.metrics, groups = res.groups, group_names = res.group_names,
-        accuracy = { value = acc.value or null, stderr = acc.stderr, ci95 = acc.ci95 },
-        strict_accuracy = { value = scored > 0 and strict / scored or null },
-        no_answer_rate = scored > 0 and noans / scored or null,
-        truncated_rate = done > 0 and trunc / done or null,
-        truncated_thinking = tthink,
-        calls = calls,
-        tokens = {
-            prompt_total = ptoks, completion_total = ctoks,
-            prompt_mean = done > 0 and ptoks / done or 0,
-            completion_mean = done > 0 and ctoks / done or 0,
-        },
-        latency_ms = {
-            p50 = metrics.percentile(lat, 50) or null,
-            p95 = metrics.percentile(lat, 95) or null,
-            p99 = metrics.percentile(lat, 99) or null,
-        },
-    }
+    each(function(r) acc:add(r) end)
+    return acc:result()
 end
 
 
@@ -312,8 +356,15 @@ function M.print_table(out, title, s, rows)
             row("latency p50/p95", format("%.0f / %.0f ms per call", s.latency_ms.p50, s.latency_ms.p95))
         end
         local items = s.scored + s.unscored
-        row("tokens (mean)", format("%.0f prompt, %.0f output per item%s", s.tokens.prompt_mean,
-            s.tokens.completion_mean, s.calls > items and format(" (%.1f calls per item)", s.calls / items) or ""))
+        local t = s.tokens
+        local function mean(x) return x == null and "-" or format("%.0f", x) end
+        local of = ""
+        if t.prompt_items < items or t.completion_items < items then
+            of = t.prompt_items == t.completion_items and format(" (counts from %d of %d items)", t.prompt_items, items)
+                or format(" (counts from %d and %d of %d items)", t.prompt_items, t.completion_items, items)
+        end
+        row("tokens (mean)", format("%s prompt, %s output per item%s%s", mean(t.prompt_mean), mean(t.completion_mean),
+            s.calls > items and format(" (%.1f calls per item)", s.calls / items) or "", of))
     end
     for _, r in ipairs(rows) do row(r[1], r[2]) end
     out:flush()

@@ -48,6 +48,14 @@ ok "merged accuracy equals the whole run's" '[ "$(get "$tmp/merged/summary.json"
 ok "merged journal has each item once" '[ "$(cut -d, -f1 "$tmp/merged/samples.jsonl" | wc -l)" = 200 ] && [ "$(grep -o "\"id\":\"[^\"]*\"" "$tmp/merged/samples.jsonl" | sort -u | wc -l)" = 200 ]'
 err=$("$bin" merge "$tmp/shard1" "$tmp/shard1" -o "$tmp/m2" 2>&1); rc=$?
 ok "merge refuses the same shard twice" '[ $rc -ne 0 ] && grep -q "both shard" <<<"$err"'
+# a folder holding shard 2's items under another shard name: the overlap is
+# found by id (each shard's ids in a compact set), before anything is written
+cp -r "$tmp/shard2" "$tmp/ov"; rm -f "$tmp/ov/run.lock"
+sed -i 's#"shard":"2/3"#"shard":"4/4"#' "$tmp/ov/run.json"
+first=$(head -n 1 "$tmp/shard2/samples.jsonl" | grep -o '"id":"[^"]*"' | cut -d'"' -f4)
+err=$("$bin" merge "$tmp/shard1" "$tmp/shard2" "$tmp/ov" -o "$tmp/m4" 2>&1); rc=$?
+ok "merge refuses shards that overlap, naming the first item in both ($first)" \
+    '[ $rc -eq 1 ] && grep -qF "item $first is in both $tmp/shard2 and $tmp/ov" <<<"$err" && [ ! -e "$tmp/m4/samples.jsonl" ]'
 "$bin" scripts/gsm8k.lua -q -m llama3.2:3b -e "$sh" --dataset "$synth" --limit 10 --shard 2/3 -o "$tmp/other" >/dev/null 2>&1
 err=$("$bin" merge "$tmp/shard1" "$tmp/other" -o "$tmp/m3" 2>&1); rc=$?
 ok "merge refuses runs of different models" '[ $rc -ne 0 ] && grep -q "differ in model" <<<"$err"'

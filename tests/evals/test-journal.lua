@@ -41,7 +41,7 @@ T.eq(table.concat(final, " "), "a c b d!timeout again", "latest: one record per 
 
 local done, n, records = J.done_ids(path, quiet)
 T.eq(n, 3, "done_ids: 3 ids scored")
-T.ok(done.a and done.b and done.c and not done.d, "done_ids: the set of scored ids")
+T.ok(done:has("a") and done:has("b") and done:has("c") and not done:has("d"), "done_ids: the set of scored ids")
 T.eq(records, 6, "done_ids: the number of records")
 
 write(good .. '{"id":"e","cor')
@@ -80,12 +80,68 @@ info = J.each(path, function(rec) lens[#lens + 1] = rec.id .. ":" .. #rec.conten
 T.eq(table.concat(lens, " "), "L1:200000 L2:200000", "each: lines of 200 KB whole")
 T.ok(info.torn and info.torn.line == 3 and info.torn.bytes == #'{"id":"L3","content":"x"}', "each: a last line without its newline is torn")
 
+-- resume with many ids: 200,000 records, every 10th item failed first and
+-- redone later, every 1,000th failed and never redone. done_ids keeps the
+-- ids in a compact set; fn sees every record with the offset of its line;
+-- finals() over them (as the runner's summary) gives each item once.
+os.remove(path)
+do
+    local N = 200000
+    local f = assert(io.open(path, "wb"))
+    local later = {}
+    for i = 1, N do
+        local id = string.format("gsm8k-test-%06d", i)
+        if i % 1000 == 0 then
+            f:write('{"id":"', id, '","error":"HTTP 500","error_kind":"http"}\n')
+        elseif i % 10 == 0 then
+            f:write('{"id":"', id, '","error":"timeout","error_kind":"timeout"}\n')
+            later[#later + 1] = id
+        else
+            f:write('{"id":"', id, '","correct":true,"score":1}\n')
+        end
+    end
+    for _, id in ipairs(later) do f:write('{"id":"', id, '","correct":false,"score":0}\n') end
+    f:close()
+    collectgarbage("collect")
+    local before = collectgarbage("count")
+    local done, n, records = J.done_ids(path, quiet)
+    collectgarbage("collect")
+    local set_kb = collectgarbage("count") - before
+    T.ok(set_kb < 100, string.format("many ids: the done set of %d ids in %.0f KB", n, set_kb))
+    local text = slurp(path)
+    local offsets_ok, nrec = true, 0
+    local finals_seen, errors_final, twice = 0, 0, false
+    local seen_ids = require("evals.idset").new()
+    local fin = J.finals(function(rec)
+        finals_seen = finals_seen + 1
+        if rec.error then errors_final = errors_final + 1 end
+        if not seen_ids:add(rec.id) then twice = true end
+    end)
+    local d2 = J.done_ids(path, quiet, false, function(rec, off)
+        nrec = nrec + 1
+        if text:sub(off + 1, off + 8 + #rec.id) ~= '{"id":"' .. rec.id .. '"' then offsets_ok = false end
+        fin:add(rec, off)
+    end)
+    T.eq(d2.n, n, "many ids: the same set with fn")
+    T.eq(n, N - N // 1000, "many ids: every item scored but the 200 never redone")
+    T.eq(records, N + #later, "many ids: the records counted")
+    T.ok(done:has("gsm8k-test-000010") and done:has("gsm8k-test-199999") and not done:has("gsm8k-test-001000")
+        and not done:has("gsm8k-test-200001") and not done:has("gsm8k-test-10"), "many ids: the scored ids, no other")
+    T.ok(offsets_ok and nrec == N + #later, "many ids: fn sees every record, with the offset of its line")
+    T.ok(fin:finish(path), "finals: the errors left are read again")
+    T.ok(finals_seen == N and not twice, "finals: each item once")
+    T.eq(errors_final, N // 1000, "finals: the items never redone end as their error")
+end
+
 -- the appender: a record a line, and the file's end kept whole
 os.remove(path)
 local j = assert(J.open(path, true))
-T.ok(j:append({ id = "http://x/y" }), "append")
+local aok, at = j:append({ id = "http://x/y" })
+T.ok(aok and at == 0, "append: true and the offset of its line")
+local aok2, at2 = j:append({ id = 2 })
+T.ok(aok2 and at2 == #'{"id":"http://x/y"}\n', "...the next at the end of the one before")
 T.ok(j:close(), "close (fsync) succeeds")
-T.eq(slurp(path), "{\"id\":\"http://x/y\"}\n", "one line, '/' not escaped")
+T.eq(slurp(path), "{\"id\":\"http://x/y\"}\n{\"id\":2}\n", "a line each, '/' not escaped")
 local lock = assert(J.lock(dir))
 local me = io.open("/proc/self/stat"):read("n")
 T.eq(slurp(dir .. "/run.lock"), me .. "\n", "run.lock holds the holder's pid")

@@ -91,4 +91,89 @@ T.eq(M.accumulator():mean(), nil, "empty accumulator mean is nil")
 T.ok(not pcall(function() return M.accumulator():percentile(50) end),
      "percentile without keep=true raises")
 
+-- sketch: percentiles in bounded memory. Exact (as percentile) up to
+-- SKETCH_EXACT values, then within SKETCH_ERROR of the exact percentile.
+local A = M.SKETCH_ERROR
+local format = string.format
+local function rand(seed) -- a small LCG: the same numbers on every run
+    local x = seed
+    return function()
+        x = (x * 6364136223846793005 + 1442695040888963407) & 0x7fffffffffffffff
+        return (x >> 11) / 2 ^ 52
+    end
+end
+local q = M.sketch()
+T.eq(q.n, 0, "sketch: empty")
+T.eq(q:percentile(50), nil, "sketch: no samples, no percentile")
+T.eq(q:percentiles(), nil, "sketch: no samples, no percentiles")
+q:add(42.5)
+T.ok(q:percentile(0) == 42.5 and q:percentile(50) == 42.5 and q:percentile(100) == 42.5, "sketch: one sample is every percentile")
+for _, bad in ipairs { 0 / 0, math.huge, -math.huge, "3" } do
+    T.ok(not pcall(q.add, q, bad), "sketch: add(" .. tostring(bad) .. ") raises")
+end
+T.ok(not pcall(q.percentile, q, 101), "sketch: p > 100 raises")
+
+-- exact below the threshold: the same numbers as percentile()
+local r = rand(7)
+q = M.sketch()
+local list = {}
+for i = 1, M.SKETCH_EXACT do list[i] = r() * 1000; q:add(list[i]) end
+local same = true
+for _, p in ipairs { 0, 1, 25, 50, 90, 95, 99, 100 } do
+    if q:percentile(p) ~= M.percentile(list, p) then same = false end
+end
+T.ok(same and q:buckets() == 0, "sketch: exact up to SKETCH_EXACT values")
+
+-- past it: within A, relative, of the exact percentile
+local function within(xs, label, ps)
+    local sk = M.sketch()
+    for _, v in ipairs(xs) do sk:add(v) end
+    local worst, at = 0, nil
+    ps = ps or { 0, 0.1, 1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9, 100 }
+    local exact = M.percentiles(xs, ps)
+    for _, p in ipairs(ps) do
+        local e, got = exact[p], sk:percentile(p)
+        local rel = e == 0 and math.abs(got) or math.abs(got - e) / math.abs(e)
+        if rel > worst then worst, at = rel, p end
+    end
+    T.ok(worst <= A * (1 + 1e-9), format("sketch: %s: every percentile within %.1f%% (worst %.4f%% at p%s)",
+        label, 100 * A, 100 * worst, tostring(at)))
+    T.eq(sk:percentile(0), exact[0], "sketch: " .. label .. ": p0 exact")
+    T.eq(sk:percentile(100), exact[100], "sketch: " .. label .. ": p100 exact")
+    return sk
+end
+r = rand(11)
+local uni, logn, lat = {}, {}, {}
+for i = 1, 100000 do uni[i] = r() * 5000 end
+within(uni, "100,000 uniform values in [0, 5000)")
+for i = 1, 100000 do
+    -- log-normal: most calls near 400 ms, a long tail to minutes
+    local u1, u2 = r() + 1e-12, r()
+    logn[i] = 400 * math.exp(1.2 * math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2))
+end
+local big = within(logn, "100,000 log-normal latencies")
+T.ok(big:buckets() <= math.ceil(math.log(big.max / big.min) / math.log((1 + A) / (1 - A))) + 1,
+    format("sketch: its size is set by the spread of the values (%d buckets for 100,000 values)", big:buckets()))
+-- latencies as a simulator run gives them: a few ms with bursts
+for i = 1, 5000 do lat[i] = 2 + 30 * r() ^ 3 + (i % 97 == 0 and 400 or 0) end
+within(lat, "5,000 latencies of a local run")
+local neg = {}
+for i = 1, 10000 do neg[i] = -1 - r() * 99 end
+within(neg, "10,000 negative values")
+local withzeros = {}
+for i = 1, 10000 do withzeros[i] = i % 3 == 0 and 0 or r() * 10 end
+within(withzeros, "10,000 values, a third of them 0", { 0, 10, 25, 33, 50, 75, 99, 100 })
+local const = M.sketch()
+for _ = 1, 10000 do const:add(17.25) end
+T.ok(const:percentile(1) == 17.25 and const:percentile(50) == 17.25 and const:percentile(99) == 17.25,
+    "sketch: 10,000 equal values: every percentile is the value")
+-- memory: a million values cost what the buckets cost
+collectgarbage("collect")
+local before = collectgarbage("count")
+local mq = M.sketch()
+for _ = 1, 1000000 do mq:add(1 + r() * 60000) end
+collectgarbage("collect")
+local kb = collectgarbage("count") - before
+T.ok(kb < 200, format("sketch: 1,000,000 values in %.0f KB (%d buckets)", kb, mq:buckets()))
+
 T.done()

@@ -78,7 +78,14 @@ T.eq(sm.unscored_reasons["the judge gave no verdict"], 1, "...with its reason")
 T.eq(sm.values.accuracy.value, 1 / 3, "accuracy over the scored items only")
 T.eq(sm.truncated_thinking, 1, "ran out of tokens while thinking: counted")
 T.eq(sm.calls, 5, "every call's latency counted")
-T.eq(sm.latency_ms.p50, 30, "latency percentiles over calls")
+T.eq(sm.latency_ms.p50, 30, "latency percentiles over calls (exact below metrics.SKETCH_EXACT calls)")
+-- two of the four items have no token counts (a server that gives none):
+-- the means are over the two that have them, and say so
+T.eq(sm.tokens.prompt_mean, 5, "prompt tokens: the mean over the items that report them, not 10/4")
+T.eq(sm.tokens.completion_mean, 15, "completion tokens: the mean over the items that report them")
+T.ok(sm.tokens.prompt_items == 2 and sm.tokens.completion_items == 2 and sm.tokens.items == 4,
+    "...and how many of the items reported them")
+T.eq(sm.tokens.prompt_total, 10, "the totals are unchanged")
 local g = summary.groups(sm)
 T.eq(g.g1.accuracy, 0.5, "group g1 accuracy")
 T.eq(g.g2.n, 1, "group g2: one scored item")
@@ -93,6 +100,15 @@ T.ok(not text:find("strict"), "the table has no strict accuracy line")
 T.ok(text:find("by grp:", 1, true) and text:find("g1", 1, true), "the table has the group rows")
 T.ok(text:find("raise --num-predict", 1, true), "the table says to raise --num-predict")
 T.ok(text:find("unscored", 1, true), "the table counts the unscored item")
+T.ok(text:find("5 prompt, 15 output per item", 1, true) and text:find("(counts from 2 of 4 items)", 1, true),
+    "the table's token means say how many items gave counts")
+local none = summary.summarize({ { id = "x", score = 1, correct = true, answer = "1", calls = { {} } } })
+T.ok(none.tokens.prompt_mean == require("cjson").null and none.tokens.prompt_items == 0,
+    "no item with token counts: the mean is null, not 0")
+out = {}
+summary.print_table(sink, "title", none, {})
+T.ok(table.concat(out):find("- prompt, - output per item (counts from 0 of 1 items)", 1, true),
+    "...and the table shows - for it")
 
 -- samples: maj over votes
 sm = summary.summarize({ { id = "a", scores = { 0, 1, 1 }, answers = { "7", "8.0", "8" }, votes = { "7", "8", "8" } } },
