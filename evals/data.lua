@@ -152,66 +152,28 @@ end
 
 
 -- count(path, limit, keep) -> the number of items  or  nil, err
--- The plan's count of a JSONL dataset, streamed in 64 KiB blocks and decoding
--- nothing (each item is decoded once, by jsonl(), when the run reaches it):
--- the non-blank lines (a UTF-8 BOM at the start is not content), up to
--- the limit-th, those keep(k) keeps (k counts from 1; nil: all). A line
--- longer than jsonl's limit (ollaeval.defaults "jsonl-max-line") is
--- refused here, before any request, as jsonl() would ("FILE:LINE: ...");
--- a malformed line stops the run when it is reached.
-local MAX_LINE = require("ollaeval.defaults")["jsonl-max-line"]
-
+-- The plan's count of a JSONL dataset: the items up to the limit-th, those
+-- keep(k) keeps (k counts from 1; nil: all). Every line is checked here, as
+-- jsonl() checks it (JSON, UTF-8, an object or array, the length limit), so
+-- a bad line is refused before any request ("FILE:LINE: ..."), when fixing
+-- it costs nothing; the items are not kept (the run decodes each again as
+-- it takes it, a few µs per item).
 function M.count(path, limit, keep)
     local f, err = io.open(path, "rb")
     if not f then return nil, err end
-    local find = string.find
-    local total, k, lineno = 0, 0, 0
-    local len, content = 0, false -- the line read so far: its bytes, any non-space
-    local first = true
-    local function line_end()
-        lineno = lineno + 1
-        if len > MAX_LINE + 2 then
-            return format("%s:%d: the line is %d bytes, longer than the limit of %d", path, lineno, len, MAX_LINE)
-        end
-        if content then
+    f:close()
+    local ok, res = pcall(function()
+        local total, k = 0, 0
+        if limit and limit <= 0 then return 0 end
+        for _ in jsonl(path) do
             k = k + 1
             if not keep or keep(k) then total = total + 1 end
-        end
-        len, content = 0, false
-    end
-    while not (limit and k >= limit) do
-        local b, rerr = f:read(65536)
-        if not b then
-            f:close()
-            if rerr then return nil, format("%s: %s", path, rerr) end
-            if len > 0 then
-                local e = line_end()
-                if e then return nil, e end
-            end
-            return total
-        end
-        local pos = 1
-        if first then
-            first = false
-            if b:sub(1, 3) == "\239\187\191" then pos, len = 4, 3 end
-        end
-        while pos <= #b do
-            local nl = find(b, "\n", pos, true)
-            local stop = nl or #b
-            if not content then
-                local c = find(b, "%S", pos)
-                content = c ~= nil and c <= stop
-            end
-            len = len + stop - pos + 1
-            if not nl then break end
-            local e = line_end()
-            if e then f:close() return nil, e end
             if limit and k >= limit then break end
-            pos = nl + 1
         end
-    end
-    f:close()
-    return total
+        return total
+    end)
+    if ok then return res end
+    return nil, res
 end
 
 

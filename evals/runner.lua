@@ -163,7 +163,7 @@ local function plan(suite, suite_file, opt)
     local si, sn = (O.shard or "1/1"):match("^(%d+)/(%d+)$")
     si, sn = tonumber(si), tonumber(sn)
     run.in_shard = function(k) return (k - 1) % sn == si - 1 end
-    -- counted, not decoded: each item is decoded once, as the run takes it
+    -- counted and checked line by line before any request (the items are not kept)
     local total = must(data.count(run.path, O.limit, run.in_shard))
     if total == 0 then die("%s: the dataset is empty", run.path) end
     run.total = total

@@ -21,15 +21,12 @@ err_has() { grep -qF -- "$2" "$tmp/$1.err"; }
 
 # --- datasets --------------------------------------------------------------------
 ds malformed.jsonl; rc=$?
-# (the plan counts the lines without decoding them: each line is decoded
-# once, when the run reaches it)
-ok "malformed JSON on line 3: exit 1 naming FILE:3 when the run reaches it; the 2 items before it kept" \
-    '[ $rc -eq 1 ] && err_has malformed.jsonl "ollaeval: stopped: $bad/malformed.jsonl:3: invalid JSON:" &&
-     err_has malformed.jsonl "fix the line, then run again with a new -o DIR" &&
-     runcheck journal "$tmp/malformed.jsonl/samples.jsonl" 2 >/dev/null'
+ok "malformed JSON on line 3: exit 1 naming FILE:3 before any request" \
+    '[ $rc -eq 1 ] && err_has malformed.jsonl "ollaeval: $bad/malformed.jsonl:3: invalid JSON:" &&
+     [ ! -e "$tmp/malformed.jsonl/samples.jsonl" ]'
 ds invalid-utf8.jsonl; rc=$?
 ok "invalid UTF-8 on line 2: exit 1 naming FILE:2" \
-    '[ $rc -eq 1 ] && err_has invalid-utf8.jsonl "ollaeval: stopped: $bad/invalid-utf8.jsonl:2: invalid UTF-8"'
+    '[ $rc -eq 1 ] && err_has invalid-utf8.jsonl "ollaeval: $bad/invalid-utf8.jsonl:2: invalid UTF-8"'
 ds empty.jsonl; rc=$?
 ok "an empty file: exit 1, 'the dataset is empty'" \
     '[ $rc -eq 1 ] && err_has empty.jsonl "ollaeval: $bad/empty.jsonl: the dataset is empty"'

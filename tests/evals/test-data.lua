@@ -32,7 +32,12 @@ for _, name in ipairs { "bom-crlf-no-final-newline.jsonl", "pens.jsonl", "missin
 end
 T.eq(data.count("tests/badinput/blank-lines.jsonl"), 0, "only blank lines: 0")
 T.eq(data.count("tests/badinput/empty.jsonl"), 0, "an empty file: 0")
-T.eq(data.count("tests/badinput/malformed.jsonl"), 4, "a malformed line is counted (found when the run reaches it)")
+do
+    local n, err = data.count("tests/badinput/malformed.jsonl")
+    T.ok(n == nil and err:find("malformed.jsonl:3: invalid JSON", 1, true), "a malformed line is refused by the count, naming FILE:3")
+    n, err = data.count("tests/badinput/invalid-utf8.jsonl")
+    T.ok(n == nil and err:find("invalid-utf8.jsonl:2: invalid UTF-8", 1, true), "invalid UTF-8 is refused by the count, naming FILE:2")
+end
 
 local rows = {}
 for i = 1, 3000 do
