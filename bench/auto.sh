@@ -13,15 +13,19 @@
 #             reply's tokens as they are sent, so tokens per segment would
 #             favour the streamed auto runs over the unstreamed fixed
 #             ones); items/s over the whole run is shown too. Also
-#             the 503s (every one requeued: all items scored, no errors) and
+#             the 503s (every one requeued: the scored records waited out as
+#             many, and all items are scored, no errors) and
 #             the server's deepest queue against the controller's margin.
-#   schedule  slots changing mid-run (AUTO_SCHEDULE, default 0:4,30:8,60:2
-#             then 90:16 to drain): for auto, the time from each change
-#             until the window is back at slots + margin (+-1), in mean
-#             service times of the new segment; each segment's slot
-#             utilisation against the best fixed c in {2,3,4,5,6,8,10} for it,
-#             at AUTO_SCHED_SCALE (default 0.25: 30 simulated s are 7.5 s, a
-#             few mean service times, and the engine's start-up and the
+#   schedule  slots changing mid-run (AUTO_SCHEDULE, default 0:4,60:8,120:2,
+#             then 60 s later 16 slots to drain): for auto, the time from
+#             each change until the window is back at slots + margin (+-1),
+#             in mean service times of the new segment; each segment's output
+#             tokens/s against the best fixed c in {2,3,4,6,8,10} for it (the
+#             simulator spreads an unstreamed reply's tokens over its decode).
+#             Segments of 60 simulated s are 4-6 mean service times; after
+#             8 -> 2 the requests already running drain at their own pace,
+#             so shorter ones are decided by which answers were running.
+#             At AUTO_SCHED_SCALE (default 0.2: the engine's start-up and the
 #             controller's 0.5-s filter period stay small against them)
 #   util      4 slots, the whole GSM8K test set (1,319 items): slot
 #             utilisation (slot_busy_ms / (4 x wall)) of auto and of -c 4
@@ -48,9 +52,9 @@ else
     parts=${AUTO_PARTS:-grid schedule util bench}
 fi
 scale=${AUTO_SCALE:-0.03}
-sched_scale=${AUTO_SCHED_SCALE:-0.25}
+sched_scale=${AUTO_SCHED_SCALE:-0.2}
 measure=${AUTO_MEASURE:-6}
-schedule=${AUTO_SCHEDULE:-0:4,30:8,60:2}
+schedule=${AUTO_SCHEDULE:-0:4,60:8,120:2}
 part() { [[ " $parts " == *" $1 "* ]]; }
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -89,8 +93,8 @@ echo "# $(date -u '+%F %T') UTC, $dname ($data), $(nproc) cores, time-scale $sca
 part grid && {
 echo "== grid: -c auto against the best fixed c in {P, P+1, P+2}"
 echo "   (measured segment: $measure mean service times after a warm-up of 1.5; util = slot utilisation there)"
-printf '%3s %4s %5s %6s %6s %3s %6s %7s %6s %5s %5s %6s %s\n' P Q items auto best c ratio \
-    items/s ratio 503s maxq margin lost
+printf '%3s %4s %5s %6s %6s %3s %6s %7s %6s %5s %8s %5s %6s %s\n' P Q items auto best c ratio \
+    items/s ratio 503s requeued maxq margin lost
 worst=9 fails=0 t_grid=$SECONDS
 for cell in $cells; do
     P=${cell%%:*} Q=${cell##*:}
@@ -99,7 +103,7 @@ for cell in $cells; do
     items=$(calc "printf \"%d\", 1.3 * $P * ($measure + 2.5) + 4")
     sf=(--parallel-schedule "0:$P,$W:$P,$T:$P" --max-queue "$Q")
     one auto "${sf[@]}" -- --limit "$items"
-    read -r a_ips _ a_util scored total errs n503 maxq margin < <(stat cell "$tmp/auto" "$tmp/auto.stats" "$scale")
+    read -r a_ips _ a_util scored total errs n503 maxq margin requeued < <(stat cell "$tmp/auto" "$tmp/auto.stats" "$scale")
     best=0 bestc=0 best_ips=0
     for c in "$P" $((P + 1)) $((P + 2)); do
         one fixed "${sf[@]}" -- --limit "$items" -c "$c"
@@ -114,11 +118,12 @@ for cell in $cells; do
     if [ "$Q" -ge 2 ] && [ "$n503" -gt 0 ]; then ok=0; fi
     [ "$maxq" -le "$margin" ] || ok=0
     [ "$lost" = 0 ] || ok=0
+    [ "$requeued" = "$n503" ] || ok=0
     [ $ok = 1 ] || fails=$((fails + 1))
     worst=$(calc "print ($ratio < $worst) ? $ratio : $worst")
-    printf '%3s %4s %5s %6.4f %6.4f %3s %6s %7.2f %6.3f %5s %5s %6s %s%s\n' "$P" "$Q" "$items" \
-        "$a_util" "$best" "$bestc" "$ratio" "$a_ips" "$(calc "print $a_ips / $best_ips")" "$n503" "$maxq" \
-        "$margin" "$lost" \
+    printf '%3s %4s %5s %6.4f %6.4f %3s %6s %7.2f %6.3f %5s %8s %5s %6s %s%s\n' "$P" "$Q" "$items" \
+        "$a_util" "$best" "$bestc" "$ratio" "$a_ips" "$(calc "print $a_ips / $best_ips")" "$n503" \
+        "$requeued" "$maxq" "$margin" "$lost" \
         "$([ $ok = 1 ] || echo '  MISSES A TARGET')"
 done
 echo "grid: worst ratio $worst; $fails cell(s) missing a target; $((SECONDS - t_grid)) s"
@@ -126,27 +131,29 @@ echo "grid: worst ratio $worst; $fails cell(s) missing a target; $((SECONDS - t_
 
 part schedule && {
 # the change points, and a last one that drains the tail quickly
-sched="$schedule,$(($(echo "$schedule" | tr ',' '\n' | tail -1 | cut -d: -f1) + 30)):16"
+sched="$schedule,$(($(echo "$schedule" | tr ',' '\n' | tail -1 | cut -d: -f1) + 60)):16"
 grid_scale=$scale scale=$sched_scale
 echo "== slots changing mid-run: --parallel-schedule $sched (the last segment drains), time-scale $scale"
-one sched --parallel-schedule "$sched" -- --limit 90
+# about 75 items are served before the drain (4 x 60 / 10.5 + 8 x 60 / 15 + 2 x 60 / 8.3, and those in flight)
+n_sched=${AUTO_SCHED_ITEMS:-95}
+one sched --parallel-schedule "$sched" -- --limit "$n_sched"
 stat segments "$tmp/sched" "$tmp/sched.stats" "$scale" >"$tmp/seg.auto"
 declare -A best bestc
-for c in 2 3 4 5 6 8 10; do
-    one fixed --parallel-schedule "$sched" -- --limit 90 -c "$c"
-    while read -r k _ _ _ _ util _; do
-        if calc "exit !($util > ${best[$k]:-0})"; then best[$k]=$util bestc[$k]=$c; fi
+for c in 2 3 4 6 8 10; do
+    one fixed --parallel-schedule "$sched" -- --limit "$n_sched" -c "$c"
+    while read -r k _ _ _ tok _; do
+        if calc "exit !($tok > ${best[$k]:-0})"; then best[$k]=$tok bestc[$k]=$c; fi
     done < <(stat segments "$tmp/fixed" "$tmp/fixed.stats" "$scale")
 done
-printf '%3s %5s %13s %6s %6s %3s %6s %9s %9s %8s %5s %5s\n' seg slots simulated_s auto best c ratio \
-    svc_ms settle_ms settle/S 503s maxq
-while read -r k slots t0 t1 _ util svc n503 maxq settle; do
-    printf '%3s %5s %6s-%-6s %6.4f %6.4f %3s %6.3f %9.1f %9.0f %8s %5s %5s\n' "$k" "$slots" "$t0" "$t1" \
-        "$util" "${best[$k]}" "${bestc[$k]}" "$(calc "printf \"%.3f\", $util / ${best[$k]}")" "$svc" \
+printf '%3s %5s %13s %8s %8s %3s %6s %6s %9s %9s %8s %5s %5s\n' seg slots simulated_s auto_tok best_tok c \
+    ratio util svc_ms settle_ms settle/S 503s maxq
+while read -r k slots t0 t1 tok util svc n503 maxq settle; do
+    printf '%3s %5s %6s-%-6s %8.1f %8.1f %3s %6.3f %6.3f %9.1f %9.0f %8s %5s %5s\n' "$k" "$slots" "$t0" "$t1" \
+        "$tok" "${best[$k]}" "${bestc[$k]}" "$(calc "printf \"%.3f\", $tok / ${best[$k]}")" "$util" "$svc" \
         "$settle" "$(calc "printf \"%.2f\", $settle / $svc")" "$n503" "$maxq"
 done <"$tmp/seg.auto"
 echo "auto: $(get "$tmp/sched/summary.json" window.1.text); $(get "$tmp/sched.stats" http_503) 503s;" \
-    "scored $(get "$tmp/sched/summary.json" counts.scored) of 90, errors $(get "$tmp/sched/summary.json" counts.errors)"
+    "scored $(get "$tmp/sched/summary.json" counts.scored) of $n_sched, errors $(get "$tmp/sched/summary.json" counts.errors)"
 scale=$grid_scale
 }
 

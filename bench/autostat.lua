@@ -5,7 +5,8 @@
 --       one line: items/s over the run, output tokens/s and slot
 --       utilisation over the measured segment (the schedule's second one:
 --       the first is the warm-up, the third the drain), items scored, total,
---       errors, 503s, the deepest server queue, the largest margin
+--       errors, 503s, the deepest server queue, the largest margin, and
+--       the 503/429 replies the scored records waited out (`overloads`)
 --   ollaeval --trust bench/autostat.lua segments DIR STATS.json SCALE
 --       one line per segment of the schedule but the last (the drain):
 --       index, slots, start and end (simulated s), output tokens/s, slot
@@ -76,9 +77,15 @@ if cmd == "cell" then
     local c = s.counts or {}
     local tok, util = -1, -1
     if segs[2] then tok, util = seg_figures(2) end
-    print(string.format("%.4f %.2f %.4f %d %d %d %d %d %d", num(s.this_session and s.this_session.items_per_s),
+    local overloads = 0
+    local ok, text = pcall(slurp, dir .. "/samples.jsonl")
+    for line in (ok and text or ""):gmatch("[^\n]+") do
+        local r = cjson_safe.decode(line)
+        if type(r) == "table" and tonumber(r.overloads) then overloads = overloads + r.overloads end
+    end
+    print(string.format("%.4f %.2f %.4f %d %d %d %d %d %d %d", num(s.this_session and s.this_session.items_per_s),
         tok, util, num(c.scored), num(c.total), num(c.errors), num(st.http_503), num(st.max_queued),
-        max_margin))
+        max_margin, overloads))
 elseif cmd == "segments" then
     -- engine ms -> simulator ms
     local off = (st.first_request_ms or 0) - (ev[1] and ev[1].t or 0)

@@ -316,6 +316,37 @@ void sim_segment_touch(sim_server *s)
     s->busy_t = now;
 }
 
+/* Spreads n tokens decoded evenly from t0 to t1 (hrtime) over the
+ * segments that span (a reply that is not streamed: its tokens were made
+ * during the decode, not when the body goes out). */
+static void segment_tokens(sim_server *s, uint64_t t0, uint64_t t1, int n)
+{
+    if (!s->nsched || !s->t_start || n <= 0)
+        return;
+    uint64_t a = t0 > s->t_start ? t0 - s->t_start : 0, b = t1 > s->t_start ? t1 - s->t_start : 0;
+    if (b <= a) {
+        sim_segment *g = segment_at(s, b);
+        if (g)
+            g->tokens += (uint64_t)n;
+        return;
+    }
+    uint64_t given = 0;
+    for (int i = 0; i < s->nsched; i++) {
+        uint64_t lo = s->sched[i].at, hi = i + 1 < s->nsched ? s->sched[i + 1].at : UINT64_MAX;
+        lo = lo > a ? lo : a;
+        hi = hi < b ? hi : b;
+        if (hi <= lo)
+            continue;
+        uint64_t k = i + 1 < s->nsched && s->sched[i + 1].at < b
+                         ? (uint64_t)((double)n * (double)(hi - lo) / (double)(b - a) + 0.5)
+                         : (uint64_t)n - given; /* the last share: what is left */
+        if (k > (uint64_t)n - given)
+            k = (uint64_t)n - given;
+        s->sched[i].tokens += k;
+        given += k;
+    }
+}
+
 static void on_schedule(uv_timer_t *t)
 {
     sim_server *s = t->data;
@@ -607,9 +638,7 @@ static void finish_full(sim_job *j)
 {
     sim_conn *c = j->conn;
     j->emitted = j->ntok;
-    sim_segment *g = sim_segment_now(j->srv);
-    if (g)
-        g->tokens += (uint64_t)j->ntok;
+    segment_tokens(j->srv, j->t_decode, sim_now_ns(), j->ntok);
     if (j->fault == F_STREAM_ERROR) {
         release(j);
         detach(j);
