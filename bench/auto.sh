@@ -20,8 +20,10 @@
 #             then 60 s later 16 slots to drain): for auto, the time from
 #             each change until the window is back at slots + margin (+-1),
 #             in mean service times of the new segment; each segment's output
-#             tokens/s against the best fixed c in {2,3,4,6,8,10} for it (the
-#             simulator spreads an unstreamed reply's tokens over its decode).
+#             tokens/s against the best fixed c in {2,3,4,6,8,10} for it. The
+#             fixed runs stream too (--stream): the simulator fixes an
+#             unstreamed reply's speed when it starts, so after 4 -> 8 such
+#             replies would go on at the 4-slot speed and beat the slots.
 #             Segments of 60 simulated s are 4-6 mean service times; after
 #             8 -> 2 the requests already running drain at their own pace,
 #             so shorter ones are decided by which answers were running.
@@ -140,7 +142,7 @@ one sched --parallel-schedule "$sched" -- --limit "$n_sched"
 stat segments "$tmp/sched" "$tmp/sched.stats" "$scale" >"$tmp/seg.auto"
 declare -A best bestc
 for c in 2 3 4 6 8 10; do
-    one fixed --parallel-schedule "$sched" -- --limit "$n_sched" -c "$c"
+    one fixed --parallel-schedule "$sched" -- --limit "$n_sched" -c "$c" --stream
     while read -r k _ _ _ tok _; do
         if calc "exit !($tok > ${best[$k]:-0})"; then best[$k]=$tok bestc[$k]=$c; fi
     done < <(stat segments "$tmp/fixed" "$tmp/fixed.stats" "$scale")

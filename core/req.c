@@ -356,12 +356,13 @@ static void window_success(oe_window *w)
     }
 }
 
+static int end_class(const oe_req *r);
+
 /* An overload reply (503, 429) to r: the growth resets; a fixed adaptive
  * window halves if r was sent after the last cut (once per round trip; in
  * auto mode the controller learns its cap instead, see end_feed); new
- * sends hold for the Retry-After, else the backoff. */
-static int end_class(const oe_req *r);
-
+ * sends hold for the Retry-After, else the backoff (in auto mode not for a
+ * 503 while others are in flight: see below). */
 static void window_overload(oe_window *w, const oe_req *r)
 {
     double now = oe_now();
