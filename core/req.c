@@ -357,10 +357,13 @@ static void window_success(oe_window *w)
     }
 }
 
+static int end_class(const oe_req *r);
+
 /* An overload reply (503, 429) to r: the growth resets; a fixed adaptive
  * window halves if r was sent after the last cut (once per round trip; in
  * auto mode the controller learns its cap instead, see end_feed); new
- * sends hold for the Retry-After, else the backoff. */
+ * sends hold for the Retry-After, else the backoff (in auto mode not for a
+ * 503 while others are in flight: see below). */
 static void window_overload(oe_window *w, const oe_req *r)
 {
     double now = oe_now();
@@ -376,6 +379,13 @@ static void window_overload(oe_window *w, const oe_req *r)
         }
     }
     double hold = req_retry_after_ms(r);
+    /* A 503 without Retry-After in auto mode, with other requests still in
+     * flight: the controller's cap (the requests in flight) already stops
+     * new sends until one of them ends, and that end is the moment a slot
+     * is free; a timed hold on top would leave that slot idle. */
+    if (hold <= 0 && w->mode == AUTOWIN_AUTO && r->gated && w->inflight > 0 &&
+        end_class(r) == AUTOWIN_E_OVERLOAD)
+        return;
     if (hold <= 0) {
         int k = w->cuts > 1 ? w->cuts - 1 : 0;
         hold = R.backoff_ms * ldexp(1.0, k > 10 ? 10 : k);

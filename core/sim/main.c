@@ -237,7 +237,23 @@ void sim_stats_json(sim_server *s, oe_buf *b)
                 first = 0;
             }
     }
-    out_puts(b, "]},\"models\":{");
+    out_puts(b, "]},");
+    /* the schedule's segments (times in simulated seconds) */
+    sim_segment_touch(s);
+    double scale = s->cfg.time_scale > 0 ? s->cfg.time_scale : 1;
+    uint64_t now = sim_now_ns();
+    out_printf(b, "\"uptime_ms\":%.3f,\"first_request_ms\":%.3f,\"segments\":[",
+               (double)(now - s->t_start) / 1e6,
+               s->first_gen_ns ? (double)(s->first_gen_ns - s->t_start) / 1e6 : -1.0);
+    for (int i = 0; i < s->nsched; i++) {
+        const sim_segment *g = &s->sched[i];
+        out_printf(b, "%s{\"t\":%.3f,\"slots\":%d,\"completed\":%llu,\"tokens\":%llu,"
+                      "\"http_503\":%llu,\"max_queued\":%d,\"busy_ms\":%.3f,\"queued_ms\":%.3f}",
+                   i ? "," : "", (double)g->at / 1e9 / scale, g->slots,
+                   (unsigned long long)g->completed, (unsigned long long)g->tokens,
+                   (unsigned long long)g->http_503, g->max_queued, g->busy_ms, g->queued_ms);
+    }
+    out_puts(b, "],\"models\":{");
     for (int i = 0; i < s->nmodels; i++) {
         const sim_model *m = &s->models[i];
         out_puts(b, i ? "," : "");

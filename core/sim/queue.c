@@ -176,6 +176,7 @@ static void queue_remove(sim_model *m, sim_job *j)
     if (m->qtail == j)
         m->qtail = prev;
     j->next = NULL;
+    sim_segment_touch(j->srv);
     m->queued--;
     j->srv->st.queued--;
 }
@@ -193,6 +194,7 @@ static void release(sim_job *j)
     if (j->state != J_RUNNING)
         return;
     j->state = J_DONE;
+    sim_segment_touch(s);
     m->active--;
     s->st.generating--;
     s->st.slot_busy_ms += (double)(sim_now_ns() - j->t_slot) / 1e6;
@@ -233,6 +235,7 @@ int sim_schedule_init(sim_server *s)
     if (!p)
         return 0;
     double last = -1;
+    double scale = s->cfg.time_scale > 0 ? s->cfg.time_scale : 1;
     while (*p) {
         char *end;
         double t = strtod(p, &end);
@@ -249,14 +252,21 @@ int sim_schedule_init(sim_server *s)
                     s->cfg.parallel_schedule);
             return -1;
         }
-        s->sched = realloc(s->sched, sizeof *s->sched * (size_t)(s->nsched + 1));
+        /* a schedule that starts later runs --parallel until then */
+        int first_later = s->nsched == 0 && t > 0;
+        s->sched = realloc(s->sched, sizeof *s->sched * (size_t)(s->nsched + 1 + first_later));
         if (!s->sched)
             abort();
+        if (first_later) {
+            memset(&s->sched[0], 0, sizeof *s->sched);
+            s->sched[0].slots = s->cfg.parallel;
+            s->nsched = 1;
+        }
+        sim_segment *g = &s->sched[s->nsched++];
+        memset(g, 0, sizeof *g);
         /* simulated seconds -> real ns, as every other delay (--time-scale) */
-        double scale = s->cfg.time_scale > 0 ? s->cfg.time_scale : 1;
-        s->sched[s->nsched].at = (uint64_t)(t * scale * 1e9);
-        s->sched[s->nsched].slots = (int)slots;
-        s->nsched++;
+        g->at = (uint64_t)(t * scale * 1e9);
+        g->slots = (int)slots;
         last = t;
         p = end + (*end == ',');
     }
@@ -272,10 +282,79 @@ int sim_slots(const sim_server *s)
     return slots;
 }
 
+/* The segment that holds `since` (ns since start-up); NULL: no schedule. */
+static sim_segment *segment_at(sim_server *s, uint64_t since)
+{
+    sim_segment *g = NULL;
+    for (int i = 0; i < s->nsched && s->sched[i].at <= since; i++)
+        g = &s->sched[i];
+    return g;
+}
+
+sim_segment *sim_segment_now(sim_server *s)
+{
+    return s->nsched && s->t_start ? segment_at(s, sim_now_ns() - s->t_start) : NULL;
+}
+
+/* Counts the slots busy and the requests queued since the last call into
+ * the segments that time falls in, split at their boundaries. Called before
+ * every change of either count. */
+void sim_segment_touch(sim_server *s)
+{
+    if (!s->nsched || !s->t_start)
+        return;
+    uint64_t now = sim_now_ns() - s->t_start, t = s->busy_t;
+    while (t < now) {
+        int i = 0;
+        while (i + 1 < s->nsched && s->sched[i + 1].at <= t)
+            i++;
+        uint64_t end = i + 1 < s->nsched && s->sched[i + 1].at < now ? s->sched[i + 1].at : now;
+        s->sched[i].busy_ms += (double)s->st.generating * (double)(end - t) / 1e6;
+        s->sched[i].queued_ms += (double)s->st.queued * (double)(end - t) / 1e6;
+        t = end;
+    }
+    s->busy_t = now;
+}
+
+/* Spreads n tokens decoded evenly from t0 to t1 (hrtime) over the
+ * segments that span (a reply that is not streamed: its tokens were made
+ * during the decode, not when the body goes out). */
+static void segment_tokens(sim_server *s, uint64_t t0, uint64_t t1, int n)
+{
+    if (!s->nsched || !s->t_start || n <= 0)
+        return;
+    uint64_t a = t0 > s->t_start ? t0 - s->t_start : 0, b = t1 > s->t_start ? t1 - s->t_start : 0;
+    if (b <= a) {
+        sim_segment *g = segment_at(s, b);
+        if (g)
+            g->tokens += (uint64_t)n;
+        return;
+    }
+    uint64_t given = 0;
+    for (int i = 0; i < s->nsched; i++) {
+        uint64_t lo = s->sched[i].at, hi = i + 1 < s->nsched ? s->sched[i + 1].at : UINT64_MAX;
+        lo = lo > a ? lo : a;
+        hi = hi < b ? hi : b;
+        if (hi <= lo)
+            continue;
+        uint64_t k = i + 1 < s->nsched && s->sched[i + 1].at < b
+                         ? (uint64_t)((double)n * (double)(hi - lo) / (double)(b - a) + 0.5)
+                         : (uint64_t)n - given; /* the last share: what is left */
+        if (k > (uint64_t)n - given)
+            k = (uint64_t)n - given;
+        s->sched[i].tokens += k;
+        given += k;
+    }
+}
+
 static void on_schedule(uv_timer_t *t)
 {
     sim_server *s = t->data;
     sim_log(s, "%d slot(s) per model from now on\n", sim_slots(s));
+    sim_segment_touch(s);
+    sim_segment *g = sim_segment_now(s);
+    if (g && s->st.queued > g->max_queued)
+        g->max_queued = s->st.queued;
     admit(s);
     uint64_t since = sim_now_ns() - s->t_start;
     for (int i = 0; i < s->nsched; i++)
@@ -291,6 +370,7 @@ static void on_schedule(uv_timer_t *t)
 void sim_schedule_start(sim_server *s)
 {
     s->t_start = sim_now_ns();
+    s->busy_t = 0;
     if (!s->nsched)
         return;
     uv_timer_init(s->loop, &s->sched_timer);
@@ -544,6 +624,9 @@ static void play_reset(sim_job *j)
 static void completed(sim_job *j)
 {
     j->srv->st.completed++;
+    sim_segment *g = sim_segment_now(j->srv);
+    if (g)
+        g->completed++;
     if (j->item >= 0)
         sim_answer_record(j->srv, j);
 }
@@ -555,6 +638,7 @@ static void finish_full(sim_job *j)
 {
     sim_conn *c = j->conn;
     j->emitted = j->ntok;
+    segment_tokens(j->srv, j->t_decode, sim_now_ns(), j->ntok);
     if (j->fault == F_STREAM_ERROR) {
         release(j);
         detach(j);
@@ -612,6 +696,9 @@ static int next_chunk(sim_job *j, oe_buf *out)
     size_t a = j->pos[s], e = sim_next_piece(j->text[s], j->len[s], a);
     j->pos[s] = e;
     j->emitted++;
+    sim_segment *g = sim_segment_now(j->srv);
+    if (g)
+        g->tokens++;
     int th = s == 0 && j->split_thinking;
     if (j->api == API_OPENAI)
         put_oai_chunk(j, out, th, j->text[s] + a, e - a);
@@ -710,6 +797,7 @@ static void start(sim_job *j)
     sim_model *m = j->model;
     const sim_config *cf = &s->cfg;
     uint64_t now = sim_now_ns();
+    sim_segment_touch(s);
     j->state = J_RUNNING;
     j->t_slot = now;
     if (++m->active > m->max_active)
@@ -740,6 +828,14 @@ static void start(sim_job *j)
         arm(j, now + total, on_full);
 }
 
+static void count_503(sim_server *s)
+{
+    s->st.http_503++;
+    sim_segment *g = sim_segment_now(s);
+    if (g)
+        g->http_503++;
+}
+
 /* Faults played before any work: a status, or a closed connection. */
 static int early_fault(sim_job *j)
 {
@@ -751,7 +847,7 @@ static int early_fault(sim_job *j)
     if (f == F_500)
         sim_send_error(c, j->api, 500, err_500);
     else if (f == F_503)
-        s->st.http_503++, sim_send_error(c, j->api, 503, err_503);
+        count_503(s), sim_send_error(c, j->api, 503, err_503);
     else if (f == F_429)
         sim_send_error(c, j->api, 429, j->api == API_OPENAI
                        ? "Rate limit reached for requests. Please try again in 1s."
@@ -776,6 +872,8 @@ void sim_job_submit(sim_job *j)
     sim_model *m = j->model;
     s->st.gen_requests++;
     j->t_submit = sim_now_ns();
+    if (!s->first_gen_ns)
+        s->first_gen_ns = j->t_submit;
     snprintf(j->oai_id, sizeof j->oai_id, "chatcmpl-%d", (int)(j->t_submit % 999));
     if (!j->conn) { /* client went away while the job was built */
         sim_job_free(j);
@@ -791,11 +889,12 @@ void sim_job_submit(sim_job *j)
     }
     if (m->queued >= s->cfg.max_queue && (!s->cfg.limit_loading || loading(m, j->t_submit))) {
         sim_conn *c = detach(j);
-        s->st.http_503++;
+        count_503(s);
         sim_send_error(c, j->api, 503, err_503);
         sim_job_free(j);
         return;
     }
+    sim_segment_touch(s);
     j->state = J_QUEUED;
     if (m->qtail)
         m->qtail->next = j;
@@ -806,4 +905,7 @@ void sim_job_submit(sim_job *j)
         m->max_queued = m->queued;
     if (++s->st.queued > s->st.max_queued)
         s->st.max_queued = s->st.queued;
+    sim_segment *g = sim_segment_now(s);
+    if (g && s->st.queued > g->max_queued)
+        g->max_queued = s->st.queued;
 }

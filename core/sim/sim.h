@@ -138,6 +138,18 @@ typedef struct sim_stats {
     uint64_t reloads, truncated_prompts;
 } sim_stats;
 
+/* One segment of --parallel-schedule (from `at` on, `slots` slots) and what
+ * the server did during it (/stats "segments"): generation requests
+ * completed, tokens emitted, 503s sent, the deepest queue, and the
+ * integrals over the segment of the slots busy and the requests queued. */
+typedef struct sim_segment {
+    uint64_t at;          /* real ns since the server started listening */
+    int slots;
+    uint64_t completed, tokens, http_503;
+    int max_queued;
+    double busy_ms, queued_ms;
+} sim_segment;
+
 typedef struct sim_server {
     sim_config cfg;
     uv_loop_t *loop;
@@ -156,8 +168,10 @@ typedef struct sim_server {
     sim_conn *conns;      /* all open connections (for shutdown) */
     uv_timer_t sweep;     /* header and write timeouts (conn.c) */
     int sweep_on;
-    struct { uint64_t at; int slots; } *sched; /* --parallel-schedule, real ns */
+    sim_segment *sched;   /* --parallel-schedule: its segments, with their stats */
     int nsched, sched_on;
+    uint64_t busy_t;      /* hrtime up to which segments' busy_ms is counted */
+    uint64_t first_gen_ns;/* hrtime of the first generation request (0 none) */
     uv_timer_t sched_timer; /* fires at each change of the slot count */
     uint64_t t_start;     /* hrtime when the server started listening */
     char date[40];        /* cached HTTP Date header value */
@@ -223,6 +237,10 @@ sim_model *sim_model_find(sim_server *s, const char *name);
 int sim_schedule_init(sim_server *s); /* parses --parallel-schedule; -1 bad */
 void sim_schedule_start(sim_server *s);
 void sim_schedule_stop(sim_server *s);
+/* The segment in progress (NULL without a schedule); sim_segment_touch
+ * first counts busy and queued time up to now into the segments. */
+sim_segment *sim_segment_now(sim_server *s);
+void sim_segment_touch(sim_server *s);
 int sim_slots(const sim_server *s); /* slots per model now */
 /*
  * A generation request. Created by api.c (sim_job_new), owned by queue.c
