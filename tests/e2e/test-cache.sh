@@ -83,7 +83,11 @@ if command -v sqlite3 >/dev/null; then
     lockpid=$!
     exec 7>"$tmp/hold"
     printf 'PRAGMA journal_mode=DELETE;\nPRAGMA locking_mode=EXCLUSIVE;\nBEGIN EXCLUSIVE;\nSELECT count(*) FROM answers;\n' >&7
-    sleep 0.5
+    # until the lock is held (another reader is refused), at most 10 s
+    for _ in $(seq 200); do
+        sqlite3 "$tmp/locked.sqlite" 'SELECT count(*) FROM answers;' >/dev/null 2>&1 || break
+        sleep 0.05
+    done
     before=$(gen)
     run locked --cache="$tmp/locked.sqlite" >/dev/null 2>"$tmp/locked.err"; rc=$?
     ok "a locked cache: the run completes" '[ $rc -eq 0 ] && [ "$(get "$tmp/locked/summary.json" counts.scored)" = 30 ]'

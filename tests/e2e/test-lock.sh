@@ -14,6 +14,9 @@ args=(scripts/gsm8k.lua -m qwen3:8b -e "$URL" --dataset "$synth" --limit 120 -c 
 "$bin" "${args[@]}" >/dev/null 2>"$tmp/first.err" &
 first=$!
 for _ in $(seq 400); do [ "$(jlines "$tmp/run/samples.jsonl")" -ge 3 ] && break; sleep 0.01; done
+# the first run is held still (SIGSTOP) while the others try the folder, so
+# that it cannot end before them on a loaded machine
+kill -STOP "$first"
 ok "the first run holds run.lock with its pid" '[ "$(cat "$tmp/run/run.lock")" = "$first" ]'
 before=$(stat requests)
 "$bin" "${args[@]}" >/dev/null 2>"$tmp/second.err"
@@ -27,6 +30,7 @@ ok "...and sending no chat request of its own (the first sent $((after - before)
 "$bin" merge "$tmp/run" -o "$tmp/run" >/dev/null 2>"$tmp/merge.err"
 rc=$?
 ok "merge into a folder in use: refused naming the holder" '[ $rc -eq 1 ] && grep -q "process $first" "$tmp/merge.err"'
+kill -CONT "$first"
 wait $first
 rc=$?
 ok "the first run completes (exit 0), each of the 120 items once" \

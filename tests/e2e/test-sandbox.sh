@@ -14,8 +14,21 @@ ln -s /etc/passwd "$tmp/sb/escape.lua"                # a symlink leading out
 printf '\033LuaT\0\031\223\r\n\032\n' > "$tmp/sb/compiled.lua" # what luac writes first
 start_sim --time-scale 0 --dataset "$synth"
 
-# every escape, in one sandboxed run
+# the default CPU budget (--help's) ends a looping callback: in the
+# background while the escapes run, as it spends all of that budget
+cat > "$tmp/default-cpu.lua" <<'LUA'
+local err
+map({ 1 }, function() while true do end end, { on_error = function(_, _, tb) err = tostring(tb) end })
+print(err)
+return 0
+LUA
+"$bin" "$tmp/default-cpu.lua" >"$tmp/default-cpu.out" 2>&1 & default_pid=$!
+
+# every escape, in sandboxed runs: the budget cases with a small --lua-cpu
+# (each looping case spends all of it), the stack overflows with a large one
 out=$("$bin" --lua-mem 128 --lua-cpu 1 "$tmp/sb/escapes.lua" -e "$URL" -m qwen3:8b 2>"$tmp/esc.err"); rc=$?
+budgets=$("$bin" --lua-mem 128 --lua-cpu 0.2 "$tmp/sb/escapes.lua" budgets 2>"$tmp/budgets.err"); rc_budgets=$?
+out=$out$'\n'$budgets
 out=$out$'\n'$("$bin" --lua-cpu 30 "$tmp/sb/escapes.lua" stacks 2>/dev/null)
 printf '%s\n' "$out" | grep -E '^(not )?ok ' | sed 's/^\(not \)\{0,1\}ok [0-9]* - /&escape: /' |
     while IFS= read -r line; do
@@ -26,6 +39,13 @@ tap_fails=$((tap_fails + $(printf '%s\n' "$out" | grep -c '^not ok ')))
 ok "the escapes run to their end (exit 0: $rc)" \
     "printf '%s\n' \"\$out\" | grep -q '^1\.\.[0-9]' && [ \$rc -eq 0 ]"
 ok "...and warn('@on') turned no warning on" '! grep -q "Lua warning" "$tmp/esc.err"'
+ok "the budget cases run to their end at --lua-cpu 0.2 (exit 0: $rc_budgets)" \
+    "printf '%s\n' \"\$budgets\" | grep -q '^1\.\.7$' && [ \$rc_budgets -eq 0 ]"
+wait $default_pid; rc=$?
+cpu_default=$("$bin" --help | sed -n 's/.*CPU budget of one sandboxed callback (default \([0-9.]*\)).*/\1/p')
+cpu_said=$(sed -n 's/.*default-cpu.lua:2: the callback used more than its CPU budget of \([0-9.]*\) s.*/\1/p' "$tmp/default-cpu.out")
+ok "the default CPU budget (--help: ${cpu_default:-?} s) ends a looping callback (${cpu_said:-no} s said), the run goes on (exit 0: $rc)" \
+    '[ $rc -eq 0 ] && [ -n "$cpu_default" ] && [ -n "$cpu_said" ] && awk -v a="$cpu_said" -v b="$cpu_default" "BEGIN { exit !(a == b) }"'
 
 # print flooding is cut at --lua-print, once noted
 printf 'for i = 1, 1000 do print(string.rep("y", 99)) end\nreturn 0\n' > "$tmp/flood.lua"

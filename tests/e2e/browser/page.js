@@ -1,7 +1,9 @@
-// tests/e2e/browser/page.js: opens one ollaeval page (report.html or
+// tests/e2e/browser/page.js: opens ollaeval pages (report.html or
 // compare.html) from file:// in Debian's headless Chromium through
-// playwright-core, with every network request refused, and prints what the
-// shell test checks as one JSON object on stdout:
+// playwright-core, one browser process for all of them and a fresh browser
+// context per page (JavaScript off is a context of its own), with every
+// network request refused, and writes what the shell test checks as one
+// JSON object per page:
 //   load_ms        from navigation to the page's script being done
 //                  (body[data-ready]), or to "load" with --js-off
 //   requests       URLs requested other than the page itself (should be [])
@@ -17,34 +19,32 @@
 //                  (--click-first)
 //   xss            window.__xss (set only if a payload ran)
 //   first_row      the text of the table's first row
-// Usage: node page.js PAGE.html SHOT.png [--js-off] [--click-first]
-//        [--search TEXT] [--mode NAME] [--sort HEADER [--sort HEADER]]
-//        [--hash FRAGMENT]   (FRAGMENT: opened as PAGE.html#FRAGMENT)
+// Usage: node page.js PAGE.html SHOT.png [FLAGS]   (the JSON on stdout)
+//        node page.js --jobs FILE   (one page a line: OUT.json, PAGE.html,
+//                                    SHOT.png and the FLAGS, tab-separated;
+//                                    a page that fails writes OUT.err
+//                                    instead, the others go on; exit 1;
+//                                    --alone: opened first, by itself;
+//                                    the others $OLLAEVAL_PAGES_AT_ONCE
+//                                    at a time, default 3)
+// FLAGS: [--js-off] [--click-first] [--search TEXT] [--mode NAME]
+//        [--sort HEADER [--sort HEADER]] [--hash FRAGMENT]
+//        (FRAGMENT: opened as PAGE.html#FRAGMENT)
 "use strict";
 const path = require("path");
 const fs = require("fs");
-const os = require("os");
 
 const nodeDir = process.env.OLLAEVAL_NODE_MODULES || path.join(__dirname, "../../../build/node/node_modules");
 const { chromium } = require(path.join(nodeDir, "playwright-core"));
 
-async function main() {
-  const args = process.argv.slice(2);
+async function openPage(browser, args) {
   const file = path.resolve(args[0]);
   const shot = args[1];
   const jsOff = args.includes("--js-off");
   const clickFirst = args.includes("--click-first");
   const opt = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : null; };
   const url = "file://" + file;
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "ollaeval-chromium-"));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.OLLAEVAL_CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    javaScriptEnabled: !jsOff,
-    viewport: { width: 1280, height: 1600 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--no-first-run", "--disable-sync"],
-  });
+  const ctx = await browser.newContext({ javaScriptEnabled: !jsOff, viewport: { width: 1280, height: 1600 } });
   const out = { requests: [], csp: [], errors: [] };
   try {
     await ctx.route("**/*", (route) => {
@@ -53,7 +53,7 @@ async function main() {
       out.requests.push(u);
       return route.abort();
     });
-    const page = ctx.pages()[0] || (await ctx.newPage());
+    const page = await ctx.newPage();
     page.on("request", (r) => { if (r.url() !== url && !out.requests.includes(r.url())) out.requests.push(r.url()); });
     page.on("pageerror", (e) => out.errors.push("pageerror: " + e.message));
     page.on("console", (m) => {
@@ -108,9 +108,48 @@ async function main() {
     }
   } finally {
     await ctx.close();
-    fs.rmSync(profile, { recursive: true, force: true });
   }
-  process.stdout.write(JSON.stringify(out) + "\n");
+  return out;
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const jobs = argv[0] === "--jobs"
+    ? fs.readFileSync(argv[1], "utf8").split("\n").filter((l) => l !== "").map((l) => l.split("\t"))
+    : [[null].concat(argv)];
+  const browser = await chromium.launch({
+    executablePath: process.env.OLLAEVAL_CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--no-first-run", "--disable-sync"],
+  });
+  // pages open a few at a time (each in its own context); a job with
+  // --alone (a timed page) opens first, with nothing else under way
+  let failed = 0;
+  const run = async ([dest, ...args]) => {
+    let out;
+    try {
+      out = await openPage(browser, args.filter((a) => a !== "--alone"));
+    } catch (e) {
+      if (dest === null) throw e;
+      failed++;
+      fs.writeFileSync(dest.replace(/\.json$/, "") + ".err", String(e && e.stack || e) + "\n");
+      return;
+    }
+    if (dest === null) process.stdout.write(JSON.stringify(out) + "\n");
+    else fs.writeFileSync(dest, JSON.stringify(out) + "\n");
+  };
+  try {
+    for (const job of jobs.filter((j) => j.includes("--alone"))) await run(job);
+    const rest = jobs.filter((j) => !j.includes("--alone"));
+    const workers = Math.max(1, Number(process.env.OLLAEVAL_PAGES_AT_ONCE) || 3);
+    await Promise.all(Array.from({ length: workers }, async () => {
+      while (rest.length) await run(rest.shift());
+    }));
+  } finally {
+    await browser.close();
+  }
+  if (failed) process.exit(1);
 }
 
 main().catch((e) => { process.stderr.write(String(e && e.stack || e) + "\n"); process.exit(1); });

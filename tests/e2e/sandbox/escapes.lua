@@ -2,7 +2,10 @@
 -- ("The sandbox") one by one, each inside pcall, and prints a TAP line for
 -- each: "ok" when it was refused cleanly. Run by tests/e2e/test-sandbox.sh
 -- (sandboxed: no --trust); the ones that end a whole callback (budgets) run
--- as items of map, so the run must go on after each.
+-- as items of map, so the run must go on after each. The arguments pick a
+-- part, each a run of its own: `stacks` (section 9's stack overflows, with a
+-- larger budget), `budgets` (section 14's looping callbacks, with a small
+-- --lua-cpu: each spends all of it) or nothing (the rest).
 local n = 0
 local format = string.format
 local cjson = require "cjson"
@@ -33,6 +36,45 @@ if arg[1] == "stacks" then
         tap(failed[i] ~= nil and failed[i]:find(c[3]) ~= nil, c[1] .. ": the item fails, the run goes on",
             failed[i] and failed[i]:match("[^\n]*"))
     end
+    return 0
+end
+
+-- 14. hostile error objects and the budgets: items of map, each its own
+-- callback that must fail while the run goes on
+local function items_fail(cases)
+    local failed = {}
+    map(cases, function(c) c[2]() end, {
+        concurrency = 1,
+        on_error = function(c, i, tb) failed[i] = tostring(tb) end,
+    })
+    for i, c in ipairs(cases) do
+        local msg = failed[i]
+        local found = false
+        for alt in c[3]:gmatch("[^|]+") do found = found or (msg ~= nil and msg:find(alt) ~= nil) end
+        tap(found, c[1] .. ": the item fails, the run goes on", msg and msg:match("[^\n]*"))
+    end
+end
+-- the CPU budget: with `budgets` as the argument, only these (a run of its
+-- own with a small --lua-cpu: each spends all of it)
+if arg[1] == "budgets" then
+    local loop = function() while true do end end
+    items_fail {
+        { "while true do end", loop, "CPU budget" },
+        { "pcall cannot absorb the kill", function() repeat pcall(loop) until false end, "CPU budget" },
+        { "...nor a coroutine.wrap", function() repeat pcall(coroutine.wrap(loop)) until false end, "CPU budget" },
+        { "a looping __lt under table.sort", function()
+            local mt = { __lt = function() while true do end end }
+            table.sort({ setmetatable({}, mt), setmetatable({}, mt), setmetatable({}, mt) })
+        end, "CPU budget" },
+        { "a looping __tostring under string.format", function()
+            return ("%s"):format(setmetatable({}, { __tostring = loop }))
+        end, "CPU budget" },
+        { "a looping __index", function() return setmetatable({}, { __index = loop }).x end, "CPU budget" },
+        { "an error object with a looping __tostring", function()
+            error(setmetatable({}, { __tostring = loop }))
+        end, "CPU budget" },
+    }
+    print("1.." .. n)
     return 0
 end
 
@@ -118,23 +160,8 @@ do
     warn("@on")
     tap(true, "warn('@on') is ignored (no output expected on stderr)")
 end
--- 14. hostile error objects and the budgets: items of map, each its own callback
-local loop = function() while true do end end
-local cases = {
-    { "while true do end", loop, "CPU budget" },
-    { "pcall cannot absorb the kill", function() repeat pcall(loop) until false end, "CPU budget" },
-    { "...nor a coroutine.wrap", function() repeat pcall(coroutine.wrap(loop)) until false end, "CPU budget" },
-    { "a looping __lt under table.sort", function()
-        local mt = { __lt = function() while true do end end }
-        table.sort({ setmetatable({}, mt), setmetatable({}, mt), setmetatable({}, mt) })
-    end, "CPU budget" },
-    { "a looping __tostring under string.format", function()
-        return ("%s"):format(setmetatable({}, { __tostring = loop }))
-    end, "CPU budget" },
-    { "a looping __index", function() return setmetatable({}, { __index = loop }).x end, "CPU budget" },
-    { "an error object with a looping __tostring", function()
-        error(setmetatable({}, { __tostring = loop }))
-    end, "CPU budget" },
+-- 14. (the memory cap; the CPU budget is the `budgets` run's)
+items_fail {
     { "a table-growth bomb with pcall retries", function()
         local t = {}
         repeat pcall(function() while true do t[#t + 1] = ("x"):rep(1e6) .. #t end end) until false
@@ -142,16 +169,5 @@ local cases = {
     { "string.rep('x', 2^40)", function() return ("x"):rep(2 ^ 40) end, "too large" },
     { "cjson.encode of a huge string", function() return cjson.encode(("x"):rep(4e8)) end, "memory" },
 }
-local failed = {}
-map(cases, function(c) c[2]() end, {
-    concurrency = 1,
-    on_error = function(c, i, tb) failed[i] = tostring(tb) end,
-})
-for i, c in ipairs(cases) do
-    local msg = failed[i]
-    local found = false
-    for alt in c[3]:gmatch("[^|]+") do found = found or (msg ~= nil and msg:find(alt) ~= nil) end
-    tap(found, c[1] .. ": the item fails, the run goes on", msg and msg:match("[^\n]*"))
-end
 tap(#("x"):rep(1e7) == 1e7, "the heap is usable again after the memory bomb")
 print("1.." .. n)
