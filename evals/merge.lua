@@ -106,6 +106,16 @@ function M.main(...)
     if not data.mkdir_p(out) then return fail("cannot create the folder %s", out) + 3 end
     local lock, lerr, what = journal.lock(out)
     if not lock then return what == "locked" and fail("%s", lerr) or fail("%s", lerr) + 3 end
+    -- never over a run: merging into one of the inputs (or any run folder)
+    -- would truncate the journal it reads (a folder in use was refused by
+    -- the lock above, naming its holder)
+    for _, name in ipairs { "/run.json", "/samples.jsonl" } do
+        local f = io.open(out .. name, "rb")
+        if f then
+            f:close()
+            return fail("%s already holds a run (%s): merge writes a new folder; choose another -o", out, out .. name)
+        end
+    end
     local j, err = journal.open(out .. "/samples.jsonl", true)
     if not j then return fail("%s", err) + 3 end
     local werr

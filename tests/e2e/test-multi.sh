@@ -59,6 +59,12 @@ ok "merge refuses shards that overlap, naming the first item in both ($first)" \
 "$bin" scripts/gsm8k.lua -q -m llama3.2:3b -e "$sh" --dataset "$synth" --limit 10 --shard 2/3 -o "$tmp/other" >/dev/null 2>&1
 err=$("$bin" merge "$tmp/shard1" "$tmp/other" -o "$tmp/m3" 2>&1); rc=$?
 ok "merge refuses runs of different models" '[ $rc -ne 0 ] && grep -q "differ in model" <<<"$err"'
+lines=$(wc -l <"$tmp/shard1/samples.jsonl")
+err=$("$bin" merge "$tmp/shard1" -o "$tmp/shard1" 2>&1); rc=$?
+ok "merge refuses to write over one of its inputs, and the input's journal is untouched" \
+    '[ $rc -ne 0 ] && grep -q "already holds a run" <<<"$err" && [ "$(wc -l <"$tmp/shard1/samples.jsonl")" = "$lines" ] && [ "$lines" -gt 0 ]'
+err=$("$bin" merge "$tmp/shard1" "$tmp/shard2" "$tmp/shard3" -o "$tmp/merged" 2>&1); rc=$?
+ok "merge refuses an -o that already holds a run (the earlier merge)" '[ $rc -ne 0 ] && grep -q "choose another -o" <<<"$err"'
 err=$("$bin" scripts/gsm8k.lua -m qwen3:8b --shard 4/3 x 2>&1); rc=$?
 ok "a bad --shard is a usage error" '[ $rc -eq 2 ] && grep -q -- "--shard" <<<"$err"'
 done_testing
