@@ -149,7 +149,7 @@ static const char *const FIELDS[] = {"url", "method", "body", "headers", "timeou
  * requeue: a 503/429 goes back to the front of the window's FIFO (req.c)
  * until `deadline` seconds from now have passed.
  * Without progress (yields): -> {status=, body=, headers= | retry_after=,
- *   queued_ms=, ttfb_ms=, total_ms=, overloads=, stream=}  or  nil, message, kind,
+ *   queued_ms=, ttfb_ms=, total_ms=, overloads=, stream=, out_of_quota=}  or  nil, message, kind,
  *   overloads (the 503/429 replies it was requeued after).
  * With progress (a streamed request): starts it and returns nothing at
  * once; core.request_next() then gives its text and its end.
@@ -406,8 +406,12 @@ static int push_response(lua_State *co, oe_task *t)
         lua_setfield(co, -2, "ttfb_ms");
         lua_pushnumber(co, r->t_end - r->t_start);
         lua_setfield(co, -2, "total_ms");
-        if (r->stream && r->status == 200)
-            push_stream(co, r);
+        if (r->stream && r->status == 200 && r->shape != SHAPE_WHOLE)
+            push_stream(co, r); /* (a server that ignored stream:true: the body, as plain) */
+        if (req_out_of_quota(r)) {
+            lua_pushboolean(co, 1);
+            lua_setfield(co, -2, "out_of_quota");
+        }
         n = 1;
     }
     req_free(r);

@@ -21,8 +21,15 @@
  *                (a GET gets a 404, as a chat endpoint would)
  *   ctx          400 "the input length exceeds the context length" (Ollama,
  *                truncate=false)
+ *   nostream     ignores stream:true: one JSON body (application/json), in
+ *                OpenAI's shape under /v1, else Ollama's spread over lines
+ *                (pretty-printed) with its server timings
+ *   quota        429 with OpenAI's insufficient_quota error (no Retry-After)
+ *   429          429 with no Retry-After
+ *   slow MS      (N is the delay) every chat answered well after MS ms
  * The good answer is an Ollama chat reply (NDJSON when the request asked
- * for a stream) or, for sse-empty, an OpenAI SSE stream.
+ * for a stream), or OpenAI's under /v1 (SSE when it asked for a stream, and
+ * always for sse-empty).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -91,6 +98,10 @@ static const char GOOD_SSE[] =
     "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
     "data: [DONE]\n\n";
 
+static const char GOOD_OPENAI[] =
+    "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"The answer is 4.\"},"
+    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6}}";
+
 static void head(int fd, int status, const char *type, const char *extra)
 {
     char h[512];
@@ -101,9 +112,12 @@ static void head(int fd, int status, const char *type, const char *extra)
 
 static void good(int fd, const char *mode, const char *req)
 {
-    if (strcmp(mode, "sse-empty") == 0) {
+    if (strcmp(mode, "sse-empty") == 0 || (strncmp(req, "POST /v1/", 9) == 0 && strstr(req, "\"stream\":true"))) {
         head(fd, 200, "text/event-stream", NULL);
         say(fd, GOOD_SSE);
+    } else if (strncmp(req, "POST /v1/", 9) == 0) {
+        head(fd, 200, "application/json", NULL);
+        say(fd, GOOD_OPENAI);
     } else if (strstr(req, "\"stream\":true")) {
         head(fd, 200, "application/x-ndjson", NULL);
         say(fd, GOOD_NDJSON);
@@ -149,8 +163,38 @@ static void echo(int fd, const char *req)
     }
 }
 
+static void nostream(int fd, const char *req)
+{
+    head(fd, 200, "application/json", NULL);
+    if (strncmp(req, "POST /v1/", 9) == 0)
+        say(fd, "{\"id\":\"x\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,"
+                "\"message\":{\"role\":\"assistant\",\"content\":\"The answer is 4.\"},"
+                "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6}}");
+    else
+        say(fd, "{\n  \"model\": \"m\",\n  \"message\": {\n    \"role\": \"assistant\",\n"
+                "    \"content\": \"The answer is 4.\"\n  },\n  \"done\": true,\n  \"done_reason\": \"stop\",\n"
+                "  \"total_duration\": 3000000,\n  \"load_duration\": 0,\n  \"prompt_eval_duration\": 1000000,\n"
+                "  \"eval_duration\": 2000000,\n  \"prompt_eval_count\": 5,\n  \"eval_count\": 6\n}\n");
+}
+
 static void bad(int fd, const char *mode, const char *req)
 {
+    if (strcmp(mode, "nostream") == 0) {
+        nostream(fd, req);
+        return;
+    }
+    if (strcmp(mode, "quota") == 0) {
+        head(fd, 429, "application/json", NULL);
+        say(fd, "{\"error\":{\"message\":\"You exceeded your current quota, please check your plan and "
+                "billing details.\",\"type\":\"insufficient_quota\",\"param\":null,"
+                "\"code\":\"insufficient_quota\"}}");
+        return;
+    }
+    if (strcmp(mode, "429") == 0) {
+        head(fd, 429, "application/json", NULL);
+        say(fd, "{\"error\":\"slow down\"}");
+        return;
+    }
     if (strcmp(mode, "echo") == 0) {
         echo(fd, req);
         return;
@@ -239,6 +283,9 @@ int main(int argc, char **argv)
             head(c, 404, "application/json", NULL); /* no capabilities: not counted */
             say(c, "{\"error\":\"not found\"}");
             k--;
+        } else if (strcmp(mode, "slow") == 0) {
+            usleep((useconds_t)nbad * 1000);
+            good(c, mode, req);
         } else if (nbad == 0 || k < nbad)
             bad(c, mode, req);
         else
