@@ -5,7 +5,8 @@
  * one request per connection (Connection: close).
  *   hostile MODE [N]   prints "PORT\n" on stdout once it listens
  * Modes (the first N chat requests misbehave, then a good answer; N = 0:
- * all; /api/show is a 404 but in echo mode):
+ * all; what is not a POST to a chat path, such as /api/show or a run's
+ * preflight, is a 404 and not counted, but in echo and redirect modes):
  *   endless      a 200 NDJSON stream of 64 KiB chunks that never ends
  *   nomsg        a streamed final chunk without a message ({"done":true})
  *   content42    a streamed final chunk whose content is the number 42
@@ -279,8 +280,11 @@ int main(int argc, char **argv)
         if (c < 0)
             continue;
         read_request(c, req, sizeof req);
-        if (strncmp(req, "POST /api/show", 14) == 0 && strcmp(mode, "echo") != 0) {
-            head(c, 404, "application/json", NULL); /* no capabilities: not counted */
+        size_t line = strcspn(req, "\r\n");
+        int chat = strncmp(req, "POST ", 5) == 0 && memmem(req, line, "/chat", 5);
+        if (!chat && strcmp(mode, "echo") != 0 && strcmp(mode, "redirect") != 0) {
+            /* /api/show (no capabilities), the run's preflight: not counted */
+            head(c, 404, "application/json", NULL);
             say(c, "{\"error\":\"not found\"}");
             k--;
         } else if (strcmp(mode, "slow") == 0) {
