@@ -551,7 +551,7 @@ static int task_tostring(lua_State *L)
 /* ---- windows and counters ---- */
 
 /* core.window(url [, size]) -> limit, inflight, queued, max_inflight, done,
- * overloads, cuts, mode of the window of the URL's endpoint (its
+ * overloads, cuts, mode, n503, n429 of the window of the URL's endpoint (its
  * scheme://host:port); size (as -c) sets it first: a whole number N for a
  * fixed window of N (not adaptive), or "auto" / "auto:N" for the
  * controller. In auto mode limit is the controller's window now;
@@ -577,7 +577,9 @@ static int l_window(lua_State *L)
     lua_pushinteger(L, w->overloads);
     lua_pushinteger(L, w->ncuts);
     lua_pushstring(L, w->mode == AUTOWIN_AUTO ? "auto" : "fixed");
-    return 8;
+    lua_pushinteger(L, w->n503); /* overloads by status */
+    lua_pushinteger(L, w->n429);
+    return 10;
 }
 
 /* core.window_adapt(url, max): the endpoint's window is fixed-mode and

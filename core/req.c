@@ -185,9 +185,8 @@ static void expire(oe_window *w, double now)
         r->next = NULL;
         r->err = OE_EDEADLINE;
         snprintf(r->errmsg, sizeof r->errmsg,
-                 "%s: its deadline passed after %.1f s waiting in the window's queue%s", r->url,
-                 (now - r->t_queued) / 1000.0,
-                 r->overloads ? " (the server answered 503 or 429 before)" : "");
+                 "%s: its deadline passed after %.1f s waiting in the window's queue", r->url,
+                 (now - r->t_queued) / 1000.0);
         ended(r); /* on_done only wakes its task (or frees it): the FIFO is not touched */
     }
 }
@@ -227,11 +226,13 @@ static void on_window_timer(uv_timer_t *t)
 
 /* Arms the timer at the window's next wake-up: the end of its hold while
  * requests wait, the earliest deadline queued, and the controller's (auto
- * mode). It keeps the loop alive only while requests wait for it (nothing
- * in flight would wake them). */
-static void arm(oe_window *w)
+ * mode). `now` is the time the caller decided by (pump: the time may_send
+ * saw), so a hold that ends in between is still waited for. It keeps the
+ * loop alive only while requests wait for it (nothing in flight would
+ * wake them). */
+static void arm(oe_window *w, double now)
 {
-    double now = oe_now(), at = 1e300;
+    double at = 1e300;
     if (w->mode == AUTOWIN_AUTO)
         at = autowin_wake_at(&w->aw);
     if (w->head && w->hold_until > now && w->hold_until < at)
@@ -352,7 +353,7 @@ static void pump(oe_window *w)
     }
     if (w->mode == AUTOWIN_AUTO)
         w->limit = w->aw.window;
-    arm(w);
+    arm(w, now);
 }
 
 /* A fixed limit (ollaeval.window(url, n)): no adaptation. */
@@ -424,6 +425,10 @@ static void window_overload(oe_window *w, const oe_req *r)
 {
     double now = oe_now();
     w->overloads++;
+    if (r->status == 503)
+        w->n503++;
+    else
+        w->n429++;
     w->ok = 0;
     if (r->t_start >= w->last_cut) {
         w->last_cut = now;
@@ -690,7 +695,7 @@ void req_cancel(oe_req *r)
         if (w->tail == r)
             w->tail = prev;
         w->queued--;
-        arm(w);
+        arm(w, oe_now());
     }
     r->next = NULL;
     r->err = OE_ECANCEL;

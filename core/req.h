@@ -122,6 +122,7 @@ typedef struct oe_window {
     /* overload, both modes */
     int cuts;               /* cuts without a success between: the backoff's exponent */
     long overloads, ncuts;  /* counters: overload replies, cuts (once per round trip) */
+    long n503, n429;        /* counters: the overload replies by status */
     double last_cut;        /* oe_now() of the last cut */
     double hold_until;      /* no new sends before this oe_now(): the one hold (in auto mode
                                too: the controller is told the Retry-After, it does not hold) */

@@ -8,6 +8,7 @@ local options = require "ollaeval.options"
 local backends = require "ollaeval.backends"
 local endpoints = require "ollaeval.endpoints"
 local cache = require "ollaeval.cache"
+local tasks = require "ollaeval.tasks"
 local checkfield = require("ollaeval.http").checkfield
 local D = require "ollaeval.defaults"
 
@@ -314,8 +315,13 @@ function M.chat(req)
             info.server_message = server_message(res.body)
         elseif kind == "deadline" then
             -- it waited in the window's FIFO until its deadline (req.c)
-            err = format("%s (gave up: the deadline of %g s for this request has passed; raise --deadline)",
-                err, deadline_s)
+            if info.overloads > 0 then
+                err = format("%s (overloaded: %d replies of 503/429 within the deadline of %g s; lower -c, "
+                    .. "or raise --deadline)", err, info.overloads, deadline_s)
+            else
+                err = format("%s (gave up: the deadline of %g s for this request has passed; raise --deadline)",
+                    err, deadline_s)
+            end
         end
         err = backends.scrub(err) -- a server may echo the API key back
         local delay = retry and retry_delay(info.attempts, res)
@@ -334,7 +340,7 @@ function M.chat(req)
             info.endpoint = url_base
             return nil, err, kind, info
         end
-        core.sleep(delay)
+        tasks.backoff(delay) -- a map worker lends its place meanwhile
     end
     -- not counting the time in the window's FIFO before each attempt was
     -- first sent (an auto window holds many); overload waits count
