@@ -21,6 +21,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
 #include "http.h"
 #include "stream.h"
 
@@ -209,6 +211,20 @@ static int cb_timer(CURLM *m, long timeout_ms, void *userp)
 
 /* ---- completion ---- */
 
+/* 1 if b holds one JSON value and nothing after it but white space. */
+static int one_json(const oe_buf *b)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(b->data, b->len, &end, 0);
+    if (!j)
+        return 0;
+    cJSON_Delete(j);
+    for (; end && end < b->data + b->len; end++)
+        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n')
+            return 0;
+    return 1;
+}
+
 static void finish(CURL *e, CURLcode rc)
 {
     oe_req *r = NULL;
@@ -251,6 +267,14 @@ static void finish(CURL *e, CURLcode rc)
     }
     if (rc == CURLE_OK)
         r->err = OE_OK;
+    if (r->stream && r->status == 200 && r->err == OE_OK && r->shape == SHAPE_WHOLE &&
+        r->stream_format == STREAM_NDJSON && !one_json(&r->resp_body)) {
+        /* an NDJSON stream labelled as JSON (a proxy): parse it as the
+         * stream it is, in one piece */
+        r->shape = SHAPE_STREAM;
+        stream_feed(r->stream, r->resp_body.data, r->resp_body.len, r->t_end);
+        r->resp_body.len = 0;
+    }
     if (r->stream && r->status == 200 && r->err == OE_OK && r->shape != SHAPE_WHOLE)
         stream_end(r->stream, r->t_end);
     curl_multi_remove_handle(H.multi, e);

@@ -43,6 +43,12 @@ for api in "" /v1; do
         '[ "$(echo "$out" | cut -f1,2,5)" = "ok	The answer is 4.	1" ]'
 done
 
+hostile ndjson-json 0
+out=$("$bin" --trust --timeout 10 "$tmp/client.lua" "$HURL" plain)
+ok "an NDJSON stream labelled application/json (a proxy) is still read as the stream it is ($out)" \
+    '[ "$(echo "$out" | cut -f1-4)" = "ok	The answer is 4.	5	6" ]'
+hostile nostream 0
+
 # a whole run in auto mode: every item scored; the controller fell back
 for api in /v1 ""; do
     name=${api:-/api/chat}

@@ -27,6 +27,7 @@
  *                (pretty-printed) with its server timings
  *   quota        429 with OpenAI's insufficient_quota error (no Retry-After)
  *   429          429 with no Retry-After
+ *   ndjson-json  a good NDJSON stream labelled Content-Type: application/json
  *   slow MS      (N is the delay) every chat answered well after MS ms
  * The good answer is an Ollama chat reply (NDJSON when the request asked
  * for a stream), or OpenAI's under /v1 (SSE when it asked for a stream, and
@@ -189,6 +190,11 @@ static void bad(int fd, const char *mode, const char *req)
         say(fd, "{\"error\":{\"message\":\"You exceeded your current quota, please check your plan and "
                 "billing details.\",\"type\":\"insufficient_quota\",\"param\":null,"
                 "\"code\":\"insufficient_quota\"}}");
+        return;
+    }
+    if (strcmp(mode, "ndjson-json") == 0) {
+        head(fd, 200, "application/json", NULL);
+        say(fd, GOOD_NDJSON);
         return;
     }
     if (strcmp(mode, "429") == 0) {
