@@ -185,8 +185,9 @@ static void expire(oe_window *w, double now)
         r->next = NULL;
         r->err = OE_EDEADLINE;
         snprintf(r->errmsg, sizeof r->errmsg,
-                 "%s: its deadline passed after %.1f s waiting in the window's queue", r->url,
-                 (now - r->t_queued) / 1000.0);
+                 "%s: its deadline passed after %.1f s waiting in the window's queue%s", r->url,
+                 (now - r->t_queued) / 1000.0,
+                 r->overloads || now < w->hold_until ? " (held there after 503/429 replies)" : "");
         ended(r); /* on_done only wakes its task (or frees it): the FIFO is not touched */
     }
 }

@@ -315,9 +315,9 @@ function M.chat(req)
             info.server_message = server_message(res.body)
         elseif kind == "deadline" then
             -- it waited in the window's FIFO until its deadline (req.c)
-            if info.overloads > 0 then
-                err = format("%s (overloaded: %d replies of 503/429 within the deadline of %g s; lower -c, "
-                    .. "or raise --deadline)", err, info.overloads, deadline_s)
+            if info.overloads > 0 or err:find("after 503/429 replies", 1, true) then
+                err = format("%s (overloaded: %d replies of 503/429 to this call within the deadline of %g s; "
+                    .. "lower -c, or raise --deadline)", err, info.overloads, deadline_s)
             else
                 err = format("%s (gave up: the deadline of %g s for this request has passed; raise --deadline)",
                     err, deadline_s)
