@@ -186,7 +186,6 @@ void autowin_init(oe_autowin *w, int mode, int n, const oe_autowin_params *param
     w->per_len = w->p.hold_min_ms;
     w->probe_wait = w->p.probe_ms;
     w->probe_step = 1;
-    w->hold_until = -1e300;
     w->episode_t = -1e300;
     w->window = natural_window(w);
     w->em_window = -1;
@@ -202,8 +201,6 @@ void autowin_set_log(oe_autowin *w, autowin_log_fn fn, void *ud)
 int autowin_may_send(oe_autowin *w, double now)
 {
     update(w, now);
-    if (now < w->hold_until)
-        return 0;
     if (w->in_flight >= w->window)
         return 0;
     if (w->mode == AUTOWIN_AUTO && w->drive == AUTOWIN_GATE && w->unconfirmed >= w->margin)
@@ -502,9 +499,9 @@ void autowin_error(oe_autowin *w, oe_autowin_req *r, double now, int err_class,
     release(w, r);
     if (err_class == AUTOWIN_E_RATE) {
         w->n429++;
+        /* the caller holds sends for the Retry-After (req.c owns the
+         * hold); here it only times the probe */
         double ra = retry_after_ms > 0 ? retry_after_ms : 1000;
-        if (now + ra > w->hold_until)
-            w->hold_until = now + ra;
         if (w->mode == AUTOWIN_AUTO) {
             int c = (int)floor(w->p.rate_factor * in_flight_before);
             loss(w, r, now, c, fmax(w->p.rate_cooldown_ms, ra), 1, "429: cap");
@@ -525,8 +522,6 @@ void autowin_tick(oe_autowin *w, double now)
 double autowin_wake_at(const oe_autowin *w)
 {
     double t = 1e300;
-    if (w->hold_until > w->last_t)
-        t = w->hold_until;
     if (w->mode == AUTOWIN_FIXED)
         return t;
     if (w->cap > 0 && !w->probing && w->probe_at < t)

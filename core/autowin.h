@@ -14,6 +14,8 @@
  *                                    NULL: the server reported none)
  *   autowin_error(w, r, now, class, retry_after_ms)  it failed; the caller
  *                                    retries it later with a new autowin_sent
+ *                                    (and holds new sends for a 429's
+ *                                    Retry-After: the controller does not)
  *   autowin_tick(w, now)             time passed (call it at autowin_wake_at)
  *
  * Every request that was sent must end with exactly one autowin_done or
@@ -105,7 +107,7 @@ typedef struct oe_autowin {
     double per_start, per_len;
     int per_cur, per_prev;
     /* learned cap and its probes; Retry-After */
-    double probe_at, probe_wait, episode_t, hold_until;
+    double probe_at, probe_wait, episode_t;
     int probe_step, probing, probe_from;
     /* latency and decode time (EWMAs); unqueued time to first token */
     double lat_ms, dec_ms, ttft_ewma, ttft_min_cur, ttft_min_prev, ttft_t0;
@@ -153,7 +155,7 @@ void autowin_error(oe_autowin *w, oe_autowin_req *r, double now, int err_class,
                    double retry_after_ms);
 void autowin_tick(oe_autowin *w, double now);
 /* The earliest time at which autowin_may_send may change without an event
- * (a probe, the end of a Retry-After hold, the max filter's period); the
+ * (a probe, the max filter's period); the
  * caller arms a timer and calls autowin_tick then. */
 double autowin_wake_at(const oe_autowin *w);
 

@@ -11,8 +11,10 @@
  * through the `done` callback given to http_init() (req.c). Streamed text is
  * reported through the `progress` callback (every chunk that carried text,
  * whether or not Lua asked for it: the window's controller counts first
- * tokens). Nothing here touches Lua or the
- * scheduler.
+ * tokens). A server that answers a streamed request with one JSON body
+ * (it ignored stream:true) is detected by its first bytes (body_shape):
+ * the body is kept whole, as for a plain request, with no progress
+ * reported. Nothing here touches Lua or the scheduler.
  */
 #include <curl/curl.h>
 #include <pwd.h>
@@ -20,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
 
 #include "http.h"
 #include "stream.h"
@@ -79,6 +84,28 @@ static void on_idle_close(uv_handle_t *h)
 
 /* ---- callbacks from libcurl ---- */
 
+/* The shape of a streamed request's 200 body, from its first byte that is
+ * not white space (SHAPE_UNKNOWN while there is none): one JSON body when
+ * the server ignored stream:true (a Content-Type of JSON that is not
+ * NDJSON, or for SSE a body that opens with '{' or '[' where events open
+ * with "data:"), else the stream it asked for. */
+static int body_shape(oe_req *r, const char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i == len)
+        return SHAPE_UNKNOWN;
+    const char *ct = NULL;
+    curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct);
+    if (ct && (strncasecmp(ct, "application/json", 16) == 0 || strcasestr(ct, "+json")) &&
+        !strcasestr(ct, "ndjson"))
+        return SHAPE_WHOLE;
+    if (r->stream_format == STREAM_SSE && (p[i] == '{' || p[i] == '['))
+        return SHAPE_WHOLE;
+    return SHAPE_STREAM;
+}
+
 static size_t cb_write(char *p, size_t size, size_t n, void *ud)
 {
     oe_req *r = ud;
@@ -95,7 +122,12 @@ static size_t cb_write(char *p, size_t size, size_t n, void *ud)
     if (r->stream) {
         if (!r->status)
             curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
-        if (r->status == 200) { /* parse as it arrives; errors are buffered */
+        if (r->status == 200 && r->shape == SHAPE_UNKNOWN) {
+            r->shape = body_shape(r, p, len);
+            if (r->shape == SHAPE_UNKNOWN)
+                return len; /* white space before anything: nothing to keep */
+        }
+        if (r->status == 200 && r->shape == SHAPE_STREAM) { /* parse as it arrives */
             if (stream_feed(r->stream, p, len, oe_now()))
                 H.progress(r); /* req.c: the first token, then r->on_progress */
             /* a failed stream (an error line, a malformed chunk, text over
@@ -183,6 +215,20 @@ static int cb_timer(CURLM *m, long timeout_ms, void *userp)
 
 /* ---- completion ---- */
 
+/* 1 if b holds one JSON value and nothing after it but white space. */
+static int one_json(const oe_buf *b)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(b->data, b->len, &end, 0);
+    if (!j)
+        return 0;
+    cJSON_Delete(j);
+    for (; end && end < b->data + b->len; end++)
+        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n')
+            return 0;
+    return 1;
+}
+
 static void finish(CURL *e, CURLcode rc)
 {
     oe_req *r = NULL;
@@ -230,7 +276,15 @@ static void finish(CURL *e, CURLcode rc)
     }
     if (rc == CURLE_OK)
         r->err = OE_OK;
-    if (r->stream && r->status == 200 && r->err == OE_OK)
+    if (r->stream && r->status == 200 && r->err == OE_OK && r->shape == SHAPE_WHOLE &&
+        r->stream_format == STREAM_NDJSON && !one_json(&r->resp_body)) {
+        /* an NDJSON stream labelled as JSON (a proxy): parse it as the
+         * stream it is, in one piece */
+        r->shape = SHAPE_STREAM;
+        stream_feed(r->stream, r->resp_body.data, r->resp_body.len, r->t_end);
+        r->resp_body.len = 0;
+    }
+    if (r->stream && r->status == 200 && r->err == OE_OK && r->shape != SHAPE_WHOLE)
         stream_end(r->stream, r->t_end);
     curl_multi_remove_handle(H.multi, e);
     if (H.nspare < (int)(sizeof H.spare / sizeof H.spare[0])) {

@@ -150,7 +150,7 @@ static const char *const FIELDS[] = {"url", "method", "body", "headers", "timeou
  * until `deadline` seconds from now have passed.
  * Without progress (yields): -> {status=, body=, headers= | retry_after=,
  *   queued_ms=, ttfb_ms=, total_ms=, overloads=, final_url= (after a redirect),
- *   stream=}  or  nil, message, kind,
+ *   stream=, out_of_quota=}  or  nil, message, kind,
  *   overloads (the 503/429 replies it was requeued after).
  * With progress (a streamed request): starts it and returns nothing at
  * once; core.request_next() then gives its text and its end.
@@ -411,8 +411,12 @@ static int push_response(lua_State *co, oe_task *t)
         lua_setfield(co, -2, "ttfb_ms");
         lua_pushnumber(co, r->t_end - r->t_start);
         lua_setfield(co, -2, "total_ms");
-        if (r->stream && r->status == 200)
-            push_stream(co, r);
+        if (r->stream && r->status == 200 && r->shape != SHAPE_WHOLE)
+            push_stream(co, r); /* (a server that ignored stream:true: the body, as plain) */
+        if (req_out_of_quota(r)) {
+            lua_pushboolean(co, 1);
+            lua_setfield(co, -2, "out_of_quota");
+        }
         n = 1;
     }
     req_free(r);
@@ -552,7 +556,7 @@ static int task_tostring(lua_State *L)
 /* ---- windows and counters ---- */
 
 /* core.window(url [, size]) -> limit, inflight, queued, max_inflight, done,
- * overloads, cuts, mode of the window of the URL's endpoint (its
+ * overloads, cuts, mode, n503, n429 of the window of the URL's endpoint (its
  * scheme://host:port); size (as -c) sets it first: a whole number N for a
  * fixed window of N (not adaptive), or "auto" / "auto:N" for the
  * controller. In auto mode limit is the controller's window now;
@@ -578,7 +582,9 @@ static int l_window(lua_State *L)
     lua_pushinteger(L, w->overloads);
     lua_pushinteger(L, w->ncuts);
     lua_pushstring(L, w->mode == AUTOWIN_AUTO ? "auto" : "fixed");
-    return 8;
+    lua_pushinteger(L, w->n503); /* overloads by status */
+    lua_pushinteger(L, w->n429);
+    return 10;
 }
 
 /* core.window_adapt(url, max): the endpoint's window is fixed-mode and

@@ -23,7 +23,15 @@
  * window's FIFO (its response is cleared) and its task never sees it,
  * until its deadline; the window adapts (fixed: halves; auto: the
  * controller learns a cap) and holds new sends for the Retry-After or a
- * backoff, so waiting never takes a slot.
+ * backoff, so waiting never takes a slot. This file is the one owner of
+ * that hold in both modes: the controller is told the Retry-After (to time
+ * its probe) and does not hold sends itself. A 429 that says the account
+ * is out of quota (req_out_of_quota) is no overload: it ends at once.
+ *
+ * Deadlines: a request's deadline bounds its wait in the FIFO (the
+ * window's timer, armed at the earliest deadline queued, ends an expired
+ * one as OE_EDEADLINE; pump checks too) and its transfer (the transfer's
+ * timeout is cut to what is left when it is sent).
  */
 #include <curl/curl.h>
 #include <math.h>
@@ -65,6 +73,7 @@ const char *oe_errkind_name(enum oe_errkind k)
     case OE_ETIMEOUT: return "timeout";
     case OE_EPROTOCOL: return "protocol";
     case OE_ECANCEL: return "cancelled";
+    case OE_EDEADLINE: return "deadline";
     }
     return "?";
 }
@@ -144,6 +153,45 @@ static void window_key(const char *url, char *key, size_t n)
 }
 
 static void pump(oe_window *w);
+static void ended(oe_req *r);
+
+/* Notes a queued request's deadline: the window's timer wakes then. */
+static void note_deadline(oe_window *w, const oe_req *r)
+{
+    if (r->deadline && (!w->deadline_at || r->deadline < w->deadline_at))
+        w->deadline_at = r->deadline;
+}
+
+/* Ends the queued requests whose deadline has passed (as "deadline"), and
+ * finds the earliest deadline of those left. Cheap when none is due: a
+ * scan of the FIFO happens only once the earliest noted deadline passes. */
+static void expire(oe_window *w, double now)
+{
+    if (!w->deadline_at || now < w->deadline_at)
+        return;
+    w->deadline_at = 0;
+    oe_req **pp = &w->head, *prev = NULL;
+    while (*pp) {
+        oe_req *r = *pp;
+        if (!r->deadline || r->deadline > now) {
+            note_deadline(w, r);
+            prev = r;
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        if (w->tail == r)
+            w->tail = prev;
+        w->queued--;
+        r->next = NULL;
+        r->err = OE_EDEADLINE;
+        snprintf(r->errmsg, sizeof r->errmsg,
+                 "%s: its deadline passed after %.1f s waiting in the window's queue%s", r->url,
+                 (now - r->t_queued) / 1000.0,
+                 r->overloads || now < w->hold_until ? " (held there after 503/429 replies)" : "");
+        ended(r); /* on_done only wakes its task (or frees it): the FIFO is not touched */
+    }
+}
 
 /* The controller's log callback (inside a libuv/libcurl callback): one JSON
  * line into w->log; nothing else happens here. */
@@ -175,19 +223,24 @@ static void on_window_timer(uv_timer_t *t)
     w->timer_at = 0;
     if (w->mode == AUTOWIN_AUTO)
         autowin_tick(&w->aw, oe_now());
-    pump(w);
+    pump(w); /* ends the queued requests whose deadline passed, too */
 }
 
 /* Arms the timer at the window's next wake-up: the end of its hold while
- * requests wait, and the controller's (auto mode). It keeps the loop alive
- * only while requests wait for it (nothing in flight would wake them). */
-static void arm(oe_window *w)
+ * requests wait, the earliest deadline queued, and the controller's (auto
+ * mode). `now` is the time the caller decided by (pump: the time may_send
+ * saw), so a hold that ends in between is still waited for. It keeps the
+ * loop alive only while requests wait for it (nothing in flight would
+ * wake them). */
+static void arm(oe_window *w, double now)
 {
-    double now = oe_now(), at = 1e300;
+    double at = 1e300;
     if (w->mode == AUTOWIN_AUTO)
         at = autowin_wake_at(&w->aw);
     if (w->head && w->hold_until > now && w->hold_until < at)
         at = w->hold_until;
+    if (w->head && w->deadline_at && w->deadline_at < at)
+        at = w->deadline_at;
     if (at >= 1e299) {
         if (w->timer_at)
             uv_timer_stop(&w->timer);
@@ -250,8 +303,16 @@ oe_window *req_windows(void)
 
 static void send_one(oe_window *w, oe_req *r)
 {
+    double now = oe_now();
     if (!r->t_sent)
-        r->t_sent = oe_now();
+        r->t_sent = now;
+    if (r->deadline) { /* the transfer ends by the deadline too */
+        long left = (long)ceil(r->deadline - now);
+        if (left < 1)
+            left = 1;
+        if (!r->timeout_ms || left < r->timeout_ms)
+            r->timeout_ms = left;
+    }
     r->counted = 1;
     w->inflight++;
     if (w->inflight > w->max_inflight)
@@ -259,7 +320,7 @@ static void send_one(oe_window *w, oe_req *r)
     r->gated = w->mode == AUTOWIN_AUTO && r->stream;
     if (r->gated) {
         r->aw_gen = w->aw_gen;
-        autowin_sent(&w->aw, &r->aw, oe_now());
+        autowin_sent(&w->aw, &r->aw, now);
     }
     http_start(r);
 }
@@ -282,6 +343,7 @@ static int may_send(oe_window *w, const oe_req *r, double now)
 static void pump(oe_window *w)
 {
     double now = oe_now();
+    expire(w, now);
     while (w->head && may_send(w, w->head, now)) {
         oe_req *r = w->head;
         w->head = r->next;
@@ -293,7 +355,7 @@ static void pump(oe_window *w)
     }
     if (w->mode == AUTOWIN_AUTO)
         w->limit = w->aw.window;
-    arm(w);
+    arm(w, now);
 }
 
 /* A fixed limit (ollaeval.window(url, n)): no adaptation. */
@@ -368,6 +430,10 @@ static void window_overload(oe_window *w, const oe_req *r)
 {
     double now = oe_now();
     w->overloads++;
+    if (r->status == 503)
+        w->n503++;
+    else
+        w->n429++;
     w->ok = 0;
     if (r->t_start >= w->last_cut) {
         w->last_cut = now;
@@ -395,6 +461,21 @@ static void window_overload(oe_window *w, const oe_req *r)
     }
     if (now + hold > w->hold_until)
         w->hold_until = now + hold;
+}
+
+/* A 429 whose body says the account is out of quota, not over a rate:
+ * OpenAI's error code or type insufficient_quota (its old
+ * billing_hard_limit_reached too). Waiting it out would take until the
+ * deadline and never succeed. */
+int req_out_of_quota(const oe_req *r)
+{
+    if (r->status != 429 || !r->resp_body.len)
+        return 0;
+    static const char *const codes[] = {"insufficient_quota", "billing_hard_limit_reached"};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (memmem(r->resp_body.data, r->resp_body.len, codes[i], strlen(codes[i])))
+            return 1;
+    return 0;
 }
 
 /* The Retry-After of a response in ms: delta-seconds or an HTTP-date;
@@ -459,6 +540,7 @@ void req_submit(oe_req *r)
         w->head = r;
     w->tail = r;
     w->queued++;
+    note_deadline(w, r);
     pump(w);
 }
 
@@ -484,8 +566,8 @@ static int end_class(const oe_req *r)
         return AUTOWIN_E_OTHER;
     if (r->status == 503)
         return AUTOWIN_E_OVERLOAD;
-    if (r->status == 429)
-        return AUTOWIN_E_RATE;
+    if (r->status == 429) /* out of quota: no rate to learn, no hold; it ends */
+        return req_out_of_quota(r) ? AUTOWIN_E_OTHER : AUTOWIN_E_RATE;
     if (r->status >= 200 && r->status < 300) /* a failed stream: an error line, a bad chunk */
         return r->stream && r->stream->failed ? AUTOWIN_E_SERVER : 0;
     if (r->status >= 500)
@@ -493,13 +575,14 @@ static int end_class(const oe_req *r)
     return AUTOWIN_E_OTHER;
 }
 
-/* Ollama's server timings from the final NDJSON object (ns -> ms); 0 if
- * there are none. */
+/* Ollama's server timings from the final NDJSON object, or from the one
+ * JSON body of a server that did not stream (ns -> ms); 0 if there are none. */
 static int timings_of(const oe_req *r, oe_autowin_timings *t)
 {
-    if (!r->stream || !r->stream->final.len)
+    const oe_buf *b = r->shape == SHAPE_WHOLE ? &r->resp_body : r->stream ? &r->stream->final : NULL;
+    if (!b || !b->len)
         return 0;
-    cJSON *j = cJSON_ParseWithLength(r->stream->final.data, r->stream->final.len);
+    cJSON *j = cJSON_ParseWithLength(b->data, b->len);
     if (!j)
         return 0;
     static const char *const k[] = {"total_duration", "load_duration", "prompt_eval_duration",
@@ -523,6 +606,9 @@ static void end_feed(oe_window *w, oe_req *r, int cls)
         return;
     double now = oe_now();
     if (cls == 0) {
+        /* a whole body (SHAPE_WHOLE) never gave a first token: the
+         * controller takes it as a response in one piece, which it cannot
+         * observe, and after a few falls back (Little's law or a search) */
         oe_autowin_timings t;
         autowin_done(&w->aw, &r->aw, now, timings_of(r, &t) ? &t : NULL);
         return;
@@ -535,6 +621,7 @@ static void end_feed(oe_window *w, oe_req *r, int cls)
 static void requeue_front(oe_window *w, oe_req *r)
 {
     r->status = 0;
+    r->shape = SHAPE_UNKNOWN;
     r->resp_headers.len = r->resp_body.len = 0;
     r->errmsg[0] = '\0';
     r->t_first_byte = r->t_end = 0;
@@ -552,6 +639,7 @@ static void requeue_front(oe_window *w, oe_req *r)
     if (!w->tail)
         w->tail = r;
     w->queued++;
+    note_deadline(w, r);
 }
 
 /* From http.c: the transfer has ended (r->easy is NULL again). */
@@ -619,7 +707,7 @@ void req_cancel(oe_req *r)
         if (w->tail == r)
             w->tail = prev;
         w->queued--;
-        arm(w);
+        arm(w, oe_now());
     }
     r->next = NULL;
     r->err = OE_ECANCEL;

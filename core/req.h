@@ -5,6 +5,9 @@
 #include "oe.h"
 #include "autowin.h"
 
+/* The shape of a streamed request's 200 body (oe_req.shape). */
+enum { SHAPE_UNKNOWN = 0, SHAPE_STREAM = 1, SHAPE_WHOLE = 2 };
+
 /* Failure kinds a request can end with; the strings Lua sees. */
 enum oe_errkind {
     OE_OK = 0,
@@ -12,6 +15,7 @@ enum oe_errkind {
     OE_ETIMEOUT,  /* "timeout": connect, idle or total deadline */
     OE_EPROTOCOL, /* "protocol": malformed HTTP, body over the cap */
     OE_ECANCEL,   /* "cancelled": the run is stopping */
+    OE_EDEADLINE, /* "deadline": its deadline passed while it waited in the window's FIFO */
 };
 const char *oe_errkind_name(enum oe_errkind k);
 
@@ -40,11 +44,16 @@ typedef struct oe_req {
     long idle_timeout_ms;    /* no bytes for this long: 0 = none */
     size_t max_body;         /* cap on the response body */
     int stream_format;       /* 0, or STREAM_NDJSON / STREAM_SSE: parse as it arrives */
+    int shape;               /* a streamed request's 200 body: SHAPE_UNKNOWN until its first
+                                byte that is not white space, then SHAPE_STREAM, or SHAPE_WHOLE
+                                when the server ignored stream:true and sent one JSON body
+                                (kept in resp_body, parsed as a plain answer; http.c decides) */
     int want_progress;       /* call on_progress as streamed text arrives */
     int want_headers;        /* give Lua every response header (else Retry-After only) */
     int requeue;             /* a 503 or 429 sends it back to the front of its window's
                                 FIFO (back-pressure) instead of ending it */
-    double deadline;         /* oe_now() ms after which it is not requeued again; 0 = none */
+    double deadline;         /* oe_now() ms after which it is not requeued again, ends if it is
+                                still in the FIFO, and bounds its transfer; 0 = none */
     int overloads;           /* 503/429 replies it was requeued after */
     req_fn on_done;          /* the transfer ended (or was cancelled) */
     req_fn on_progress;      /* streamed text arrived (want_progress) */
@@ -94,8 +103,11 @@ typedef struct oe_req {
  *
  * In both modes, after an overload reply the window sends nothing new
  * until `hold_until` (Retry-After, else a backoff that doubles with each
- * cut in a row), and a request marked requeue goes back to the front of
- * the FIFO: requests wait here, never in a slot.
+ * cut in a row; the window is the one owner of this hold), and a request
+ * marked requeue goes back to the front of the FIFO: requests wait here,
+ * never in a slot, and no longer than their deadline (the window's timer
+ * ends a queued request whose deadline passes, as "deadline"). A 429 that
+ * says the account is out of quota is not an overload: it ends at once.
  */
 typedef struct oe_window {
     char key[256];          /* scheme://host:port, the URL's authority */
@@ -111,8 +123,12 @@ typedef struct oe_window {
     /* overload, both modes */
     int cuts;               /* cuts without a success between: the backoff's exponent */
     long overloads, ncuts;  /* counters: overload replies, cuts (once per round trip) */
+    long n503, n429;        /* counters: the overload replies by status */
     double last_cut;        /* oe_now() of the last cut */
-    double hold_until;      /* no new sends before this oe_now() */
+    double hold_until;      /* no new sends before this oe_now(): the one hold (in auto mode
+                               too: the controller is told the Retry-After, it does not hold) */
+    double deadline_at;     /* no queued request has a deadline before this (0: none known);
+                               may be early (its request left): the timer then finds the next */
     /* auto mode */
     oe_autowin aw;          /* the controller */
     unsigned aw_gen;        /* bumped when the controller is started again */
@@ -146,5 +162,8 @@ oe_window *req_windows(void);                             /* the first window (-
 /* The controller's summary of w (auto mode) as one JSON object, into buf. */
 int req_window_summary_json(oe_window *w, char *buf, int n);
 double req_retry_after_ms(const oe_req *r);
+/* 1 if r's reply is a 429 that says the account is out of quota (OpenAI's
+ * insufficient_quota): waiting will not help, so it is not requeued. */
+int req_out_of_quota(const oe_req *r);
 
 #endif

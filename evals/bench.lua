@@ -9,7 +9,9 @@
 --               (doubling to the knee, then refining), each point a closed
 --               loop of c requests with a fixed window of c, measured in
 --               its steady window (from the c-th completion to the last
---               send), all within the time budget (--quick: a first look)
+--               send), all within the time budget (--quick: a first look);
+--               a point counts the 503s and 429s it waited out (requeued
+--               in the window, not failed) apart from its failures
 --   output      the table and the verdict on stdout; bench.json, bench.svg
 --               and points.jsonl in the bench folder (-o, else
 --               runs/bench-MODEL-TIME)
@@ -122,7 +124,9 @@ end
 -- c) for `seconds` and at least min_requests; the point counts what
 -- completed in its steady window, from the c-th completion to the last send.
 local function measure(url, c, seconds, min_requests, next_prompt, opt)
-    ollaeval.window(url, c)
+    -- the window's overload counters before the point: 503s and 429s are
+    -- waited out in its FIFO (requeued, not failed), so the point counts them apart
+    local n503, n429 = select(9, ollaeval.window(url, c))
     local samples, started = {}, 0
     local t_start = now()
     local deadline = t_start + seconds * 1000
@@ -172,6 +176,8 @@ local function measure(url, c, seconds, min_requests, next_prompt, opt)
     p.output_tokens_per_s = tokens / secs
     p.ttft_ms, p.tpot_ms, p.e2e_ms, p.queue_ms = dist(ttft), dist(tpot), dist(e2e), dist(queue)
     p.sent = started
+    local m503, m429 = select(9, ollaeval.window(url))
+    p.requeued = { overload = m503 - n503, rate = m429 - n429 }
     return p
 end
 

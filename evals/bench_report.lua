@@ -14,6 +14,7 @@
 -- A point (one concurrency, measured in its steady window):
 --   { concurrency = 4, ok = 120, seconds = 15.2,
 --     failed = { overload = 0, rate = 0, server = 0, timeout = 0, connection = 0, other = 0 },
+--     requeued = { overload = 0, rate = 0 },  -- 503s and 429s waited out (sent again, not failed)
 --     requests_per_s = 2.1, output_tokens_per_s = 410.5,
 --     ttft_ms = { p50 =, p95 = }, tpot_ms = { p50 =, p95 = }, e2e_ms = { p50 =, p95 = },
 --     queue_ms = { p50 =, p95 = } }     -- server-side slot wait, when known
@@ -23,7 +24,8 @@
 -- The server as a queue (shared reasoning with core/autowin.c): up to P
 -- requests are served at once; beyond P throughput stays flat and the extra
 -- requests wait, so their time to first token jumps from a prefill to a
--- share of a whole answer. A concurrency is "queued" when the server's
+-- share of a whole answer. A concurrency is "queued" when it drew 503s or
+-- 429s (waited out, so not failures: the server refused them at first), or when the server's
 -- queue wait p50 exceeds max(a quarter of e2e/c, 20 ms), or, without it,
 -- when its TTFT p50 exceeds the sequential TTFT scaled by the rise in time
 -- per output token (prefill slows with the batch as decoding does) by more
@@ -67,6 +69,13 @@ local function rate(p)
 end
 
 
+-- 503s and 429s a point waited out (requeued in the window, not failed).
+local function requeued(p)
+    local r = type(p.requeued) == "table" and p.requeued or {}
+    return tonumber(r.overload) or 0, tonumber(r.rate) or 0
+end
+
+
 local function failures(p)
     local n = 0
     if type(p.failed) == "table" then
@@ -90,6 +99,10 @@ local function p50(t) return type(t) == "table" and tonumber(t.p50) or nil end
 local function queued(p, seq)
     local c = p.concurrency
     if c <= 1 then return false end
+    -- refused at first (503: slots and queue full; 429: a limit), then
+    -- waited out: past the knee, whatever the times say
+    local n503, n429 = requeued(p)
+    if n503 + n429 > 0 then return true end
     local e2e = p50(p.e2e_ms)
     local floor_ms = max(20, e2e and 0.25 * e2e / c or 0)
     local q = p50(p.queue_ms)
@@ -218,6 +231,7 @@ local function copy(p, seq_rate)
     q.speedup = rate(p) and seq_rate > 0 and rate(p) / seq_rate or nil
     q.efficiency = q.speedup and q.speedup / p.concurrency or nil
     q.failed_total = failures(p)
+    q.requeued_503, q.requeued_429 = requeued(p)
     q.usable = usable(p)
     return q
 end
@@ -395,6 +409,23 @@ function M.analyse(input)
         V[#V + 1] = format("c=%d and above failed requests (%s): the server bounds its queue; those points "
             .. "were not used", first_bad.concurrency, concat(classes, ", "))
     end
+    -- overload that was waited out: the requests did not fail, but the
+    -- server refused them at first (its queue was full, or a rate limit)
+    local drew = {}
+    for _, q in ipairs(R.points) do
+        local a, b = q.requeued_503, q.requeued_429
+        if a + b > 0 then
+            local what = {}
+            if a > 0 then what[#what + 1] = format("%d 503%s", a, a == 1 and "" or "s") end
+            if b > 0 then what[#what + 1] = format("%d 429%s", b, b == 1 and "" or "s") end
+            drew[#drew + 1] = format("c=%d drew %s", q.concurrency, concat(what, " and "))
+        end
+    end
+    if #drew > 0 then
+        V[#V + 1] = format("overload: %s; each was waited out and sent again (not counted as failed), so "
+            .. "those points' latency includes the waits: beyond what the server can hold (503: its queue is "
+            .. "full; 429: a rate limit), more concurrency only waits", concat(drew, ", "))
+    end
     if input.load_ms then
         V[#V + 1] = format("model load took %.1f s (warm-up, not measured)", input.load_ms / 1000)
     end
@@ -416,16 +447,18 @@ end
 -- The terminal table and the verdict.
 function M.text(R)
     local rows = {
-        { "c", "ok", "fail", "req/s", "tok/s", "speedup", "eff", "TTFT p50/p95 ms", "TPOT p50/p95 ms",
-          "E2E p50/p95 ms", "queue p50/p95 ms", "" },
+        { "c", "ok", "fail", "503/429", "req/s", "tok/s", "speedup", "eff", "TTFT p50/p95 ms",
+          "TPOT p50/p95 ms", "E2E p50/p95 ms", "queue p50/p95 ms", "" },
     }
     for _, q in ipairs(R.points) do
         local mark = {}
         if q.concurrency == R.knee then mark[#mark + 1] = "knee" end
         if q.concurrency == R.recommended_concurrency then mark[#mark + 1] = "recommended" end
         if not q.usable then mark[#mark + 1] = "failures" end
+        if q.requeued_503 + q.requeued_429 > 0 then mark[#mark + 1] = "overload" end
         rows[#rows + 1] = {
             tostring(q.concurrency), q.ok and tostring(q.ok) or "-", tostring(q.failed_total),
+            q.requeued_503 .. "/" .. q.requeued_429,
             num(q.requests_per_s, "%.2f"), num(q.output_tokens_per_s), num(q.speedup, "%.2f"),
             num(q.efficiency, "%.2f"),
             pct(q.ttft_ms, "p50") .. "/" .. pct(q.ttft_ms, "p95"),
@@ -453,7 +486,7 @@ function M.text(R)
 end
 
 
-local POINT_KEYS = { "concurrency", "ok", "failed", "seconds", "requests_per_s", "output_tokens_per_s",
+local POINT_KEYS = { "concurrency", "ok", "failed", "requeued", "seconds", "requests_per_s", "output_tokens_per_s",
     "ttft_ms", "tpot_ms", "e2e_ms", "queue_ms", "speedup", "efficiency", "queued", "usable" }
 
 local function plain(q)

@@ -9,6 +9,7 @@ local backends = require "ollaeval.backends"
 local endpoints = require "ollaeval.endpoints"
 local cache = require "ollaeval.cache"
 local answered = require "ollaeval.answered"
+local tasks = require "ollaeval.tasks"
 local checkfield = require("ollaeval.http").checkfield
 local D = require "ollaeval.defaults"
 
@@ -17,6 +18,12 @@ local format, concat = string.format, table.concat
 local server_message = backends.server_message
 
 local M = {}
+
+-- What to do about an account out of quota (a 429 with insufficient_quota,
+-- or a 402): waiting does not help, so the request fails at once.
+local QUOTA_HINT = "out of quota: the account behind %s has no credit or quota left, so waiting will "
+    .. "not help; add credit or raise the limit with the provider (or pass another key or -e endpoint), "
+    .. "then redo these items: re-run with -o RUN (or --retry-errors)"
 
 -- HTTP statuses worth another attempt (a real failure: spends a retry).
 -- 503 and 429 are overload, not failure: the request waits in its window's
@@ -181,9 +188,13 @@ local function attempt(backend, url_base, url, body, req, stream, record, left_s
             return nil, format("context: HTTP 400 from %s: %s (the prompt does not fit the model's context: "
                 .. "raise num_ctx, e.g. --num-ctx, or shorten the prompt)", url, msg), "context", res
         end
+        if res.out_of_quota or res.status == 402 then
+            return nil, format("quota: HTTP %d from %s: %s (" .. QUOTA_HINT .. ")", res.status,
+                answered.where(url, res), msg, url_base), "quota", res
+        end
         return nil, format("HTTP %d from %s: %s", res.status, answered.where(url, res), msg), "http", res
     end
-    if stream then
+    if stream and res.stream then
         local s = res.stream
         local f = B.final(s.final)
         local fields = {
@@ -204,6 +215,9 @@ local function attempt(backend, url_base, url, body, req, stream, record, left_s
     end
     local fields, perr = B.parse(j)
     if not fields then return nil, format("protocol: %s: %s", url, perr), "protocol", res end
+    -- a server that ignored stream:true answered in one body (http.c saw
+    -- it): an answer like any other, its text given to on_token at once
+    if stream and req.on_token then req.on_token(fields.content, fields.thinking or "") end
     return fields, nil, nil, res, j
 end
 
@@ -310,19 +324,36 @@ function M.chat(req)
             retry = true
         elseif kind == "protocol" or kind == "server" then
             retry = true
+        elseif kind == "quota" then
+            info.server_message = server_message(res.body)
+        elseif kind == "deadline" then
+            -- it waited in the window's FIFO until its deadline (req.c)
+            if info.overloads > 0 or err:find("after 503/429 replies", 1, true) then
+                err = format("%s (overloaded: %d replies of 503/429 to this call within the deadline of %g s; "
+                    .. "lower -c, or raise --deadline)", err, info.overloads, deadline_s)
+            else
+                err = format("%s (gave up: the deadline of %g s for this request has passed; raise --deadline)",
+                    err, deadline_s)
+            end
         end
         err = backends.scrub(err) -- a server may echo the API key back
         local delay = retry and retry_delay(info.attempts, res)
-        if not retry or info.attempts > retries or core.interrupted() > 0 then
-            info.endpoint = url_base
-            return nil, err, kind, info
-        end
-        if core.now() + delay > t0 + deadline_s * 1000 then
+        if retry and core.now() + delay > t0 + deadline_s * 1000 and core.interrupted() == 0 then
             info.endpoint = url_base
             return nil, format("%s (gave up: the deadline of %g s for this request has passed)", err, deadline_s),
                 kind, info
         end
-        core.sleep(delay)
+        if retry and info.attempts > retries and core.interrupted() == 0 then
+            info.endpoint = url_base
+            return nil, format("%s (gave up after %d attempt%s over %.1f s: the item ends as an error; a "
+                .. "resume of the run (-o RUN, or --retry-errors) redoes it, or raise --retries)", err,
+                info.attempts, info.attempts == 1 and "" or "s", (core.now() - t0) / 1000), kind, info
+        end
+        if not retry or info.attempts > retries or core.interrupted() > 0 then
+            info.endpoint = url_base
+            return nil, err, kind, info
+        end
+        tasks.backoff(delay) -- a map worker lends its place meanwhile
     end
     -- not counting the time in the window's FIFO before each attempt was
     -- first sent (an auto window holds many); overload waits count

@@ -2,7 +2,8 @@
 # test-bench.sh: `ollaeval bench` against the simulator (small --time-scale,
 # short points): it infers the slot count, recommends a concurrency in
 # [P, P+2], writes bench.json, bench.svg and points.jsonl, and falls back
-# to the synthetic problems when GSM8K cannot be had, saying so.
+# to the synthetic problems when GSM8K cannot be had, saying so; 503s that
+# a point waited out are counted per point and named in the verdict.
 set -u
 . tests/lib/harness.sh
 synth_data
@@ -25,6 +26,26 @@ start_sim p1 --parallel 1 --time-scale 0.25 --dataset "$synth"
 ok "1 slot inferred, with the synthetic problems" '[ "$(get "$tmp/b1/bench.json" slots_estimate)" = 1 ] && [ "$(get "$tmp/b1/bench.json" prompts)" = synthetic ]'
 "$bin" bench -m llama3.2:3b -e "$URL" --dataset "$tmp/none.jsonl" --budget 5 --point-seconds 1 -o "$tmp/b1b" >/dev/null 2>"$tmp/b1b.err"
 ok "says so when GSM8K cannot be had" 'grep -q "GSM8K is not available" "$tmp/b1b.err"'
+
+# a short server queue: points beyond 2 slots + 1 queued draw 503s, which
+# are waited out (requeued, not failed): counted per point and named in the verdict
+start_sim q1 --parallel 2 --max-queue 1 --time-scale 0.25 --dataset "$synth"
+"$bin" bench -m llama3.2:3b -e "$URL" --dataset "$synth" --budget 30 --point-seconds 2 --max-c 8 -o "$tmp/bq" \
+    >"$tmp/bq.out" 2>"$tmp/bq.err"
+rc=$?
+n503=$(runcheck stats "$URL" http_503)
+cat >"$tmp/sum.lua" <<'LUA'
+local j = require("cjson").decode(io.open(arg[1]):read("a"))
+local n = 0
+for _, p in ipairs(j.points) do n = n + p.requeued.overload end
+print(math.tointeger(n) or n)
+LUA
+sum=$("$bin" --trust "$tmp/sum.lua" "$tmp/bq/bench.json")
+ok "a queue of 1: exit 0, the server sent $n503 503s, and bench.json counts them per point as requeued ($sum)" \
+    '[ $rc -eq 0 ] && [ "$n503" -gt 0 ] && [ "$sum" = "$n503" ]'
+ok "...the table has a 503/429 column and the verdict names the points that drew overload" \
+    'grep -q "503/429" "$tmp/bq.out" && grep -qE "overload: c=[0-9]+ drew [0-9]+ 503s" "$tmp/bq.out"'
+ok "...2 slots still inferred" '[ "$(get "$tmp/bq/bench.json" slots_estimate)" = 2 ]'
 
 err=$("$bin" bench 2>&1); rc=$?
 ok "no model: usage error" '[ $rc -eq 2 ] && grep -q "pass -m" <<<"$err"'

@@ -358,7 +358,10 @@ static void arm_tick(sim *m)
 
 static void pump(sim *m, double now)
 {
-    while (m->pend_head < m->pend_tail && now >= m->ovl_until && autowin_may_send(&m->w, now)) {
+    /* the client holds sends for a 429's Retry-After, as req.c does (the
+     * controller does not hold), and after a 503 with nothing in flight */
+    while (m->pend_head < m->pend_tail && now >= m->hold_until && now >= m->ovl_until &&
+           autowin_may_send(&m->w, now)) {
         int id = m->pending[m->pend_head++];
         req *q = &m->r[id];
         if (now < m->hold_until)

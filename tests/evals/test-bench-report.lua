@@ -155,6 +155,35 @@ do
     T.eq(R2.recommended_concurrency, 1, "failing at c=2: recommends c=1")
 end
 
+-- 503s and 429s waited out (requeued in the window, not failed): counted
+-- per point, in the table and bench.json, and the verdict says where the
+-- server drew overload; the points stay usable.
+do
+    local measure = server(4, {})
+    local points = {}
+    for _, c in ipairs { 1, 2, 4, 5, 6, 8, 16 } do
+        local p = measure(c)
+        p.requeued = { overload = c > 6 and 3 * c or 0, rate = c == 16 and 2 or 0 }
+        points[#points + 1] = p
+    end
+    local R = B.analyse { points = points }
+    T.eq(R.slots_estimate, 4, "overload waited out beyond c=6: the slots are still inferred")
+    local q8
+    for _, q in ipairs(R.points) do if q.concurrency == 8 then q8 = q end end
+    T.ok(q8.queued == true and q8.usable, "a point that drew overload is past the knee, and still usable")
+    local text = B.text(R)
+    T.ok(text:find("overload: c=8 drew 24 503s, c=16 drew 48 503s and 2 429s; each was waited out", 1, true),
+        "the verdict names the points that drew overload and that it was waited out")
+    T.ok(text:find("503/429", 1, true) and text:match("\n%s*16%s+%d+%s+0%s+48/2%s"),
+        "the table has a 503/429 column per point")
+    local J = B.json(R)
+    local last = J.points[#J.points]
+    T.ok(last.requeued and last.requeued.overload == 48 and last.requeued.rate == 2, "bench.json: requeued per point")
+    local quiet = {}
+    for _, c in ipairs { 1, 2, 4, 5, 6, 8 } do quiet[#quiet + 1] = measure(c) end
+    T.ok(not B.text(B.analyse { points = quiet }):find("overload:", 1, true), "no overload: the verdict says nothing of it")
+end
+
 -- Continuous batching: no knee within --max-c.
 do
     local points, _, order = sweep(server(256, { pen = 0.002 }), { max_c = 64 })

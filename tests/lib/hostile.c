@@ -5,7 +5,8 @@
  * one request per connection (Connection: close).
  *   hostile MODE [N]   prints "PORT\n" on stdout once it listens
  * Modes (the first N chat requests misbehave, then a good answer; N = 0:
- * all; /api/show is a 404 but in echo mode):
+ * all; what is not a POST to a chat path, such as /api/show or a run's
+ * preflight, is a 404 and not counted, but in echo and redirect modes):
  *   endless      a 200 NDJSON stream of 64 KiB chunks that never ends
  *   nomsg        a streamed final chunk without a message ({"done":true})
  *   content42    a streamed final chunk whose content is the number 42
@@ -24,8 +25,16 @@
  *   othermodel   good answers that name the model "other:7b"
  *   ctx          400 "the input length exceeds the context length" (Ollama,
  *                truncate=false)
+ *   nostream     ignores stream:true: one JSON body (application/json), in
+ *                OpenAI's shape under /v1, else Ollama's spread over lines
+ *                (pretty-printed) with its server timings
+ *   quota        429 with OpenAI's insufficient_quota error (no Retry-After)
+ *   429          429 with no Retry-After
+ *   ndjson-json  a good NDJSON stream labelled Content-Type: application/json
+ *   slow MS      (N is the delay) every chat answered well after MS ms
  * The good answer is an Ollama chat reply (NDJSON when the request asked
- * for a stream) or, for sse-empty, an OpenAI SSE stream.
+ * for a stream), or OpenAI's under /v1 (SSE when it asked for a stream, and
+ * always for sse-empty).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -102,6 +111,10 @@ static const char GOOD_SSE[] =
     "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
     "data: [DONE]\n\n";
 
+static const char GOOD_OPENAI[] =
+    "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"The answer is 4.\"},"
+    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6}}";
+
 static void head(int fd, int status, const char *type, const char *extra)
 {
     char h[512];
@@ -112,9 +125,12 @@ static void head(int fd, int status, const char *type, const char *extra)
 
 static void good(int fd, const char *mode, const char *req)
 {
-    if (strcmp(mode, "sse-empty") == 0) {
+    if (strcmp(mode, "sse-empty") == 0 || (strncmp(req, "POST /v1/", 9) == 0 && strstr(req, "\"stream\":true"))) {
         head(fd, 200, "text/event-stream", NULL);
         say(fd, GOOD_SSE);
+    } else if (strncmp(req, "POST /v1/", 9) == 0) {
+        head(fd, 200, "application/json", NULL);
+        say(fd, GOOD_OPENAI);
     } else if (strstr(req, "\"stream\":true")) {
         head(fd, 200, "application/x-ndjson", NULL);
         say(fd, GOOD_NDJSON);
@@ -160,8 +176,43 @@ static void echo(int fd, const char *req)
     }
 }
 
+static void nostream(int fd, const char *req)
+{
+    head(fd, 200, "application/json", NULL);
+    if (strncmp(req, "POST /v1/", 9) == 0)
+        say(fd, "{\"id\":\"x\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,"
+                "\"message\":{\"role\":\"assistant\",\"content\":\"The answer is 4.\"},"
+                "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6}}");
+    else
+        say(fd, "{\n  \"model\": \"m\",\n  \"message\": {\n    \"role\": \"assistant\",\n"
+                "    \"content\": \"The answer is 4.\"\n  },\n  \"done\": true,\n  \"done_reason\": \"stop\",\n"
+                "  \"total_duration\": 3000000,\n  \"load_duration\": 0,\n  \"prompt_eval_duration\": 1000000,\n"
+                "  \"eval_duration\": 2000000,\n  \"prompt_eval_count\": 5,\n  \"eval_count\": 6\n}\n");
+}
+
 static void bad(int fd, const char *mode, const char *req)
 {
+    if (strcmp(mode, "nostream") == 0) {
+        nostream(fd, req);
+        return;
+    }
+    if (strcmp(mode, "quota") == 0) {
+        head(fd, 429, "application/json", NULL);
+        say(fd, "{\"error\":{\"message\":\"You exceeded your current quota, please check your plan and "
+                "billing details.\",\"type\":\"insufficient_quota\",\"param\":null,"
+                "\"code\":\"insufficient_quota\"}}");
+        return;
+    }
+    if (strcmp(mode, "ndjson-json") == 0) {
+        head(fd, 200, "application/json", NULL);
+        say(fd, GOOD_NDJSON);
+        return;
+    }
+    if (strcmp(mode, "429") == 0) {
+        head(fd, 429, "application/json", NULL);
+        say(fd, "{\"error\":\"slow down\"}");
+        return;
+    }
     if (strcmp(mode, "echo") == 0) {
         echo(fd, req);
         return;
@@ -256,10 +307,16 @@ int main(int argc, char **argv)
         if (c < 0)
             continue;
         read_request(c, req, sizeof req);
-        if (strncmp(req, "POST /api/show", 14) == 0 && strcmp(mode, "echo") != 0) {
-            head(c, 404, "application/json", NULL); /* no capabilities: not counted */
+        size_t line = strcspn(req, "\r\n");
+        int chat = strncmp(req, "POST ", 5) == 0 && memmem(req, line, "/chat", 5);
+        if (!chat && strcmp(mode, "echo") != 0 && strcmp(mode, "redirect") != 0) {
+            /* /api/show (no capabilities), the run's preflight: not counted */
+            head(c, 404, "application/json", NULL);
             say(c, "{\"error\":\"not found\"}");
             k--;
+        } else if (strcmp(mode, "slow") == 0) {
+            usleep((useconds_t)nbad * 1000);
+            good(c, mode, req);
         } else if (nbad == 0 || k < nbad)
             bad(c, mode, req);
         else
