@@ -47,9 +47,11 @@ local GAIN = 0.03       -- a doubling that brings less has passed the knee
 
 -- opts: quick (bool), budget_s, max_c, point_s. The whole bench fits in
 -- budget_s of wall time (default 180 s, --quick 60 s): warm-up, the
--- sequential baseline, then points of point_s each (each point runs at
--- least min_requests_per_c x c requests, the caller measures its steady
--- window: from the c-th completion to the last send).
+-- sequential baseline, then points of point_s each. The caller stretches
+-- point.seconds to the measured service time (a point must see a whole
+-- answer, then its steady window: from the first completion to the end of
+-- the point, when the requests still running are cut) and passes the wall
+-- time spent, warm-up included, to next_concurrency.
 function M.plan(opts)
     opts = opts or {}
     local quick = opts.quick and true or false
@@ -58,8 +60,8 @@ function M.plan(opts)
         budget_s = opts.budget_s or (quick and 60 or 180),
         max_c = opts.max_c or 64,
         warmup = { requests = 1 },
-        sequential = { concurrency = 1, seconds = quick and 8 or 20, min_requests = quick and 4 or 10 },
-        point = { seconds = opts.point_s or (quick and 6 or 15), min_requests_per_c = quick and 2 or 4 },
+        sequential = { concurrency = 1, seconds = quick and 8 or 20 },
+        point = { seconds = opts.point_s or (quick and 6 or 15) },
     }
 end
 
@@ -264,7 +266,8 @@ end
 
 
 -- input: { points = {...}, sequential = point (default: the c=1 point),
--- model =, num_ctx =, kv_bytes_per_token =, load_ms = }.
+-- model =, num_ctx =, kv_bytes_per_token =, load_ms =, stopped = why the
+-- sweep stopped (next_concurrency's reason), budget_s = }.
 function M.analyse(input)
     if type(input) ~= "table" or type(input.points) ~= "table" then
         return nil, "bench_report.analyse: {points = {...}} expected"
@@ -327,8 +330,15 @@ function M.analyse(input)
         end
         R.recommended_concurrency = R.recommended_concurrency or lo + 1
     else
-        R.recommended_concurrency = best_c
+        -- no knee: the highest concurrency measured about as fast as the
+        -- best (never one below a point that was at least as fast)
+        for _, q in ipairs(R.points) do
+            if q.usable and rate(q) >= KNEE_SHARE * best then R.recommended_concurrency = q.concurrency end
+        end
+        R.recommended_concurrency = R.recommended_concurrency or best_c
     end
+    R.budget_short = input.stopped == "time budget spent" and (R.slots_lower_bound or R.slots_range) and true
+        or nil
     local rq = by[R.recommended_concurrency]
     R.speedup_at_recommended = rq and rq.speedup or (lo and by[lo] and by[lo].speedup) or R.max_speedup
     R.efficiency_at_knee = R.knee and by[R.knee] and by[R.knee].efficiency or nil
@@ -348,6 +358,11 @@ function M.analyse(input)
     else
         V[#V + 1] = format("%d slots (looks like OLLAMA_NUM_PARALLEL=%d)%s", P, P,
             method == "throughput" and "; inferred from throughput alone" or "")
+    end
+    if R.budget_short then
+        V[#V + 1] = format("the time budget (%s s) ran out before the knee was pinned down: the slot count is "
+            .. "not measured exactly, and c=%d is only the best measured; run again with a larger --budget "
+            .. "(answers take long here)", input.budget_s and format("%.0f", input.budget_s) or "?", best_c or 0)
     end
     local rc = R.recommended_concurrency
     if rc then
@@ -506,7 +521,7 @@ function M.json(R)
         sequential = plain(R.sequential), points = pts,
         slots_estimate = R.slots_estimate, slots_lower_bound = R.slots_lower_bound or false,
         slots_range = R.slots_range, slots_method = R.slots_method, knee = R.knee,
-        recommended_concurrency = R.recommended_concurrency,
+        recommended_concurrency = R.recommended_concurrency, budget_short = R.budget_short or false,
         speedup_at_recommended = R.speedup_at_recommended, max_speedup = R.max_speedup,
         efficiency_at_knee = R.efficiency_at_knee, verdict = R.verdict,
     }
