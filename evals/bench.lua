@@ -180,7 +180,10 @@ local function measure(url, c, seconds, steady, hard, next_prompt, opt, base_ttf
     local tasks = {}
     for k = 1, c do tasks[k] = spawn(worker) end
     local stopper = spawn(function()
-        while now() < stop and ollaeval.interrupted() == 0 do sleep(max(1, stop - now())) end
+        -- no point ends before its first completion, unless the budget does
+        while (now() < stop or first == math.huge) and now() < hard and ollaeval.interrupted() == 0 do
+            sleep(max(1, math.min(first == math.huge and 50 or stop - now(), hard - now())))
+        end
         ended = true
         ollaeval.cancel_all()
     end)

@@ -348,8 +348,8 @@ function M.analyse(input)
     if not P then
         V[#V + 1] = "the sweep shows no knee: no usable point beyond the sequential baseline"
     elseif R.slots_lower_bound then
-        V[#V + 1] = format("at least %d slots: throughput still rose and nothing queued at c=%d "
-            .. "(continuous batching, or raise --max-c)", P, top_c)
+        V[#V + 1] = format("at least %d slot%s: throughput still rose and nothing queued at c=%d%s", P,
+            P == 1 and "" or "s", top_c, R.budget_short and "" or " (continuous batching, or raise --max-c)")
     elseif R.slots_range then
         V[#V + 1] = format("%d to %d slots (not measured in between)", R.slots_range[1], R.slots_range[2])
     elseif P == 1 then

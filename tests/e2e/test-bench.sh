@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-bench.sh: `ollaeval bench` against the simulator (small --time-scale,
 # short points): it infers the slot count, recommends a concurrency in
-# [P, P+2], writes bench.json, bench.svg and points.jsonl, and falls back
+# [P, P+2] (a slow model too, within its budget), writes bench.json,
+# bench.svg and points.jsonl, and falls back
 # to the synthetic problems when GSM8K cannot be had, saying so; 503s that
 # a point waited out are counted per point and named in the verdict.
 set -u
@@ -20,6 +21,22 @@ ok "bench.json: sequential, points, speedup" '[ "$(get "$tmp/b4/bench.json" sequ
 ok "bench.svg and points.jsonl" 'grep -q "<svg" "$tmp/b4/bench.svg" && [ "$(jlines "$tmp/b4/points.jsonl")" -ge 4 ]'
 ok "the verdict on stdout" 'grep -q "4 slots (looks like OLLAMA_NUM_PARALLEL=4)" "$tmp/b4.out"'
 ok "warm-up and load time reported" 'grep -q "warm-up done" "$tmp/b4.err"'
+
+# a slow model (answers of several seconds, points set shorter): each point
+# runs on past its first completion, the budget holds the warm-up and every
+# point, and the slot count is still exact
+start_sim slow --parallel 4 --time-scale 0.25 --dataset "$synth"
+"$bin" bench -m qwen3:8b -e "$URL" --dataset "$synth" --budget 40 --point-seconds 1 -o "$tmp/bs" >"$tmp/bs.out" 2>"$tmp/bs.err"
+rc=$?
+rcs=$(get "$tmp/bs/bench.json" recommended_concurrency)
+wall=$(get "$tmp/bs/bench.json" wall_time_s)
+ok "a slow model: exit 0, 4 slots inferred, recommends a concurrency in [4, 6] ($rcs)" \
+    '[ $rc -eq 0 ] && [ "$(get "$tmp/bs/bench.json" slots_estimate)" = 4 ] && [ "$rcs" -ge 4 ] && [ "$rcs" -le 6 ]'
+ok "...within its budget of 40 s, warm-up included ($wall s)" '[ "${wall%%.*}" -lt 40 ]'
+
+"$bin" bench -m qwen3:8b -e "$URL" --dataset "$synth" --budget 12 --point-seconds 1 -o "$tmp/bt" >"$tmp/bt.out" 2>/dev/null
+ok "...a budget too short for the knee: the verdict says so, not a guess" \
+    '[ "$(get "$tmp/bt/bench.json" budget_short)" = true ] && grep -q "time budget (12 s) ran out" "$tmp/bt.out"'
 
 start_sim p1 --parallel 1 --time-scale 0.25 --dataset "$synth"
 "$bin" bench -q -m llama3.2:3b -e "$URL" --dataset "$tmp/none.jsonl" --budget 25 --point-seconds 3 -o "$tmp/b1" >"$tmp/b1.out" 2>"$tmp/b1.err"
