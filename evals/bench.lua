@@ -8,10 +8,16 @@
 --   sweep       the next concurrency from bench_report.next_concurrency
 --               (doubling to the knee, then refining), each point a closed
 --               loop of c requests with a fixed window of c, measured in
---               its steady window (from the c-th completion to the last
---               send), all within the time budget (--quick: a first look);
---               a point counts the 503s and 429s it waited out (requeued
---               in the window, not failed) apart from its failures
+--               its steady window (from the first completion to the end of
+--               the point, when the requests still running are cut); a
+--               point lasts --point-seconds, or longer when answers are
+--               slow (its first completion, then half a point or half an
+--               answer more), and the whole bench, warm-up included, keeps
+--               within the time budget (--quick: a first look), the sweep
+--               stopping when the next point would not fit (the verdict
+--               then says the knee was not pinned down); a point counts
+--               the 503s and 429s it waited out (requeued in the window,
+--               not failed) apart from its failures
 --   output      the table and the verdict on stdout; bench.json, bench.svg
 --               and points.jsonl in the bench folder (-o, else
 --               runs/bench-MODEL-TIME)
