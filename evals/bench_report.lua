@@ -26,7 +26,7 @@
 -- requests wait, so their time to first token jumps from a prefill to a
 -- share of a whole answer. A concurrency is "queued" when it drew 503s or
 -- 429s (waited out, so not failures: the server refused them at first), or when the server's
--- queue wait p50 exceeds max(a quarter of e2e/c, 20 ms), or, without it,
+-- queue wait p50 exceeds max(a quarter of e2e/c, 5 ms), or, without it,
 -- when its TTFT p50 exceeds the sequential TTFT scaled by the rise in time
 -- per output token (prefill slows with the batch as decoding does) by more
 -- than max(half of that, a quarter of e2e/c, 20 ms). The slot estimate is
@@ -108,7 +108,9 @@ local function queued(p, seq)
     local e2e = p50(p.e2e_ms)
     local floor_ms = max(20, e2e and 0.25 * e2e / c or 0)
     local q = p50(p.queue_ms)
-    if q then return q > floor_ms end
+    -- the server's own queue wait is exact (0 while a slot is free): a
+    -- lower floor, so that very short answers at c = slots + 1 still show
+    if q then return q > max(5, e2e and 0.25 * e2e / c or 0) end
     local t, t1 = p50(p.ttft_ms), seq and p50(seq.ttft_ms)
     if not t or not t1 then return nil end
     -- prefill slows down with the batch as decoding does: expect the
