@@ -377,6 +377,27 @@ local function number_at(text, i, allow_words)
 end
 
 
+-- prefix_start(t, s, lo) -> where the number starting at s begins with its
+-- currency and sign in front ("$18", "\\$5", "€3", "-$5", "−3"), not before
+-- lo; a minus after a digit, a letter or ")" is an operator (3-5, x-5, )-5).
+local function prefix_start(t, s, lo)
+    local p = s
+    if byte(t, p - 1) == 36 and p - 1 >= lo then
+        p = p - 1
+        if byte(t, p - 1) == 92 then p = p - 1 end
+    elseif p > 3 and sub(t, p - 3, p - 1) == "\226\130\172" then
+        p = p - 3
+    end
+    local sign = 0
+    if byte(t, p - 1) == 45 then sign = 1
+    elseif p > 3 and sub(t, p - 3, p - 1) == MINUS then sign = 3 end
+    if sign > 0 and p - sign >= lo then
+        local before = byte(t, p - sign - 1)
+        if not (is_digit(before) or is_alpha(before) or before == 41) then p = p - sign end
+    end
+    return p
+end
+
 -- Every number in text[lo..hi], in order: {raw, s, e}. Digits glued to a
 -- preceding letter do not count.
 local numbers_in_window
@@ -398,23 +419,7 @@ function numbers_in_window(text, lo, hi)
         if d > lo and is_alpha(byte(text, d - 1)) then
             i = (match(text, "^%d+()", d) or d + 1)
         else
-            local p = s
-            if byte(text, p - 1) == 36 and p - 1 >= lo then
-                p = p - 1
-                if byte(text, p - 1) == 92 then p = p - 1 end
-            elseif p > 3 and sub(text, p - 3, p - 1) == "\226\130\172" then
-                p = p - 3
-            end
-            local sign = 0
-            if byte(text, p - 1) == 45 then sign = 1
-            elseif p > 3 and sub(text, p - 3, p - 1) == MINUS then sign = 3 end
-            if sign > 0 and p - sign >= lo then
-                local before = byte(text, p - sign - 1)
-                if not (is_digit(before) or is_alpha(before)
-                        or before == 41) then                     -- 3-5, x-5, )-5
-                    p = p - sign
-                end
-            end
+            local p = prefix_start(text, s, lo)
             local raw, e = number_at(text, s)
             if not raw then
                 e = match(text, "^%d+()", d) - 1
@@ -459,24 +464,7 @@ local function last_number(text, lo, hi)
                 if is_digit(byte(t, q)) then d = q; break end
             end
         else
-            -- currency and sign in front: "$18", "-$5", "−3"
-            local p = s
-            if byte(t, p - 1) == 36 then
-                p = p - 1
-                if byte(t, p - 1) == 92 then p = p - 1 end
-            elseif p > 3 and sub(t, p - 3, p - 1) == "\226\130\172" then
-                p = p - 3
-            end
-            local sign = 0
-            if byte(t, p - 1) == 45 then sign = 1
-            elseif p > 3 and sub(t, p - 3, p - 1) == MINUS then sign = 3 end
-            if sign > 0 then
-                local before = byte(t, p - sign - 1)
-                if not (is_digit(before) or is_alpha(before)
-                        or before == 41) then                     -- 3-5, x-5, )-5
-                    p = p - sign
-                end
-            end
+            local p = prefix_start(t, s, 1) -- "$18", "-$5", "−3"
             local e = d
             if byte(t, e + 1) == 37 then e = e + 1 end            -- 28%
             -- a clock time "2:30" or a scale word "2.5 million" ending here
