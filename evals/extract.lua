@@ -231,6 +231,10 @@ local NL = { n = 0 }
 -- no part (so strict(), which passes none, reuses it).
 local LAST_CUT = {}
 
+-- strict's answer for the text extract saw last (input), when the cut was
+-- the same without the question: strict() right after extract() returns it.
+local LAST_STRICT = {}
+
 
 local function is_digit(c) return c and c >= 48 and c <= 57 end
 local function is_alpha(c)
@@ -336,7 +340,7 @@ local function number_at(text, i, allow_words)
     if not e then
         if allow_words and j == i then
             local we = words_at(text, i)
-            if we then return sub(text, i, we), we end
+            if we then return sub(text, i, we), we, true end     -- (words)
         end
         return nil
     end
@@ -699,11 +703,11 @@ local function value_after(text, i, stop, immediate, q, heading)
         local body = o and braced(text, o)
         if body then
             local t, off = trim(sub(body, 2, -2))
-            return t, o + 1 + off, o + off + #t
+            return t, o + 1 + off, o + off + #t, true
         end
     end
-    local raw, e = number_at(text, k, not immediate)
-    if raw and not operator_follows(text, e + 1) then return raw, k, e end
+    local raw, e, words = number_at(text, k, not immediate)
+    if raw and not operator_follows(text, e + 1) then return raw, k, e, not words end
     if immediate then return nil end
     local r, s, e2 = pick(text, j, stop, q)
     if r then return r, s, e2 end
@@ -779,8 +783,10 @@ local function find_answer_words(text, lt, list, immediate, q)
         if is3 == "is " or is3 == "is:" or is3 == "is\n" then
             local i = after + 2
             local stop = sentence_end(text, match(text, "^[%s:]*()", i))
-            local raw, s, e = value_after(text, i, stop, immediate, q)
+            local raw, s, e, direct = value_after(text, i, stop, immediate, q)
             offer(list, "answer_is", raw, s, e, stop)
+            -- what strict (immediate) takes here: the same value, or none
+            if direct and raw ~= nil and raw ~= "" then list[#list].direct = true end
         elseif not immediate then
             local colon = match(lt, "^%s*:()", after)
             if final then
@@ -1421,6 +1427,21 @@ function M.extract(text, opts)
     end
     if find(text, "**", 1, true) then find_bold(text, list) end
     if find(text, '":', 1, true) or find(text, '" :', 1, true) then find_json(text, list, q) end
+    if LAST_CUT.no_question and LAST_CUT.text == text then
+        -- strict's candidates are the markers and the answer_is values a
+        -- number gives right after the anchor: found above already
+        local sw
+        for _, c in ipairs(list) do
+            if c.rule == "marker" or c.direct then
+                if not sw or c.s > sw.s or (c.s == sw.s and PRIORITY[c.rule] < PRIORITY[sw.rule]) then
+                    sw = c
+                end
+            end
+        end
+        LAST_STRICT.input, LAST_STRICT.answer = LAST_CUT.input, sw and sw.raw or nil
+    else
+        LAST_STRICT.input = nil
+    end
 
     local w = winner(list)
     if w then
@@ -1499,7 +1520,9 @@ end
 -- match). opts.full as for extract.
 function M.strict(text, opts)
     check(text, "strict")
-    text = M.cut_runon(text, nil, opts and opts.full)
+    local full = opts and opts.full
+    if not full and text == LAST_STRICT.input then return LAST_STRICT.answer end
+    text = M.cut_runon(text, nil, full)
     local list = {}
     if find(text, "####", 1, true) then find_markers(text, list) end
     if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then

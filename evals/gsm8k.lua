@@ -93,9 +93,11 @@ end
 -- quantity apart (extract.lua rules 3 and 5). s, e: the answer's byte span
 -- in text.
 local OPTS = {}
+local last_content, last_answer, last_status     -- strict after extract: the same split
 
 function M.extract(text, item, trace)
     local answer, status, offset = extract.answer_text(text)
+    last_content, last_answer, last_status = text, answer, status
     if status == "unclosed" then
         if trace then trace.reason = "unclosed_think" end
         return nil, "unclosed_think"
@@ -112,7 +114,12 @@ end
 
 
 function M.strict(text)
-    local answer, status = extract.answer_text(text)
+    local answer, status
+    if text == last_content and type(text) == "string" then
+        answer, status = last_answer, last_status
+    else
+        answer, status = extract.answer_text(text)
+    end
     if status == "unclosed" then return nil end
     return extract.strict(answer)
 end
