@@ -503,11 +503,6 @@ local last_question, last_read
 -- most answers have an anchor with one number and never do.
 local LAZY_QUESTION = {
     __index = function(t, k)
-        if k == "head" or k == "tail" or k == "qlen" then     -- for cut_runon
-            local qt = trim(rawget(t, 1))
-            t.head, t.tail, t.qlen = sub(qt, 1, 40), sub(qt, -30), #qt
-            return rawget(t, k)
-        end
         if k ~= "givens" and k ~= "noun" and k ~= "total" then return nil end
         local r = M._read_question(rawget(t, 1))
         t.givens, t.noun, t.total = r.givens, r.noun or false, r.total or false
@@ -963,7 +958,9 @@ function M.cut_runon(text, question, full)
     end
     local input = text
     local cut_at, why
-    if find(text, "<|", 1, true) or find(text, "</s>", 1, true) or find(text, "_of_turn>", 1, true)
+    local lt = find(text, "<", 1, true)        -- every end token but "[INST]" holds a "<"
+    if (lt and (find(text, "<|", lt, true) or find(text, "</s>", lt, true)
+                or find(text, "_of_turn>", lt, true)))
        or find(text, "[INST]", 1, true) then
         for _, tok in ipairs(END_TOKENS) do
             local a = find(text, tok, 1, true)
@@ -1004,11 +1001,21 @@ function M.cut_runon(text, question, full)
     local long_q = type(question) == "string" and #question >= 20
     local ends_q = byte(text, last_nonspace(text, #text)) == 63          -- "?"
     local repeat_check = long_q or ends_q
-    local qi = long_q and read_question(question)
     -- both checks below need the question's first bytes in the text, or a
     -- final "?": without them, nothing is cut and the start of the working
-    -- need not be looked up
-    local question_free = long_q and not find(text, qi.head, 1, true)
+    -- need not be looked up. head: the trimmed question's first 40 bytes.
+    local question_free = false
+    if long_q then
+        local a = 1
+        if SPACE[byte(question, 1)] then a = find(question, "%S") end
+        local head = ""
+        if a then
+            local b, z = a + 39, last_nonspace(question, #question)
+            if b > z then b = z end
+            head = sub(question, a, b)
+        end
+        question_free = not find(text, head, 1, true)
+    end
     if repeat_check and not full and not ends_q and question_free then
         repeat_check = false
     end
@@ -1018,7 +1025,8 @@ function M.cut_runon(text, question, full)
         -- the question repeated after the working: a line that starts with
         -- its first 40 bytes and goes on to its last 30
         if long_q then
-            local head, tail, qlen = qi.head, qi.tail, qi.qlen
+            local qt = trim(question)
+            local head, tail, qlen = sub(qt, 1, 40), sub(qt, -30), #qt
             local a = find(text, head, settled, true)
             while a do
                 local ls = match(sub(text, 1, a - 1), "^.*()\n[ \t]*$")
