@@ -409,7 +409,7 @@ local numbers_in_window
 local function numbers_in(text, lo, hi)
     if lo == 1 and hi == #text then return numbers_in_window(text, 1, hi) end
     local out = numbers_in_window(sub(text, lo, hi), 1, hi - lo + 1)
-    for _, n in ipairs(out) do n[2], n[3] = n[2] + lo - 1, n[3] + lo - 1 end
+    for k = 1, #out do local n = out[k]; n[2], n[3] = n[2] + lo - 1, n[3] + lo - 1 end
     return out
 end
 
@@ -667,7 +667,8 @@ local NON_ANSWERS = { "unknown", "cannot be determined", "can't be determined",
 local function non_answer(text, j, stop)
     local w = lower(sub(text, j, stop))
     w = match(w, "^[%s%*_\"'`$]*(.-)$")
-    for _, p in ipairs(NON_ANSWERS) do
+    for k = 1, #NON_ANSWERS do
+        local p = NON_ANSWERS[k]
         if sub(w, 1, #p) == p then return true end
     end
     return false
@@ -691,9 +692,11 @@ local function value_after(text, i, stop, immediate, q, heading)
         end
     end
     -- math delimiters: "\(18\)", "\[ 18 \]", "$\boxed{18}$", "$$18$$"
-    local k = match(text, "^\\[%(%[]%s*()", j)
-              or match(text, "^%$+()[\\%s]", j) or j
-    if sub(text, k, k + 5) == "\\boxed" then
+    local c, k = byte(text, j), j
+    if c == 92 then k = match(text, "^\\[%(%[]%s*()", j) or j
+    elseif c == 36 then k = match(text, "^%$+()[\\%s]", j) or j end
+    if k ~= j then c = byte(text, k) end
+    if c == 92 and sub(text, k, k + 5) == "\\boxed" then
         local o = match(text, "^%s*(){", k + 6)
         local body = o and braced(text, o)
         if body then
@@ -732,6 +735,21 @@ end
 
 
 local function sentence_end(text, i)
+    local n = #text
+    if n - i < WINDOW and NL.text == text and i <= n then
+        -- near the end (the usual answer): the newline from NL, the first
+        -- ". " before it by plain finds, no copy of the window
+        local nl
+        local k = NL.n
+        while k > 0 and NL[k] >= i do nl = NL[k]; k = k - 1 end
+        local lim = nl or n
+        local p = find(text, ".", i, true)
+        while p and p < lim do
+            if SPACE[byte(text, p + 1)] then return p end
+            p = find(text, ".", p + 1, true)
+        end
+        return nl and nl - 1 or n
+    end
     local w = sub(text, i, i + WINDOW - 1)
     local e = find(w, "\n", 1, true)
     local dot = find(w, "%.%s")
@@ -772,7 +790,6 @@ local function find_answer_words(text, lt, list, immediate, q)
         local a = find(lt, "answer", init, true)
         if not a then return end
         init = a + 6
-        local final = find(sub(lt, a > 10 and a - 10 or 1, a - 1), "final[%s%*_]*$")
         local after = match(lt, "^[%*_]*[ \t]*()", init)
         local is3 = sub(lt, after, after + 2)
         if is3 == "is " or is3 == "is:" or is3 == "is\n" then
@@ -784,7 +801,7 @@ local function find_answer_words(text, lt, list, immediate, q)
             if direct and raw ~= nil and raw ~= "" then list[#list].direct = true end
         elseif not immediate then
             local colon = match(lt, "^%s*:()", after)
-            if final then
+            if find(sub(lt, a > 10 and a - 10 or 1, a - 1), "final[%s%*_]*$") then
                 local i = colon or after
                 local stop = line_end(text, i)
                 local raw, s, e = value_after(text, i, stop, false, q, true)
@@ -962,7 +979,8 @@ function M.cut_runon(text, question, full)
     if (lt and (find(text, "<|", lt, true) or find(text, "</s>", lt, true)
                 or find(text, "_of_turn>", lt, true)))
        or find(text, "[INST]", 1, true) then
-        for _, tok in ipairs(END_TOKENS) do
+        for k = 1, #END_TOKENS do
+            local tok = END_TOKENS[k]
             local a = find(text, tok, 1, true)
             if a then text = sub(text, 1, a - 1); cut_at, why = a, "end token " .. tok end
         end
@@ -976,8 +994,8 @@ function M.cut_runon(text, question, full)
         local c1, c2 = byte(text, nl + 1, nl + 2)
         local cands = c2 and BY_FIRST[c1 * 256 + c2]
         if cands and (not cands.cp or sub(text, nl + 1, nl + #cands.cp) == cands.cp) then
-            for _, c in ipairs(cands) do
-                local p, kind = c[1], c[2]
+            for k = 1, #cands do
+                local p, kind = cands[k][1], cands[k][2]
                 if sub(text, nl + 1, nl + #p) == p
                    and (p ~= "Question " or match(text, "^Question %d", nl + 1)) then
                     if kind == "turn" and find(sub(text, 1, nl), "%S") then
@@ -1074,7 +1092,8 @@ end
 
 local function has_cue(seg)
     local l = lower(seg)
-    for _, c in ipairs(CUES) do
+    for k = 1, #CUES do
+        local c = CUES[k]
         if find(l, c, 1, true) then return c end
     end
     return nil
@@ -1099,12 +1118,14 @@ end
 local function contradicted(text, list, w)
     if #list == 1 then return nil end
     local earlier = false                -- only candidates ending before w count
-    for _, c in ipairs(list) do
+    for k = 1, #list do
+        local c = list[k]
         if c.s < w.s and (c.e or c.s) < w.s then earlier = true; break end
     end
     if not earlier then return nil end
     local sorted = {}
-    for k, c in ipairs(list) do                      -- insertion sort: lists are short
+    for k = 1, #list do                              -- insertion sort: lists are short
+        local c = list[k]
         local j = k - 1
         while j > 0 and before(c, sorted[j]) do sorted[j + 1] = sorted[j]; j = j - 1 end
         sorted[j + 1] = c
@@ -1201,7 +1222,8 @@ local function against_working(text, w)
     end
     -- the result restated in another unit ($0.10 -> 10 cents, 2 hours -> 120
     -- minutes, 0.25 -> 25%)
-    for _, k in ipairs(UNIT_FACTORS) do
+    for f = 1, #UNIT_FACTORS do
+        local k = UNIT_FACTORS[f]
         if math.abs(nv - xv * k) < 1e-9 * k or math.abs(nv * k - xv) < 1e-9 * k then
             return nil
         end
@@ -1270,7 +1292,8 @@ local function hedged(text, s, e, full)
         return "between"
     end
     if match(lb, "between%s+%$?[%d,%.]+[%a%s]-and%s+%$?$") then return "between" end
-    for _, h in ipairs(HEDGE_WORDS) do
+    for k = 1, #HEDGE_WORDS do
+        local h = HEDGE_WORDS[k]
         if match(lb, "%f[%a]" .. h .. "%s+%$?$") and match(after, "^%-%s*%$?%d") then
             return "range"
         end
@@ -1386,7 +1409,8 @@ end
 local function winner(list)
     if #list == 1 then return list[1] end
     local best
-    for _, c in ipairs(list) do
+    for k = 1, #list do
+        local c = list[k]
         if not best or c.s > best.s
            or (c.s == best.s and PRIORITY[c.rule] < PRIORITY[best.rule]) then
             best = c
@@ -1439,7 +1463,8 @@ function M.extract(text, opts)
         -- strict's candidates are the markers and the answer_is values a
         -- number gives right after the anchor: found above already
         local sw
-        for _, c in ipairs(list) do
+        for k = 1, #list do
+            local c = list[k]
             if c.rule == "marker" or c.direct then
                 if not sw or c.s > sw.s or (c.s == sw.s and PRIORITY[c.rule] < PRIORITY[sw.rule]) then
                     sw = c
