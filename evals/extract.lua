@@ -1458,7 +1458,8 @@ function M.extract(text, opts)
         find_boxed(text, list, "\\fbox")
     end
     if find(text, "**", 1, true) then find_bold(text, list) end
-    if find(text, '":', 1, true) or find(text, '" :', 1, true) then find_json(text, list, q) end
+    local dq = find(text, '"', 1, true)
+    if dq and (find(text, '":', dq, true) or find(text, '" :', dq, true)) then find_json(text, list, q) end
     if LAST_CUT.no_question and LAST_CUT.text == text then
         -- strict's candidates are the markers and the answer_is values a
         -- number gives right after the anchor: found above already
