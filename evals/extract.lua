@@ -850,12 +850,18 @@ end
 
 -- The last bold span holding a number, if no digit follows it.
 local function find_bold(text, list)
-    local init, last_a, last_inner, last_b = 1, nil, nil, nil
-    while true do
-        local a, b, inner = find(text, "%*%*([^%*\n]+)%*%*", init)
-        if not a then break end
-        if find(inner, "%d") then last_a, last_b, last_inner = a, b, inner end
-        init = b + 1
+    local last_a, last_inner, last_b = nil, nil, nil
+    -- find(text, "%*%*([^%*\n]+)%*%*", init), tried only where a "**" starts
+    local a = find(text, "**", 1, true)
+    while a do
+        local inner, b = match(text, "^%*%*([^%*\n]+)%*%*()", a)
+        if inner then
+            b = b - 1
+            if find(inner, "%d") then last_a, last_b, last_inner = a, b, inner end
+            a = find(text, "**", b + 1, true)
+        else
+            a = find(text, "**", a + 1, true)
+        end
     end
     if not last_a or find(text, "%d", last_b + 1) or #last_inner > 80 then return end
     local raw, s = last_number(last_inner, 1, #last_inner)
