@@ -325,8 +325,11 @@ end
 -- "28%", "\frac{1}{2}", ".5", "2:00 pm", "1.5 x 10^6", "2.5 million", and
 -- number words when words is set.
 local function number_at(text, i, allow_words)
-    local j = skip_sign_currency(text, i)
-    local c = byte(text, j)
+    local c, j = byte(text, i), i
+    if not (c and c >= 48 and c <= 57) then               -- a digit: no sign, no currency
+        j = skip_sign_currency(text, i)
+        c = byte(text, j)
+    end
     if c == 92 then                                               -- backslash
         local w = sub(text, j, j + 199)
         local e = match(w, "^\\[dtc]?frac%s*%b{}%s*%b{}()")
@@ -791,8 +794,8 @@ local function find_answer_words(text, lt, list, immediate, q)
         if not a then return end
         init = a + 6
         local after = match(lt, "^[%*_]*[ \t]*()", init)
-        local is3 = sub(lt, after, after + 2)
-        if is3 == "is " or is3 == "is:" or is3 == "is\n" then
+        local i1, i2, i3 = byte(lt, after, after + 2)            -- "is ", "is:", "is\n"
+        if i1 == 105 and i2 == 115 and (i3 == 32 or i3 == 58 or i3 == 10) then
             local i = after + 2
             local stop = sentence_end(text, match(text, "^[%s:]*()", i))
             local raw, s, e, direct = value_after(text, i, stop, immediate, q)
@@ -1258,10 +1261,15 @@ local function hedge_possible(text, s, e)
     local k = s - 1
     local b = byte(text, k)
     if b == 45 then return true end
-    if b == 36 then k = k - 1 end
-    if k >= lo and SPACE[byte(text, k)] then
-        while k >= lo and SPACE[byte(text, k)] do k = k - 1 end
-        b = k >= lo and byte(text, k)
+    if b == 36 then
+        k = k - 1
+        b = k >= lo and byte(text, k) or nil
+    end
+    if k >= lo and SPACE[b] then                  -- spaces, then [ro-\147]
+        repeat
+            k = k - 1
+            b = k >= lo and byte(text, k) or nil
+        until not SPACE[b]
         if b == 114 or b == 111 or b == 45 or b == 147 then return true end
     end
     local p = find(text, "etween", lo, true)
@@ -1318,7 +1326,9 @@ local TWO_UNITS = { ["dollar+cent"] = true, ["hour+minute"] = true,
 local function several(text, w, q)
     if not w.raw or w.rule == "boxed" and find(w.raw, "\\", 1, true) then return nil end
     local stop = w.stop or w.e
-    local comma, et = find(text, ",", w.e + 1, true), find(text, "and", w.e + 1, true)
+    if stop <= w.e then return nil end                -- nothing after the value
+    local comma = find(text, ",", w.e + 1, true)
+    local et = stop - w.e >= 3 and find(text, "and", w.e + 1, true)
     if not ((comma and comma <= stop) or (et and et + 2 <= stop)) then return nil end
     local after = sub(text, w.e + 1, stop)
     if match(after, "^%s*,%s*%$?%-?%d") then return "several" end   -- 45,27 / 45, 27
@@ -1446,7 +1456,7 @@ local function lowered(text)
 end
 
 function M.extract(text, opts)
-    check(text, "extract")
+    if type(text) ~= "string" then check(text, "extract") end
     opts = opts or NO_OPTS
     local trace, full = opts.trace, opts.full
     local q = read_question(opts.question)
@@ -1559,7 +1569,7 @@ end
 -- N" with the number right after it (lm-eval's strict-match, but the last
 -- match). opts.full as for extract.
 function M.strict(text, opts)
-    check(text, "strict")
+    if type(text) ~= "string" then check(text, "strict") end
     local full = opts and opts.full
     if not full and text == LAST_STRICT.input then return LAST_STRICT.answer end
     text = M.cut_runon(text, nil, full)
