@@ -11,7 +11,7 @@ local extract = require "evals.extract"
 local numeric = require "evals.numeric"
 local template = require "evals.template"
 
-local format, gsub, match = string.format, string.gsub, string.match
+local find, format, gsub, match = string.find, string.format, string.gsub, string.match
 local type, ipairs, error, setmetatable = type, ipairs, error, setmetatable
 
 local M = {
@@ -125,9 +125,12 @@ function M.strict(text)
 end
 
 
--- gold(item) -> "70000": the text after "####", commas removed.
+-- gold(item) -> "70000": the text after the first "####", commas removed.
+-- (A plain find for "####", then the pattern anchored there: unanchored, it
+-- would be tried at every byte of the solution.)
 function M.gold(item)
-    local g = match(item.answer, "####%s*(.-)%s*$")
+    local a = find(item.answer, "####", 1, true)
+    local g = a and match(item.answer, "^####%s*(.-)%s*$", a)
     return g and (gsub(g, ",", ""))
 end
 

@@ -33,8 +33,9 @@ return {
     end,
     extract = lib.extract,             -- (text, item): the last anchored answer, else the concluding number
     strict = lib.strict,               -- the "#### N" line only
-    gold = function(item)
-        local g = item.answer:match("####%s*(.-)%s*$")
+    gold = function(item)              -- after "####" (found plainly: an unanchored pattern tries every byte)
+        local a = item.answer:find("####", 1, true)
+        local g = a and item.answer:match("^####%s*(.-)%s*$", a)
         return g and (g:gsub(",", ""))
     end,
     correct = numeric.equal,
