@@ -108,4 +108,48 @@ end
 T.eq(X.answer_text("   "), "", "blank content: empty answer")
 T.eq(select(3, X.answer_text(" \n 18 ")), 3, "offset of a trimmed answer")
 
+-- strict right after extract takes its answer from extract's candidates: a
+-- number right after the anchor, never a number word or a value picked from
+-- an expression; a cut that depends on the question is not shared
+local G = require "evals.gsm8k"
+for _, c in ipairs({ { "So 9 * 2 = 18.\nThe answer is eighteen.", nil },
+                     { "The answer is 3 * 6 = 18.", nil },
+                     { "The answer is $\\boxed{18}$.", "18" },
+                     { "#### 17\nThe answer is 18.", "18" },
+                     { "The answer is 18.\n#### 19", "19" },
+                     { "The answer is \\boxed{}.", nil },
+                     { "The answer is unknown.", nil } }) do
+    X.extract(c[1], { question = Q })
+    T.eq(X.strict(c[1]), c[2], ("strict after extract: %q"):format(c[1]))
+    T.eq(X.strict(c[1], { full = true }), c[2], ("strict alone: %q"):format(c[1]))
+end
+local rep = "9 * 2 = 18\nSo the result is 18.\n\n" .. Q .. "\n#### 5"
+T.eq(X.extract(rep, { question = Q }), "18", "the repeated question and its answer are cut with the question")
+T.eq(X.strict(rep), "5", "... strict (no question) still sees the #### 5")
+local content = "<think>hm</think>\n9 * 2 = 18\nThe answer is 18."
+T.eq(G.extract(content, { question = Q }), "18", "gsm8k.extract after <think>")
+T.eq(G.strict(content), "18", "gsm8k.strict after gsm8k.extract, the same content")
+T.eq(G.strict("The answer is 7."), "7", "gsm8k.strict on other content")
+
+-- the question's head is that of the trimmed question (trailing spaces and
+-- a short question)
+local short = "How many eggs are left?"
+local t = "9 * 2 = 18\nSo 18 eggs.\n" .. short .. " It says 4\n#### 4"
+for _, q in ipairs({ short, short .. "   ", "  " .. short .. "\n", Q .. "  \n" }) do
+    local a1, a2, a3 = X.cut_runon(t, q)
+    local b1, b2, b3 = X.cut_runon(t, q, true)
+    T.ok(a1 == b1 and a2 == b2 and a3 == b3, ("cut_runon with question %q: %q, %s"):format(q, a1,
+        tostring(a3)))
+end
+local qsp = "  " .. Q .. "  "
+local rq = "9 * 2 = 18\nSo the result is 18.\n\n" .. Q .. "\n#### 5"
+T.eq(select(1, X.cut_runon(rq, qsp)), "9 * 2 = 18\nSo the result is 18.\n",
+     "a question with spaces around is still found repeated")
+
+-- gold: the text after the first "####", commas removed
+T.eq(G.gold({ answer = "a\nb #### 1,234 \n" }), "1234", "gold with a comma")
+T.eq(G.gold({ answer = "x #### 5 #### 6" }), "5 #### 6", "gold after the first ####")
+T.eq(G.gold({ answer = "no marker" }), nil, "no gold without ####")
+T.eq(G.gold({ answer = "####" }), "", "an empty gold")
+
 T.done()

@@ -145,4 +145,15 @@ for _, r in ipairs(prose_rows) do
     T.eq(N.equal(answer, r[3]), r[4], ("math-equivalence row %d via extract"):format(r[1]))
 end
 
+-- equal's fast paths (the same string; two plain integers) agree with the
+-- normalised comparison
+for _, c in ipairs({ { "18", "18", true }, { "18", "19", false }, { "18", "018", true },
+                     { "0", "0", true }, { "0", "00", true }, { "18", "18.0", true },
+                     { "18", "18 ", true }, { "12345678901234567890", "12345678901234567891", false },
+                     { "7", "7", true }, { "1000", "1,000", true }, { " ", " ", false },
+                     { "abc", "abc", true }, { "18", "1/2", false }, { "5", "5.0000001", true } }) do
+    T.eq(N.equal(c[1], c[2]), c[3], ("equal(%q, %q)"):format(c[1], c[2]))
+    T.eq(N.equal(c[2], c[1]), c[3], ("equal(%q, %q)"):format(c[2], c[1]))
+end
+
 T.done()
