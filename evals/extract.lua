@@ -166,7 +166,8 @@ end
 -- The answer part alone: answer_text, status, offset, and where the last
 -- "<think>" and "</think>" are (nil when absent).
 local function answer_part(content)
-    if not find(content, "think>", 1, true) then
+    -- no "<": no "<think>" or "</think>" (a rarer byte than "t" to look for)
+    if not find(content, "<", 1, true) or not find(content, "think>", 1, true) then
         local t, off = trim(content)
         return t, "ok", off
     end
@@ -592,7 +593,7 @@ end
 -- The answer among the numbers of text[lo..hi] (a concluding sentence or an
 -- anchor's line): raw, s, e, how. One number: it. Several: the one with the
 -- asked noun, else the working's last result, else the last non-given.
-local function pick(text, lo, hi, q)
+local function pick(text, lo, hi, q)              -- q: the question string or nil
     local eq = last_in(text, "=", lo, hi)                        -- "^.*()="
     if eq then
         local after = numbers_in(text, eq + 1, hi)
@@ -602,6 +603,7 @@ local function pick(text, lo, hi, q)
     if #nums == 0 then return nil end
     local last = nums[#nums]
     if #nums == 1 then return last[1], last[2], last[3], "only" end
+    if q then q = read_question(q) end          -- the question string: read now
     if q and q.noun then
         for k = #nums, 1, -1 do
             if noun_after(text, nums[k][3]) == q.noun then
@@ -1342,6 +1344,7 @@ local function several(text, w, q)
     -- minutes" (the first number stands; numeric.lua reads no compound)
     local pair = (n1 or "") .. "+" .. (n2 or "")
     if TWO_UNITS[pair] then return nil end
+    if q then q = read_question(q) end
     if q and not q.total and q.noun then
         for _, n in ipairs(nums) do
             if noun_after(text, n[3]) == q.noun then return n end
@@ -1459,7 +1462,9 @@ function M.extract(text, opts)
     if type(text) ~= "string" then check(text, "extract") end
     opts = opts or NO_OPTS
     local trace, full = opts.trace, opts.full
-    local q = read_question(opts.question)
+    -- the question as given: read (read_question) only where a rule asks
+    -- for its givens or noun
+    local q = opts.question
     local cut_at, cut_why
     text, cut_at, cut_why = M.cut_runon(text, opts.question, full)
     if trace then trace.cut = cut_at and { at = cut_at, why = cut_why } or nil end
