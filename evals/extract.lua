@@ -137,7 +137,8 @@ local function trim(s)
     local a
     if SPACE[byte(s, 1)] then a = find(s, "%S") elseif s ~= "" then a = 1 end
     if not a then return "", 0 end
-    local b = last_nonspace(s, #s)
+    local b = #s
+    if SPACE[byte(s, b)] then b = last_nonspace(s, b) end
     if a == 1 and b == #s then return s, 0 end
     return sub(s, a, b), a - 1
 end
@@ -774,16 +775,13 @@ local function offer(list, rule, raw, s, e, stop)
 end
 
 
-local function find_markers(text, list)
-    local init = 1
-    while true do
-        local a = find(text, "####", init, true)
-        if not a then return end
+local function find_markers(text, list, a)         -- a: the first "####"
+    while a do
         local i = match(text, "^#*()", a)
         local stop = line_end(text, i)
         local raw, s, e = value_after(text, i, stop, true)
         offer(list, "marker", raw, s, e, stop)
-        init = i
+        a = find(text, "####", i, true)
     end
 end
 
@@ -854,10 +852,9 @@ end
 
 
 -- The last bold span holding a number, if no digit follows it.
-local function find_bold(text, list)
+local function find_bold(text, list, a)            -- a: the first "**"
     local last_a, last_inner, last_b = nil, nil, nil
     -- find(text, "%*%*([^%*\n]+)%*%*", init), tried only where a "**" starts
-    local a = find(text, "**", 1, true)
     while a do
         local inner, b = match(text, "^%*%*([^%*\n]+)%*%*()", a)
         if inner then
@@ -1028,7 +1025,10 @@ function M.cut_runon(text, question, full)
     end
     NL.text, NL.n = text, lines               -- (trimmed to the final text below)
     local long_q = type(question) == "string" and #question >= 20
-    local ends_q = byte(text, last_nonspace(text, #text)) == 63          -- "?"
+    local z = #text
+    local cz = byte(text, z)
+    if SPACE[cz] then z = last_nonspace(text, z); cz = byte(text, z) end
+    local ends_q = cz == 63                                              -- "?"
     local repeat_check = long_q or ends_q
     -- both checks below need the question's first bytes in the text, or a
     -- final "?": without them, nothing is cut and the start of the working
@@ -1469,7 +1469,8 @@ function M.extract(text, opts)
     text, cut_at, cut_why = M.cut_runon(text, opts.question, full)
     if trace then trace.cut = cut_at and { at = cut_at, why = cut_why } or nil end
     local list = {}
-    if find(text, "####", 1, true) then find_markers(text, list) end
+    local hm = find(text, "####", 1, true)
+    if hm then find_markers(text, list, hm) end
     if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
         find_answer_words(text, lowered(text), list, false, q)
     end
@@ -1478,7 +1479,8 @@ function M.extract(text, opts)
         find_boxed(text, list, "\\boxed")
         find_boxed(text, list, "\\fbox")
     end
-    if find(text, "**", 1, true) then find_bold(text, list) end
+    local bo = find(text, "**", 1, true)
+    if bo then find_bold(text, list, bo) end
     local dq = find(text, '"', 1, true)
     if dq and (find(text, '":', dq, true) or find(text, '" :', dq, true)) then find_json(text, list, q) end
     if LAST_CUT.no_question and LAST_CUT.text == text then
@@ -1574,12 +1576,14 @@ end
 -- N" with the number right after it (lm-eval's strict-match, but the last
 -- match). opts.full as for extract.
 function M.strict(text, opts)
-    if type(text) ~= "string" then check(text, "strict") end
     local full = opts and opts.full
-    if not full and text == LAST_STRICT.input then return LAST_STRICT.answer end
+    -- (LAST_STRICT.input is a string when set)
+    if not full and text == LAST_STRICT.input and text ~= nil then return LAST_STRICT.answer end
+    if type(text) ~= "string" then check(text, "strict") end
     text = M.cut_runon(text, nil, full)
     local list = {}
-    if find(text, "####", 1, true) then find_markers(text, list) end
+    local hm = find(text, "####", 1, true)
+    if hm then find_markers(text, list, hm) end
     if find(text, "nswer", 1, true) or find(text, "NSWER", 1, true) then
         find_answer_words(text, lowered(text), list, true)
     end

@@ -115,7 +115,7 @@ end
 
 function M.strict(text)
     local answer, status
-    if text == last_content and type(text) == "string" then
+    if text == last_content and text ~= nil then       -- (a string: extract checked it)
         answer, status = last_answer, last_status
     else
         answer, status = extract.answer_text(text)

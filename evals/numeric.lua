@@ -375,10 +375,11 @@ end
 
 -- normalize(s) -> canonical numeric string, or nil if s is not one number.
 function M.normalize(s)
-    if type(s) == "number" then
+    local ts = type(s)
+    if ts == "number" then
         if math_type(s) == "integer" then return format("%d", s) end
         s = (s == s // 1) and format("%.0f", s) or format("%.17g", s)
-    elseif type(s) ~= "string" then
+    elseif ts ~= "string" then
         error("numeric.normalize: string expected, got " .. type(s), 2)
     end
     -- fast paths: plain integers, the usual GSM8K answer
