@@ -1235,12 +1235,16 @@ local function against_working(text, w)
     -- minutes, 0.25 -> 25%)
     for f = 1, #UNIT_FACTORS do
         local k = UNIT_FACTORS[f]
-        if math.abs(nv - xv * k) < 1e-9 * k or math.abs(nv * k - xv) < 1e-9 * k then
+        local d1, d2 = nv - xv * k, nv * k - xv       -- (math.abs, without a call)
+        if d1 < 0 then d1 = -d1 end
+        if d2 < 0 then d2 = -d2 end
+        if d1 < 1e-9 * k or d2 < 1e-9 * k then
             return nil
         end
     end
-    for _, n in ipairs(numbers_in(prev, 1, #prev)) do
-        if numeric.equal(n[1], w.raw) then return nil end
+    local pn = numbers_in(prev, 1, #prev)
+    for k = 1, #pn do
+        if numeric.equal(pn[k][1], w.raw) then return nil end
     end
     return x
 end
