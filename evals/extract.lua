@@ -27,7 +27,11 @@
 -- letter, space or dash beside the value, or "etween" before it;
 -- cut_runon's repeat checks need the question's first bytes in the text or
 -- a final "?"; strict() after extract() on the same text reuses its cut
--- when the question played no part.
+-- when the question played no part, and then its answer too: strict's
+-- candidates are extract's markers and the "answer is" values a number
+-- gives right after the anchor (candidate.direct), so strict costs a
+-- comparison. The bold pattern is tried only where a plain find puts a
+-- "**"; the question is read (read_question) only when a rule asks.
 --
 -- How extract decides (peers.md §6; lm-eval #3438, #1204, #3214):
 -- 1. Run-ons are cut first (cut_runon): "<|im_end|>", "<|eot_id|>", "</s>" and
