@@ -157,8 +157,9 @@ end
 -- checked here, as jsonl() checks it (JSON, UTF-8, an object or array, the
 -- length limit), so a bad line is refused before any request
 -- ("FILE:LINE: ..."), when fixing it costs nothing. hold: a file of at most
--- that many bytes has its items kept as they were decoded, held = the list
--- of {item=, index= (k), line=} of the items keep(k) keeps, in order, so
+-- that many bytes has its items kept as they were decoded, held = {items=,
+-- index=, lines=}: the items keep(k) keeps, in order, their k and their
+-- line numbers, so
 -- the run takes them without reading the file again (each line decoded
 -- once); a larger file is streamed twice (the items are not kept: the run
 -- decodes each again as it takes it).
@@ -167,7 +168,8 @@ function M.count(path, limit, keep, hold)
     if not f then return nil, err end
     local size = f:seek("end")
     f:close()
-    local held = hold and size and size <= hold and {} or nil
+    local held, index, lines
+    if hold and size and size <= hold then held, index, lines = {}, {}, {} end
     local ok, res = pcall(function()
         local total, k = 0, 0
         if limit and limit <= 0 then return 0 end
@@ -175,13 +177,13 @@ function M.count(path, limit, keep, hold)
             k = k + 1
             if not keep or keep(k) then
                 total = total + 1
-                if held then held[total] = { item = item, index = k, line = line } end
+                if held then held[total], index[total], lines[total] = item, k, line end
             end
             if limit and k >= limit then break end
         end
         return total
     end)
-    if ok then return res, held end
+    if ok then return res, held and { items = held, index = index, lines = lines } end
     return nil, res
 end
 

@@ -318,19 +318,21 @@ end
 
 -- The items of this run, as {item=, index=, line=}: index counts the
 -- dataset's items (up to --limit), line is the item's line in the file.
--- A malformed line ends the items there: run.dataset_error says which
--- (FILE:LINE: ...), and the items taken before it finish.
+-- Those the plan's count kept (run.held) are given as they are; else the
+-- file is read again, and a malformed line (the file changed since the
+-- count) ends the items there: run.dataset_error says which (FILE:LINE:
+-- ...), and the items taken before it finish.
 local function items_of(run)
     local held = run.held
     if held then -- as the plan's count decoded them: each given once, then let go
-        local i = 0
+        local items, index, lines, i = held.items, held.index, held.lines, 0
         run.held = nil
         return function()
             i = i + 1
-            local it = held[i]
-            if it == nil then return nil end
-            held[i] = false
-            return it
+            local item = items[i]
+            if item == nil then return nil end
+            items[i] = false
+            return { item = item, index = index[i], line = lines[i] }
         end
     end
     local iter, taken = jsonl(run.path), 0
