@@ -94,8 +94,10 @@ local REFUSED = { [400] = true, [401] = true, [403] = true, [404] = true }
 
 local function make_ctx(run, it, id, gold, j, calls)
     local st, O = run.st, ollaeval.options
-    local seed = M.seed_of(O.seed, j)
-    local gen = {}
+    local seed = j == 1 and O.seed or M.seed_of(O.seed, j)
+    -- (the tables below are made at their size: a constructor's fields,
+    -- nil or not, size the table; filling it then moves nothing)
+    local gen = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
     for k, v in pairs(run.gen) do gen[k] = v end
     gen.seed = seed
     -- the run's options and few-shot pool are the same for every item: a
@@ -110,9 +112,9 @@ local function make_ctx(run, it, id, gold, j, calls)
     -- own options win), recorded; raises when the request failed.
     function ctx.chat(req)
         if type(req) ~= "table" then error("ctx.chat{}: expected a table", 2) end
-        local r = {}
+        local r = { messages = nil, options = nil, sample = nil, think = nil }
         for k, v in pairs(req) do r[k] = v end
-        local o = {}
+        local o = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
         for k, v in pairs(gen) do o[k] = v end
         local ro = req.options
         if ro then for k, v in pairs(ro) do o[k] = v end end
