@@ -140,8 +140,10 @@ function Acc:add(r)
         self.scored = self.scored + 1
         if r.correct == true then self.correct = self.correct + 1 end
         if r.strict_correct == true then self.strict = self.strict + 1 end
-        if isnull(r.answer) then self.noans = self.noans + 1 end
-        self.ms:add(samples, (not isnull(r.group)) and jnum(r.group) or nil)
+        local a, g = r.answer, r.group
+        if a == nil or a == null then self.noans = self.noans + 1 end
+        if g == null or g == false then g = nil end
+        self.ms:add(samples, jnum(g))
     end
     if r.done_reason == "length" then self.trunc = self.trunc + 1 end
     if r.truncated_thinking == true then self.tthink = self.tthink + 1 end
