@@ -21,7 +21,7 @@ local reduce = require "evals.reduce"
 
 local M = {}
 
-local format = string.format
+local format, type = string.format, type
 local null = cjson.null
 
 local function isnull(v) return v == nil or v == null end
