@@ -50,6 +50,13 @@ for k in '"id":' '"messages":' '"content":' '"answer":' '"rule":' '"gold":' '"co
     ok "a sample record has $k" 'grep -q "$k" <<<"$line"'
 done
 ok "run.json records the command" 'grep -q "scripts/gsm8k.lua" "$tmp/p70/run.json"'
+printf '%s\n' "$line" >"$tmp/rec1.json"
+read -r c_msg c_content c_thinking c_lat c_model <<<"$(get "$tmp/rec1.json" calls.1.messages calls.1.content \
+    calls.1.thinking calls.1.latency_ms calls.1.model | tr '\n' ' ')"
+ok "the graded call in calls leaves out messages, content and thinking (the record's own), keeps its figures" \
+    '[ "$c_msg $c_content $c_thinking" = "nil nil nil" ] && [ "$c_lat" != nil ] && [ "$c_model" = qwen3:8b ] &&
+     [ "$(get "$tmp/rec1.json" calls.2)" = nil ] && [ "$(get "$tmp/rec1.json" content)" != nil ] &&
+     [ "$(get "$tmp/rec1.json" messages.1.role)" = user ]'
 
 # 3b. the items as the plan's count kept them (a dataset up to runner.HOLD_BYTES)
 # and as the run reads them again (a larger one, here HOLD_BYTES = 0): the
