@@ -151,28 +151,39 @@ function M.resolve(spec, local_path, say)
 end
 
 
--- count(path, limit, keep) -> the number of items  or  nil, err
--- The plan's count of a JSONL dataset: the items up to the limit-th, those
--- keep(k) keeps (k counts from 1; nil: all). Every line is checked here, as
--- jsonl() checks it (JSON, UTF-8, an object or array, the length limit), so
--- a bad line is refused before any request ("FILE:LINE: ..."), when fixing
--- it costs nothing; the items are not kept (the run decodes each again as
--- it takes it, a few µs per item).
-function M.count(path, limit, keep)
+-- count(path, limit, keep [, hold]) -> the number of items [, held]  or
+-- nil, err. The plan's count of a JSONL dataset: the items up to the
+-- limit-th, those keep(k) keeps (k counts from 1; nil: all). Every line is
+-- checked here, as jsonl() checks it (JSON, UTF-8, an object or array, the
+-- length limit), so a bad line is refused before any request
+-- ("FILE:LINE: ..."), when fixing it costs nothing. hold: a file of at most
+-- that many bytes has its items kept as they were decoded, held = {items=,
+-- index=, lines=}: the items keep(k) keeps, in order, their k and their
+-- line numbers, so
+-- the run takes them without reading the file again (each line decoded
+-- once); a larger file is streamed twice (the items are not kept: the run
+-- decodes each again as it takes it).
+function M.count(path, limit, keep, hold)
     local f, err = io.open(path, "rb")
     if not f then return nil, err end
+    local size = f:seek("end")
     f:close()
+    local held, index, lines
+    if hold and size and size <= hold then held, index, lines = {}, {}, {} end
     local ok, res = pcall(function()
         local total, k = 0, 0
         if limit and limit <= 0 then return 0 end
-        for _ in jsonl(path) do
+        for item, line in jsonl(path) do
             k = k + 1
-            if not keep or keep(k) then total = total + 1 end
+            if not keep or keep(k) then
+                total = total + 1
+                if held then held[total], index[total], lines[total] = item, k, line end
+            end
             if limit and k >= limit then break end
         end
         return total
     end)
-    if ok then return res end
+    if ok then return res, held and { items = held, index = index, lines = lines } end
     return nil, res
 end
 

@@ -50,6 +50,7 @@ local function word_bit(k)
 end
 
 function Set:has(id)
+    if self.n == 0 then return false end -- (a fresh run's: no id to split)
     local key, k = split(id)
     local map = key and self.maps[key]
     if map then

@@ -72,10 +72,11 @@ end
 
 local function empty(s) return s == nil or s == null or not tostring(s):find("%S") end
 
--- Fills the request figures of rec from every call: each figure summed
--- over the calls that have it (none has it: absent; tokens: 0). One pass.
-local function figures(rec, calls)
-    local pt, ct, tt, lat, att, ov
+-- The request figures of every call: each summed over the calls that have
+-- it (none has it: nil; tokens: 0), and whether one ran out of tokens while
+-- thinking. One pass.
+local function sums(calls)
+    local pt, ct, tt, lat, att, ov, tthink
     for i = 1, #calls do
         local c = calls[i]
         local v = c.prompt_tokens
@@ -90,17 +91,15 @@ local function figures(rec, calls)
         if v then att = (att or 0) + v end
         v = c.overloads
         if v then ov = (ov or 0) + v end
-        if c.done_reason == "length" and empty(c.content) then rec.truncated_thinking = true end
+        if c.done_reason == "length" and empty(c.content) then tthink = true end
     end
-    rec.prompt_tokens, rec.completion_tokens, rec.thinking_tokens = pt or 0, ct or 0, tt
-    rec.latency_ms, rec.attempts, rec.overloads = lat, att, ov
+    return pt or 0, ct or 0, tt, lat, att, ov, tthink
 end
 
-local function without_text(c)
-    local t = {}
-    for k, v in pairs(c) do t[k] = v end
-    t.messages, t.content, t.thinking = nil, nil, nil
-    return t
+-- Fills the request figures of rec from every call.
+local function figures(rec, calls)
+    rec.prompt_tokens, rec.completion_tokens, rec.thinking_tokens, rec.latency_ms, rec.attempts, rec.overloads,
+        rec.truncated_thinking = sums(calls)
 end
 
 -- correct from a score: true at 1, false below, nil when unscored
@@ -114,30 +113,32 @@ local function base(it, id, gold, group, meta)
     return { id = id, index = it.index, gold = gold, group = group, metadata = meta }
 end
 
+local NONE = {}
+
 
 -- item(it, id, gold, samples, group, meta) -> the record of a scored item.
--- samples: what evals/solve.lua's sample() returned, in sample order.
+-- samples: what evals/solve.lua's sample() returned, in sample order, given
+-- away to the record: with one sample its calls become the record's, the
+-- graded call left without the text the record holds itself.
 function M.item(it, id, gold, samples, group, meta)
-    local rec = base(it, id, gold, group, meta)
     local s1 = samples[1]
     local calls = s1.calls
-    local c = calls[#calls]
-    if c then
-        rec.messages, rec.content, rec.thinking, rec.done_reason = c.messages, c.content, c.thinking, c.done_reason
-        rec.ttft_ms, rec.itl_ms = c.ttft_ms, c.itl_ms
-        rec.cached = c.cached
-    end
-    rec.reasoning_status = s1.reasoning_status
-    rec.answer, rec.vote = s1.answer, s1.vote
-    rec.rule, rec.span = s1.rule, s1.span
-    rec.score, rec.unscored = s1.value, s1.unscored
-    if s1.value ~= nil then rec.correct = s1.value == 1 end
-    rec.explanation, rec.score_metadata = s1.explanation, s1.score_metadata
-    rec.strict_answer, rec.strict_correct = s1.strict_answer, s1.strict_correct
-    figures(rec, all_calls(samples))
+    local c = calls[#calls] or NONE
+    local value = s1.value
+    local pt, ct, tt, lat, att, ov, tthink = sums(all_calls(samples))
+    -- every field at once: one table, sized once
+    local rec = { id = id, index = it.index, gold = gold, group = group, metadata = meta,
+        messages = c.messages, content = c.content, thinking = c.thinking, done_reason = c.done_reason,
+        ttft_ms = c.ttft_ms, itl_ms = c.itl_ms, cached = c.cached,
+        reasoning_status = s1.reasoning_status, answer = s1.answer, vote = s1.vote, rule = s1.rule, span = s1.span,
+        score = value, unscored = s1.unscored, correct = verdict(value),
+        explanation = s1.explanation, score_metadata = s1.score_metadata,
+        strict_answer = s1.strict_answer, strict_correct = s1.strict_correct,
+        prompt_tokens = pt, completion_tokens = ct, thinking_tokens = tt, latency_ms = lat, attempts = att,
+        overloads = ov, truncated_thinking = tthink, calls = nil }
     if #samples == 1 then
-        rec.calls = {}
-        for i, x in ipairs(calls) do rec.calls[i] = (i == #calls) and without_text(x) or x end
+        if c ~= NONE then c.messages, c.content, c.thinking = nil, nil, nil end
+        rec.calls = calls
     else
         rec.samples, rec.scores, rec.answers = {}, {}, {}
         rec.vote = nil

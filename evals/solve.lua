@@ -27,21 +27,34 @@ function M.seed_of(seed, j)
 end
 
 
--- score(v): what solve() or correct() returned, as {value=, unscored=, ...}.
-function M.score(v)
+-- score(v [, own]): what solve() or correct() returned, as {value=,
+-- unscored=, ...}; a table v is copied, unless own (the caller's own
+-- table, as grade() makes it: then v itself is made the score).
+function M.score(v, own)
     if v == true or v == false then return { value = v and 1 or 0 } end
     if type(v) == "number" then
         if v ~= v or v < 0 or v > 1 then return nil, format("a score must be in [0, 1], not %s", tostring(v)) end
         return { value = v }
     end
     if type(v) == "table" then
-        local s = {}
-        for k, x in pairs(v) do s[k] = x end
+        local s = v
+        if not own then
+            s = {}
+            for k, x in pairs(v) do s[k] = x end
+        end
         if v.unscored ~= nil then
             s.value, s.unscored = nil, tostring(v.unscored)
             return s
         end
-        local inner, err = M.score(v.value)
+        local x = v.value
+        if x == true or x == false then
+            s.value = x and 1 or 0
+            return s
+        elseif type(x) == "number" and x >= 0 and x <= 1 then
+            s.value = x
+            return s
+        end
+        local inner, err = M.score(x)
         if not inner or type(v.value) == "table" then
             return nil, "a score table needs value = true, false or a number in [0, 1] (or unscored = REASON)"
                 .. (err and (": " .. err) or "")
@@ -57,24 +70,21 @@ end
 local function round3(x) return x and floor(x * 1000 + 0.5) / 1000 end
 
 
--- The record of one call.
+-- The record of one call (one table, its fields set at once).
 local function call_record(req, model, res, err, kind, info)
-    local c = { name = req.name, model = model, messages = req.messages }
     if res then
-        c.model = res.model or model
-        c.endpoint, c.final_url = res.endpoint, res.final_url -- (final_url: where a redirect ended)
-        c.content, c.thinking, c.done_reason = res.content, res.thinking, res.done_reason
-        c.prompt_tokens, c.completion_tokens, c.thinking_tokens = res.prompt_tokens, res.completion_tokens,
-            res.thinking_tokens
-        c.latency_ms, c.attempts, c.overloads = round3(res.latency_ms), res.attempts, res.overloads
-        c.cached = res.cached
-        if res.ttft_ms then c.ttft_ms, c.itl_ms = res.ttft_ms, res.itl_ms end
-    else
-        c.endpoint = info and info.endpoint
-        c.error, c.error_kind, c.attempts = err, kind, info and info.attempts
-        c.overloads = info and info.overloads
+        local ttft = res.ttft_ms
+        return { name = req.name, model = res.model or model, messages = req.messages,
+            endpoint = res.endpoint, final_url = res.final_url, -- (final_url: where a redirect ended)
+            content = res.content, thinking = res.thinking, done_reason = res.done_reason,
+            prompt_tokens = res.prompt_tokens, completion_tokens = res.completion_tokens,
+            thinking_tokens = res.thinking_tokens,
+            latency_ms = round3(res.latency_ms), attempts = res.attempts, overloads = res.overloads,
+            cached = res.cached, ttft_ms = ttft and res.ttft_ms, itl_ms = ttft and res.itl_ms }
     end
-    return c
+    return { name = req.name, model = model, messages = req.messages,
+        endpoint = info and info.endpoint, error = err, error_kind = kind, attempts = info and info.attempts,
+        overloads = info and info.overloads }
 end
 
 
@@ -84,8 +94,10 @@ local REFUSED = { [400] = true, [401] = true, [403] = true, [404] = true }
 
 local function make_ctx(run, it, id, gold, j, calls)
     local st, O = run.st, ollaeval.options
-    local seed = M.seed_of(O.seed, j)
-    local gen = {}
+    local seed = j == 1 and O.seed or M.seed_of(O.seed, j)
+    -- (the tables below are made at their size: a constructor's fields,
+    -- nil or not, size the table; filling it then moves nothing)
+    local gen = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
     for k, v in pairs(run.gen) do gen[k] = v end
     gen.seed = seed
     -- the run's options and few-shot pool are the same for every item: a
@@ -100,11 +112,12 @@ local function make_ctx(run, it, id, gold, j, calls)
     -- own options win), recorded; raises when the request failed.
     function ctx.chat(req)
         if type(req) ~= "table" then error("ctx.chat{}: expected a table", 2) end
-        local r = {}
+        local r = { messages = nil, options = nil, sample = nil, think = nil }
         for k, v in pairs(req) do r[k] = v end
-        local o = {}
+        local o = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
         for k, v in pairs(gen) do o[k] = v end
-        for k, v in pairs(req.options or {}) do o[k] = v end
+        local ro = req.options
+        if ro then for k, v in pairs(ro) do o[k] = v end end
         r.options, r.name = o, nil
         if r.sample == nil then r.sample = j end -- the request cache keeps the samples of an item apart
         if r.think == nil then r.think = run.think end
@@ -186,7 +199,7 @@ function M.sample(run, it, id, gold, j)
     else
         v = declarative(run, it.item, ctx)
     end
-    local s, err = M.score(v)
+    local s, err = M.score(v, not suite.solve) -- (grade's verdict is a table of its own)
     if not s then error(err, 0) end
     s.sample, s.seed, s.calls = j, ctx.sample_seed, calls
     if s.metadata ~= nil then s.score_metadata, s.metadata = s.metadata, nil end

@@ -21,7 +21,7 @@ local reduce = require "evals.reduce"
 
 local M = {}
 
-local format = string.format
+local format, type = string.format, type
 local null = cjson.null
 
 local function isnull(v) return v == nil or v == null end
@@ -38,15 +38,35 @@ local function source_iter(source)
 end
 
 
--- The samples of a record, as the reducers see them.
-local function samples_of(r)
+-- A number as the journal gives it back: lua-cjson writes 14 significant
+-- digits and reads every number as a float; the summary of records in
+-- memory (the run, as it appends them) is then the summary of the same
+-- records read from the journal (merge, resume, rescore), to the last bit.
+-- (A whole number below 10^14, or one of thousandths like a latency
+-- rounded to the ms, has at most 14 digits: it comes back as itself, in a
+-- float; only other numbers go through the text.)
+local mtype, floor = math.type, math.floor
+local function jnum(v)
+    if type(v) ~= "number" then return v end
+    if mtype(v) == "integer" then
+        if v > -1e14 and v < 1e14 then return v + 0.0 end
+    elseif v > -1e11 and v < 1e11 then
+        local k = floor(v * 1000 + 0.5)
+        if k / 1000 == v then return k / 1000 end
+    end
+    return tonumber(format("%.14g", v)) + 0.0
+end
+
+-- The samples of a record, as the reducers see them, with their numbers
+-- as the journal gives them back.
+local function jsamples(r)
     if type(r.scores) == "table" then
         local list = {}
         local votes, answers = r.votes or {}, r.answers or {}
         for i, v in ipairs(r.scores) do
             local a = votes[i]
             if isnull(a) then a = answers[i] end
-            list[i] = { value = (not isnull(v)) and v or nil, answer = (not isnull(a)) and a or nil }
+            list[i] = { value = jnum((not isnull(v)) and v or nil), answer = jnum((not isnull(a)) and a or nil) }
         end
         return list
     end
@@ -56,22 +76,26 @@ local function samples_of(r)
         if isnull(r.unscored) and r.correct ~= nil and r.correct ~= null then v = r.correct and 1 or 0 else v = nil end
     end
     local a = r.vote
-    if isnull(a) then a = r.answer end
-    return { { value = v, answer = (not isnull(a)) and a or nil } }
+    if a == nil or a == null then a = r.answer end
+    if a == null then a = nil end
+    return { { value = jnum(v), answer = jnum(a) } }
 end
 
 
--- The latency of every call of a record.
-local function each_latency(r, add)
-    local function calls(list)
-        for _, c in ipairs(list) do if type(c.latency_ms) == "number" then add(c.latency_ms) end end
+-- The latency of every call of a record, each given to acc:latency(x).
+local function calls_latency(acc, list)
+    for _, c in ipairs(list) do
+        local x = c.latency_ms
+        if type(x) == "number" then acc:latency(x) end
     end
+end
+local function each_latency(r, acc)
     if type(r.samples) == "table" then
-        for _, s in ipairs(r.samples) do calls(s.calls or {}) end
+        for _, s in ipairs(r.samples) do calls_latency(acc, s.calls or {}) end
     elseif type(r.calls) == "table" then
-        calls(r.calls)
+        calls_latency(acc, r.calls)
     elseif type(r.latency_ms) == "number" then
-        add(r.latency_ms)
+        acc:latency(r.latency_ms)
     end
 end
 
@@ -81,22 +105,6 @@ local function default_defs()
 end
 
 
--- A number as the journal gives it back: lua-cjson writes 14 significant
--- digits and reads every number as a float; the summary of records in
--- memory (the run, as it appends them) is then the summary of the same
--- records read from the journal (merge, resume, rescore), to the last bit.
-local function jnum(v)
-    if type(v) ~= "number" then return v end
-    return tonumber(format("%.14g", v)) + 0.0
-end
-
--- The samples of a record, as the reducers see them, with their numbers
--- as the journal gives them back.
-local function jsamples(r)
-    local list = samples_of(r)
-    for _, s in ipairs(list) do s.value, s.answer = jnum(s.value), jnum(s.answer) end
-    return list
-end
 
 
 local Acc = {}
@@ -116,7 +124,8 @@ end
 
 function Acc:add(r)
     self.n = self.n + 1
-    if not isnull(r.error) then
+    local e = r.error
+    if e ~= nil and e ~= null then
         self.errors = self.errors + 1
         return
     end
@@ -131,8 +140,10 @@ function Acc:add(r)
         self.scored = self.scored + 1
         if r.correct == true then self.correct = self.correct + 1 end
         if r.strict_correct == true then self.strict = self.strict + 1 end
-        if isnull(r.answer) then self.noans = self.noans + 1 end
-        self.ms:add(samples, (not isnull(r.group)) and jnum(r.group) or nil)
+        local a, g = r.answer, r.group
+        if a == nil or a == null then self.noans = self.noans + 1 end
+        if g == null or g == false then g = nil end
+        self.ms:add(samples, jnum(g))
     end
     if r.done_reason == "length" then self.trunc = self.trunc + 1 end
     if r.truncated_thinking == true then self.tthink = self.tthink + 1 end
@@ -141,11 +152,13 @@ function Acc:add(r)
     local pt, ct = r.prompt_tokens, r.completion_tokens
     if type(pt) == "number" then self.ptoks, self.pn = self.ptoks + jnum(pt), self.pn + 1 end
     if type(ct) == "number" then self.ctoks, self.cn = self.ctoks + jnum(ct), self.cn + 1 end
-    local lat = self.lat
-    each_latency(r, function(x)
-        self.calls = self.calls + 1
-        lat:add(jnum(x))
-    end)
+    each_latency(r, self)
+end
+
+-- (a call's latency, as each_latency finds it)
+function Acc:latency(x)
+    self.calls = self.calls + 1
+    self.lat:add(jnum(x))
 end
 
 function Acc:result()

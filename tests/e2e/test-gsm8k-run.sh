@@ -50,6 +50,45 @@ for k in '"id":' '"messages":' '"content":' '"answer":' '"rule":' '"gold":' '"co
     ok "a sample record has $k" 'grep -q "$k" <<<"$line"'
 done
 ok "run.json records the command" 'grep -q "scripts/gsm8k.lua" "$tmp/p70/run.json"'
+printf '%s\n' "$line" >"$tmp/rec1.json"
+read -r c_msg c_content c_thinking c_lat c_model <<<"$(get "$tmp/rec1.json" calls.1.messages calls.1.content \
+    calls.1.thinking calls.1.latency_ms calls.1.model | tr '\n' ' ')"
+ok "the graded call in calls leaves out messages, content and thinking (the record's own), keeps its figures" \
+    '[ "$c_msg $c_content $c_thinking" = "nil nil nil" ] && [ "$c_lat" != nil ] && [ "$c_model" = qwen3:8b ] &&
+     [ "$(get "$tmp/rec1.json" calls.2)" = nil ] && [ "$(get "$tmp/rec1.json" content)" != nil ] &&
+     [ "$(get "$tmp/rec1.json" messages.1.role)" = user ]'
+
+# 3b. the items as the plan's count kept them (a dataset up to runner.HOLD_BYTES)
+# and as the run reads them again (a larger one, here HOLD_BYTES = 0): the
+# same items, indexes and verdicts, with --limit and --shard
+cat >"$tmp/streamed.lua" <<'LUA'
+local runner = require "evals.runner"
+runner.HOLD_BYTES = 0
+local suite = dofile("scripts/gsm8k.lua")
+return runner.run(suite, "scripts/gsm8k.lua", options(runner.options_for(suite)))
+LUA
+cat >"$tmp/tuples.lua" <<'LUA'
+local cjson = require "cjson"
+local out = {}
+for l in io.lines(arg[1]) do
+    local r = cjson.decode(l)
+    out[#out + 1] = string.format("%s %d %s %s %s", r.id, r.index, tostring(r.gold), tostring(r.answer), tostring(r.correct))
+end
+table.sort(out)
+print(table.concat(out, "\n"))
+LUA
+start_sim hold --time-scale 0 --parallel 8 --accuracy 0.7 --seed 7 --dataset "$synth"
+"$bin" scripts/gsm8k.lua -q -m qwen3:8b -e "$URL" -c 8 --dataset "$synth" --limit 300 --shard 2/3 -o "$tmp/held" \
+    >/dev/null 2>&1; rc1=$?
+"$bin" --trust "$tmp/streamed.lua" -q -m qwen3:8b -e "$URL" -c 8 --dataset "$synth" --limit 300 --shard 2/3 \
+    -o "$tmp/streamed" >/dev/null 2>&1; rc2=$?
+"$bin" --trust "$tmp/tuples.lua" "$tmp/held/samples.jsonl" >"$tmp/held.tuples"
+"$bin" --trust "$tmp/tuples.lua" "$tmp/streamed/samples.jsonl" >"$tmp/streamed.tuples"
+ok "items kept from the count and items read again: both runs exit 0, 100 items each" \
+    '[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ "$(grep -c . "$tmp/held.tuples")" = 100 ]'
+ok "...the same ids, indexes (2, 5, 8, ...), gold, answers and verdicts" \
+    'cmp -s "$tmp/held.tuples" "$tmp/streamed.tuples" && grep -q "^gsm8k-test-0299 299 " "$tmp/held.tuples"'
+ok "...the same summary" 'runcheck same "$tmp/held/summary.json" "$tmp/streamed/summary.json"'
 
 # 4. progress: plain lines when stderr is not a terminal
 start_sim slow --parallel 4 --fixed-latency-ms 150 --dataset "$synth"

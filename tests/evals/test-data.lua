@@ -2,7 +2,8 @@
 -- items without decoding them: the same count as jsonl() gives items, on
 -- every shape of file (BOM, CRLF, blank lines, no final newline, lines
 -- across the 64 KiB read blocks), with --limit and a shard; a line over
--- the limit refused naming FILE:LINE, a missing file an error.
+-- the limit refused naming FILE:LINE, a missing file an error; with hold,
+-- the items it decoded kept for the run (a file up to hold bytes).
 local T = require "tests.lib.tap"
 local data = require "evals.data"
 local format = string.format
@@ -59,6 +60,25 @@ for i = 1, 3 do
     sum = sum + c
 end
 T.eq(sum, 1000, "the shards add up")
+do -- hold: the items as decoded by the count, with their k and line, as jsonl() gives them
+    local c, held = data.count(path, 1000, shard(2, 3), 1 << 30)
+    local want, wk, wl, k = {}, {}, {}, 0
+    for item, line in jsonl(path) do
+        k = k + 1
+        if k > 1000 then break end
+        if k % 3 == 2 then want[#want + 1], wk[#wk + 1], wl[#wl + 1] = item.question, k, line end
+    end
+    local same = held and #held.items == c and c == #want
+    for i = 1, c do
+        same = same and held.items[i].question == want[i] and held.index[i] == wk[i] and held.lines[i] == wl[i]
+    end
+    T.ok(same, format("hold: the %d items of --limit 1000 --shard 2/3, their k and their lines, as jsonl()", c))
+    local size = #io.open(path, "rb"):read("a")
+    local c2, held2 = data.count(path, nil, nil, size - 1)
+    T.ok(c2 == 3000 and held2 == nil, "hold: a file larger than hold is counted, its items not kept")
+    local c3, held3 = data.count(path, nil, nil, size)
+    T.ok(c3 == 3000 and held3 and #held3.items == 3000, "hold: a file of exactly hold bytes is kept")
+end
 write("\239\187\191\n\n")
 T.eq(data.count(path), 0, "a BOM alone is not an item")
 
