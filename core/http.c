@@ -46,7 +46,7 @@ static struct {
     oe_req *active; /* in-flight requests, linked by next/prev */
     sockctx **byfd; /* poll handles kept per fd number for reuse */
     int nbyfd;
-    CURL *spare[256]; /* easy handles kept for reuse (curl_easy_reset) */
+    CURL *spare[256]; /* easy handles kept for reuse (see plain_post) */
     int nspare;
     req_fn done, progress; /* http_init's callbacks */
     int netrc; /* ~/.netrc was there at start: curl reads it for each request */
@@ -229,6 +229,9 @@ static int one_json(const oe_buf *b)
     return 1;
 }
 
+static void set_constant(CURL *e);
+static int plain_post(const oe_req *r);
+
 static void finish(CURL *e, CURLcode rc)
 {
     oe_req *r = NULL;
@@ -288,7 +291,20 @@ static void finish(CURL *e, CURLcode rc)
         stream_end(r->stream, r->t_end);
     curl_multi_remove_handle(H.multi, e);
     if (H.nspare < (int)(sizeof H.spare / sizeof H.spare[0])) {
-        curl_easy_reset(e);
+        if (plain_post(r)) {
+            /* back to curl's defaults for what http_start may leave unset
+             * (the method, the body), and no pointer into r stays behind */
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+            curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+            curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+            curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+            curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+            curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+        } else { /* any other method: every option back to curl's default */
+            curl_easy_reset(e);
+            set_constant(e);
+        }
         H.spare[H.nspare++] = e;
     } else {
         curl_easy_cleanup(e);
@@ -375,40 +391,61 @@ int http_init(uv_loop_t *loop, req_fn done, req_fn progress)
     return 0;
 }
 
-/* Drives r until its transfer ends (then H.done(r)). */
-void http_start(oe_req *r)
+/* The options every transfer has, set on a new handle (and again after a
+ * curl_easy_reset). */
+static void set_constant(CURL *e)
 {
-    CURL *e = H.nspare ? H.spare[--H.nspare] : curl_easy_init();
-    if (!e)
-        abort();
-    r->easy = e;
-    r->t_start = oe_now();
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_URL, r->url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     /* a small receive buffer: answers are a few KB, and 1,000 transfers in
      * flight each hold one (bench: peak RSS with 1,000 in flight) */
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 2048L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cb_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, cb_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "ollaeval/" OE_VERSION);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     /* a redirected POST stays a POST with its body (curl would turn a
      * 301/302/303 into a GET, which a chat endpoint answers with a 404) */
     curl_easy_setopt(e, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
-    /* credentials: given apart from the URL (endpoints.lua strips them), or
-     * ~/.netrc when there was one at start */
-    if (r->userpwd)
-        curl_easy_setopt(e, CURLOPT_USERPWD, r->userpwd);
+    /* ~/.netrc when there was one at start */
     if (H.netrc)
         curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
-    if (r->timeout_ms > 0)
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+}
+
+/* A POST with a body, whose method curl takes from CURLOPT_POSTFIELDS
+ * alone: after one, finish() sets the few options back that http_start
+ * does not always set (a chat request costs no curl_easy_reset); after any
+ * other method the handle is reset. */
+static int plain_post(const oe_req *r)
+{
+    return r->body && strcmp(r->method, "POST") == 0;
+}
+
+/* Drives r until its transfer ends (then H.done(r)). A spare handle holds
+ * the constant options (set_constant) and curl's defaults for the rest but
+ * for those set here for every request. */
+void http_start(oe_req *r)
+{
+    CURL *e;
+    if (H.nspare) {
+        e = H.spare[--H.nspare];
+    } else {
+        e = curl_easy_init();
+        if (!e)
+            abort();
+        set_constant(e);
+    }
+    r->easy = e;
+    r->t_start = oe_now();
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
+    /* credentials: given apart from the URL (endpoints.lua strips them) */
+    curl_easy_setopt(e, CURLOPT_USERPWD, r->userpwd);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms > 0 ? r->timeout_ms : 0L);
     if (r->idle_timeout_ms > 0) {
         idle_timer *it = calloc(1, sizeof *it);
         if (!it)
@@ -419,8 +456,7 @@ void http_start(oe_req *r)
         r->idle = it;
         idle_touch(r);
     }
-    if (r->headers)
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
     if (r->body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);

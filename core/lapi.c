@@ -587,6 +587,15 @@ static int l_window(lua_State *L)
     return 10;
 }
 
+/* core.window_auto(url) -> true when the window of the URL's endpoint is
+ * driven by the controller (auto mode); what core.window's mode says,
+ * for every chat{} call */
+static int l_window_auto(lua_State *L)
+{
+    lua_pushboolean(L, req_window(luaL_checkstring(L, 1))->mode == AUTOWIN_AUTO);
+    return 1;
+}
+
 /* core.window_adapt(url, max): the endpoint's window is fixed-mode and
  * adapts to the replies, from a slow start up to max (req.h, oe_window). */
 static int l_window_adapt(lua_State *L)
@@ -724,6 +733,7 @@ static const luaL_Reg core_funcs[] = {
     {"task_failed",    l_task_failed},
     {"window",         l_window},
     {"window_adapt",   l_window_adapt},
+    {"window_auto",    l_window_auto},
     {"window_log",     l_window_log},
     {"window_summary", l_window_summary},
     {"stats",          l_stats},
