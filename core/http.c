@@ -48,8 +48,21 @@ static struct {
     int nbyfd;
     CURL *spare[256]; /* easy handles kept for reuse (see plain_post) */
     int nspare;
+    struct {
+        char *url;
+        CURLU *u;
+    } urls[32]; /* parsed URLs (parsed_url), the first ones seen */
+    int nurls;
+    struct {
+        char *block;
+        size_t len;
+        struct curl_slist *list;
+    } lists[16]; /* header lists (http_headers), the first ones seen */
+    int nlists;
+    oe_buf block; /* the headers of the next list (http_header_add) */
     req_fn done, progress; /* http_init's callbacks */
     int netrc; /* ~/.netrc was there at start: curl reads it for each request */
+    int proxy_env; /* a *_proxy variable was set at start: curl reads them for each request */
 } H;
 
 
@@ -135,6 +148,12 @@ static size_t cb_write(char *p, size_t size, size_t n, void *ud)
             return r->stream->failed ? 0 : len;
         }
     }
+    if (!r->resp_body.cap) { /* the first bytes: room for the whole body when its length is known */
+        curl_off_t cl = -1;
+        curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        if (cl > 0 && (size_t)cl <= r->max_body)
+            buf_reserve(&r->resp_body, (size_t)cl);
+    }
     buf_append(&r->resp_body, p, len);
     return len;
 }
@@ -148,8 +167,12 @@ static size_t cb_header(char *p, size_t size, size_t n, void *ud)
         r->t_first_byte = oe_now();
     /* A new status line starts a new header block (100 Continue, redirects):
      * keep only the last one. */
-    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         r->resp_headers.len = 0;
+        r->retry_after = 0;
+    } else if (len >= 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+        r->retry_after = 1;
+    }
     buf_append(&r->resp_headers, p, len);
     return len;
 }
@@ -373,11 +396,26 @@ static int netrc_present(void)
     return access(path, F_OK) == 0;
 }
 
+/* Whether the environment has a variable curl could take a proxy from:
+ * any NAME_proxy (http_proxy, HTTPS_PROXY, all_proxy, no_proxy, ...).
+ * Without one, curl would look them all up for every request. */
+static int proxy_env_present(void)
+{
+    extern char **environ;
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq && eq - *e >= 6 && strncasecmp(eq - 6, "_proxy", 6) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int http_init(uv_loop_t *loop, req_fn done, req_fn progress)
 {
     H.done = done;
     H.progress = progress;
     H.netrc = netrc_present();
+    H.proxy_env = proxy_env_present();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
     H.loop = loop;
@@ -402,7 +440,6 @@ static void set_constant(CURL *e)
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cb_write);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, cb_header);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "ollaeval/" OE_VERSION);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     /* a redirected POST stays a POST with its body (curl would turn a
@@ -411,6 +448,11 @@ static void set_constant(CURL *e)
     /* ~/.netrc when there was one at start */
     if (H.netrc)
         curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+    /* no proxy variable at start: no proxy, said once (as curl would find) */
+    if (!H.proxy_env) {
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    }
 }
 
 /* A POST with a body, whose method curl takes from CURLOPT_POSTFIELDS
@@ -420,6 +462,89 @@ static void set_constant(CURL *e)
 static int plain_post(const oe_req *r)
 {
     return r->body && strcmp(r->method, "POST") == 0;
+}
+
+/* A request's header list. lapi.c adds its headers one by one
+ * (http_header_add) into H.block ("Name: value" entries, each ending in a
+ * NUL), then takes the list (http_headers_take). Every request sends
+ * "Expect:" first (no 100-continue round trip), then our User-Agent unless
+ * the headers name one, then its headers. A list of the same headers as an
+ * earlier request's is that list again (*shared = 1: kept until
+ * http_shutdown, the request must not free it; a chat request's headers
+ * are the same every time); else it is the request's own (*shared = 0). */
+void http_header_add(const char *name, const char *value)
+{
+    buf_append(&H.block, name, strlen(name));
+    buf_append(&H.block, ": ", 2);
+    buf_append(&H.block, value, strlen(value) + 1);
+}
+
+struct curl_slist *http_headers_take(int *shared)
+{
+    const char *block = H.block.data ? H.block.data : "";
+    size_t len = H.block.len;
+    H.block.len = 0;
+    for (int i = 0; i < H.nlists; i++)
+        if (H.lists[i].len == len && memcmp(H.lists[i].block, block, len) == 0) {
+            *shared = 1;
+            return H.lists[i].list;
+        }
+    int ua = 0;
+    for (size_t i = 0; i < len; i += strlen(block + i) + 1)
+        if (strncasecmp(block + i, "User-Agent:", 11) == 0)
+            ua = 1;
+    struct curl_slist *l = curl_slist_append(NULL, "Expect:");
+    if (l && !ua)
+        l = curl_slist_append(l, "User-Agent: ollaeval/" OE_VERSION);
+    for (size_t i = 0; l && i < len; i += strlen(block + i) + 1) {
+        struct curl_slist *n = curl_slist_append(l, block + i);
+        if (!n)
+            curl_slist_free_all(l);
+        l = n;
+    }
+    if (!l)
+        abort();
+    *shared = 0;
+    if (H.nlists < (int)(sizeof H.lists / sizeof H.lists[0])) {
+        char *copy = malloc(len + 1);
+        if (!copy)
+            abort();
+        memcpy(copy, block, len);
+        H.lists[H.nlists].block = copy;
+        H.lists[H.nlists].len = len;
+        H.lists[H.nlists].list = l;
+        H.nlists++;
+        *shared = 1;
+    }
+    return l;
+}
+
+/* The URL parsed once for CURLOPT_CURLU, so that curl does not parse it
+ * (nor print it back) for every request to it: the first URLs seen (a chat
+ * endpoint's, whose every request is to the same URL) stay until
+ * http_shutdown. NULL (curl parses CURLOPT_URL) once the stock is full, or
+ * for a URL curl would refuse (then it says why, as for any). Parsed as
+ * curl parses CURLOPT_URL (url.c: guess the scheme, any scheme). */
+static CURLU *parsed_url(const char *url)
+{
+    for (int i = 0; i < H.nurls; i++)
+        if (strcmp(H.urls[i].url, url) == 0)
+            return H.urls[i].u;
+    if (H.nurls == (int)(sizeof H.urls / sizeof H.urls[0]))
+        return NULL;
+    CURLU *u = curl_url();
+    char *copy = strdup(url);
+    if (!u || !copy)
+        abort();
+    if (curl_url_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        free(copy);
+        return NULL;
+    }
+    H.urls[H.nurls].url = copy;
+    H.urls[H.nurls].u = u;
+    H.nurls++;
+    return u;
 }
 
 /* Drives r until its transfer ends (then H.done(r)). A spare handle holds
@@ -439,7 +564,10 @@ void http_start(oe_req *r)
     r->easy = e;
     r->t_start = oe_now();
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    /* the URL as given (what curl names in its messages), and parsed
+     * (CURLOPT_CURLU: curl takes its parts from it; NULL: from the URL) */
     curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_CURLU, parsed_url(r->url));
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
@@ -511,6 +639,17 @@ void http_shutdown(void)
     curl_multi_cleanup(H.multi); /* closes cached connections (CURL_POLL_REMOVE) */
     while (H.nspare)
         curl_easy_cleanup(H.spare[--H.nspare]);
+    buf_free(&H.block);
+    while (H.nlists) {
+        H.nlists--;
+        curl_slist_free_all(H.lists[H.nlists].list);
+        free(H.lists[H.nlists].block);
+    }
+    while (H.nurls) { /* after the handles that pointed at them */
+        H.nurls--;
+        curl_url_cleanup(H.urls[H.nurls].u);
+        free(H.urls[H.nurls].url);
+    }
     free(H.byfd); /* the poll handles themselves close with the loop's */
     H.byfd = NULL;
     H.nbyfd = 0;
