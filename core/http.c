@@ -29,13 +29,22 @@
 #include "http.h"
 #include "stream.h"
 
-/* One per socket number curl asks us to watch. Kept (stopped) after curl
- * is done with the socket, and reused for the next socket with that number:
- * keep-alive connections come and go from curl's watch list with every
- * request. Freed in its close callback at shutdown. */
+/* One per socket number curl asks us to watch, reused for the next socket
+ * with that number. A keep-alive connection leaves curl's watch list after
+ * each request (CURL_POLL_REMOVE) and comes back with the next one, asking
+ * for the same events: the poll stays as it is meanwhile (`idle`), since
+ * every uv_poll_start costs epoll_ctl calls; it stops when the socket is
+ * closed (cb_close: curl closes every socket through it, after which libuv
+ * must not poll it) or when something arrives on it while idle (the server
+ * closed it: curl finds out when it takes the connection next). An idle
+ * poll is unref'd: the loop runs as if it were stopped (uv_run does not
+ * wait for it, the scheduler's deadlock check does not count it). Freed in
+ * its close callback at shutdown. */
 typedef struct {
     uv_poll_t poll;
     curl_socket_t fd;
+    int events; /* what the poll watches: UV_READABLE | UV_WRITABLE; 0: stopped */
+    int idle;   /* curl does not watch the socket now (CURL_POLL_REMOVE) */
 } sockctx;
 
 static struct {
@@ -179,14 +188,27 @@ static size_t cb_header(char *p, size_t size, size_t n, void *ud)
 
 static void on_uv_poll(uv_poll_t *h, int status, int events);
 
+/* An idle poll does not keep the loop alive (nor make uv_run wait for it):
+ * the loop runs as if it were stopped. */
+static void set_idle(sockctx *c, int idle)
+{
+    if (idle == c->idle)
+        return;
+    c->idle = idle;
+    if (idle)
+        uv_unref((uv_handle_t *)&c->poll);
+    else
+        uv_ref((uv_handle_t *)&c->poll);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: start, change or stop watching a socket. */
 static int cb_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     sockctx *c = socketp;
     if (what == CURL_POLL_REMOVE) {
-        /* curl may close fd next: stop watching it now (libuv's rule) */
+        /* idle: still polled until it is closed (cb_close) or taken again */
         if (c) {
-            uv_poll_stop(&c->poll);
+            set_idle(c, 1);
             curl_multi_assign(H.multi, fd, NULL);
         }
         return 0;
@@ -219,8 +241,29 @@ static int cb_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
         ev |= UV_READABLE;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
         ev |= UV_WRITABLE;
-    uv_poll_start(&c->poll, ev, on_uv_poll);
+    set_idle(c, 0);
+    if (ev != c->events) {
+        uv_poll_start(&c->poll, ev, on_uv_poll);
+        c->events = ev;
+    }
     return 0;
+}
+
+static void poll_stop(sockctx *c)
+{
+    if (c->events)
+        uv_poll_stop(&c->poll);
+    c->events = 0;
+    set_idle(c, 0);
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: curl closes a socket (of every connection,
+ * cached or not): its poll stops first, as libuv wants. */
+static int cb_close(void *clientp, curl_socket_t fd)
+{
+    if (fd >= 0 && fd < H.nbyfd && H.byfd[fd])
+        poll_stop(H.byfd[fd]);
+    return close(fd);
 }
 
 static void on_uv_timeout(uv_timer_t *t);
@@ -359,6 +402,12 @@ static void on_uv_poll(uv_poll_t *h, int status, int events)
 {
     sockctx *c = h->data;
     int flags = 0, running;
+    if (c->idle) { /* not curl's now: the server closed it, or sent what nobody asked for */
+        poll_stop(c);
+        return;
+    }
+    if (status < 0) /* libuv stopped the poll itself */
+        c->events = 0;
     if (status < 0)
         flags = CURL_CSELECT_ERR;
     if (events & UV_READABLE)
@@ -440,6 +489,7 @@ static void set_constant(CURL *e)
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cb_write);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, cb_header);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, cb_close);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     /* a redirected POST stays a POST with its body (curl would turn a
