@@ -3,12 +3,17 @@
  * docs/examples/multi-uv.c, without its bugs: the timer's owner is known,
  * poll errors reach curl as CURL_CSELECT_ERR).
  *
- * Owns the CURLM handle, one uv_poll_t per socket curl opens, the timer
- * curl asks for, and a stock of easy handles for reuse. Keep-alive
+ * Owns the CURLM handle, one uv_poll_t per socket curl opens (left
+ * watching an idle keep-alive connection between requests), the timer curl
+ * asks for, a stock of easy handles for reuse, and what every request to
+ * the same place would otherwise make again (kept until http_shutdown):
+ * the URLs parsed for CURLOPT_CURLU and the header lists. Keep-alive
  * connections live in the multi handle's connection cache. An oe_req is
  * driven here from http_start() until its transfer ends; then its easy
- * handle is reset and kept for the next request, and the request goes back
- * through the `done` callback given to http_init() (req.c). Streamed text is
+ * handle goes back to the stock (options back to the defaults: a few after
+ * a POST with a body, curl_easy_reset after anything else), and the
+ * request goes back through the `done` callback given to http_init()
+ * (req.c). Streamed text is
  * reported through the `progress` callback (every chunk that carried text,
  * whether or not Lua asked for it: the window's controller counts first
  * tokens). A server that answers a streamed request with one JSON body

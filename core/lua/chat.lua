@@ -248,9 +248,7 @@ function M.chat(req)
     if type(req.messages) ~= "table" or #req.messages == 0 then
         error("chat{}: 'messages' must be a non-empty list of {role=, content=}", 2)
     end
-    local msgs = req.messages
-    for i = 1, #msgs do
-        local m = msgs[i]
+    for i, m in ipairs(req.messages) do
         if type(m) ~= "table" or type(m.role) ~= "string" or type(m.content) ~= "string" then
             error(format("chat{}: messages[%d] must be {role=string, content=string}", i), 2)
         end
