@@ -3,12 +3,17 @@
  * docs/examples/multi-uv.c, without its bugs: the timer's owner is known,
  * poll errors reach curl as CURL_CSELECT_ERR).
  *
- * Owns the CURLM handle, one uv_poll_t per socket curl opens, the timer
- * curl asks for, and a stock of easy handles for reuse. Keep-alive
+ * Owns the CURLM handle, one uv_poll_t per socket curl opens (left
+ * watching an idle keep-alive connection between requests), the timer curl
+ * asks for, a stock of easy handles for reuse, and what every request to
+ * the same place would otherwise make again (kept until http_shutdown):
+ * the URLs parsed for CURLOPT_CURLU and the header lists. Keep-alive
  * connections live in the multi handle's connection cache. An oe_req is
  * driven here from http_start() until its transfer ends; then its easy
- * handle is reset and kept for the next request, and the request goes back
- * through the `done` callback given to http_init() (req.c). Streamed text is
+ * handle goes back to the stock (options back to the defaults: a few after
+ * a POST with a body, curl_easy_reset after anything else), and the
+ * request goes back through the `done` callback given to http_init()
+ * (req.c). Streamed text is
  * reported through the `progress` callback (every chunk that carried text,
  * whether or not Lua asked for it: the window's controller counts first
  * tokens). A server that answers a streamed request with one JSON body
@@ -29,13 +34,22 @@
 #include "http.h"
 #include "stream.h"
 
-/* One per socket number curl asks us to watch. Kept (stopped) after curl
- * is done with the socket, and reused for the next socket with that number:
- * keep-alive connections come and go from curl's watch list with every
- * request. Freed in its close callback at shutdown. */
+/* One per socket number curl asks us to watch, reused for the next socket
+ * with that number. A keep-alive connection leaves curl's watch list after
+ * each request (CURL_POLL_REMOVE) and comes back with the next one, asking
+ * for the same events: the poll stays as it is meanwhile (`idle`), since
+ * every uv_poll_start costs epoll_ctl calls; it stops when the socket is
+ * closed (cb_close: curl closes every socket through it, after which libuv
+ * must not poll it) or when something arrives on it while idle (the server
+ * closed it: curl finds out when it takes the connection next). An idle
+ * poll is unref'd: the loop runs as if it were stopped (uv_run does not
+ * wait for it, the scheduler's deadlock check does not count it). Freed in
+ * its close callback at shutdown. */
 typedef struct {
     uv_poll_t poll;
     curl_socket_t fd;
+    int events; /* what the poll watches: UV_READABLE | UV_WRITABLE; 0: stopped */
+    int idle;   /* curl does not watch the socket now (CURL_POLL_REMOVE) */
 } sockctx;
 
 static struct {
@@ -46,10 +60,23 @@ static struct {
     oe_req *active; /* in-flight requests, linked by next/prev */
     sockctx **byfd; /* poll handles kept per fd number for reuse */
     int nbyfd;
-    CURL *spare[256]; /* easy handles kept for reuse (curl_easy_reset) */
+    CURL *spare[256]; /* easy handles kept for reuse (see plain_post) */
     int nspare;
+    struct {
+        char *url;
+        CURLU *u;
+    } urls[32]; /* parsed URLs (parsed_url), the first ones seen */
+    int nurls;
+    struct {
+        char *block;
+        size_t len;
+        struct curl_slist *list;
+    } lists[16]; /* header lists (http_headers), the first ones seen */
+    int nlists;
+    oe_buf block; /* the headers of the next list (http_header_add) */
     req_fn done, progress; /* http_init's callbacks */
     int netrc; /* ~/.netrc was there at start: curl reads it for each request */
+    int proxy_env; /* a *_proxy variable was set at start: curl reads them for each request */
 } H;
 
 
@@ -135,6 +162,12 @@ static size_t cb_write(char *p, size_t size, size_t n, void *ud)
             return r->stream->failed ? 0 : len;
         }
     }
+    if (!r->resp_body.cap) { /* the first bytes: room for the whole body when its length is known */
+        curl_off_t cl = -1;
+        curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        if (cl > 0 && (size_t)cl <= r->max_body)
+            buf_reserve(&r->resp_body, (size_t)cl);
+    }
     buf_append(&r->resp_body, p, len);
     return len;
 }
@@ -148,22 +181,39 @@ static size_t cb_header(char *p, size_t size, size_t n, void *ud)
         r->t_first_byte = oe_now();
     /* A new status line starts a new header block (100 Continue, redirects):
      * keep only the last one. */
-    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         r->resp_headers.len = 0;
+        r->retry_after = 0;
+    } else if (len >= 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+        r->retry_after = 1;
+    }
     buf_append(&r->resp_headers, p, len);
     return len;
 }
 
 static void on_uv_poll(uv_poll_t *h, int status, int events);
 
+/* An idle poll does not keep the loop alive (nor make uv_run wait for it):
+ * the loop runs as if it were stopped. */
+static void set_idle(sockctx *c, int idle)
+{
+    if (idle == c->idle)
+        return;
+    c->idle = idle;
+    if (idle)
+        uv_unref((uv_handle_t *)&c->poll);
+    else
+        uv_ref((uv_handle_t *)&c->poll);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: start, change or stop watching a socket. */
 static int cb_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     sockctx *c = socketp;
     if (what == CURL_POLL_REMOVE) {
-        /* curl may close fd next: stop watching it now (libuv's rule) */
+        /* idle: still polled until it is closed (cb_close) or taken again */
         if (c) {
-            uv_poll_stop(&c->poll);
+            set_idle(c, 1);
             curl_multi_assign(H.multi, fd, NULL);
         }
         return 0;
@@ -196,8 +246,29 @@ static int cb_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
         ev |= UV_READABLE;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
         ev |= UV_WRITABLE;
-    uv_poll_start(&c->poll, ev, on_uv_poll);
+    set_idle(c, 0);
+    if (ev != c->events) {
+        uv_poll_start(&c->poll, ev, on_uv_poll);
+        c->events = ev;
+    }
     return 0;
+}
+
+static void poll_stop(sockctx *c)
+{
+    if (c->events)
+        uv_poll_stop(&c->poll);
+    c->events = 0;
+    set_idle(c, 0);
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: curl closes a socket (of every connection,
+ * cached or not): its poll stops first, as libuv wants. */
+static int cb_close(void *clientp, curl_socket_t fd)
+{
+    if (fd >= 0 && fd < H.nbyfd && H.byfd[fd])
+        poll_stop(H.byfd[fd]);
+    return close(fd);
 }
 
 static void on_uv_timeout(uv_timer_t *t);
@@ -228,6 +299,9 @@ static int one_json(const oe_buf *b)
             return 0;
     return 1;
 }
+
+static void set_constant(CURL *e);
+static int plain_post(const oe_req *r);
 
 static void finish(CURL *e, CURLcode rc)
 {
@@ -288,7 +362,20 @@ static void finish(CURL *e, CURLcode rc)
         stream_end(r->stream, r->t_end);
     curl_multi_remove_handle(H.multi, e);
     if (H.nspare < (int)(sizeof H.spare / sizeof H.spare[0])) {
-        curl_easy_reset(e);
+        if (plain_post(r)) {
+            /* back to curl's defaults for what http_start may leave unset
+             * (the method, the body), and no pointer into r stays behind */
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+            curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+            curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+            curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+            curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+            curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+        } else { /* any other method: every option back to curl's default */
+            curl_easy_reset(e);
+            set_constant(e);
+        }
         H.spare[H.nspare++] = e;
     } else {
         curl_easy_cleanup(e);
@@ -320,6 +407,12 @@ static void on_uv_poll(uv_poll_t *h, int status, int events)
 {
     sockctx *c = h->data;
     int flags = 0, running;
+    if (c->idle) { /* not curl's now: the server closed it, or sent what nobody asked for */
+        poll_stop(c);
+        return;
+    }
+    if (status < 0) /* libuv stopped the poll itself */
+        c->events = 0;
     if (status < 0)
         flags = CURL_CSELECT_ERR;
     if (events & UV_READABLE)
@@ -357,11 +450,26 @@ static int netrc_present(void)
     return access(path, F_OK) == 0;
 }
 
+/* Whether the environment has a variable curl could take a proxy from:
+ * any NAME_proxy (http_proxy, HTTPS_PROXY, all_proxy, no_proxy, ...).
+ * Without one, curl would look them all up for every request. */
+static int proxy_env_present(void)
+{
+    extern char **environ;
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq && eq - *e >= 6 && strncasecmp(eq - 6, "_proxy", 6) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int http_init(uv_loop_t *loop, req_fn done, req_fn progress)
 {
     H.done = done;
     H.progress = progress;
     H.netrc = netrc_present();
+    H.proxy_env = proxy_env_present();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
     H.loop = loop;
@@ -375,40 +483,152 @@ int http_init(uv_loop_t *loop, req_fn done, req_fn progress)
     return 0;
 }
 
-/* Drives r until its transfer ends (then H.done(r)). */
-void http_start(oe_req *r)
+/* The options every transfer has, set on a new handle (and again after a
+ * curl_easy_reset). */
+static void set_constant(CURL *e)
 {
-    CURL *e = H.nspare ? H.spare[--H.nspare] : curl_easy_init();
-    if (!e)
-        abort();
-    r->easy = e;
-    r->t_start = oe_now();
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_URL, r->url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     /* a small receive buffer: answers are a few KB, and 1,000 transfers in
      * flight each hold one (bench: peak RSS with 1,000 in flight) */
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 2048L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cb_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, cb_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "ollaeval/" OE_VERSION);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, cb_close);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     /* a redirected POST stays a POST with its body (curl would turn a
      * 301/302/303 into a GET, which a chat endpoint answers with a 404) */
     curl_easy_setopt(e, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
-    /* credentials: given apart from the URL (endpoints.lua strips them), or
-     * ~/.netrc when there was one at start */
-    if (r->userpwd)
-        curl_easy_setopt(e, CURLOPT_USERPWD, r->userpwd);
+    /* ~/.netrc when there was one at start */
     if (H.netrc)
         curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
-    if (r->timeout_ms > 0)
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+    /* no proxy variable at start: no proxy, said once (as curl would find) */
+    if (!H.proxy_env) {
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    }
+}
+
+/* A POST with a body, whose method curl takes from CURLOPT_POSTFIELDS
+ * alone: after one, finish() sets the few options back that http_start
+ * does not always set (a chat request costs no curl_easy_reset); after any
+ * other method the handle is reset. */
+static int plain_post(const oe_req *r)
+{
+    return r->body && strcmp(r->method, "POST") == 0;
+}
+
+/* A request's header list. lapi.c adds its headers one by one
+ * (http_header_add) into H.block ("Name: value" entries, each ending in a
+ * NUL), then takes the list (http_headers_take). Every request sends
+ * "Expect:" first (no 100-continue round trip), then our User-Agent unless
+ * the headers name one, then its headers. A list of the same headers as an
+ * earlier request's is that list again (*shared = 1: kept until
+ * http_shutdown, the request must not free it; a chat request's headers
+ * are the same every time); else it is the request's own (*shared = 0). */
+void http_header_add(const char *name, const char *value)
+{
+    buf_append(&H.block, name, strlen(name));
+    buf_append(&H.block, ": ", 2);
+    buf_append(&H.block, value, strlen(value) + 1);
+}
+
+struct curl_slist *http_headers_take(int *shared)
+{
+    const char *block = H.block.data ? H.block.data : "";
+    size_t len = H.block.len;
+    H.block.len = 0;
+    for (int i = 0; i < H.nlists; i++)
+        if (H.lists[i].len == len && memcmp(H.lists[i].block, block, len) == 0) {
+            *shared = 1;
+            return H.lists[i].list;
+        }
+    int ua = 0;
+    for (size_t i = 0; i < len; i += strlen(block + i) + 1)
+        if (strncasecmp(block + i, "User-Agent:", 11) == 0)
+            ua = 1;
+    struct curl_slist *l = curl_slist_append(NULL, "Expect:");
+    if (l && !ua)
+        l = curl_slist_append(l, "User-Agent: ollaeval/" OE_VERSION);
+    for (size_t i = 0; l && i < len; i += strlen(block + i) + 1) {
+        struct curl_slist *n = curl_slist_append(l, block + i);
+        if (!n)
+            curl_slist_free_all(l);
+        l = n;
+    }
+    if (!l)
+        abort();
+    *shared = 0;
+    if (H.nlists < (int)(sizeof H.lists / sizeof H.lists[0])) {
+        char *copy = malloc(len + 1);
+        if (!copy)
+            abort();
+        memcpy(copy, block, len);
+        H.lists[H.nlists].block = copy;
+        H.lists[H.nlists].len = len;
+        H.lists[H.nlists].list = l;
+        H.nlists++;
+        *shared = 1;
+    }
+    return l;
+}
+
+/* The URL parsed once for CURLOPT_CURLU, so that curl does not parse it
+ * (nor print it back) for every request to it: the first URLs seen (a chat
+ * endpoint's, whose every request is to the same URL) stay until
+ * http_shutdown. NULL (curl parses CURLOPT_URL) once the stock is full, or
+ * for a URL curl would refuse (then it says why, as for any). Parsed as
+ * curl parses CURLOPT_URL (url.c: guess the scheme, any scheme). */
+static CURLU *parsed_url(const char *url)
+{
+    for (int i = 0; i < H.nurls; i++)
+        if (strcmp(H.urls[i].url, url) == 0)
+            return H.urls[i].u;
+    if (H.nurls == (int)(sizeof H.urls / sizeof H.urls[0]))
+        return NULL;
+    CURLU *u = curl_url();
+    char *copy = strdup(url);
+    if (!u || !copy)
+        abort();
+    if (curl_url_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        free(copy);
+        return NULL;
+    }
+    H.urls[H.nurls].url = copy;
+    H.urls[H.nurls].u = u;
+    H.nurls++;
+    return u;
+}
+
+/* Drives r until its transfer ends (then H.done(r)). A spare handle holds
+ * the constant options (set_constant) and curl's defaults for the rest but
+ * for those set here for every request. */
+void http_start(oe_req *r)
+{
+    CURL *e;
+    if (H.nspare) {
+        e = H.spare[--H.nspare];
+    } else {
+        e = curl_easy_init();
+        if (!e)
+            abort();
+        set_constant(e);
+    }
+    r->easy = e;
+    r->t_start = oe_now();
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    /* the URL as given (what curl names in its messages), and parsed
+     * (CURLOPT_CURLU: curl takes its parts from it; NULL: from the URL) */
+    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_CURLU, parsed_url(r->url));
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
+    /* credentials: given apart from the URL (endpoints.lua strips them) */
+    curl_easy_setopt(e, CURLOPT_USERPWD, r->userpwd);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms > 0 ? r->timeout_ms : 0L);
     if (r->idle_timeout_ms > 0) {
         idle_timer *it = calloc(1, sizeof *it);
         if (!it)
@@ -419,8 +639,7 @@ void http_start(oe_req *r)
         r->idle = it;
         idle_touch(r);
     }
-    if (r->headers)
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
     if (r->body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
@@ -475,6 +694,17 @@ void http_shutdown(void)
     curl_multi_cleanup(H.multi); /* closes cached connections (CURL_POLL_REMOVE) */
     while (H.nspare)
         curl_easy_cleanup(H.spare[--H.nspare]);
+    buf_free(&H.block);
+    while (H.nlists) {
+        H.nlists--;
+        curl_slist_free_all(H.lists[H.nlists].list);
+        free(H.lists[H.nlists].block);
+    }
+    while (H.nurls) { /* after the handles that pointed at them */
+        H.nurls--;
+        curl_url_cleanup(H.urls[H.nurls].u);
+        free(H.urls[H.nurls].url);
+    }
     free(H.byfd); /* the poll handles themselves close with the loop's */
     H.byfd = NULL;
     H.nbyfd = 0;

@@ -25,6 +25,7 @@
 
 #include "lapi.h"
 #include "req.h"
+#include "http.h"
 #include "sched.h"
 #include "stream.h"
 #include "sandbox.h"
@@ -218,16 +219,16 @@ static int l_request(lua_State *L)
         r->deadline = oe_now() + lua_tonumber(L, F_DEADLINE) * 1000.0;
     if (!lua_isnil(L, F_MAXBODY))
         r->max_body = (size_t)lua_tointeger(L, F_MAXBODY);
-    r->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
+    /* (a name or value is taken up to a NUL in it) */
     if (!lua_isnil(L, F_HEADERS)) {
         lua_pushnil(L);
         while (lua_next(L, F_HEADERS)) {
-            lua_pushvalue(L, -1); /* a copy: lua_tostring may convert a number */
-            const char *h = lua_pushfstring(L, "%s: %s", lua_tostring(L, -3), lua_tostring(L, -1));
-            r->headers = curl_slist_append(r->headers, h);
-            lua_pop(L, 3);
+            const char *v = lua_tostring(L, -1); /* (a number becomes a string on the stack only) */
+            http_header_add(lua_tostring(L, -2), v);
+            lua_pop(L, 1);
         }
     }
+    r->headers = http_headers_take(&r->headers_shared);
     if (format) {
         req_start_stream(r, format); /* after max_body: the cap covers the streamed text */
         r->stream->keep_new = progress;
@@ -587,6 +588,15 @@ static int l_window(lua_State *L)
     return 10;
 }
 
+/* core.window_auto(url) -> true when the window of the URL's endpoint is
+ * driven by the controller (auto mode); what core.window's mode says,
+ * for every chat{} call */
+static int l_window_auto(lua_State *L)
+{
+    lua_pushboolean(L, req_window(luaL_checkstring(L, 1))->mode == AUTOWIN_AUTO);
+    return 1;
+}
+
 /* core.window_adapt(url, max): the endpoint's window is fixed-mode and
  * adapts to the replies, from a slow start up to max (req.h, oe_window). */
 static int l_window_adapt(lua_State *L)
@@ -724,6 +734,7 @@ static const luaL_Reg core_funcs[] = {
     {"task_failed",    l_task_failed},
     {"window",         l_window},
     {"window_adapt",   l_window_adapt},
+    {"window_auto",    l_window_auto},
     {"window_log",     l_window_log},
     {"window_summary", l_window_summary},
     {"stats",          l_stats},

@@ -124,7 +124,8 @@ void req_free(oe_req *r)
     free(r->body);
     free(r->userpwd);
     free(r->final_url);
-    curl_slist_free_all(r->headers);
+    if (!r->headers_shared)
+        curl_slist_free_all(r->headers);
     buf_free(&r->resp_headers);
     buf_free(&r->resp_body);
     free(r);
@@ -482,7 +483,7 @@ int req_out_of_quota(const oe_req *r)
  * -1 when there is none, or it is unreadable, or not in the future. */
 double req_retry_after_ms(const oe_req *r)
 {
-    const char *h = r->resp_headers.data;
+    const char *h = r->retry_after ? r->resp_headers.data : NULL; /* (most replies have none) */
     const char *ra = h ? strcasestr(h, "\nretry-after:") : NULL;
     if (!ra)
         return -1;
@@ -623,6 +624,7 @@ static void requeue_front(oe_window *w, oe_req *r)
     r->status = 0;
     r->shape = SHAPE_UNKNOWN;
     r->resp_headers.len = r->resp_body.len = 0;
+    r->retry_after = 0;
     r->errmsg[0] = '\0';
     r->t_first_byte = r->t_end = 0;
     if (r->stream) {

@@ -39,6 +39,7 @@ typedef struct oe_req {
     char *userpwd;           /* "user:password" for basic auth (never in url), or NULL */
     size_t body_len;
     struct curl_slist *headers;
+    int headers_shared;      /* headers is http.c's (http_headers): not freed with the request */
     long timeout_ms;         /* total, counted from http_start (not queue) */
     long connect_timeout_ms; /* connect phase */
     long idle_timeout_ms;    /* no bytes for this long: 0 = none */
@@ -62,6 +63,7 @@ typedef struct oe_req {
     long status;
     char *final_url;         /* the URL redirects ended at, or NULL (none followed) */
     oe_buf resp_headers, resp_body;
+    int retry_after;         /* resp_headers has a Retry-After (http.c) */
     enum oe_errkind err;
     char errmsg[256];
     double t_queued, t_start, t_first_byte, t_end; /* ms, oe_now() (t_start: the last send) */

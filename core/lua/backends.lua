@@ -43,10 +43,32 @@ function M.headers(backend)
 end
 
 -- of(url) -> "ollama" or "openai": --api, else "openai" for a URL ending in /v1
+local kind_of = {} -- url -> what its ending says
 function M.of(url)
     local api = options.engine.api
     if api then return api end
-    return url:find("/v1$") and "openai" or "ollama"
+    local k = kind_of[url]
+    if not k then
+        k = url:find("/v1$") and "openai" or "ollama"
+        kind_of[url] = k
+    end
+    return k
+end
+
+-- url(B, url_base) -> the URL of backend B's chat endpoint at url_base
+local urls = setmetatable({}, { __mode = "k" }) -- B -> url_base -> URL
+function M.url(B, url_base)
+    local of = urls[B]
+    if not of then
+        of = {}
+        urls[B] = of
+    end
+    local u = of[url_base]
+    if not u then
+        u = url_base .. B.path
+        of[url_base] = u
+    end
+    return u
 end
 
 -- server_message(body): the server's own message from an error body:
@@ -82,17 +104,21 @@ local function effort(think)
     return think
 end
 
--- The backends by name: path, stream (format), body(req, model, stream),
--- parse(decoded answer) -> fields or nil, err, final(done chunk) -> table.
+-- The backends by name: path, stream (format), body(req, model, stream,
+-- think) (think: what to send for think, default req.think), parse(decoded
+-- answer) -> fields or nil, err, final(done chunk) -> table. The fields
+-- table is made with room for what chat{} adds to it (the nil fields of
+-- the constructor size it; they are not set).
 M.by_name = {
     ollama = {
         path = "/api/chat", stream = "ndjson",
-        body = function(req, model, stream)
+        body = function(req, model, stream, think)
+            if think == nil then think = req.think end
             -- truncate=false: a prompt longer than num_ctx is an error, never
             -- silently shortened (Ollama drops the oldest turns otherwise)
             return {
                 model = model, messages = req.messages, stream = stream,
-                options = req.options, think = req.think, format = req.format,
+                options = req.options, think = think, format = req.format,
                 keep_alive = req.keep_alive, truncate = false,
             }
         end,
@@ -108,6 +134,8 @@ M.by_name = {
                 done_reason = type(j.done_reason) == "string" and j.done_reason or nil,
                 prompt_tokens = count(j.prompt_eval_count),
                 completion_tokens = count(j.eval_count),
+                latency_ms = nil, request_ms = nil, ttfb_ms = nil, queued_ms = nil, attempts = nil,
+                endpoint = nil, raw = nil, overloads = nil, model = nil,
             }
         end,
         final = function(f) -- the done:true chunk of a stream
@@ -116,7 +144,8 @@ M.by_name = {
     },
     openai = {
         path = "/chat/completions", stream = "sse",
-        body = function(req, model, stream)
+        body = function(req, model, stream, think)
+            if think == nil then think = req.think end
             local o = req.options or {}
             local b = {
                 model = model, messages = req.messages, stream = stream,
@@ -127,7 +156,7 @@ M.by_name = {
             if mct == nil then mct = options.engine["max-completion-tokens"] end
             if mct then b.max_completion_tokens = o.num_predict else b.max_tokens = o.num_predict end
             if stream then b.stream_options = { include_usage = true } end
-            if req.think ~= nil then b.reasoning_effort = effort(req.think) end
+            if think ~= nil then b.reasoning_effort = effort(think) end
             if req.format == "json" then
                 b.response_format = { type = "json_object" }
             elseif type(req.format) == "table" then
@@ -153,6 +182,8 @@ M.by_name = {
                 prompt_tokens = count(u.prompt_tokens),
                 completion_tokens = count(u.completion_tokens),
                 thinking_tokens = count(details.reasoning_tokens),
+                latency_ms = nil, request_ms = nil, ttfb_ms = nil, queued_ms = nil, attempts = nil,
+                endpoint = nil, raw = nil, overloads = nil, model = nil,
             }
         end,
         final = function() return {} end,

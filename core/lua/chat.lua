@@ -79,18 +79,25 @@ end
 -- §3.4), so each must stay the same for a model during the run.
 local LOAD_TIME = { "num_ctx", "num_batch", "num_gpu", "num_thread", "main_gpu", "use_mmap",
     "use_mlock", "draft_num_predict" }
-local load_seen = {} -- endpoint .. " " .. model -> {option -> value}
+local NLOAD = #LOAD_TIME
+local load_seen = {} -- endpoint -> model -> {option -> value}
 
 local function check_load_time(url_base, model, o)
-    local key = url_base .. " " .. model
-    local seen = load_seen[key]
+    local by_model = load_seen[url_base]
+    if not by_model then
+        by_model = {}
+        load_seen[url_base] = by_model
+    end
+    local seen = by_model[model]
     if not seen then
         seen = {}
-        for _, k in ipairs(LOAD_TIME) do seen[k] = o and o[k] end
-        load_seen[key] = seen
+        for i = 1, NLOAD do local k = LOAD_TIME[i] seen[k] = o and o[k] end
+        by_model[model] = seen
         return
     end
-    for _, k in ipairs(LOAD_TIME) do
+    if o == nil and next(seen) == nil then return end -- none sent, none seen
+    for i = 1, NLOAD do
+        local k = LOAD_TIME[i]
         local v = o and o[k]
         if v ~= seen[k] then
             error(format("chat{}: options.%s is %s, but earlier requests to %s at %s sent %s: it is a "
@@ -104,7 +111,7 @@ end
 -- by itself for a model whose /api/show capabilities has "thinking"; we say
 -- so in every request instead (true, else false). nil when the server is
 -- not Ollama (no /api/show). Cached per server and model.
-local think_cache = {} -- root URL .. " " .. model -> true | false | "none"
+local think_cache = {} -- root URL -> model -> true | false | "none" | "pending"
 local root_of = {} -- endpoint URL -> its root (without /v1)
 
 local function default_think(url_base, model)
@@ -113,11 +120,19 @@ local function default_think(url_base, model)
         root = url_base:gsub("/v1$", "")
         root_of[url_base] = root
     end
-    local key = root .. " " .. model
-    while think_cache[key] == "pending" do core.sleep(10) end
-    local v = think_cache[key]
+    local by_model = think_cache[root]
+    if not by_model then
+        by_model = {}
+        think_cache[root] = by_model
+    end
+    local v = by_model[model]
+    if v == true or v == false then return v end
+    while v == "pending" do
+        core.sleep(10)
+        v = by_model[model]
+    end
     if v == nil then
-        think_cache[key] = "pending"
+        by_model[model] = "pending"
         local res = core.request { method = "POST", url = root .. "/api/show", timeout = 30,
             body = cjson.encode { model = model }, headers = { ["Content-Type"] = "application/json" },
             userpwd = endpoints.userpwd(url_base) }
@@ -130,10 +145,10 @@ local function default_think(url_base, model)
             -- says so): send nothing
             v = "none"
         else
-            think_cache[key] = nil -- no answer: ask again next time
+            by_model[model] = nil -- no answer: ask again next time
             return nil
         end
-        think_cache[key] = v
+        by_model[model] = v
     end
     if v == "none" then return nil end
     return v
@@ -238,15 +253,16 @@ function M.chat(req)
             error(format("chat{}: messages[%d] must be {role=string, content=string}", i), 2)
         end
     end
-    checkfield(req, "options", "table", "chat{}")
+    -- (checkfield raises for the caller; called only when a field is there)
+    if req.options ~= nil then checkfield(req, "options", "table", "chat{}") end
     local ka = req.keep_alive
-    if ka == 0 or ka == "0" or (type(ka) == "string" and ka:match("^0+[smh]?$")) then
+    if ka ~= nil and (ka == 0 or ka == "0" or (type(ka) == "string" and ka:match("^0+[smh]?$"))) then
         error("chat{}: keep_alive=0 unloads the model for every client of the server after this request; "
             .. "leave it out (the server's default) or give a duration", 2)
     end
-    checkfield(req, "on_token", "function", "chat{}")
-    checkfield(req, "deadline", "number", "chat{}")
-    checkfield(req, "cache", "boolean", "chat{}")
+    if req.on_token ~= nil then checkfield(req, "on_token", "function", "chat{}") end
+    if req.deadline ~= nil then checkfield(req, "deadline", "number", "chat{}") end
+    if req.cache ~= nil then checkfield(req, "cache", "boolean", "chat{}") end
     if req.sample ~= nil and (math.type(req.sample) ~= "integer" or req.sample < 1) then
         error("chat{}: 'sample' must be a whole number >= 1 (the sample index)", 2)
     end
@@ -256,7 +272,9 @@ function M.chat(req)
     local stream = req.stream
     if stream == nil then stream = O.stream or req.on_token ~= nil end
     local retries = req.retries or O.retries
-    local info = { attempts = 0, overloads = 0 }
+    -- (every field it may get, so that the table is made at its size once)
+    local info = { attempts = 0, overloads = 0, status = nil, ms = nil, ttfb_ms = nil, queued_ms = nil,
+                   endpoint = nil, server_message = nil }
     local t0 = core.now()
     local hit, ckey = cache.lookup(req, model)
     if hit then
@@ -279,17 +297,12 @@ function M.chat(req)
         local backend = req.api or backends.of(url_base)
         local B = backends.by_name[backend] or error("chat{}: unknown api '" .. tostring(backend) .. "'", 2)
         check_load_time(url_base, model, req.options)
-        local sent = req
-        if req.think == nil then
-            local t = default_think(url_base, model)
-            if t ~= nil then
-                sent = setmetatable({ think = t }, { __index = req })
-            end
-        end
+        local think = req.think
+        if think == nil then think = default_think(url_base, model) end
         -- an auto window counts first tokens: the request streams on the wire
         local wire = stream or endpoints.auto(url_base)
-        local body = cjson.encode(B.body(sent, model, wire and true or false))
-        local url = url_base .. B.path
+        local body = cjson.encode(B.body(req, model, wire and true or false, think))
+        local url = backends.url(B, url_base)
         local left_s = deadline_s - (core.now() - t0) / 1000
         fields, err, kind, res, raw = attempt(backend, url_base, url, body, req, wire, stream, left_s)
         if res then info.overloads = info.overloads + (res.overloads or 0) end
@@ -363,7 +376,7 @@ function M.chat(req)
     fields.overloads = info.overloads
     fields.model = type(raw) == "table" and raw.model or model
     answered.check(endpoint, model, fields, res) -- another model or server answered: warned, recorded
-    cache.store(ckey, fields)
+    if ckey then cache.store(ckey, fields) end
     return fields
 end
 

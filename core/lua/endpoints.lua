@@ -101,9 +101,7 @@ function M.init()
 end
 
 -- auto(url) -> true when the URL's window is driven by the controller
-function M.auto(url)
-    return select(8, core.window(url)) == "auto"
-end
+M.auto = core.window_auto
 
 -- capacity() -> the most requests all endpoints' windows may hold at once
 -- (map's default number of tasks)

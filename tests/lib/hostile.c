@@ -32,6 +32,11 @@
  *   429          429 with no Retry-After
  *   ndjson-json  a good NDJSON stream labelled Content-Type: application/json
  *   slow MS      (N is the delay) every chat answered well after MS ms
+ *   keepalive MS every chat answered well on a keep-alive connection, which
+ *                the server closes MS ms after the answer (N is MS)
+ *   request      every request (any method and path) answered 200
+ *                text/plain with the request as it came (head and body),
+ *                its first line also in the header X-Request (for a HEAD)
  * The good answer is an Ollama chat reply (NDJSON when the request asked
  * for a stream), or OpenAI's under /v1 (SSE when it asked for a stream, and
  * always for sse-empty).
@@ -309,7 +314,19 @@ int main(int argc, char **argv)
         read_request(c, req, sizeof req);
         size_t line = strcspn(req, "\r\n");
         int chat = strncmp(req, "POST ", 5) == 0 && memmem(req, line, "/chat", 5);
-        if (!chat && strcmp(mode, "echo") != 0 && strcmp(mode, "redirect") != 0) {
+        if (strcmp(mode, "keepalive") == 0) {
+            char h[160];
+            snprintf(h, sizeof h, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     chat ? 200 : 404, chat ? strlen(GOOD_JSON) : (size_t)2);
+            say(c, h);
+            say(c, chat ? GOOD_JSON : "{}");
+            usleep((useconds_t)nbad * 1000); /* idle, kept alive: then closed under the client */
+        } else if (strcmp(mode, "request") == 0) {
+            char extra[300];
+            snprintf(extra, sizeof extra, "X-Request: %.*s\r\n", (int)(line < 256 ? line : 256), req);
+            head(c, 200, "text/plain", extra);
+            say(c, req);
+        } else if (!chat && strcmp(mode, "echo") != 0 && strcmp(mode, "redirect") != 0) {
             /* /api/show (no capabilities), the run's preflight: not counted */
             head(c, 404, "application/json", NULL);
             say(c, "{\"error\":\"not found\"}");
