@@ -324,9 +324,44 @@ static int guard_msgh(lua_State *L)
     return 1;
 }
 
+/* ---- crossings: a function wrapped at the boundary ----
+ * core.sbx_wrap(f, guarded, copy_in, copy_out) -> w: the C closure through
+ * which a function crosses (sandbox.lua's guarded and entry): w(...) copies
+ * each table or function argument through copy_in, calls f under a budget
+ * (guarded: a script's function, as sbx_guard) or with the budget paused
+ * (an engine's function, as sbx_unguard), then copies each table or
+ * function result through copy_out. Its upvalues: */
+enum { W_FN = 1, W_GUARDED, W_IN, W_OUT };
+
+/* The values from index `from` to the top, each table or function replaced
+ * by its copy (the copier at upvalue `up` of the running crossing). */
+static void copy_range(lua_State *L, int from, int up)
+{
+    int top = lua_gettop(L);
+    luaL_checkstack(L, 2, "crossing the sandbox");
+    for (int i = from; i <= top; i++) {
+        int ty = lua_type(L, i);
+        if (ty == LUA_TTABLE || ty == LUA_TFUNCTION) {
+            lua_pushvalue(L, lua_upvalueindex(up));
+            lua_pushvalue(L, i);
+            lua_call(L, 1, 1);
+            lua_replace(L, i);
+        }
+    }
+}
+
+/* The results from `first` to the top (copied out when `copy`): their count */
+static int results(lua_State *L, int first, int copy)
+{
+    if (copy)
+        copy_range(L, first, W_OUT);
+    return lua_gettop(L) - first + 1;
+}
+
+/* ctx of the guard's continuations: whether to copy the results out */
 static int nested_k(lua_State *L, int status, lua_KContext ctx)
 {
-    return lua_gettop(L) - (int)ctx;
+    return results(L, 1, (int)ctx);
 }
 
 static int guard_k(lua_State *L, int status, lua_KContext ctx)
@@ -337,7 +372,7 @@ static int guard_k(lua_State *L, int status, lua_KContext ctx)
     if (S.signals <= S.seen)
         lua_sethook(L, NULL, 0, 0);
     if (status == LUA_OK || status == LUA_YIELD)
-        return lua_gettop(L) - 2;
+        return results(L, 3, (int)ctx);
     if (status == LUA_ERRMEM)
         b->tripped = TRIP_MEM;
     if (b->tripped == TRIP_MEM) /* the callback's garbage goes now: lauxlib's */
@@ -352,16 +387,13 @@ static int guard_k(lua_State *L, int status, lua_KContext ctx)
     return lua_error(L);
 }
 
-/* core.sbx_guard(fn, ...) -> fn's results. Calls fn under a fresh budget,
- * unless a budget is already running (then fn shares it). Errors come out
- * as a string with a traceback. May yield (fn may wait for the model). */
-static int l_guard(lua_State *L)
+/* The stack: fn args...; calls fn under a fresh budget (or the running
+ * one); copy: the results are copied out (a crossing's). */
+static int guard_call(lua_State *L, int copy)
 {
-    luaL_checktype(L, 1, LUA_TFUNCTION);
     if (S.cur) {
-        int base = 0;
-        lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, base, nested_k);
-        return nested_k(L, LUA_OK, base);
+        lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, copy, nested_k);
+        return nested_k(L, LUA_OK, copy);
     }
     budget *b = lua_newuserdatauv(L, sizeof *b, 0);
     memset(b, 0, sizeof *b);
@@ -372,13 +404,24 @@ static int l_guard(lua_State *L)
     S.cur = b;
     arm_watchdog(b);
     arm(L, HOOK_EVERY);
-    int status = lua_pcallk(L, lua_gettop(L) - 3, LUA_MULTRET, 2, 0, guard_k);
-    return guard_k(L, status, 0);
+    int status = lua_pcallk(L, lua_gettop(L) - 3, LUA_MULTRET, 2, copy, guard_k);
+    return guard_k(L, status, copy);
 }
 
+/* core.sbx_guard(fn, ...) -> fn's results. Calls fn under a fresh budget,
+ * unless a budget is already running (then fn shares it). Errors come out
+ * as a string with a traceback. May yield (fn may wait for the model). */
+static int l_guard(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    return guard_call(L, 0);
+}
+
+/* ctx: the paused budget, its lowest bit set when the results are copied
+ * out (a budget is a userdata, so aligned) */
 static int unguard_k(lua_State *L, int status, lua_KContext ctx)
 {
-    budget *b = (budget *)ctx;
+    budget *b = (budget *)(ctx & ~(lua_KContext)1);
     S.cur = b;
     if (b) {
         b->resumed = uv_hrtime();
@@ -387,15 +430,13 @@ static int unguard_k(lua_State *L, int status, lua_KContext ctx)
     }
     if (status != LUA_OK && status != LUA_YIELD)
         return lua_error(L);
-    return lua_gettop(L);
+    return results(L, 1, (int)(ctx & 1));
 }
 
-/* core.sbx_unguard(fn, ...) -> fn's results: calls the engine's fn with the
- * running budget paused (the engine's own work is not the script's), then
- * resumes it. May yield. */
-static int l_unguard(lua_State *L)
+/* The stack: fn args...; calls fn with the running budget paused; copy:
+ * the results are copied out (a crossing's). */
+static int unguard_call(lua_State *L, int copy)
 {
-    luaL_checktype(L, 1, LUA_TFUNCTION);
     budget *b = S.cur;
     if (b) {
         if (b->tripped) {
@@ -408,8 +449,51 @@ static int l_unguard(lua_State *L)
     atomic_store(&S.deadline, 0);
     if (S.signals <= S.seen)
         lua_sethook(L, NULL, 0, 0); /* the engine's code runs at full speed */
-    int status = lua_pcallk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, (lua_KContext)b, unguard_k);
-    return unguard_k(L, status, (lua_KContext)b);
+    lua_KContext ctx = (lua_KContext)b | (copy ? 1 : 0);
+    int status = lua_pcallk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, ctx, unguard_k);
+    return unguard_k(L, status, ctx);
+}
+
+/* core.sbx_unguard(fn, ...) -> fn's results: calls the engine's fn with the
+ * running budget paused (the engine's own work is not the script's), then
+ * resumes it. May yield. */
+static int l_unguard(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    return unguard_call(L, 0);
+}
+
+/* w(...): the crossing (see above) */
+static int l_cross(lua_State *L)
+{
+    copy_range(L, 1, W_IN);
+    lua_pushvalue(L, lua_upvalueindex(W_FN));
+    lua_insert(L, 1);
+    if (lua_toboolean(L, lua_upvalueindex(W_GUARDED)))
+        return guard_call(L, 1);
+    return unguard_call(L, 1);
+}
+
+static int l_wrap(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    luaL_checktype(L, 4, LUA_TFUNCTION);
+    lua_settop(L, 4);
+    lua_pushboolean(L, lua_toboolean(L, 2));
+    lua_replace(L, 2);
+    lua_pushcclosure(L, l_cross, 4);
+    return 1;
+}
+
+/* core.sbx_unwrap(w) -> f, guarded  when w is a crossing, else nothing */
+static int l_unwrap(lua_State *L)
+{
+    if (lua_tocfunction(L, 1) != l_cross)
+        return 0;
+    lua_getupvalue(L, 1, W_FN);
+    lua_getupvalue(L, 1, W_GUARDED);
+    return 2;
 }
 
 /* core.sbx_is_task(thread) -> whether it is an engine task's coroutine */
@@ -659,6 +743,8 @@ static const luaL_Reg funcs[] = {
     {"sbx_proxy",    l_proxy},
     {"sbx_heap",     l_heap},
     {"sbx_copier",   l_copier},
+    {"sbx_wrap",     l_wrap},
+    {"sbx_unwrap",   l_unwrap},
     {NULL, NULL},
 };
 

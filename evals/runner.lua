@@ -29,6 +29,7 @@ local record = require "evals.record"
 local solve = require "evals.solve"
 local summary = require "evals.summary"
 local windowlog = require "evals.windowlog"
+local sandbox = require "ollaeval.sandbox"
 local suitemod = require "evals.suite"
 local null = require("cjson").null
 
@@ -323,7 +324,9 @@ local function items_of(run)
             end
             if item == nil then return nil end
             taken = taken + 1
-            if run.in_shard(taken) then return { item = item, index = taken, line = line } end
+            -- an item stays the same for its run: a sandboxed suite's id, gold
+            -- and prompt share one copy of it (sandbox.constant)
+            if run.in_shard(taken) then return { item = sandbox.constant(item), index = taken, line = line } end
         end
     end
 end

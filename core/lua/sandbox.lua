@@ -139,12 +139,16 @@ end
 
 local to_engine, to_suite -- forward
 
-local wrapped_guard = setmetatable({}, { __mode = "k" }) -- script fn -> engine-side wrapper
-local wrapped_entry = setmetatable({}, { __mode = "k" }) -- engine fn -> script-side wrapper
-local is_wrapper = setmetatable({}, { __mode = "k" })
--- an engine function's script-side wrapper -> the function: handed back to
--- the engine (a suite's extract = lib.extract), the engine calls it as is
-local unwrap = setmetatable({}, { __mode = "k" })
+-- The wrappers are crossings (core.sbx_wrap, core/sandbox.c): C closures
+-- that copy the arguments in, call the function under a budget (a script's)
+-- or with the budget paused (the engine's), and copy the results out;
+-- core.sbx_unwrap(w) gives a crossing's function back, so an engine
+-- function handed back to the engine (a suite's extract = lib.extract) is
+-- called as it is. Each function has one wrapper for as long as both live
+-- (weak both ways: a wrapper nobody holds can be made again unseen).
+local wrap, unwrap = core.sbx_wrap, core.sbx_unwrap
+local wrapped_guard = setmetatable({}, { __mode = "kv" }) -- script fn -> engine-side wrapper
+local wrapped_entry = setmetatable({}, { __mode = "kv" }) -- engine fn -> script-side wrapper
 
 local function pack(...) return { n = select("#", ...), ... } end
 
@@ -162,45 +166,26 @@ end
 -- copies its arguments and results.
 local copier = core.sbx_copier
 
--- conv applied to each of ..., without a table for the usual few values
-local function conv_all(conv, ...)
-    local n = select("#", ...)
-    if n == 0 then return end
-    if n == 1 then return conv((...)) end
-    if n == 2 then
-        local a, b = ...
-        return conv(a), conv(b)
-    end
-    if n == 3 then
-        local a, b, c = ...
-        return conv(a), conv(b), conv(c)
-    end
-    return map_all(conv, pack(...))
-end
-
 -- the script's function, as the engine calls it: under a budget, its
 -- arguments copied in and its results copied out
 local function guarded(f)
-    if is_wrapper[f] then return unwrap[f] or f end
+    local inner, is_guard = unwrap(f)
+    if inner then return is_guard and f or inner end
     local w = wrapped_guard[f]
     if w then return w end
-    w = function(...)
-        return conv_all(to_engine, guard(f, conv_all(to_suite, ...)))
-    end
-    wrapped_guard[f], is_wrapper[w] = w, true
+    w = wrap(f, true, to_suite, to_engine)
+    wrapped_guard[f] = w
     return w
 end
 
 -- the engine's function, as the script calls it: the budget paused,
 -- arguments copied out, results copied in
 local function entry(f)
-    if is_wrapper[f] then return f end
+    if unwrap(f) then return f end
     local w = wrapped_entry[f]
     if w then return w end
-    w = function(...)
-        return conv_all(to_suite, unguard(f, conv_all(to_engine, ...)))
-    end
-    wrapped_entry[f], is_wrapper[w], unwrap[w] = w, true, f
+    w = wrap(f, false, to_engine, to_suite)
+    wrapped_entry[f] = w
     return w
 end
 
