@@ -606,8 +606,10 @@ static int l_proxy(lua_State *L)
  * through conv and each nested table through memo first (a table memo
  * returns is used as it is: the run's constant tables); shared and cyclic
  * tables stay shared (seen: original -> copy, made with the first nested
- * table). Upvalues: 1 conv, 2 memo (or nil). The stack of each level: the
- * original at t, the copy on top. */
+ * table). memo is a function (t -> its copy, or nil) or a table: t -> its
+ * copy, or true for a table to copy once, the first time it crosses, and
+ * to give again after (the copy is kept there). Upvalues: 1 conv, 2 memo
+ * (or nil). The stack of each level: the original at t, the copy on top. */
 enum { COPY_MAX_DEPTH = 10000 };
 
 typedef struct {
@@ -616,6 +618,40 @@ typedef struct {
 } copy_state;
 
 static void copy_table(lua_State *L, int t, copy_state *cs, int depth);
+
+/* Pushes memo's copy of the table at i and returns 1, or returns 0. */
+static int memo_get(lua_State *L, int i)
+{
+    int m = lua_upvalueindex(2);
+    int ty = lua_type(L, m);
+    if (ty == LUA_TFUNCTION) {
+        lua_pushvalue(L, m);
+        lua_pushvalue(L, i);
+        lua_call(L, 1, 1);
+        if (lua_toboolean(L, -1))
+            return 1;
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (ty != LUA_TTABLE)
+        return 0;
+    i = lua_absindex(L, i);
+    lua_pushvalue(L, i);
+    int vt = lua_rawget(L, m);
+    if (vt == LUA_TTABLE)
+        return 1;
+    lua_pop(L, 1);
+    if (vt != LUA_TBOOLEAN)
+        return 0;
+    lua_pushnil(L); /* the first crossing: a copy of its own, kept */
+    copy_state cs = {0, lua_gettop(L)};
+    copy_table(L, i, &cs, 0);
+    lua_remove(L, cs.slot);
+    lua_pushvalue(L, i);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, m);
+    return 1;
+}
 
 /* Pushes the value at i as it crosses. */
 static void push_crossed(lua_State *L, int i, copy_state *cs, int depth)
@@ -632,14 +668,8 @@ static void push_crossed(lua_State *L, int i, copy_state *cs, int depth)
         if (lua_rawget(L, cs->seen) != LUA_TNIL)
             return;
         lua_pop(L, 1);
-        if (!lua_isnil(L, lua_upvalueindex(2))) {
-            lua_pushvalue(L, lua_upvalueindex(2));
-            lua_pushvalue(L, i);
-            lua_call(L, 1, 1);
-            if (lua_toboolean(L, -1))
-                return;
-            lua_pop(L, 1);
-        }
+        if (memo_get(L, i))
+            return;
         copy_table(L, i, cs, depth + 1);
     }
 }
@@ -700,14 +730,8 @@ static int l_copy(lua_State *L)
         lua_settop(L, 1);
         return 1;
     }
-    if (!lua_toboolean(L, 2) && !lua_isnil(L, lua_upvalueindex(2))) {
-        lua_pushvalue(L, lua_upvalueindex(2));
-        lua_pushvalue(L, 1);
-        lua_call(L, 1, 1);
-        if (lua_toboolean(L, -1))
-            return 1;
-        lua_pop(L, 1);
-    }
+    if (!lua_toboolean(L, 2) && memo_get(L, 1))
+        return 1;
     lua_pushnil(L); /* 3: the seen table's slot */
     copy_state cs = {0, 3};
     copy_table(L, 1, &cs, 0);
@@ -718,6 +742,8 @@ static int l_copy(lua_State *L)
 static int l_copier(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
+        luaL_checktype(L, 2, LUA_TFUNCTION);
     lua_settop(L, 2);
     lua_pushcclosure(L, l_copy, 2);
     return 1;

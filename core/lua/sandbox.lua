@@ -189,22 +189,14 @@ local function entry(f)
     return w
 end
 
--- The run's constant tables (M.constant): the script's copy of each, made
--- the first time one crosses and given again every time after, as a
--- trusted script would see the same table every time.
-local constant = setmetatable({}, { __mode = "k" }) -- engine table -> true, or its copy
-local function memo(t)
-    local c = constant[t]
-    if c == nil then return nil end
-    if c == true then
-        c = to_suite(t, true)
-        constant[t] = c
-    end
-    return c
-end
+-- The run's constant tables (M.constant): engine table -> true until it
+-- first crosses, then the script's copy of it, given again every time
+-- after, as a trusted script would see the same table every time (the
+-- copier keeps the copy there: core.sbx_copier's memo table).
+local constant = setmetatable({}, { __mode = "k" })
 
 to_engine = copier(function(v) return type(v) == "function" and guarded(v) or v end)
-to_suite = copier(function(v) return type(v) == "function" and entry(v) or v end, memo)
+to_suite = copier(function(v) return type(v) == "function" and entry(v) or v end, constant)
 M.guarded, M.to_engine = guarded, to_engine
 
 -- constant(t) -> t: an engine table that stays the same for the whole run
