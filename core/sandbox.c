@@ -605,17 +605,77 @@ static int l_proxy(lua_State *L)
 /* A copy of a table without metatables (raw reads), its functions passed
  * through conv and each nested table through memo first (a table memo
  * returns is used as it is: the run's constant tables); shared and cyclic
- * tables stay shared (seen: original -> copy, made with the first nested
- * table). memo is a function (t -> its copy, or nil) or a table: t -> its
- * copy, or true for a table to copy once, the first time it crosses, and
- * to give again after (the copy is kept there). Upvalues: 1 conv, 2 memo
- * (or nil). The stack of each level: the original at t, the copy on top. */
-enum { COPY_MAX_DEPTH = 10000 };
+ * tables stay shared (seen: each original met so far -> its copy). memo
+ * is a function (t -> its copy, or nil) or a table: t -> its copy, or true
+ * for a table to copy once, the first time it crosses, and to give again
+ * after (the copy is kept there). Upvalues: 1 conv, 2 memo (or nil). The
+ * stack of each level: the original at t, the copy on top. */
+enum { COPY_MAX_DEPTH = 10000, SEEN_SLOTS = 8 };
 
+/* seen: the first SEEN_SLOTS originals by address, their copies in stack
+ * slots; after those, a table (light userdata address -> copy) in the slot
+ * after them. The originals are alive while they are copied (the value
+ * being copied holds them), so an address names one table. */
 typedef struct {
-    int seen; /* stack index of the seen table, 0 until one is needed */
-    int slot; /* where it goes */
+    int base;  /* stack index of the first slot */
+    int n;     /* tables seen */
+    const void *orig[SEEN_SLOTS];
 } copy_state;
+
+/* Reserves the slots of cs on top of the stack. */
+static void copy_begin(lua_State *L, copy_state *cs)
+{
+    luaL_checkstack(L, SEEN_SLOTS + 8, "copying a table");
+    cs->base = lua_gettop(L) + 1;
+    cs->n = 0;
+    lua_settop(L, cs->base + SEEN_SLOTS);
+}
+
+/* The copy on top replaces the slots: the stack as before copy_begin, and the copy. */
+static void copy_end(lua_State *L, copy_state *cs)
+{
+    lua_replace(L, cs->base);
+    lua_settop(L, cs->base);
+}
+
+static void seen_add(lua_State *L, copy_state *cs, int t, int c)
+{
+    const void *p = lua_topointer(L, t);
+    if (cs->n < SEEN_SLOTS) {
+        cs->orig[cs->n] = p;
+        lua_pushvalue(L, c);
+        lua_replace(L, cs->base + cs->n);
+    } else {
+        int tab = cs->base + SEEN_SLOTS;
+        if (cs->n == SEEN_SLOTS) {
+            lua_createtable(L, 0, SEEN_SLOTS);
+            lua_replace(L, tab);
+        }
+        lua_pushlightuserdata(L, (void *)p);
+        lua_pushvalue(L, c);
+        lua_rawset(L, tab);
+    }
+    cs->n++;
+}
+
+/* Pushes the copy of the table at i made earlier in this copy and returns 1, or returns 0. */
+static int seen_get(lua_State *L, copy_state *cs, int i)
+{
+    const void *p = lua_topointer(L, i);
+    int inl = cs->n < SEEN_SLOTS ? cs->n : SEEN_SLOTS;
+    for (int j = 0; j < inl; j++)
+        if (cs->orig[j] == p) {
+            lua_pushvalue(L, cs->base + j);
+            return 1;
+        }
+    if (cs->n > SEEN_SLOTS) {
+        lua_pushlightuserdata(L, (void *)p);
+        if (lua_rawget(L, cs->base + SEEN_SLOTS) != LUA_TNIL)
+            return 1;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
 
 static void copy_table(lua_State *L, int t, copy_state *cs, int depth);
 
@@ -643,10 +703,10 @@ static int memo_get(lua_State *L, int i)
     lua_pop(L, 1);
     if (vt != LUA_TBOOLEAN)
         return 0;
-    lua_pushnil(L); /* the first crossing: a copy of its own, kept */
-    copy_state cs = {0, lua_gettop(L)};
+    copy_state cs; /* the first crossing: a copy of its own, kept */
+    copy_begin(L, &cs);
     copy_table(L, i, &cs, 0);
-    lua_remove(L, cs.slot);
+    copy_end(L, &cs);
     lua_pushvalue(L, i);
     lua_pushvalue(L, -2);
     lua_rawset(L, m);
@@ -663,13 +723,7 @@ static void push_crossed(lua_State *L, int i, copy_state *cs, int depth)
         lua_call(L, 1, 1);
     } else if (ty != LUA_TTABLE) {
         lua_pushvalue(L, i);
-    } else {
-        lua_pushvalue(L, i);
-        if (lua_rawget(L, cs->seen) != LUA_TNIL)
-            return;
-        lua_pop(L, 1);
-        if (memo_get(L, i))
-            return;
+    } else if (!seen_get(L, cs, i) && !memo_get(L, i)) {
         copy_table(L, i, cs, depth + 1);
     }
 }
@@ -690,22 +744,10 @@ static void copy_table(lua_State *L, int t, copy_state *cs, int depth)
         narr = n;
     lua_createtable(L, narr, n - narr);
     int c = lua_gettop(L);
-    if (cs->seen) {
-        lua_pushvalue(L, t);
-        lua_pushvalue(L, c);
-        lua_rawset(L, cs->seen);
-    }
+    seen_add(L, cs, t, c);
     lua_pushnil(L);
     while (lua_next(L, t)) { /* c k x */
         int x = lua_gettop(L), k = x - 1;
-        if (!cs->seen && (lua_type(L, k) == LUA_TTABLE || lua_type(L, x) == LUA_TTABLE)) {
-            lua_createtable(L, 0, 4); /* only a nested table needs it */
-            lua_pushvalue(L, t);
-            lua_pushvalue(L, c);
-            lua_rawset(L, -3);
-            lua_replace(L, cs->slot);
-            cs->seen = cs->slot;
-        }
         push_crossed(L, k, cs, depth);
         push_crossed(L, x, cs, depth);
         lua_rawset(L, c);
@@ -732,9 +774,10 @@ static int l_copy(lua_State *L)
     }
     if (!lua_toboolean(L, 2) && memo_get(L, 1))
         return 1;
-    lua_pushnil(L); /* 3: the seen table's slot */
-    copy_state cs = {0, 3};
+    copy_state cs;
+    copy_begin(L, &cs);
     copy_table(L, 1, &cs, 0);
+    copy_end(L, &cs);
     return 1;
 }
 
