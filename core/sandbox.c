@@ -606,9 +606,11 @@ static int l_proxy(lua_State *L)
  * through conv and each nested table through memo first (a table memo
  * returns is used as it is: the run's constant tables); shared and cyclic
  * tables stay shared (seen: each original met so far -> its copy). memo
- * is a function (t -> its copy, or nil) or a table: t -> its copy, or true
+ * is a function (t -> its copy, or nil) or a table: t -> its copy, true
  * for a table to copy once, the first time it crosses, and to give again
- * after (the copy is kept there). Upvalues: 1 conv, 2 memo (or nil). The
+ * after (the copy is kept there), or false for a table handed over: one
+ * the engine made for the script and never reads again, which crosses as
+ * it is, its values converted in place (and then is its own copy). Upvalues: 1 conv, 2 memo (or nil). The
  * stack of each level: the original at t, the copy on top. */
 enum { COPY_MAX_DEPTH = 10000, SEEN_SLOTS = 8 };
 
@@ -678,6 +680,35 @@ static int seen_get(lua_State *L, copy_state *cs, int i)
 }
 
 static void copy_table(lua_State *L, int t, copy_state *cs, int depth);
+static void push_crossed(lua_State *L, int i, copy_state *cs, int depth);
+
+/* The table at i, handed over: each of its values replaced by the value
+ * as it crosses (its keys must be plain values), then kept in memo as its
+ * own copy. */
+static void hand_over(lua_State *L, int i, int m)
+{
+    copy_state cs;
+    copy_begin(L, &cs);
+    seen_add(L, &cs, i, i);
+    lua_pushnil(L);
+    while (lua_next(L, i)) { /* k x */
+        int x = lua_gettop(L), k = x - 1;
+        int kt = lua_type(L, k), xt = lua_type(L, x);
+        if (kt == LUA_TTABLE || kt == LUA_TFUNCTION)
+            luaL_error(L, "a table handed over to the sandbox has a %s key", lua_typename(L, kt));
+        if (xt == LUA_TTABLE || xt == LUA_TFUNCTION) {
+            lua_pushvalue(L, k);
+            push_crossed(L, x, &cs, 1);
+            lua_rawset(L, i); /* an existing field: allowed while traversing */
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, i);
+    copy_end(L, &cs);
+    lua_pushvalue(L, i);
+    lua_pushvalue(L, i);
+    lua_rawset(L, m);
+}
 
 /* Pushes memo's copy of the table at i and returns 1, or returns 0. */
 static int memo_get(lua_State *L, int i)
@@ -700,9 +731,16 @@ static int memo_get(lua_State *L, int i)
     int vt = lua_rawget(L, m);
     if (vt == LUA_TTABLE)
         return 1;
-    lua_pop(L, 1);
-    if (vt != LUA_TBOOLEAN)
+    if (vt != LUA_TBOOLEAN) {
+        lua_pop(L, 1);
         return 0;
+    }
+    int once = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (!once) {
+        hand_over(L, i, m);
+        return 1;
+    }
     copy_state cs; /* the first crossing: a copy of its own, kept */
     copy_begin(L, &cs);
     copy_table(L, i, &cs, 0);

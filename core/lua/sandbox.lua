@@ -209,6 +209,15 @@ function M.constant(t)
     return t
 end
 
+-- handover(t) -> t: a table the engine made for a script's callback and
+-- never reads again (solve's ctx): it crosses as it is, each of its values
+-- as it would cross by itself (functions wrapped, tables copied or the
+-- constants' copies), instead of being copied. Its keys are plain values.
+function M.handover(t)
+    if not S.trusted and type(t) == "table" and constant[t] == nil then constant[t] = false end
+    return t
+end
+
 -- A read-only face of an engine table: a userdata (rawset, next and
 -- setmetatable do not work on it); nested tables get their own.
 local proxies = setmetatable({}, { __mode = "k" })
