@@ -74,6 +74,8 @@ static struct {
     uint64_t sig_at;
     int warn_on;
     _Atomic uint64_t deadline;  /* watchdog: 0, or uv_hrtime() past which we exit */
+    budget *spare;              /* the budget guards reuse (a userdata in the registry) */
+    int spare_ref, spare_busy;  /* its reference; a guard that has not ended holds it */
     int watchdog;               /* the thread is running */
 } S = {.cpu_ns = 5000000000ull, .print_cap = 1 << 20, .cap = (size_t)256 << 20};
 
@@ -324,55 +326,52 @@ static int guard_msgh(lua_State *L)
     return 1;
 }
 
-/* ---- crossings: a function wrapped at the boundary ----
- * core.sbx_wrap(f, guarded, copy_in, copy_out) -> w: the C closure through
- * which a function crosses (sandbox.lua's guarded and entry): w(...) copies
- * each table or function argument through copy_in, calls f under a budget
- * (guarded: a script's function, as sbx_guard) or with the budget paused
- * (an engine's function, as sbx_unguard), then copies each table or
- * function result through copy_out. Its upvalues: */
-enum { W_FN = 1, W_GUARDED, W_IN, W_OUT };
+/* ---- calls across the boundary ----
+ * core.sbx_guard(fn, ...) and core.sbx_unguard(fn, ...) call fn with a
+ * budget (below); core.sbx_wrap(f, guarded, copy_in, copy_out) -> w makes
+ * the C closure through which a function crosses (sandbox.lua's guarded
+ * and entry): w(...) passes each argument through copy_in (core.sbx_copier's
+ * copy: tables copied, functions wrapped), calls f under a budget (guarded:
+ * a script's function, as sbx_guard) or with the budget paused (an
+ * engine's function, as sbx_unguard), and passes each result through
+ * copy_out. Its upvalues: f, guarded, then copy_in's conv and memo and
+ * copy_out's (the copies are made here, without calling the copiers). */
+enum { W_FN = 1, W_GUARDED, W_IN_CONV, W_IN_MEMO, W_OUT_CONV, W_OUT_MEMO };
 
-/* The values from index `from` to the top, each table or function replaced
- * by its copy (the copier at upvalue `up` of the running crossing). */
-static void copy_range(lua_State *L, int from, int up)
+static void cross_value(lua_State *L, int i, int conv, int memo);
+
+/* The frame of a call, above the caller's arguments (base of them):
+ *   guarded, fresh budget: base+1 budget, base+2 message handler, base+3 fn
+ *   guarded, nested:       base+1 fn (the running budget is shared)
+ *   unguarded:             base+1 the paused budget (light userdata), base+2 fn
+ * then fn's arguments. A continuation's ctx: base << 1 | copy (a crossing's:
+ * the results are copied out). */
+static int results(lua_State *L, lua_KContext ctx, int first)
 {
     int top = lua_gettop(L);
-    luaL_checkstack(L, 2, "crossing the sandbox");
-    for (int i = from; i <= top; i++) {
-        int ty = lua_type(L, i);
-        if (ty == LUA_TTABLE || ty == LUA_TFUNCTION) {
-            lua_pushvalue(L, lua_upvalueindex(up));
-            lua_pushvalue(L, i);
-            lua_call(L, 1, 1);
-            lua_replace(L, i);
-        }
-    }
+    if (ctx & 1)
+        for (int i = first; i <= top; i++)
+            cross_value(L, i, lua_upvalueindex(W_OUT_CONV), lua_upvalueindex(W_OUT_MEMO));
+    return top - first + 1;
 }
 
-/* The results from `first` to the top (copied out when `copy`): their count */
-static int results(lua_State *L, int first, int copy)
-{
-    if (copy)
-        copy_range(L, first, W_OUT);
-    return lua_gettop(L) - first + 1;
-}
-
-/* ctx of the guard's continuations: whether to copy the results out */
 static int nested_k(lua_State *L, int status, lua_KContext ctx)
 {
-    return results(L, 1, (int)ctx);
+    return results(L, ctx, (int)(ctx >> 1) + 1);
 }
 
 static int guard_k(lua_State *L, int status, lua_KContext ctx)
 {
-    budget *b = lua_touserdata(L, 1);
+    int base = (int)(ctx >> 1);
+    budget *b = lua_touserdata(L, base + 1);
     S.cur = NULL;
     atomic_store(&S.deadline, 0);
+    if (b == S.spare)
+        S.spare_busy = 0;
     if (S.signals <= S.seen)
         lua_sethook(L, NULL, 0, 0);
     if (status == LUA_OK || status == LUA_YIELD)
-        return results(L, 3, (int)ctx);
+        return results(L, ctx, base + 3);
     if (status == LUA_ERRMEM)
         b->tripped = TRIP_MEM;
     if (b->tripped == TRIP_MEM) /* the callback's garbage goes now: lauxlib's */
@@ -387,41 +386,10 @@ static int guard_k(lua_State *L, int status, lua_KContext ctx)
     return lua_error(L);
 }
 
-/* The stack: fn args...; calls fn under a fresh budget (or the running
- * one); copy: the results are copied out (a crossing's). */
-static int guard_call(lua_State *L, int copy)
-{
-    if (S.cur) {
-        lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, copy, nested_k);
-        return nested_k(L, LUA_OK, copy);
-    }
-    budget *b = lua_newuserdatauv(L, sizeof *b, 0);
-    memset(b, 0, sizeof *b);
-    lua_insert(L, 1);
-    lua_pushcfunction(L, guard_msgh);
-    lua_insert(L, 2);                       /* b msgh fn args... */
-    b->resumed = uv_hrtime();
-    S.cur = b;
-    arm_watchdog(b);
-    arm(L, HOOK_EVERY);
-    int status = lua_pcallk(L, lua_gettop(L) - 3, LUA_MULTRET, 2, copy, guard_k);
-    return guard_k(L, status, copy);
-}
-
-/* core.sbx_guard(fn, ...) -> fn's results. Calls fn under a fresh budget,
- * unless a budget is already running (then fn shares it). Errors come out
- * as a string with a traceback. May yield (fn may wait for the model). */
-static int l_guard(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TFUNCTION);
-    return guard_call(L, 0);
-}
-
-/* ctx: the paused budget, its lowest bit set when the results are copied
- * out (a budget is a userdata, so aligned) */
 static int unguard_k(lua_State *L, int status, lua_KContext ctx)
 {
-    budget *b = (budget *)(ctx & ~(lua_KContext)1);
+    int base = (int)(ctx >> 1);
+    budget *b = lua_touserdata(L, base + 1);
     S.cur = b;
     if (b) {
         b->resumed = uv_hrtime();
@@ -430,28 +398,93 @@ static int unguard_k(lua_State *L, int status, lua_KContext ctx)
     }
     if (status != LUA_OK && status != LUA_YIELD)
         return lua_error(L);
-    return results(L, 1, (int)(ctx & 1));
+    return results(L, ctx, base + 2);
 }
 
-/* The stack: fn args...; calls fn with the running budget paused; copy:
- * the results are copied out (a crossing's). */
-static int unguard_call(lua_State *L, int copy)
+/* A fresh budget, pushed: the spare one (kept in the registry, so a guard
+ * after a guard allocates nothing) unless a guard that has not ended holds
+ * it (a task parked inside its callback), else a new userdata. */
+static budget *push_budget(lua_State *L)
 {
-    budget *b = S.cur;
+    budget *b;
+    if (S.spare && !S.spare_busy) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, S.spare_ref);
+        b = S.spare;
+    } else {
+        b = lua_newuserdatauv(L, sizeof *b, 0);
+        if (!S.spare) {
+            lua_pushvalue(L, -1);
+            S.spare_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+            S.spare = b;
+        }
+    }
+    if (b == S.spare)
+        S.spare_busy = 1;
+    memset(b, 0, sizeof *b);
+    return b;
+}
+
+/* The call: fn at index fn, its arguments from first to the caller's top
+ * (base), each passed through the crossing's copy_in when copy. */
+static int call_across(lua_State *L, int guarded, int fn, int first, int copy)
+{
+    int base = lua_gettop(L);
+    luaL_checkstack(L, base - first + 8, "calling across the sandbox");
+    int fresh = guarded && !S.cur;
+    budget *b = NULL;
+    if (fresh) {
+        lua_pushnil(L); /* the budget, once the arguments are copied */
+        lua_pushcfunction(L, guard_msgh);
+    } else if (!guarded) {
+        lua_pushnil(L); /* the paused budget, below */
+    }
+    lua_pushvalue(L, fn);
+    for (int i = first; i <= base; i++) {
+        lua_pushvalue(L, i);
+        if (copy)
+            cross_value(L, lua_gettop(L), lua_upvalueindex(W_IN_CONV), lua_upvalueindex(W_IN_MEMO));
+    }
+    int nargs = base - first + 1;
+    lua_KContext ctx = (lua_KContext)base << 1 | (copy ? 1 : 0);
+    if (fresh) {
+        b = push_budget(L);
+        lua_replace(L, base + 1);
+        b->resumed = uv_hrtime();
+        S.cur = b;
+        arm_watchdog(b);
+        arm(L, HOOK_EVERY);
+        int status = lua_pcallk(L, nargs, LUA_MULTRET, base + 2, ctx, guard_k);
+        return guard_k(L, status, ctx);
+    }
+    if (guarded) {
+        lua_callk(L, nargs, LUA_MULTRET, ctx, nested_k);
+        return nested_k(L, LUA_OK, ctx);
+    }
+    b = S.cur;
     if (b) {
         if (b->tripped) {
             trip_message(L, b);
             return lua_error(L);
         }
         b->used_ns += uv_hrtime() - b->resumed;
+        lua_pushlightuserdata(L, b);
+        lua_replace(L, base + 1);
     }
     S.cur = NULL;
     atomic_store(&S.deadline, 0);
     if (S.signals <= S.seen)
         lua_sethook(L, NULL, 0, 0); /* the engine's code runs at full speed */
-    lua_KContext ctx = (lua_KContext)b | (copy ? 1 : 0);
-    int status = lua_pcallk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, ctx, unguard_k);
+    int status = lua_pcallk(L, nargs, LUA_MULTRET, 0, ctx, unguard_k);
     return unguard_k(L, status, ctx);
+}
+
+/* core.sbx_guard(fn, ...) -> fn's results. Calls fn under a fresh budget,
+ * unless a budget is already running (then fn shares it). Errors come out
+ * as a string with a traceback. May yield (fn may wait for the model). */
+static int l_guard(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    return call_across(L, 1, 1, 2, 0);
 }
 
 /* core.sbx_unguard(fn, ...) -> fn's results: calls the engine's fn with the
@@ -460,29 +493,33 @@ static int unguard_call(lua_State *L, int copy)
 static int l_unguard(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    return unguard_call(L, 0);
+    return call_across(L, 0, 1, 2, 0);
 }
 
 /* w(...): the crossing (see above) */
 static int l_cross(lua_State *L)
 {
-    copy_range(L, 1, W_IN);
-    lua_pushvalue(L, lua_upvalueindex(W_FN));
-    lua_insert(L, 1);
-    if (lua_toboolean(L, lua_upvalueindex(W_GUARDED)))
-        return guard_call(L, 1);
-    return unguard_call(L, 1);
+    return call_across(L, lua_toboolean(L, lua_upvalueindex(W_GUARDED)), lua_upvalueindex(W_FN), 1, 1);
 }
+
+static int l_copy(lua_State *L);
 
 static int l_wrap(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    luaL_checktype(L, 3, LUA_TFUNCTION);
-    luaL_checktype(L, 4, LUA_TFUNCTION);
+    for (int i = 3; i <= 4; i++)
+        if (lua_tocfunction(L, i) != l_copy)
+            luaL_typeerror(L, i, "copier");
     lua_settop(L, 4);
     lua_pushboolean(L, lua_toboolean(L, 2));
     lua_replace(L, 2);
-    lua_pushcclosure(L, l_cross, 4);
+    for (int i = 3; i <= 4; i++) {
+        lua_getupvalue(L, i, 1);
+        lua_getupvalue(L, i, 2);
+    }
+    lua_remove(L, 3);
+    lua_remove(L, 3); /* f guarded in_conv in_memo out_conv out_memo */
+    lua_pushcclosure(L, l_cross, 6);
     return 1;
 }
 
@@ -619,17 +656,20 @@ enum { COPY_MAX_DEPTH = 10000, SEEN_SLOTS = 8 };
  * after them. The originals are alive while they are copied (the value
  * being copied holds them), so an address names one table. */
 typedef struct {
-    int base;  /* stack index of the first slot */
-    int n;     /* tables seen */
+    int base;        /* stack index of the first slot */
+    int n;           /* tables seen */
+    int conv, memo;  /* where conv and memo are (upvalue indices) */
     const void *orig[SEEN_SLOTS];
 } copy_state;
 
 /* Reserves the slots of cs on top of the stack. */
-static void copy_begin(lua_State *L, copy_state *cs)
+static void copy_begin(lua_State *L, copy_state *cs, int conv, int memo)
 {
     luaL_checkstack(L, SEEN_SLOTS + 8, "copying a table");
     cs->base = lua_gettop(L) + 1;
     cs->n = 0;
+    cs->conv = conv;
+    cs->memo = memo;
     lua_settop(L, cs->base + SEEN_SLOTS);
 }
 
@@ -683,12 +723,11 @@ static void copy_table(lua_State *L, int t, copy_state *cs, int depth);
 static void push_crossed(lua_State *L, int i, copy_state *cs, int depth);
 
 /* The table at i, handed over: each of its values replaced by the value
- * as it crosses (its keys must be plain values), then kept in memo as its
- * own copy. */
-static void hand_over(lua_State *L, int i, int m)
+ * as it crosses (its keys must be plain values); pushes it. */
+static void hand_over(lua_State *L, int i, int conv, int memo)
 {
     copy_state cs;
-    copy_begin(L, &cs);
+    copy_begin(L, &cs, conv, memo);
     seen_add(L, &cs, i, i);
     lua_pushnil(L);
     while (lua_next(L, i)) { /* k x */
@@ -705,18 +744,14 @@ static void hand_over(lua_State *L, int i, int m)
     }
     lua_pushvalue(L, i);
     copy_end(L, &cs);
-    lua_pushvalue(L, i);
-    lua_pushvalue(L, i);
-    lua_rawset(L, m);
 }
 
 /* Pushes memo's copy of the table at i and returns 1, or returns 0. */
-static int memo_get(lua_State *L, int i)
+static int memo_get(lua_State *L, int i, int conv, int memo)
 {
-    int m = lua_upvalueindex(2);
-    int ty = lua_type(L, m);
+    int ty = lua_type(L, memo);
     if (ty == LUA_TFUNCTION) {
-        lua_pushvalue(L, m);
+        lua_pushvalue(L, memo);
         lua_pushvalue(L, i);
         lua_call(L, 1, 1);
         if (lua_toboolean(L, -1))
@@ -728,7 +763,7 @@ static int memo_get(lua_State *L, int i)
         return 0;
     i = lua_absindex(L, i);
     lua_pushvalue(L, i);
-    int vt = lua_rawget(L, m);
+    int vt = lua_rawget(L, memo);
     if (vt == LUA_TTABLE)
         return 1;
     if (vt != LUA_TBOOLEAN) {
@@ -737,17 +772,20 @@ static int memo_get(lua_State *L, int i)
     }
     int once = lua_toboolean(L, -1);
     lua_pop(L, 1);
-    if (!once) {
-        hand_over(L, i, m);
-        return 1;
-    }
-    copy_state cs; /* the first crossing: a copy of its own, kept */
-    copy_begin(L, &cs);
-    copy_table(L, i, &cs, 0);
-    copy_end(L, &cs);
     lua_pushvalue(L, i);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, m);
+    if (once) { /* the first crossing: a copy of its own, kept */
+        copy_state cs;
+        copy_begin(L, &cs, conv, memo);
+        copy_table(L, i, &cs, 0);
+        copy_end(L, &cs);
+        lua_rawset(L, memo);
+        lua_pushvalue(L, i);
+        lua_rawget(L, memo);
+    } else { /* handed over: it is the script's now */
+        lua_pushnil(L);
+        lua_rawset(L, memo);
+        hand_over(L, i, conv, memo);
+    }
     return 1;
 }
 
@@ -756,41 +794,88 @@ static void push_crossed(lua_State *L, int i, copy_state *cs, int depth)
 {
     int ty = lua_type(L, i);
     if (ty == LUA_TFUNCTION) {
-        lua_pushvalue(L, lua_upvalueindex(1));
+        lua_pushvalue(L, cs->conv);
         lua_pushvalue(L, i);
         lua_call(L, 1, 1);
     } else if (ty != LUA_TTABLE) {
         lua_pushvalue(L, i);
-    } else if (!seen_get(L, cs, i) && !memo_get(L, i)) {
+    } else if (!seen_get(L, cs, i) && !memo_get(L, i, cs->conv, cs->memo)) {
         copy_table(L, i, cs, depth + 1);
     }
 }
+
+/* One pass of lua_next over a small table: its first PAIRS_HELD keys and
+ * values are held on the stack while it is counted (for the copy's size),
+ * and copied from there; a larger one's further entries by a second pass
+ * from the last held key. */
+enum { PAIRS_HELD = 16 };
 
 static void copy_table(lua_State *L, int t, copy_state *cs, int depth)
 {
     if (depth > COPY_MAX_DEPTH)
         luaL_error(L, "a table nested more than %d deep cannot cross the sandbox", COPY_MAX_DEPTH);
-    luaL_checkstack(L, 8, "copying a table");
-    int n = 0;
+    luaL_checkstack(L, 2 * PAIRS_HELD + 8, "copying a table");
+    int held = lua_gettop(L) + 1, n = 0;
     lua_pushnil(L);
-    while (lua_next(L, t)) {
+    while (lua_next(L, t)) { /* ... k x */
+        if (n < PAIRS_HELD) {
+            lua_pushvalue(L, -2); /* k x k: the pair stays */
+        } else {
+            lua_pop(L, 1);
+        }
         n++;
-        lua_pop(L, 1);
     }
+    int nheld = n < PAIRS_HELD ? n : PAIRS_HELD;
     int narr = (int)lua_rawlen(L, t);
     if (narr > n)
         narr = n;
+    lua_settop(L, held + 2 * nheld - 1); /* the pairs (the counting key is gone) */
     lua_createtable(L, narr, n - narr);
     int c = lua_gettop(L);
     seen_add(L, cs, t, c);
-    lua_pushnil(L);
-    while (lua_next(L, t)) { /* c k x */
-        int x = lua_gettop(L), k = x - 1;
-        push_crossed(L, k, cs, depth);
-        push_crossed(L, x, cs, depth);
+    for (int j = 0; j < nheld; j++) {
+        push_crossed(L, held + 2 * j, cs, depth);
+        push_crossed(L, held + 2 * j + 1, cs, depth);
         lua_rawset(L, c);
-        lua_pop(L, 1); /* x: k stays for lua_next */
     }
+    if (n > PAIRS_HELD) {
+        lua_pushvalue(L, held + 2 * (PAIRS_HELD - 1));
+        while (lua_next(L, t)) { /* c k x */
+            int x = lua_gettop(L), k = x - 1;
+            push_crossed(L, k, cs, depth);
+            push_crossed(L, x, cs, depth);
+            lua_rawset(L, c);
+            lua_pop(L, 1); /* x: k stays for lua_next */
+        }
+    }
+    lua_copy(L, c, held);
+    lua_settop(L, held);
+}
+
+/* Replaces the value at i by the value as it crosses (raw: a table is
+ * copied even if memo has it). */
+static void cross_value_raw(lua_State *L, int i, int conv, int memo, int raw)
+{
+    int ty = lua_type(L, i);
+    if (ty == LUA_TFUNCTION) {
+        lua_pushvalue(L, conv);
+        lua_pushvalue(L, i);
+        lua_call(L, 1, 1);
+        lua_replace(L, i);
+    } else if (ty == LUA_TTABLE) {
+        if (raw || !memo_get(L, i, conv, memo)) {
+            copy_state cs;
+            copy_begin(L, &cs, conv, memo);
+            copy_table(L, i, &cs, 0);
+            copy_end(L, &cs);
+        }
+        lua_replace(L, i);
+    }
+}
+
+static void cross_value(lua_State *L, int i, int conv, int memo)
+{
+    cross_value_raw(L, i, conv, memo, 0);
 }
 
 /* The copier: copy(v [, raw]) -> v as it crosses: a table copied (unless
@@ -799,23 +884,8 @@ static void copy_table(lua_State *L, int t, copy_state *cs, int depth)
 static int l_copy(lua_State *L)
 {
     lua_settop(L, 2);
-    int ty = lua_type(L, 1);
-    if (ty == LUA_TFUNCTION) {
-        lua_pushvalue(L, lua_upvalueindex(1));
-        lua_pushvalue(L, 1);
-        lua_call(L, 1, 1);
-        return 1;
-    }
-    if (ty != LUA_TTABLE) {
-        lua_settop(L, 1);
-        return 1;
-    }
-    if (!lua_toboolean(L, 2) && memo_get(L, 1))
-        return 1;
-    copy_state cs;
-    copy_begin(L, &cs);
-    copy_table(L, 1, &cs, 0);
-    copy_end(L, &cs);
+    cross_value_raw(L, 1, lua_upvalueindex(1), lua_upvalueindex(2), lua_toboolean(L, 2));
+    lua_settop(L, 1);
     return 1;
 }
 
