@@ -523,6 +523,93 @@ static int l_wrap(lua_State *L)
     return 1;
 }
 
+/* The functions of the boundary: conv(v) -> v as it crosses in one
+ * direction when it is a function (guarded: into the engine, so a
+ * script's function gets a guarded crossing; else into the script, an
+ * engine's function an unguarded one), else v. A crossing given back
+ * where it came from is its function again (a suite's extract =
+ * lib.extract is called as it is); one already going this way stays as
+ * it is. Each function has one crossing for as long as both live (the
+ * cache is weak both ways: a crossing nobody holds can be made again
+ * unseen). Upvalues: guarded, the cache, then the crossing's upvalues
+ * from W_IN_CONV on. */
+enum { C_GUARDED = 1, C_CACHE, C_IN_CONV, C_IN_MEMO, C_OUT_CONV, C_OUT_MEMO };
+
+static int l_conv(lua_State *L)
+{
+    lua_settop(L, 1);
+    if (lua_type(L, 1) != LUA_TFUNCTION)
+        return 1;
+    int guarded = lua_toboolean(L, lua_upvalueindex(C_GUARDED));
+    if (lua_tocfunction(L, 1) == l_cross) {
+        lua_getupvalue(L, 1, W_GUARDED);
+        int was_guarded = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (guarded && !was_guarded)
+            lua_getupvalue(L, 1, W_FN);
+        else
+            lua_settop(L, 1);
+        return 1;
+    }
+    lua_pushvalue(L, 1);
+    if (lua_rawget(L, lua_upvalueindex(C_CACHE)) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    lua_pushvalue(L, 1);
+    lua_pushboolean(L, guarded);
+    for (int up = C_IN_CONV; up <= C_OUT_MEMO; up++)
+        lua_pushvalue(L, lua_upvalueindex(up));
+    lua_pushcclosure(L, l_cross, 6);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, lua_upvalueindex(C_CACHE));
+    return 1;
+}
+
+/* core.sbx_boundary(memo) -> to_engine, to_suite, guarded, entry: the two
+ * copiers of the boundary (to_suite with memo, the constants) and their
+ * convs (a script's function as the engine calls it; an engine's as the
+ * script calls it). */
+static int l_boundary(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);                  /* 1 memo */
+    for (int g = 1; g >= 0; g--) {     /* 2 guarded (into the engine), 3 entry */
+        lua_pushboolean(L, g);
+        lua_createtable(L, 0, 0);      /* the cache, weak both ways */
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "kv");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        for (int i = 0; i < 4; i++)
+            lua_pushnil(L);            /* set below */
+        lua_pushcclosure(L, l_conv, 6);
+    }
+    /* guarded: in = into the script (entry, memo), out = into the engine (guarded, none) */
+    lua_pushvalue(L, 3);
+    lua_setupvalue(L, 2, C_IN_CONV);
+    lua_pushvalue(L, 1);
+    lua_setupvalue(L, 2, C_IN_MEMO);
+    lua_pushvalue(L, 2);
+    lua_setupvalue(L, 2, C_OUT_CONV);
+    /* entry: in = into the engine (guarded, none), out = into the script (entry, memo) */
+    lua_pushvalue(L, 2);
+    lua_setupvalue(L, 3, C_IN_CONV);
+    lua_pushvalue(L, 3);
+    lua_setupvalue(L, 3, C_OUT_CONV);
+    lua_pushvalue(L, 1);
+    lua_setupvalue(L, 3, C_OUT_MEMO);
+    lua_pushvalue(L, 2);               /* to_engine */
+    lua_pushnil(L);
+    lua_pushcclosure(L, l_copy, 2);
+    lua_pushvalue(L, 3);               /* to_suite */
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, l_copy, 2);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    return 4;
+}
+
 /* core.sbx_unwrap(w) -> f, guarded  when w is a crossing, else nothing */
 static int l_unwrap(lua_State *L)
 {
@@ -921,6 +1008,7 @@ static const luaL_Reg funcs[] = {
     {"sbx_heap",     l_heap},
     {"sbx_copier",   l_copier},
     {"sbx_wrap",     l_wrap},
+    {"sbx_boundary", l_boundary},
     {"sbx_unwrap",   l_unwrap},
     {NULL, NULL},
 };

@@ -28,7 +28,7 @@ local format, concat = string.format, table.concat
 local stderr, stdout = io.stderr, io.stdout
 local real_require, real_load = require, load
 local real_pcall, real_xpcall, real_setmetatable, real_getmetatable = pcall, xpcall, setmetatable, getmetatable
-local guard, after, unguard = core.sbx_guard, core.sbx_after, core.sbx_unguard
+local guard, after = core.sbx_guard, core.sbx_after
 
 local M = {}
 
@@ -137,18 +137,26 @@ end
 
 -- ---- the boundary: copies and wrappers ----
 
-local to_engine, to_suite -- forward
+-- The run's constant tables (M.constant): engine table -> true until it
+-- first crosses, then the script's copy of it, given again every time
+-- after, as a trusted script would see the same table every time; false
+-- for a table handed over (M.handover). The copier keeps the copies there.
+local constant = setmetatable({}, { __mode = "k" })
 
--- The wrappers are crossings (core.sbx_wrap, core/sandbox.c): C closures
--- that copy the arguments in, call the function under a budget (a script's)
--- or with the budget paused (the engine's), and copy the results out;
--- core.sbx_unwrap(w) gives a crossing's function back, so an engine
--- function handed back to the engine (a suite's extract = lib.extract) is
--- called as it is. Each function has one wrapper for as long as both live
--- (weak both ways: a wrapper nobody holds can be made again unseen).
-local wrap, unwrap = core.sbx_wrap, core.sbx_unwrap
-local wrapped_guard = setmetatable({}, { __mode = "kv" }) -- script fn -> engine-side wrapper
-local wrapped_entry = setmetatable({}, { __mode = "kv" }) -- engine fn -> script-side wrapper
+-- The boundary, in C (core.sbx_boundary, core/sandbox.c): every call of a
+-- suite's function copies its arguments and results.
+--   to_engine(v), to_suite(v [, raw]): v as it crosses: a table copied
+--     without metatables (raw reads), its functions wrapped; shared and
+--     cyclic tables stay shared; into the script, a constant's copy is
+--     the one made the first time (raw: a new copy all the same)
+--   guarded(f): the script's function as the engine calls it, a crossing:
+--     under a budget, its arguments copied in and its results copied out
+--   entry(f): the engine's function as the script calls it: the budget
+--     paused, its arguments copied out and its results copied in
+-- An engine function handed back to the engine (a suite's extract =
+-- lib.extract) is the function itself again.
+local to_engine, to_suite, guarded, entry = core.sbx_boundary(constant)
+M.guarded, M.to_engine = guarded, to_engine
 
 local function pack(...) return { n = select("#", ...), ... } end
 
@@ -156,48 +164,6 @@ local function map_all(f, t)
     for i = 1, t.n do t[i] = f(t[i]) end
     return table.unpack(t, 1, t.n)
 end
-
--- copier(conv, memo) -> copy(v [, raw]): v as it crosses: a table copied
--- without metatables (raw reads), its functions converted by conv and its
--- nested tables first offered to memo (a table memo returns is used as it
--- is: the run's constant tables, see M.constant); shared and cyclic tables
--- stay shared. raw: the table itself is copied even if memo has it. In C
--- (core.sbx_copier, core/sandbox.c): every call of a suite's function
--- copies its arguments and results.
-local copier = core.sbx_copier
-
--- the script's function, as the engine calls it: under a budget, its
--- arguments copied in and its results copied out
-local function guarded(f)
-    local inner, is_guard = unwrap(f)
-    if inner then return is_guard and f or inner end
-    local w = wrapped_guard[f]
-    if w then return w end
-    w = wrap(f, true, to_suite, to_engine)
-    wrapped_guard[f] = w
-    return w
-end
-
--- the engine's function, as the script calls it: the budget paused,
--- arguments copied out, results copied in
-local function entry(f)
-    if unwrap(f) then return f end
-    local w = wrapped_entry[f]
-    if w then return w end
-    w = wrap(f, false, to_engine, to_suite)
-    wrapped_entry[f] = w
-    return w
-end
-
--- The run's constant tables (M.constant): engine table -> true until it
--- first crosses, then the script's copy of it, given again every time
--- after, as a trusted script would see the same table every time (the
--- copier keeps the copy there: core.sbx_copier's memo table).
-local constant = setmetatable({}, { __mode = "k" })
-
-to_engine = copier(function(v) return type(v) == "function" and guarded(v) or v end)
-to_suite = copier(function(v) return type(v) == "function" and entry(v) or v end, constant)
-M.guarded, M.to_engine = guarded, to_engine
 
 -- constant(t) -> t: an engine table that stays the same for the whole run
 -- (the run's options, the few-shot pool): a sandboxed script gets one copy

@@ -3,8 +3,9 @@
 -- a spinning callback and pcall inside cannot absorb it; the next callback
 -- gets a fresh budget; waiting (sleep) does not count against it, and the
 -- engine's code called through core.sbx_unguard does not either; the heap
--- cap; the record of modules. The escapes themselves, sandboxed, are
--- tests/e2e/test-sandbox.sh.
+-- cap; the record of modules; the copies at the boundary and the
+-- crossings (core.sbx_copier, sbx_wrap, sbx_boundary). The escapes
+-- themselves, sandboxed, are tests/e2e/test-sandbox.sh.
 local T = require "tests.lib.tap"
 local core = require "ollaeval.core"
 local guard, unguard = core.sbx_guard, core.sbx_unguard
@@ -143,6 +144,26 @@ ok, err = pcall(guard, spin)
 local okp, rp = wait(parked)
 T.ok(not ok and okp and rp == "parked", "a callback parked in its budget is not tripped by another's")
 T.eq(select(2, pcall(guard, function() return "fresh again" end)), "fresh again", "...and the next gets a fresh budget")
+-- the boundary: core.sbx_boundary(constants) -> to_engine, to_suite, guarded, entry
+local consts3 = {}
+local to_engine, to_suite, guarded, entry = core.sbx_boundary(consts3)
+local efn = function(t) return t end
+local e1 = entry(efn)
+T.ok(e1 ~= efn and entry(efn) == e1 and entry(e1) == e1, "an engine function has one crossing into the script")
+T.ok(guarded(e1) == efn, "...and handed back to the engine it is the function itself")
+local sfn = function(t) t.x = 1 return t end
+local g1 = guarded(sfn)
+T.ok(g1 ~= sfn and guarded(sfn) == g1 and guarded(g1) == g1 and entry(g1) == g1, "a script's function has one guarded crossing")
+local given_t = { y = 2 }
+local back = g1(given_t)
+T.ok(given_t.x == nil and back ~= given_t and back.x == 1 and back.y == 2, "the script sees a copy and the engine gets a copy back")
+local pool = { { q = 1 } }
+consts3[pool] = true
+local sp = to_suite({ pool = pool })
+T.ok(sp.pool ~= pool and to_suite(pool) == sp.pool and to_suite(pool, true) ~= sp.pool, "to_suite gives a constant's one copy (raw: a new one)")
+local te = to_engine({ f = sfn, e = e1 })
+T.ok(te.f == g1 and te.e == efn, "to_engine wraps a script's function and unwraps an engine's")
+T.ok(select(1, pcall(guarded(spin))) == false, "a guarded function runs under the budget")
 core.sbx_config { cpu = old.cpu }
 
 T.done()
