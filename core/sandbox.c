@@ -12,18 +12,24 @@
  *     xpcall / coroutine.resume re-raises, so pcall cannot absorb it, and
  *     the guard turns it into one clear error for its caller. A memory
  *     error inside a guard trips it the same way. The budget lives in a
- *     userdata on the guard's own stack frame; sched.c tells us which
- *     task's budget is current (sandbox_enter/sandbox_leave around each
- *     resume), so parked time is not counted;
+ *     userdata on the guard's own stack frame (one spare userdata, kept in
+ *     the registry, serves every guard that starts while no other holds
+ *     it); sched.c tells us which task's budget is current
+ *     (sandbox_enter/sandbox_leave around each resume), so parked time is
+ *     not counted;
  *   - the watchdog thread: when a guarded callback runs far past its budget
  *     without the hook getting control back (one C call that never returns,
  *     such as string.find on a catastrophic pattern), it ends the process
  *     with exit status 6 and a message; the journal is flushed per record,
  *     so it is intact and the run resumes;
- *   - the copies at the boundary: core.sbx_copier(conv, memo) makes the
- *     function that copies a value crossing between the script and the
- *     engine (sandbox.lua says what crosses and why), in C since every
- *     call of a suite's function copies its arguments and results;
+ *   - the boundary: core.sbx_boundary(constants) makes the copiers of a
+ *     value crossing between the script and the engine and the crossings
+ *     through which each function is called from the other side (a C
+ *     closure: copy the arguments in, call under a budget or with it
+ *     paused, copy the results out); sandbox.lua says what crosses and
+ *     why. In C since every call of a suite's function crosses: no Lua
+ *     call, no table per crossing, and a copy of a small table is one
+ *     pass over it;
  *   - signals: sandbox_signal() (called from loop.c's SIGINT/SIGTERM
  *     handler) counts the signal and arms the hook on the running thread,
  *     as lua.c does, so spinning Lua code sees it: inside a guard the
@@ -31,8 +37,11 @@
  *     error if the event loop has not seen the signal within a second.
  *
  * Lifetimes: nothing here is freed by hand except the state itself
- * (lua_close); budgets are Lua userdata; the watchdog thread is detached
- * and only reads atomics.
+ * (lua_close); budgets are Lua userdata (the spare one lives as long as
+ * the state: if the guard holding it never ends, a coroutine dropped while
+ * parked inside its callback, later guards make their own); crossings and
+ * copies are Lua values; the watchdog thread is detached and only reads
+ * atomics.
  */
 #include <errno.h>
 #include <limits.h>

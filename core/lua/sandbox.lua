@@ -8,8 +8,11 @@
 --                (docs/suites.md, "The sandbox", says what and why)
 --   the boundary values crossing between the script and the engine are
 --                copied (tables, without metatables) and functions wrapped:
---                the script's functions run under a budget (core.sbx_guard,
---                core/sandbox.c), the engine's run with the budget paused
+--                the script's functions run under a budget, the engine's
+--                with the budget paused (core.sbx_boundary, core/sandbox.c);
+--                the run's constants (M.constant: options, few-shot pool,
+--                each item) are copied once; a table the engine made for
+--                the script alone (M.handover: solve's ctx) crosses as is
 --
 -- Search order (the first that has the module wins):
 --   1. the preload table (cjson, cjson.safe, ollaeval.core)
