@@ -169,12 +169,12 @@ local function map_all(f, t)
 end
 
 -- constant(t) -> t: an engine table that stays the same for the whole run
--- (the run's options, the few-shot pool): a sandboxed script gets one copy
--- of it, made when it first crosses, instead of a new copy at every call.
--- The engine's table is never the script's: what the script changes in its
--- copy stays in the copy.
+-- (the run's options, the few-shot pool, each item): a sandboxed script
+-- gets one copy of it, made when it first crosses, instead of a new copy
+-- at every call. The engine's table is never the script's: what the script
+-- changes in its copy stays in the copy. (Trusted: nothing to do.)
 function M.constant(t)
-    if type(t) == "table" and constant[t] == nil then constant[t] = true end
+    if not S.trusted and type(t) == "table" and constant[t] == nil then constant[t] = true end
     return t
 end
 
