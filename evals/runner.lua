@@ -29,6 +29,7 @@ local record = require "evals.record"
 local solve = require "evals.solve"
 local summary = require "evals.summary"
 local windowlog = require "evals.windowlog"
+local sandbox = require "ollaeval.sandbox"
 local suitemod = require "evals.suite"
 local null = require("cjson").null
 
@@ -335,7 +336,7 @@ local function items_of(run)
             local item = items[i]
             if item == nil then return nil end
             items[i] = false
-            return { item = item, index = index[i], line = lines[i] }
+            return { item = sandbox.constant(item), index = index[i], line = lines[i] }
         end
     end
     local iter, taken = jsonl(run.path), 0
@@ -349,7 +350,11 @@ local function items_of(run)
             end
             if item == nil then return nil end
             taken = taken + 1
-            if not in_shard or in_shard(taken) then return { item = item, index = taken, line = line } end
+            -- an item stays the same for its run: a sandboxed suite's id, gold
+            -- and prompt share one copy of it (sandbox.constant)
+            if not in_shard or in_shard(taken) then
+                return { item = sandbox.constant(item), index = taken, line = line }
+            end
         end
     end
 end

@@ -110,7 +110,7 @@ local function make_ctx(run, it, id, gold, j, calls)
     }
     -- ctx.chat{...}: chat{} with the run's generation options (a request's
     -- own options win), recorded; raises when the request failed.
-    function ctx.chat(req)
+    local function ctx_chat(req)
         if type(req) ~= "table" then error("ctx.chat{}: expected a table", 2) end
         local r = { messages = nil, options = nil, sample = nil, think = nil }
         for k, v in pairs(req) do r[k] = v end
@@ -136,7 +136,10 @@ local function make_ctx(run, it, id, gold, j, calls)
         end
         error({ request = true, err = err, kind = kind, info = info, calls = calls }, 0)
     end
-    return ctx
+    ctx.chat = ctx_chat
+    -- ctx is the suite's from here on: the engine keeps what it needs
+    -- (ctx_chat, seed), and a sandboxed suite gets ctx itself, not a copy
+    return sandbox.handover(ctx), ctx_chat, seed
 end
 
 -- ctx.follow_up(messages, res, text): the conversation so far, the model's
@@ -181,27 +184,27 @@ end
 
 
 -- The declarative path: prompt, one call, extract, correct.
-local function declarative(run, item, ctx)
+local function declarative(run, item, ctx, ctx_chat, gold)
     local suite = run.spec.suite
     local messages = suite.prompt(item, ctx)
-    local res = ctx.chat { messages = messages }
-    return M.grade(suite, res, ctx.gold, item)
+    local res = ctx_chat { messages = messages }
+    return M.grade(suite, res, gold, item)
 end
 
 
 function M.sample(run, it, id, gold, j)
     local calls = {}
-    local ctx = make_ctx(run, it, id, gold, j, calls)
+    local ctx, ctx_chat, seed = make_ctx(run, it, id, gold, j, calls)
     local suite = run.spec.suite
     local v
     if suite.solve then
         v = suite.solve(it.item, ctx)
     else
-        v = declarative(run, it.item, ctx)
+        v = declarative(run, it.item, ctx, ctx_chat, gold)
     end
     local s, err = M.score(v, not suite.solve) -- (grade's verdict is a table of its own)
     if not s then error(err, 0) end
-    s.sample, s.seed, s.calls = j, ctx.sample_seed, calls
+    s.sample, s.seed, s.calls = j, seed, calls
     if s.metadata ~= nil then s.score_metadata, s.metadata = s.metadata, nil end
     return s
 end

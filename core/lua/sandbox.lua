@@ -8,8 +8,11 @@
 --                (docs/suites.md, "The sandbox", says what and why)
 --   the boundary values crossing between the script and the engine are
 --                copied (tables, without metatables) and functions wrapped:
---                the script's functions run under a budget (core.sbx_guard,
---                core/sandbox.c), the engine's run with the budget paused
+--                the script's functions run under a budget, the engine's
+--                with the budget paused (core.sbx_boundary, core/sandbox.c);
+--                the run's constants (M.constant: options, few-shot pool,
+--                each item) are copied once; a table the engine made for
+--                the script alone (M.handover: solve's ctx) crosses as is
 --
 -- Search order (the first that has the module wins):
 --   1. the preload table (cjson, cjson.safe, ollaeval.core)
@@ -28,7 +31,7 @@ local format, concat = string.format, table.concat
 local stderr, stdout = io.stderr, io.stdout
 local real_require, real_load = require, load
 local real_pcall, real_xpcall, real_setmetatable, real_getmetatable = pcall, xpcall, setmetatable, getmetatable
-local guard, after, unguard = core.sbx_guard, core.sbx_after, core.sbx_unguard
+local guard, after = core.sbx_guard, core.sbx_after
 
 local M = {}
 
@@ -137,14 +140,26 @@ end
 
 -- ---- the boundary: copies and wrappers ----
 
-local to_engine, to_suite -- forward
+-- The run's constant tables (M.constant): engine table -> true until it
+-- first crosses, then the script's copy of it, given again every time
+-- after, as a trusted script would see the same table every time; false
+-- for a table handed over (M.handover). The copier keeps the copies there.
+local constant = setmetatable({}, { __mode = "k" })
 
-local wrapped_guard = setmetatable({}, { __mode = "k" }) -- script fn -> engine-side wrapper
-local wrapped_entry = setmetatable({}, { __mode = "k" }) -- engine fn -> script-side wrapper
-local is_wrapper = setmetatable({}, { __mode = "k" })
--- an engine function's script-side wrapper -> the function: handed back to
--- the engine (a suite's extract = lib.extract), the engine calls it as is
-local unwrap = setmetatable({}, { __mode = "k" })
+-- The boundary, in C (core.sbx_boundary, core/sandbox.c): every call of a
+-- suite's function copies its arguments and results.
+--   to_engine(v), to_suite(v [, raw]): v as it crosses: a table copied
+--     without metatables (raw reads), its functions wrapped; shared and
+--     cyclic tables stay shared; into the script, a constant's copy is
+--     the one made the first time (raw: a new copy all the same)
+--   guarded(f): the script's function as the engine calls it, a crossing:
+--     under a budget, its arguments copied in and its results copied out
+--   entry(f): the engine's function as the script calls it: the budget
+--     paused, its arguments copied out and its results copied in
+-- An engine function handed back to the engine (a suite's extract =
+-- lib.extract) is the function itself again.
+local to_engine, to_suite, guarded, entry = core.sbx_boundary(constant)
+M.guarded, M.to_engine = guarded, to_engine
 
 local function pack(...) return { n = select("#", ...), ... } end
 
@@ -153,82 +168,22 @@ local function map_all(f, t)
     return table.unpack(t, 1, t.n)
 end
 
--- copier(conv, memo) -> copy(v [, raw]): v as it crosses: a table copied
--- without metatables (raw reads), its functions converted by conv and its
--- nested tables first offered to memo (a table memo returns is used as it
--- is: the run's constant tables, see M.constant); shared and cyclic tables
--- stay shared. raw: the table itself is copied even if memo has it. In C
--- (core.sbx_copier, core/sandbox.c): every call of a suite's function
--- copies its arguments and results.
-local copier = core.sbx_copier
-
--- conv applied to each of ..., without a table for the usual few values
-local function conv_all(conv, ...)
-    local n = select("#", ...)
-    if n == 0 then return end
-    if n == 1 then return conv((...)) end
-    if n == 2 then
-        local a, b = ...
-        return conv(a), conv(b)
-    end
-    if n == 3 then
-        local a, b, c = ...
-        return conv(a), conv(b), conv(c)
-    end
-    return map_all(conv, pack(...))
-end
-
--- the script's function, as the engine calls it: under a budget, its
--- arguments copied in and its results copied out
-local function guarded(f)
-    if is_wrapper[f] then return unwrap[f] or f end
-    local w = wrapped_guard[f]
-    if w then return w end
-    w = function(...)
-        return conv_all(to_engine, guard(f, conv_all(to_suite, ...)))
-    end
-    wrapped_guard[f], is_wrapper[w] = w, true
-    return w
-end
-
--- the engine's function, as the script calls it: the budget paused,
--- arguments copied out, results copied in
-local function entry(f)
-    if is_wrapper[f] then return f end
-    local w = wrapped_entry[f]
-    if w then return w end
-    w = function(...)
-        return conv_all(to_suite, unguard(f, conv_all(to_engine, ...)))
-    end
-    wrapped_entry[f], is_wrapper[w], unwrap[w] = w, true, f
-    return w
-end
-
--- The run's constant tables (M.constant): the script's copy of each, made
--- the first time one crosses and given again every time after, as a
--- trusted script would see the same table every time.
-local constant = setmetatable({}, { __mode = "k" }) -- engine table -> true, or its copy
-local function memo(t)
-    local c = constant[t]
-    if c == nil then return nil end
-    if c == true then
-        c = to_suite(t, true)
-        constant[t] = c
-    end
-    return c
-end
-
-to_engine = copier(function(v) return type(v) == "function" and guarded(v) or v end)
-to_suite = copier(function(v) return type(v) == "function" and entry(v) or v end, memo)
-M.guarded, M.to_engine = guarded, to_engine
-
 -- constant(t) -> t: an engine table that stays the same for the whole run
--- (the run's options, the few-shot pool): a sandboxed script gets one copy
--- of it, made when it first crosses, instead of a new copy at every call.
--- The engine's table is never the script's: what the script changes in its
--- copy stays in the copy.
+-- (the run's options, the few-shot pool, each item): a sandboxed script
+-- gets one copy of it, made when it first crosses, instead of a new copy
+-- at every call. The engine's table is never the script's: what the script
+-- changes in its copy stays in the copy. (Trusted: nothing to do.)
 function M.constant(t)
-    if type(t) == "table" and constant[t] == nil then constant[t] = true end
+    if not S.trusted and type(t) == "table" and constant[t] == nil then constant[t] = true end
+    return t
+end
+
+-- handover(t) -> t: a table the engine made for a script's callback and
+-- never reads again (solve's ctx): it crosses as it is, each of its values
+-- as it would cross by itself (functions wrapped, tables copied or the
+-- constants' copies), instead of being copied. Its keys are plain values.
+function M.handover(t)
+    if not S.trusted and type(t) == "table" and constant[t] == nil then constant[t] = false end
     return t
 end
 

@@ -3,8 +3,9 @@
 -- a spinning callback and pcall inside cannot absorb it; the next callback
 -- gets a fresh budget; waiting (sleep) does not count against it, and the
 -- engine's code called through core.sbx_unguard does not either; the heap
--- cap; the record of modules. The escapes themselves, sandboxed, are
--- tests/e2e/test-sandbox.sh.
+-- cap; the record of modules; the copies at the boundary and the
+-- crossings (core.sbx_copier, sbx_wrap, sbx_boundary). The escapes
+-- themselves, sandboxed, are tests/e2e/test-sandbox.sh.
 local T = require "tests.lib.tap"
 local core = require "ollaeval.core"
 local guard, unguard = core.sbx_guard, core.sbx_unguard
@@ -84,5 +85,85 @@ local t = deep
 for _ = 1, 20000 do t.next = {} t = t.next end
 local okd, errd = pcall(copy, deep)
 T.ok(not okd and tostring(errd):find("nested more than") ~= nil, "a table nested 20,000 deep is refused, not a crash")
+
+local e = {}
+local ce = copy(e)
+T.ok(type(ce) == "table" and ce ~= e and next(ce) == nil, "an empty table is copied to an empty table")
+-- wide and shared: more entries than one pass holds, more tables than the
+-- seen slots hold
+local wide, parts = {}, {}
+for i = 1, 20 do parts[i] = { i } end
+for i = 1, 20 do wide[i], wide[i + 20], wide["k" .. i] = parts[i], parts[i], i end
+local cw = copy(wide)
+local same, fresh, keys = true, true, true
+for i = 1, 20 do
+    same = same and cw[i] == cw[i + 20] and cw[i][1] == i
+    fresh = fresh and cw[i] ~= parts[i]
+    keys = keys and cw["k" .. i] == i
+end
+T.ok(same and fresh and keys and #cw == 40, "60 entries and 20 tables each met twice: copied, still shared")
+
+-- memo as a table: true = copy once and keep; false = handed over
+local consts = {}
+local copy2 = core.sbx_copier(conv, consts)
+local once = { n = 1 }
+consts[once] = true
+local c1 = copy2({ a = once })
+T.ok(c1.a ~= once and c1.a.n == 1 and copy2(once) == c1.a and consts[once] == c1.a,
+    "a constant is copied the first time it crosses, and that copy is given after")
+local inner = { 1 }
+local given = { f = math.abs, t = inner, s = "x" }
+given.self = given
+consts[given] = false
+local g = copy2(given)
+T.ok(g == given and g.s == "x" and g.self == given and consts[given] == nil, "a table handed over crosses as itself")
+T.ok(g.t ~= inner and g.t[1] == 1 and select(1, g.f(-1)) == "wrapped", "...its tables copied and functions converted in place")
+
+-- crossings: core.sbx_wrap(f, guarded, copy_in, copy_out)
+local seen_arg
+local inside = function(t) seen_arg = t return t, "s" end
+local w = core.sbx_wrap(inside, true, copy, copy)
+local arg_t = { 1 }
+local r1, r2 = w(arg_t)
+T.ok(seen_arg ~= arg_t and seen_arg[1] == 1 and r1 ~= seen_arg and r1[1] == 1 and r2 == "s",
+    "a crossing copies its arguments in and its results out")
+local fu, gu = core.sbx_unwrap(w)
+T.ok(fu == inside and gu == true and core.sbx_unwrap(print) == nil, "sbx_unwrap gives a crossing's function back")
+core.sbx_config { cpu = 0.2 }
+local spinner = core.sbx_wrap(spin, true, copy, copy)
+ok, err = pcall(spinner)
+T.ok(not ok and tostring(err):find("CPU budget of 0.2 s") ~= nil, "a guarded crossing runs under the budget")
+local engine = core.sbx_wrap(function() local t = os.clock() while os.clock() - t < 0.3 do end return "engine" end,
+    false, copy, copy)
+T.eq(select(2, pcall(guard, function() return engine() end)), "engine",
+    "0.3 s in an engine crossing does not count against a 0.2 s budget")
+-- a callback parked inside its budget while other callbacks run and trip
+local parked = spawn(function() return guard(function() sleep(300) return "parked" end) end)
+sleep(1)
+ok, err = pcall(guard, spin)
+local okp, rp = wait(parked)
+T.ok(not ok and okp and rp == "parked", "a callback parked in its budget is not tripped by another's")
+T.eq(select(2, pcall(guard, function() return "fresh again" end)), "fresh again", "...and the next gets a fresh budget")
+-- the boundary: core.sbx_boundary(constants) -> to_engine, to_suite, guarded, entry
+local consts3 = {}
+local to_engine, to_suite, guarded, entry = core.sbx_boundary(consts3)
+local efn = function(t) return t end
+local e1 = entry(efn)
+T.ok(e1 ~= efn and entry(efn) == e1 and entry(e1) == e1, "an engine function has one crossing into the script")
+T.ok(guarded(e1) == efn, "...and handed back to the engine it is the function itself")
+local sfn = function(t) t.x = 1 return t end
+local g1 = guarded(sfn)
+T.ok(g1 ~= sfn and guarded(sfn) == g1 and guarded(g1) == g1 and entry(g1) == g1, "a script's function has one guarded crossing")
+local given_t = { y = 2 }
+local back = g1(given_t)
+T.ok(given_t.x == nil and back ~= given_t and back.x == 1 and back.y == 2, "the script sees a copy and the engine gets a copy back")
+local pool = { { q = 1 } }
+consts3[pool] = true
+local sp = to_suite({ pool = pool })
+T.ok(sp.pool ~= pool and to_suite(pool) == sp.pool and to_suite(pool, true) ~= sp.pool, "to_suite gives a constant's one copy (raw: a new one)")
+local te = to_engine({ f = sfn, e = e1 })
+T.ok(te.f == g1 and te.e == efn, "to_engine wraps a script's function and unwraps an engine's")
+T.ok(select(1, pcall(guarded(spin))) == false, "a guarded function runs under the budget")
+core.sbx_config { cpu = old.cpu }
 
 T.done()
