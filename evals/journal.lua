@@ -19,12 +19,14 @@
 --   lock(dir)                 -> handle | nil, err (one process per folder)
 --   differs(a, b, opts)       -> nil | what, a's value, b's value ("same run?")
 --   folder(suite, model, out, resume) -> run folder path | nil, err
+--   line(rec)                 -> the journal line of a record (JSON, "\n")
 --   encode(v), read_json(path), write_json(path, t) -> true | nil, err
 -- Every write, flush, fsync and close is checked: a failure is returned as
 -- nil, "PATH: reason", and a temporary file is renamed over good data only
 -- when all of them succeeded.
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"
+local core = require "ollaeval.core"
 local idset = require "evals.idset"
 
 local M = {}
@@ -51,6 +53,33 @@ function M.encode(v)
     end
     parts[n + 1] = sub(s, pos)
     return concat(parts)
+end
+
+
+-- line(rec) -> the journal line of a record: the JSON of encode(rec) (the
+-- same value, "/" unescaped too) and "\n". Most of a record's bytes are
+-- its reply's thinking and content, which lua-cjson escapes a byte at a
+-- time; so lua-cjson encodes the record without them (taken out and put
+-- back, even when it raises) and core.json_line (core/jsonstr.c) escapes
+-- them as lua-cjson does, in runs, adding them last in the object. A text
+-- shorter than TEXT_MIN stays with lua-cjson (the split would not pay).
+local encode, json_line, pcall, byte = cjson.encode, core.json_line, pcall, string.byte
+local TEXT_MIN = 64
+function M.line(rec)
+    local t, c = rec.thinking, rec.content
+    if type(t) ~= "string" or #t < TEXT_MIN then t = nil end
+    if type(c) ~= "string" or #c < TEXT_MIN then c = nil end
+    if not (t or c) then return M.encode(rec) .. "\n" end
+    if t then rec.thinking = nil end
+    if c then rec.content = nil end
+    local ok, head = pcall(encode, rec)
+    if t then rec.thinking = t end
+    if c then rec.content = c end
+    if not ok then error(head, 0) end
+    if byte(head) ~= 123 then return M.encode(rec) .. "\n" end -- not an object without them: no split
+    if t and c then return json_line(head, "thinking", t, "content", c) end
+    if t then return json_line(head, "thinking", t) end
+    return json_line(head, "content", c)
 end
 
 
@@ -391,7 +420,7 @@ function M.open(path, fresh)
     local failed -- after a failure, every later append fails alike
     function j:append(rec)
         if failed then return nil, failed end
-        local line = M.encode(rec) .. "\n"
+        local line = M.line(rec)
         local ok, werr = f:write(line)
         if not ok then
             ollaeval.truncate(path, size) -- best effort: the next resume cuts it too
