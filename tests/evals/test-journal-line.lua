@@ -1,10 +1,12 @@
 -- tests/evals/test-journal-line.lua: the journal line of a record
--- (journal.line, core.json_line in core/jsonstr.c). The oracle is
+-- (journal.line; core.json_line and json_write, core/jsonstr.c). The oracle is
 -- lua-cjson itself: a text json_line escapes is byte for byte what
 -- journal.encode (lua-cjson, "\/" made "/") writes for it, for every byte
 -- at every place around the 16-byte blocks, random texts, UTF-8 and
 -- invalid UTF-8; a record's line decodes to the record; the record is
--- left as it was, even when lua-cjson raises; misuse raises.
+-- left as it was, even when lua-cjson raises; json_write writes the same
+-- bytes and returns nil, the system's message when the write fails; misuse
+-- raises.
 local T = require "tests.lib.tap"
 local J = require "evals.journal"
 local cjson = require "cjson"
@@ -92,6 +94,33 @@ T.ok(not pcall(json_line, "{}", "a", 1), "a text that is not a string raises")
 local big = rep("x\ny\"z/", 400000)
 T.ok(json_line("{}", "b", big) == '{"b":' .. want(big) .. "}\n", "a 2.8 MB text: whole")
 T.eq(json_line("{}", "s", "ok"), '{"s":"ok"}\n', "...and a small line after it")
+
+-- members whose text is nil or false are left out
+T.eq(json_line('{"x":1}', "a", nil, "b", "2"), '{"x":1,"b":"2"}\n', "a member without its text is left out")
+T.eq(json_line("{}", "a", false, "b", "2"), '{"b":"2"}\n', "...first or not: no stray comma")
+T.ok(not pcall(json_line, "{}", 1, "x"), "a key that is not a string raises")
+
+-- json_write: the same line written to a file at once, its length returned
+local json_write = require("ollaeval.core").json_write
+local tmp = os.tmpname()
+local f = assert(io.open(tmp, "wb"))
+f:setvbuf("no")
+local text = rep("a/\"\1\n", 100)
+local n1 = json_write(f, '{"id":"a\\/b"}', "content", text)
+local n2 = json_write(f, "{}", "thinking", nil, "content", "x")
+f:close()
+local rf = assert(io.open(tmp, "rb"))
+local got = rf:read("a")
+rf:close()
+os.remove(tmp)
+local l1 = json_line('{"id":"a\\/b"}', "content", text)
+T.ok(got == l1 .. '{"content":"x"}\n' and n1 == #l1 and n2 == #'{"content":"x"}\n', "json_write: json_line's bytes, and their count")
+T.ok(not pcall(json_write, f, "{}"), "json_write to a closed file raises")
+local full = assert(io.open("/dev/full", "wb"))
+full:setvbuf("no")
+local nf, ferr = json_write(full, "{}", "content", text)
+T.ok(nf == nil and type(ferr) == "string" and ferr:find("No space", 1, true), "a failed write: nil, the system's message (" .. tostring(ferr) .. ")")
+full:close()
 
 -- journal.line: the same value as encode(rec), the texts last, the record
 -- left as it was

@@ -23,6 +23,7 @@ static const char check[] =
     "  assert(l == '{\"k\":' .. v .. '}\\n', 'a text escaped unlike lua-cjson')\n"
     "  assert(cjson.decode(l).k == s, 'a text does not decode back')\n"
     "  assert(line('{}', s, 'v') == '{' .. v .. ':\"v\"}\\n', 'a key escaped unlike lua-cjson')\n"
+    "  assert(line('{}', 'a', nil, 'k', s) == l, 'a member without its text not left out')\n"
     "  local head = cjson.encode({ id = s })\n"
     "  assert(line(head, 't', s) == J.encode({ id = s }):sub(1, -2) .. ',\"t\":' .. v .. '}\\n',\n"
     "         'a head unescaped unlike journal.encode')\n"
