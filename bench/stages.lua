@@ -3,7 +3,7 @@
 -- stage through the code a run uses: the dataset line (jsonl), the prompt
 -- (the suite's), the request body (the Ollama backend's, encoded), the
 -- response (decoded, parsed), extraction and grading (evals/solve.lua's
--- grade), the record (evals/record.lua), its journal line (journal.encode),
+-- grade), the record (evals/record.lua), its journal line (journal.line),
 -- and the summary's pass over the journal. CPU µs per item for each, from
 -- os.clock over R rounds. Needs --trust (it reads and writes files).
 --   ./ollaeval --trust bench/stages.lua RUN_DIR/samples.jsonl DATASET.jsonl [R]
@@ -79,7 +79,7 @@ total = total + stage("record (record.item)", function(i)
     s.sample, s.seed = 1, 1234
     out[i] = record.item({ index = r.index, item = items[i] }, r.id, r.gold, { s })
 end)
-total = total + stage("journal line (journal.encode)", function(i) journal.encode(out[i]) end)
+total = total + stage("journal line (journal.line)", function(i) journal.line(out[i]) end)
 local t0 = os.clock()
 local info = { metrics = { { name = "accuracy", reduce = require("evals.reduce").parse("mean") } }, strict = true,
                answers = true }

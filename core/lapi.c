@@ -1,7 +1,8 @@
 /*
  * lapi.c: the Lua-facing C functions, gathered in the `core` table that the
  * prelude (core/prelude.lua) and its modules (core/lua/) wrap into the
- * documented API; lsys.c adds the system ones. This file and
+ * documented API; lsys.c adds the system ones, lcache.c the request cache's,
+ * jsonstr.c json_line and json_write (the journal's lines). This file and
  * lapi_push_cmdline() are the C/Lua boundary: the tables Lua sees are made
  * here (and the task handles, in sched.c); req.c and http.c never see a
  * Lua value, and loop.c only reads the main task's result.
@@ -752,6 +753,7 @@ int luaopen_core(lua_State *L)
     luaL_newlib(L, core_funcs);
     lsys_register(L);
     lcache_register(L);
+    jsonstr_register(L);
     sandbox_register(L);
     return 1;
 }

@@ -13,6 +13,9 @@
  *            (joins the `core` table)                           -> loop
  *   lcache.c the request cache's SQLite store: cache_open, get, put
  *            (joins the `core` table; the policy is lua/cache.lua)  -> (none)
+ *   jsonstr.c json_line, json_write: a journal line from lua-cjson's
+ *            encoding of a record and its long texts, escaped as lua-cjson
+ *            escapes (joins the `core` table; for evals/journal.lua) -> (none)
  *   sandbox.c the Lua heap cap (the state's allocator), CPU budgets per
  *            callback (a count hook), the watchdog thread, the signal flag
  *            and hook; core.sbx_* (lua/sandbox.lua is the Lua half)  -> (none)

@@ -19,12 +19,14 @@
 --   lock(dir)                 -> handle | nil, err (one process per folder)
 --   differs(a, b, opts)       -> nil | what, a's value, b's value ("same run?")
 --   folder(suite, model, out, resume) -> run folder path | nil, err
+--   line(rec)                 -> the journal line of a record (JSON, "\n")
 --   encode(v), read_json(path), write_json(path, t) -> true | nil, err
 -- Every write, flush, fsync and close is checked: a failure is returned as
 -- nil, "PATH: reason", and a temporary file is renamed over good data only
 -- when all of them succeeded.
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"
+local core = require "ollaeval.core"
 local idset = require "evals.idset"
 
 local M = {}
@@ -51,6 +53,53 @@ function M.encode(v)
     end
     parts[n + 1] = sub(s, pos)
     return concat(parts)
+end
+
+
+-- A journal line: the JSON of encode(rec) (the same value, "/" unescaped
+-- too) and "\n". Most of a record's bytes are its reply's thinking and
+-- content, which lua-cjson escapes a byte at a time; so lua-cjson encodes
+-- the record without them (taken out and put back, even when it raises)
+-- and core.json_line / json_write (core/jsonstr.c) escape them as lua-cjson
+-- does, in runs, adding them last in the object. A text shorter than
+-- TEXT_MIN stays with lua-cjson (taking it out would not pay).
+local encode, pcall, byte = cjson.encode, pcall, string.byte
+local json_line, json_write = core.json_line, core.json_write
+local TEXT_MIN = 64
+
+-- split(rec) -> head, thinking, content: lua-cjson's encoding of rec
+-- without its long texts, and those (nil when left in); nil when there is
+-- no long text, or rec without them is not an object (an array)
+local function split(rec)
+    local t, c = rec.thinking, rec.content
+    if type(t) ~= "string" or #t < TEXT_MIN then t = nil end
+    if type(c) ~= "string" or #c < TEXT_MIN then c = nil end
+    if not (t or c) then return nil end
+    if t then rec.thinking = nil end
+    if c then rec.content = nil end
+    local ok, head = pcall(encode, rec)
+    if t then rec.thinking = t end
+    if c then rec.content = c end
+    if not ok then error(head, 0) end
+    if byte(head) ~= 123 then return nil end
+    return head, t, c
+end
+
+-- line(rec) -> the journal line of a record, as a string
+function M.line(rec)
+    local head, t, c = split(rec)
+    if not head then return M.encode(rec) .. "\n" end
+    return json_line(head, "thinking", t, "content", c)
+end
+
+-- write_line(f, rec) -> bytes  or  nil, err: the line written to f at once
+local function write_line(f, rec)
+    local head, t, c = split(rec)
+    if head then return json_write(f, head, "thinking", t, "content", c) end
+    local line = M.encode(rec) .. "\n"
+    local ok, err = f:write(line)
+    if not ok then return nil, err end
+    return #line
 end
 
 
@@ -391,15 +440,14 @@ function M.open(path, fresh)
     local failed -- after a failure, every later append fails alike
     function j:append(rec)
         if failed then return nil, failed end
-        local line = M.encode(rec) .. "\n"
-        local ok, werr = f:write(line)
-        if not ok then
+        local n, werr = write_line(f, rec)
+        if not n then
             ollaeval.truncate(path, size) -- best effort: the next resume cuts it too
             failed = format("%s: %s", path, werr)
             return nil, failed
         end
         local at = size
-        size = size + #line
+        size = size + n
         if not linked(f) then
             failed = format("%s: the file was removed (was the run folder deleted?)", path)
             return nil, failed
