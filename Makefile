@@ -126,7 +126,7 @@ fuzz:
 	$(V)tests/fuzz/run
 
 format:
-	clang-format -i core/*.c core/*.h core/sim/*.c core/sim/*.h
+	clang-format -i core/*.c core/*.h core/sim/*.c core/sim/*.h core/tools/*.c
 
 clean:
 	rm -rf build build-asan ollaeval ollaeval-sim

@@ -9,8 +9,9 @@
  *   lapi.c   the Lua-facing C functions (the `core` table): spawn, wait,
  *            sleep/wake, exit, request and its resume; the one file that
  *            makes the Lua tables (tasks' results: sched.c) -> sched, req, lsys
- *   lsys.c   sha256, fsync, isatty, interrupted, lock, truncate, linked
- *            (joins the `core` table)                           -> loop
+ *   lsys.c   sha256, fsync, isatty, interrupted, lock, truncate, linked,
+ *            utf8_valid (joins the `core` table)          -> loop, utf8
+ *   utf8.c   the UTF-8 check of outside text (utf8.len's verdict, in C)
  *   lcache.c the request cache's SQLite store: cache_open, get, put
  *            (joins the `core` table; the policy is lua/cache.lua)  -> (none)
  *   sandbox.c the Lua heap cap (the state's allocator), CPU budgets per
