@@ -71,11 +71,12 @@ $(B)/embed: core/tools/embed.c $(B)/.deps | $(B)
 	@echo "CC   $<"
 	$(V)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBDIR)/liblua5.4.a -lcrypto -ldl -lm
 
+# (a module that does not compile stops the build, naming FILE:LINE)
 $(B)/embedded.c: $(LUA_EMB) $(B)/embed | $(B)
 	@echo "GEN  $@"
 	$(V)$(B)/embed prelude=core/prelude.lua \
 	    $(foreach f,$(LUA_MOD),ollaeval.$(basename $(notdir $(f)))=$(f)) \
-	    $(foreach f,$(wildcard evals/*.lua),evals.$(basename $(notdir $(f)))=$(f)) > $@
+	    $(foreach f,$(wildcard evals/*.lua),evals.$(basename $(notdir $(f)))=$(f)) > $@.tmp && mv $@.tmp $@
 
 $(B)/embedded.o: $(B)/embedded.c core/oe.h
 	@echo "CC   $<"

@@ -110,7 +110,8 @@ static int embed_one(const char *name, const char *file)
     }
     int rc = 0;
     if (luaL_loadbufferx(L, src, len, chunk, "t") != LUA_OK) {
-        rc = fail(lua_tostring(L, -1), file);
+        fprintf(stderr, "embed: %s\n", lua_tostring(L, -1)); /* "FILE (embedded):LINE: ..." */
+        rc = 1;
     } else {
         printf("    E(\"%s\", \"%s\", \"", name, file);
         for (unsigned i = 0; i < dn; i++)
