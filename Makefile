@@ -2,7 +2,7 @@
 # libuv and lua-cjson linked statically from Debian's -dev packages, libcurl,
 # libcrypto, cJSON and SQLite (the request cache) dynamically; the Lua half (core/prelude.lua,
 # core/lua/*.lua as ollaeval.<name>, evals/*.lua as evals.<name>) is embedded
-# by core/embed.sh. `./ollaeval-sim`, the simulator (core/sim/*.c and
+# compiled, by core/tools/embed.c at build time. `./ollaeval-sim`, the simulator (core/sim/*.c and
 # core/buf.c; `ollaeval sim` execs it): libuv and http-parser statically,
 # cJSON dynamically. `make test` builds and runs every test.
 #   make            build ./ollaeval and ./ollaeval-sim (installs missing
@@ -65,11 +65,18 @@ $(B)/sim/%.o: core/sim/%.c core/sim/sim.h core/buf.h $(B)/.deps | $(B)
 	@echo "CC   $<"
 	$(V)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(B)/embedded.c: $(LUA_EMB) core/embed.sh | $(B)
+# the generator of embedded.c runs on the build machine, linked to the same
+# liblua5.4.a as the engine (its bytecode is the format the engine loads)
+$(B)/embed: core/tools/embed.c $(B)/.deps | $(B)
+	@echo "CC   $<"
+	$(V)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBDIR)/liblua5.4.a -lcrypto -ldl -lm
+
+# (a module that does not compile stops the build, naming FILE:LINE)
+$(B)/embedded.c: $(LUA_EMB) $(B)/embed | $(B)
 	@echo "GEN  $@"
-	$(V)core/embed.sh prelude=core/prelude.lua \
+	$(V)$(B)/embed prelude=core/prelude.lua \
 	    $(foreach f,$(LUA_MOD),ollaeval.$(basename $(notdir $(f)))=$(f)) \
-	    $(foreach f,$(wildcard evals/*.lua),evals.$(basename $(notdir $(f)))=$(f)) > $@
+	    $(foreach f,$(wildcard evals/*.lua),evals.$(basename $(notdir $(f)))=$(f)) > $@.tmp && mv $@.tmp $@
 
 $(B)/embedded.o: $(B)/embedded.c core/oe.h
 	@echo "CC   $<"
@@ -120,7 +127,7 @@ fuzz:
 	$(V)tests/fuzz/run
 
 format:
-	clang-format -i core/*.c core/*.h core/sim/*.c core/sim/*.h
+	clang-format -i core/*.c core/*.h core/sim/*.c core/sim/*.h core/tools/*.c
 
 clean:
 	rm -rf build build-asan ollaeval ollaeval-sim

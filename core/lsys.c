@@ -1,6 +1,7 @@
 /*
  * lsys.c: the `core` functions that reach the system rather than the
  * engine: sha256 of a string or a file (libcrypto), fsync of a Lua file,
+ * the UTF-8 check of a string (utf8.c),
  * isatty, the count of SIGINT/SIGTERM (loop.c), and what the run folder
  * needs: an exclusive lock (flock), truncating a file in place, and whether
  * an open file is still linked into a folder. lsys_register() adds them to
@@ -22,6 +23,7 @@
 
 #include "lapi.h"
 #include "loop.h"
+#include "utf8.h"
 
 static void push_hex(lua_State *L, const unsigned char *d, unsigned n)
 {
@@ -204,6 +206,7 @@ static const luaL_Reg lsys_funcs[] = {
     {"linked",      l_linked},
     {"truncate",    l_truncate},
     {"lock",        l_lock},
+    {"utf8_valid",  oe_l_utf8_valid},
     {NULL, NULL},
 };
 

@@ -413,9 +413,8 @@ static int search_embedded(lua_State *L)
     const char *name = luaL_checkstring(L, 1);
     const struct oe_embedded *e = embedded(name);
     if (e) {
-        char chunk[300];
-        snprintf(chunk, sizeof chunk, "@%s (embedded)", e->file);
-        if (luaL_loadbufferx(L, e->src, strlen(e->src), chunk, "t") != LUA_OK)
+        /* the chunk carries its name, "@FILE (embedded)" */
+        if (luaL_loadbufferx(L, e->chunk, e->len, e->file, "b") != LUA_OK)
             return lua_error(L);
         lua_pushfstring(L, "%s (embedded)", e->file);
         return 2;
@@ -458,7 +457,7 @@ static void run_prelude(lua_State *L, const oe_cmdline *c)
     const struct oe_embedded *pre = embedded("prelude");
     if (!pre)
         luaL_error(L, "the prelude is not embedded in this binary");
-    if (luaL_loadbuffer(L, pre->src, strlen(pre->src), "@core/prelude.lua") != LUA_OK)
+    if (luaL_loadbufferx(L, pre->chunk, pre->len, "core/prelude.lua", "b") != LUA_OK)
         lua_error(L);
     luaL_requiref(L, "ollaeval.core", luaopen_core, 0);
     lapi_push_cmdline(L, c);

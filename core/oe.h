@@ -9,8 +9,9 @@
  *   lapi.c   the Lua-facing C functions (the `core` table): spawn, wait,
  *            sleep/wake, exit, request and its resume; the one file that
  *            makes the Lua tables (tasks' results: sched.c) -> sched, req, lsys
- *   lsys.c   sha256, fsync, isatty, interrupted, lock, truncate, linked
- *            (joins the `core` table)                           -> loop
+ *   lsys.c   sha256, fsync, isatty, interrupted, lock, truncate, linked,
+ *            utf8_valid (joins the `core` table)          -> loop, utf8
+ *   utf8.c   the UTF-8 check of outside text (utf8.len's verdict, in C)
  *   lcache.c the request cache's SQLite store: cache_open, get, put
  *            (joins the `core` table; the policy is lua/cache.lua)  -> (none)
  *   jsonstr.c json_line, json_write: a journal line from lua-cjson's
@@ -31,6 +32,7 @@
  *   stream.c incremental NDJSON / SSE parsers for streamed responses
  *   buf.c    oe_buf, the growable byte buffer (buf.h, also the simulator's)
  *   prelude.lua, lua/NAME.lua  the Lua half of the API, embedded in the binary
+ *            compiled (tools/embed.c, run at build time)
  *   The simulator (`ollaeval sim`) is its own binary, ollaeval-sim, built
  *   from core/sim/ (map in core/sim/sim.h); it shares only buf.h with the engine.
  *
@@ -49,11 +51,17 @@
 
 #define OE_VERSION "0.1.0"
 
-/* Embedded Lua sources (build/embedded.c, written by core/embed.sh). */
+/* The embedded Lua modules (build/embedded.c, written at build time by
+ * core/tools/embed.c): each compiled (lua_dump with its debug information,
+ * under its chunk name "@FILE (embedded)", "@core/prelude.lua" for the
+ * prelude), loaded with mode "b" by the engine alone (a sandboxed script's
+ * load is text only and cannot reach these chunks). */
 struct oe_embedded {
-    const char *name; /* module name: "prelude", "ollaeval.chat", "evals.gsm8k", ... */
-    const char *file; /* path in the source tree, for error messages */
-    const char *src;
+    const char *name;   /* module name: "prelude", "ollaeval.chat", "evals.gsm8k", ... */
+    const char *file;   /* path in the source tree, for error messages */
+    const char *sha256; /* hex sha256 of the source text (what a run records) */
+    const char *chunk;  /* the compiled chunk */
+    size_t len;         /* its length in bytes */
 };
 extern const struct oe_embedded oe_embedded[];
 

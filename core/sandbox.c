@@ -693,15 +693,17 @@ static int l_config(lua_State *L)
     return 1;
 }
 
-/* core.sbx_embedded(name) -> source, file  or  nil */
+/* core.sbx_embedded(name) -> chunk, file, sha256  or  nil: the compiled
+ * chunk (load it with mode "b"), its source file, its source's sha256 */
 static int l_embedded(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     for (const struct oe_embedded *e = oe_embedded; e->name; e++)
         if (strcmp(e->name, name) == 0) {
-            lua_pushstring(L, e->src);
+            lua_pushlstring(L, e->chunk, e->len);
             lua_pushstring(L, e->file);
-            return 2;
+            lua_pushstring(L, e->sha256);
+            return 3;
         }
     return 0;
 }

@@ -1,5 +1,6 @@
 -- ollaeval.jsonl: jsonl(path [, opts]), the streaming reader of JSONL
 -- datasets.
+local core = require "ollaeval.core"
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"
 local D = require "ollaeval.defaults"
@@ -18,7 +19,8 @@ local JSONL_MAX_LINE = D["jsonl-max-line"]
 local BLOCK = 65536
 
 local find, sub, byte, concat = string.find, string.sub, string.byte, table.concat
-local decode, null, utf8len = cjson_safe.decode, cjson.null, utf8.len
+-- utf8_valid: utf8.len's verdict, in C (core/utf8.c)
+local decode, null, utf8_valid = cjson_safe.decode, cjson.null, core.utf8_valid
 
 function M.jsonl(path, opts)
     if type(path) ~= "string" then error("jsonl(path): path must be a string", 2) end
@@ -81,7 +83,7 @@ function M.jsonl(path, opts)
             -- the line ending stays: "\r\n" is JSON whitespace
             local c = byte(line)
             if c and c > 32 or find(line, "%S") then -- (not a blank line)
-                if not utf8len(line) then fail("invalid UTF-8") end
+                if not utf8_valid(line) then fail("invalid UTF-8") end
                 local item, jerr = decode(line)
                 if item == nil then -- the message as for the line without its ending
                     _, jerr = decode((line:gsub("\r?\n$", "")))

@@ -80,10 +80,12 @@ end
 
 -- ---- the record of modules ----
 
-local function record(name, origin, path, src)
+-- sha: the source's sha256 when known (an embedded module's, computed at
+-- build time), else computed from src
+local function record(name, origin, path, src, sha)
     if module_seen[name] then return end
     module_seen[name] = true
-    modules[#modules + 1] = { name = name, origin = origin, path = path, sha256 = core.sha256(src) }
+    modules[#modules + 1] = { name = name, origin = origin, path = path, sha256 = sha or core.sha256(src) }
 end
 
 -- modules() -> list of {name=, origin="embedded"|"suite"|"path", path=, sha256=}
@@ -399,8 +401,9 @@ local function load_sandboxed(src, chunkname)
     return f
 end
 
--- The embedded module that a disk copy would shadow: warn when it differs.
-local function check_shadow(name, src)
+-- The embedded module (its source's sha256) that a disk copy would shadow:
+-- warn when it differs.
+local function check_shadow(name, sha)
     local rel = name:gsub("%.", "/") .. ".lua"
     local dirs = { S.dir }
     if S.trusted then dirs[#dirs + 1] = "." end
@@ -408,7 +411,7 @@ local function check_shadow(name, src)
         do
             local p = dir .. "/" .. rel
             local disk = exists(p) and read_source(p)
-            if disk and disk ~= src then
+            if disk and core.sha256(disk) ~= sha then
                 stderr:write(format("ollaeval: %s differs from the embedded %s; the embedded module is used "
                     .. "(--lua-path %s uses the copy on disk)\n", p, name, dir))
             end
@@ -416,7 +419,8 @@ local function check_shadow(name, src)
     end
 end
 
--- find(name) -> origin, path, src  or  nil, why-not (a refusal raises)
+-- find(name) -> origin, path, src, sha  or  nil, why-not (a refusal raises);
+-- an embedded module's src is its compiled chunk, sha its source's sha256
 local function find(name, sandboxed)
     local rel = name:gsub("%.", "/") .. ".lua"
     for _, dir in ipairs(S.lua_path) do
@@ -427,10 +431,10 @@ local function find(name, sandboxed)
             return "path", p, src
         end
     end
-    local esrc, efile = core.sbx_embedded(name)
-    if esrc then
-        check_shadow(name, esrc)
-        return "embedded", efile, esrc
+    local echunk, efile, esha = core.sbx_embedded(name)
+    if echunk then
+        check_shadow(name, esha)
+        return "embedded", efile, echunk, esha
     end
     local real, why = in_suite_dir(name)
     if why then error(why .. " (refused)", 0) end
@@ -451,9 +455,9 @@ local function find(name, sandboxed)
 end
 
 local function searcher(name)
-    local origin, path, src = find(name, false)
+    local origin, path, src, sha = find(name, false)
     if not origin then return format("no module '%s' in --lua-path, the engine or %s", name, S.dir or "?") end
-    record(name, origin, path, src)
+    record(name, origin, path, src, sha)
     local chunkname = "@" .. path
     if origin == "suite" and not S.trusted then
         return function()
@@ -464,8 +468,8 @@ local function searcher(name)
             return to_engine(S.loaded[name])
         end, path
     end
-    if origin == "embedded" then chunkname = "@" .. path .. " (embedded)" end
-    local f, err = real_load(src, chunkname, "t")
+    -- the engine's compiled chunk carries its own name, "@FILE (embedded)"
+    local f, err = real_load(src, chunkname, origin == "embedded" and "b" or "t")
     if not f then error(err, 0) end
     return f, path
 end
@@ -539,8 +543,8 @@ function M.init(cmdline, O)
     S.print_cap = S.print_cap or D["lua-print"]
     -- the embedded modules loaded so far (the prelude's)
     for name in pairs(package.loaded) do
-        local src, file = core.sbx_embedded(name)
-        if src then record(name, "embedded", file, src) end
+        local chunk, file, sha = core.sbx_embedded(name)
+        if chunk then record(name, "embedded", file, nil, sha) end
     end
     package.searchers = { package.searchers[1], searcher }
     package.path, package.cpath = "", ""

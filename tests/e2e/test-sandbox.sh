@@ -148,6 +148,12 @@ ok "...and named in a warning with the flag that would use it" \
     'grep -q "evals/numeric.lua differs from the embedded evals.numeric; the embedded module is used (--lua-path" "$tmp/shadow.err"'
 out=$(cd "$tmp/shadow" && "$bin" --trust which.lua 2>/dev/null); rc=$?
 ok "...nor in the current folder when trusted" '[ $rc -eq 0 ]'
+mkdir -p "$tmp/same/evals"
+cp evals/numeric.lua "$tmp/same/evals/numeric.lua"
+cp "$tmp/shadow/which.lua" "$tmp/same/which.lua"
+out=$(cd "$tmp/same" && "$bin" which.lua 2>"$tmp/same.err"); rc=$?
+ok "a copy on disk the same as the embedded module: no warning, recorded as embedded with its sha256" \
+    '[ $rc -eq 0 ] && [ ! -s "$tmp/same.err" ] && [ "$out" = "$(printf "embedded\tevals/numeric.lua\t64")" ]'
 out=$(cd "$tmp/shadow" && "$bin" --lua-path "$tmp/shadow" which.lua 2>/dev/null); rc=$?
 ok "--lua-path DIR: the copy on disk is used, recorded with origin path" \
     '[ $rc -eq 9 ] && [ "$(printf "%s" "$out" | cut -f1,2)" = "$(printf "path\t$tmp/shadow/evals/numeric.lua")" ]'

@@ -48,6 +48,35 @@ T.eq(seen["tests.lib.tap"] and seen["tests.lib.tap"].origin, "path", "modules():
 local f = io.open("tests/lib/tap.lua", "rb")
 T.eq(seen["tests.lib.tap"] and seen["tests.lib.tap"].sha256, ollaeval.sha256(f:read("a")), "...with its sha256")
 f:close()
+-- the embedded modules are compiled at build time (core/tools/embed.c): each
+-- records its source's sha256, as the source embedded before did (resume
+-- compares it), and keeps its chunk name and line information
+local nembedded, wrong = 0, {}
+for name, m in pairs(seen) do
+    if m.origin == "embedded" then
+        nembedded = nembedded + 1
+        if m.sha256 ~= ollaeval.sha256_file(m.path) then wrong[#wrong + 1] = name end
+    end
+end
+T.ok(nembedded >= 10 and #wrong == 0, string.format("modules(): %d embedded modules, each with its source file's sha256%s",
+    nembedded, #wrong > 0 and " (not: " .. table.concat(wrong, ", ") .. ")" or ""))
+local numeric = require "evals.numeric"
+local info = debug.getinfo(numeric.normalize, "S")
+local at
+local n = 0
+for line in io.lines("evals/numeric.lua") do
+    n = n + 1
+    if line:find("^function M%.normalize%(") then at = n end
+end
+T.eq(info.source, "@evals/numeric.lua (embedded)", "an embedded module's functions have its chunk name")
+T.eq(info.linedefined, at, "...and the line numbers of its source (function M.normalize at line " .. tostring(at) .. ")")
+ok, err = pcall(numeric._fraction, 1, nil, 2)
+T.ok(not ok and err:find("^evals/numeric%.lua %(embedded%):%d+: ") ~= nil and err:find("local 'p'", 1, true) ~= nil,
+    "an error inside one names FILE (embedded):LINE and the local: " .. tostring(err))
+local chunk, file, sha = core.sbx_embedded("evals.numeric")
+T.ok(chunk:sub(1, 4) == "\27Lua" and file == "evals/numeric.lua" and sha == ollaeval.sha256_file(file),
+    "core.sbx_embedded: the compiled chunk, its file and its source's sha256")
+T.ok(select(2, load(chunk, "x", "t")):find("binary chunk", 1, true) ~= nil, "...which a text-only load refuses")
 -- the copies at the boundary (core.sbx_copier): a table is copied without
 -- its metatable, functions go through conv, shared and cyclic tables stay
 -- shared, a table memo gives is used as it is (raw: copied all the same)

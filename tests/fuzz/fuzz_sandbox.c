@@ -28,7 +28,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* no embedded modules: they are read from the tree (the current folder) */
-const struct oe_embedded oe_embedded[] = {{0, 0, 0}};
+const struct oe_embedded oe_embedded[] = {{0, 0, 0, 0, 0}};
 
 static lua_State *L;
 static int run_ref = LUA_NOREF;

@@ -5,7 +5,9 @@
  * from the repository root, or set FUZZ_ROOT; the engine's modules
  * "ollaeval.NAME" from core/lua/NAME.lua), and runs core/prelude.lua with
  * stand-ins for the C engine and the command line: the prelude's globals
- * (jsonl, ...) are then the real ones. Each target then loads a Lua snippet, CHECK, that
+ * (jsonl, ...) are then the real ones. A target that links some of the
+ * engine's C functions sets harness_core to them before harness_init: they
+ * replace the stand-ins of the same name. Each target then loads a Lua snippet, CHECK, that
  * is called with the input and raises when an invariant breaks; the
  * harness turns that into abort(), which libFuzzer reports as a crash.
  */
@@ -25,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static lua_State *H;
 static int check_ref = LUA_NOREF;
+static const luaL_Reg *harness_core; /* real `core` functions, or NULL */
 
 static const char stubs[] =
     /* the engine's C half, as no-ops; the command line main.c parses */
@@ -65,6 +68,11 @@ static void harness_init(const char *check)
     lua_pushstring(H, root ? root : ".");
     if (lua_pcall(H, 1, 2, 0) != LUA_OK)
         die_lua("stubs");
+    if (harness_core) {
+        lua_pushvalue(H, -2); /* core */
+        luaL_setfuncs(H, harness_core, 0);
+        lua_pop(H, 1);
+    }
     snprintf(path, sizeof path, "%s/core/prelude.lua", root ? root : ".");
     if (luaL_loadfile(H, path) != LUA_OK)
         die_lua("core/prelude.lua");
