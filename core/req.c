@@ -29,8 +29,9 @@
  * of them to end, the moment a server slot is free (gated_by_inflight).
  * With nothing in flight the backoff always holds. This file is the one
  * owner of that hold in both modes: the controller is told the
- * Retry-After (to time its probe) and does not hold sends itself. A 429 that says the account
- * is out of quota (req_out_of_quota) is no overload: it ends at once.
+ * Retry-After (to time its probe) and does not hold sends itself. A 429
+ * that says the account is out of quota (req_out_of_quota) is no
+ * overload: it ends at once.
  *
  * Deadlines: a request's deadline bounds its wait in the FIFO (the
  * window's timer, armed at the earliest deadline queued, ends an expired
