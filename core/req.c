@@ -23,10 +23,15 @@
  * window's FIFO (its response is cleared) and its task never sees it,
  * until its deadline; the window adapts (fixed: halves; auto: the
  * controller learns a cap) and holds new sends for the Retry-After or a
- * backoff, so waiting never takes a slot. This file is the one owner of
- * that hold in both modes: the controller is told the Retry-After (to time
- * its probe) and does not hold sends itself. A 429 that says the account
- * is out of quota (req_out_of_quota) is no overload: it ends at once.
+ * backoff, so waiting never takes a slot. A 503 without Retry-After while
+ * the requests in flight fill the window (auto: its cap; adaptive fixed:
+ * the halved limit) gets no timed hold: the window already waits for one
+ * of them to end, the moment a server slot is free (gated_by_inflight).
+ * With nothing in flight the backoff always holds. This file is the one
+ * owner of that hold in both modes: the controller is told the
+ * Retry-After (to time its probe) and does not hold sends itself. A 429
+ * that says the account is out of quota (req_out_of_quota) is no
+ * overload: it ends at once.
  *
  * Deadlines: a request's deadline bounds its wait in the FIFO (the
  * window's timer, armed at the earliest deadline queued, ends an expired
@@ -422,11 +427,30 @@ static void window_success(oe_window *w)
 
 static int end_class(const oe_req *r);
 
+/* After a 503 without Retry-After to r (w->inflight no longer counts r):
+ * does something other than a timed hold already stop the next send until
+ * a request in flight ends? That end is the moment a server slot is free,
+ * so a hold on top would only leave the slot idle. In auto mode the
+ * controller's cap (the requests in flight) does, while any are in flight.
+ * In an adaptive fixed window (-c N) the limit, just halved, does when the
+ * requests still in flight fill it: may_send then refuses r, requeued at
+ * the front, until one ends. Otherwise the hold stays: nothing in flight
+ * (a server that refuses everything is not hammered), a limit not yet
+ * full (r would go again at once, into another 503), or a non-adaptive
+ * window (core.window(url, n): its limit never shrinks, so r would be
+ * resent at once). */
+static int gated_by_inflight(const oe_window *w, const oe_req *r)
+{
+    if (w->mode == AUTOWIN_AUTO)
+        return r->gated && w->inflight > 0;
+    return w->adaptive && w->inflight >= w->limit;
+}
+
 /* An overload reply (503, 429) to r: the growth resets; a fixed adaptive
  * window halves if r was sent after the last cut (once per round trip; in
  * auto mode the controller learns its cap instead, see end_feed); new
- * sends hold for the Retry-After, else the backoff (in auto mode not for a
- * 503 while others are in flight: see below). */
+ * sends hold for the Retry-After, else the backoff (not for a 503 that
+ * the requests still in flight gate already: gated_by_inflight). */
 static void window_overload(oe_window *w, const oe_req *r)
 {
     double now = oe_now();
@@ -446,12 +470,7 @@ static void window_overload(oe_window *w, const oe_req *r)
         }
     }
     double hold = req_retry_after_ms(r);
-    /* A 503 without Retry-After in auto mode, with other requests still in
-     * flight: the controller's cap (the requests in flight) already stops
-     * new sends until one of them ends, and that end is the moment a slot
-     * is free; a timed hold on top would leave that slot idle. */
-    if (hold <= 0 && w->mode == AUTOWIN_AUTO && r->gated && w->inflight > 0 &&
-        end_class(r) == AUTOWIN_E_OVERLOAD)
+    if (hold <= 0 && end_class(r) == AUTOWIN_E_OVERLOAD && gated_by_inflight(w, r))
         return;
     if (hold <= 0) {
         int k = w->cuts > 1 ? w->cuts - 1 : 0;
