@@ -67,19 +67,16 @@ function M.score(v, own)
 end
 
 
-local function round3(x) return x and floor(x * 1000 + 0.5) / 1000 end
-
-
 -- The record of one call (one table, its fields set at once).
 local function call_record(req, model, res, err, kind, info)
     if res then
-        local ttft = res.ttft_ms
+        local ttft, lat = res.ttft_ms, res.latency_ms
         return { name = req.name, model = res.model or model, messages = req.messages,
             endpoint = res.endpoint, final_url = res.final_url, -- (final_url: where a redirect ended)
             content = res.content, thinking = res.thinking, done_reason = res.done_reason,
             prompt_tokens = res.prompt_tokens, completion_tokens = res.completion_tokens,
             thinking_tokens = res.thinking_tokens,
-            latency_ms = round3(res.latency_ms), attempts = res.attempts, overloads = res.overloads,
+            latency_ms = lat and floor(lat * 1000 + 0.5) / 1000, attempts = res.attempts, overloads = res.overloads,
             cached = res.cached, ttft_ms = ttft and res.ttft_ms, itl_ms = ttft and res.itl_ms }
     end
     return { name = req.name, model = model, messages = req.messages,
@@ -110,14 +107,15 @@ local function make_ctx(run, it, id, gold, j, calls)
     }
     -- ctx.chat{...}: chat{} with the run's generation options (a request's
     -- own options win), recorded; raises when the request failed.
-    local function ctx_chat(req)
-        if type(req) ~= "table" then error("ctx.chat{}: expected a table", 2) end
-        local r = { messages = nil, options = nil, sample = nil, think = nil }
-        for k, v in pairs(req) do r[k] = v end
-        local o = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
-        for k, v in pairs(gen) do o[k] = v end
+    -- send(r, req): r, the engine's own copy of the suite's req, sent
+    local function send(r, req)
         local ro = req.options
-        if ro then for k, v in pairs(ro) do o[k] = v end end
+        local o = gen -- (chat{} only reads it, while it sends)
+        if ro then
+            o = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
+            for k, v in pairs(gen) do o[k] = v end
+            for k, v in pairs(ro) do o[k] = v end
+        end
         r.options, r.name = o, nil
         if r.sample == nil then r.sample = j end -- the request cache keeps the samples of an item apart
         if r.think == nil then r.think = run.think end
@@ -136,10 +134,16 @@ local function make_ctx(run, it, id, gold, j, calls)
         end
         error({ request = true, err = err, kind = kind, info = info, calls = calls }, 0)
     end
+    local function ctx_chat(req)
+        if type(req) ~= "table" then error("ctx.chat{}: expected a table", 2) end
+        local r = { messages = nil, options = nil, sample = nil, think = nil }
+        for k, v in pairs(req) do r[k] = v end
+        return send(r, req)
+    end
     ctx.chat = ctx_chat
     -- ctx is the suite's from here on: the engine keeps what it needs
-    -- (ctx_chat, seed), and a sandboxed suite gets ctx itself, not a copy
-    return sandbox.handover(ctx), ctx_chat, seed
+    -- (send, seed), and a sandboxed suite gets ctx itself, not a copy
+    return sandbox.handover(ctx), send, seed
 end
 
 -- ctx.follow_up(messages, res, text): the conversation so far, the model's
@@ -184,23 +188,25 @@ end
 
 
 -- The declarative path: prompt, one call, extract, correct.
-local function declarative(run, item, ctx, ctx_chat, gold)
+local function declarative(run, item, ctx, send, gold)
     local suite = run.spec.suite
     local messages = suite.prompt(item, ctx)
-    local res = ctx_chat { messages = messages }
+    -- (the request is the engine's own: sent as it is, not copied)
+    local r = { messages = messages, options = nil, sample = nil, think = nil }
+    local res = send(r, r)
     return M.grade(suite, res, gold, item)
 end
 
 
 function M.sample(run, it, id, gold, j)
     local calls = {}
-    local ctx, ctx_chat, seed = make_ctx(run, it, id, gold, j, calls)
+    local ctx, send, seed = make_ctx(run, it, id, gold, j, calls)
     local suite = run.spec.suite
     local v
     if suite.solve then
         v = suite.solve(it.item, ctx)
     else
-        v = declarative(run, it.item, ctx, ctx_chat, gold)
+        v = declarative(run, it.item, ctx, send, gold)
     end
     local s, err = M.score(v, not suite.solve) -- (grade's verdict is a table of its own)
     if not s then error(err, 0) end

@@ -13,7 +13,7 @@ local tasks = require "ollaeval.tasks"
 local checkfield = require("ollaeval.http").checkfield
 local D = require "ollaeval.defaults"
 
-local min, max, random = math.min, math.max, math.random
+local min, max, random, mtype = math.min, math.max, math.random, math.type
 local format, concat = string.format, table.concat
 local server_message = backends.server_message
 
@@ -95,7 +95,14 @@ local function check_load_time(url_base, model, o)
         by_model[model] = seen
         return
     end
-    if o == nil and next(seen) == nil then return end -- none sent, none seen
+    -- the usual case first: the same values as before (LOAD_TIME, spelt out)
+    if o == nil then
+        if next(seen) == nil then return end -- none sent, none seen
+    elseif o.num_ctx == seen.num_ctx and o.num_batch == seen.num_batch and o.num_gpu == seen.num_gpu
+        and o.num_thread == seen.num_thread and o.main_gpu == seen.main_gpu and o.use_mmap == seen.use_mmap
+        and o.use_mlock == seen.use_mlock and o.draft_num_predict == seen.draft_num_predict then
+        return
+    end
     for i = 1, NLOAD do
         local k = LOAD_TIME[i]
         local v = o and o[k]
@@ -253,17 +260,22 @@ function M.chat(req)
             error(format("chat{}: messages[%d] must be {role=string, content=string}", i), 2)
         end
     end
-    -- (checkfield raises for the caller; called only when a field is there)
-    if req.options ~= nil then checkfield(req, "options", "table", "chat{}") end
+    -- (checkfield raises for the caller; called only for a field of another type)
+    local ro = req.options
+    if ro ~= nil and type(ro) ~= "table" then checkfield(req, "options", "table", "chat{}") end
     local ka = req.keep_alive
     if ka ~= nil and (ka == 0 or ka == "0" or (type(ka) == "string" and ka:match("^0+[smh]?$"))) then
         error("chat{}: keep_alive=0 unloads the model for every client of the server after this request; "
             .. "leave it out (the server's default) or give a duration", 2)
     end
-    if req.on_token ~= nil then checkfield(req, "on_token", "function", "chat{}") end
-    if req.deadline ~= nil then checkfield(req, "deadline", "number", "chat{}") end
-    if req.cache ~= nil then checkfield(req, "cache", "boolean", "chat{}") end
-    if req.sample ~= nil and (math.type(req.sample) ~= "integer" or req.sample < 1) then
+    local v = req.on_token
+    if v ~= nil and type(v) ~= "function" then checkfield(req, "on_token", "function", "chat{}") end
+    v = req.deadline
+    if v ~= nil and type(v) ~= "number" then checkfield(req, "deadline", "number", "chat{}") end
+    v = req.cache
+    if v ~= nil and type(v) ~= "boolean" then checkfield(req, "cache", "boolean", "chat{}") end
+    v = req.sample
+    if v ~= nil and (mtype(v) ~= "integer" or v < 1) then
         error("chat{}: 'sample' must be a whole number >= 1 (the sample index)", 2)
     end
     local O = options.engine
@@ -296,7 +308,7 @@ function M.chat(req)
         endpoint = url_base
         local backend = req.api or backends.of(url_base)
         local B = backends.by_name[backend] or error("chat{}: unknown api '" .. tostring(backend) .. "'", 2)
-        check_load_time(url_base, model, req.options)
+        check_load_time(url_base, model, ro)
         local think = req.think
         if think == nil then think = default_think(url_base, model) end
         -- an auto window counts first tokens: the request streams on the wire
