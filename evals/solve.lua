@@ -89,14 +89,29 @@ end
 local REFUSED = { [400] = true, [401] = true, [403] = true, [404] = true }
 
 
+-- The run's generation options (run.gen) hold the four the runner sets, and
+-- no other: known once per run.gen table.
+local PLAIN = { temperature = true, seed = true, num_predict = true, num_ctx = true }
+local plain = setmetatable({}, { __mode = "k" }) -- run.gen -> true | false
+local function is_plain(g)
+    for k in pairs(g) do if not PLAIN[k] then return false end end
+    return true
+end
+
 local function make_ctx(run, it, id, gold, j, calls)
     local st, O = run.st, ollaeval.options
     local seed = j == 1 and O.seed or M.seed_of(O.seed, j)
     -- (the tables below are made at their size: a constructor's fields,
     -- nil or not, size the table; filling it then moves nothing)
-    local gen = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
-    for k, v in pairs(run.gen) do gen[k] = v end
-    gen.seed = seed
+    local g, gen = run.gen, nil
+    if plain[g] == nil then plain[g] = is_plain(g) end
+    if plain[g] then -- (the runner's four, copied by name)
+        gen = { temperature = g.temperature, seed = seed, num_predict = g.num_predict, num_ctx = g.num_ctx }
+    else
+        gen = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
+        for k, v in pairs(g) do gen[k] = v end
+        gen.seed = seed
+    end
     -- the run's options and few-shot pool are the same for every item: a
     -- sandboxed suite gets one copy of each for the run (sandbox.constant)
     local ctx = {

@@ -47,9 +47,11 @@ end
 -- float; only other numbers go through the text.)
 local mtype, floor = math.type, math.floor
 local function jnum(v)
-    if type(v) ~= "number" then return v end
-    if mtype(v) == "integer" then
+    local t = mtype(v) -- (nil: not a number)
+    if t == "integer" then
         if v > -1e14 and v < 1e14 then return v + 0.0 end
+    elseif t == nil then
+        return v
     elseif v > -1e11 and v < 1e11 then
         local k = floor(v * 1000 + 0.5)
         if k / 1000 == v then return k / 1000 end

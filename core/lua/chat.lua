@@ -175,6 +175,12 @@ end
 -- stream's timings are part of the answer. left_s: the seconds left of the
 -- call's deadline (the request is requeued on 503/429 until then).
 local headers_of = {} -- backend -> its request headers (read by core.request only)
+-- The spec of every attempt: core.request reads each field of it before it
+-- returns or yields (lapi.c) and keeps none, so one table serves them all,
+-- each field set anew for each attempt.
+local spec = { method = "POST", url = nil, body = nil, headers = nil, userpwd = nil, timeout = nil,
+               connect_timeout = nil, idle_timeout = nil, stream = nil, requeue = true, deadline = nil,
+               progress = nil }
 
 local function attempt(backend, url_base, url, body, req, stream, record, left_s)
     local B = backends.by_name[backend]
@@ -184,14 +190,11 @@ local function attempt(backend, url_base, url, body, req, stream, record, left_s
         headers = backends.headers(backend)
         headers_of[backend] = headers
     end
-    local spec = {
-        method = "POST", url = url, body = body, headers = headers,
-        userpwd = endpoints.userpwd(url_base),
-        timeout = min(req.timeout or O.timeout, max(left_s, 0.001)), connect_timeout = D["connect-timeout"],
-        idle_timeout = stream and (req.idle_timeout or O["idle-timeout"]) or nil,
-        stream = stream and B.stream or nil,
-        requeue = true, deadline = max(left_s, 0.001),
-    }
+    local left = max(left_s, 0.001)
+    spec.url, spec.body, spec.headers, spec.userpwd = url, body, headers, endpoints.userpwd(url_base)
+    spec.timeout, spec.connect_timeout = min(req.timeout or O.timeout, left), D["connect-timeout"]
+    spec.idle_timeout = stream and (req.idle_timeout or O["idle-timeout"]) or nil
+    spec.stream, spec.deadline, spec.progress = stream and B.stream or nil, left, nil
     local res, err, kind, stopped, over
     if stream and req.on_token then
         res, err, kind, stopped, over = streamed(spec, req.on_token)
