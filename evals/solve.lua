@@ -67,17 +67,20 @@ function M.score(v, own)
 end
 
 
--- The record of one call (one table, its fields set at once).
+-- The record of one call (one table, its fields set at once: 16 of them,
+-- the size of the table; final_url, rare, is a 17th).
 local function call_record(req, model, res, err, kind, info)
     if res then
         local ttft, lat = res.ttft_ms, res.latency_ms
-        return { name = req.name, model = res.model or model, messages = req.messages,
-            endpoint = res.endpoint, final_url = res.final_url, -- (final_url: where a redirect ended)
+        local c = { name = req.name, model = res.model or model, messages = req.messages, endpoint = res.endpoint,
             content = res.content, thinking = res.thinking, done_reason = res.done_reason,
             prompt_tokens = res.prompt_tokens, completion_tokens = res.completion_tokens,
             thinking_tokens = res.thinking_tokens,
             latency_ms = lat and floor(lat * 1000 + 0.5) / 1000, attempts = res.attempts, overloads = res.overloads,
             cached = res.cached, ttft_ms = ttft and res.ttft_ms, itl_ms = ttft and res.itl_ms }
+        local fu = res.final_url -- (where a redirect ended)
+        if fu ~= nil then c.final_url = fu end
+        return c
     end
     return { name = req.name, model = model, messages = req.messages,
         endpoint = info and info.endpoint, error = err, error_kind = kind, attempts = info and info.attempts,
@@ -177,7 +180,9 @@ end
 -- extract, correct, strict). The run's declarative path and `ollaeval
 -- rescore` both use it, so a rescore grades exactly as a run does.
 function M.grade(suite, res, gold, item)
-    local text, s = res.content, {}
+    -- (made at its size, with room for what sample() adds: nothing moves)
+    local text, s = res.content, { answer = nil, rule = nil, span = nil, value = nil, reasoning_status = nil,
+        strict_answer = nil, strict_correct = nil, sample = nil, seed = nil, calls = nil }
     if suite.split then
         local t, _, status = suite.split(res.content, res.thinking)
         text, s.reasoning_status = t, status
@@ -214,7 +219,7 @@ end
 
 
 function M.sample(run, it, id, gold, j)
-    local calls = {}
+    local calls = { nil } -- (room for the one call of most samples)
     local ctx, send, seed = make_ctx(run, it, id, gold, j, calls)
     local suite = run.spec.suite
     local v
