@@ -246,6 +246,12 @@ local function attempt(backend, url_base, url, body, req, stream, record, left_s
     return fields, nil, nil, res, j
 end
 
+-- The info of a failed call (docs/api.md): made only then.
+local function info_of(endpoint, attempts, overloads, status, ms, ttfb_ms, queued_ms, server_msg)
+    return { attempts = attempts, overloads = overloads, status = status, ms = ms, ttfb_ms = ttfb_ms,
+             queued_ms = queued_ms, endpoint = endpoint, server_message = server_msg }
+end
+
 -- chat{messages=, model=, options=, think=, format=, endpoint=, timeout=,
 -- deadline=, retries=, stream=, on_token=, sample=, cache=} -> response or
 -- nil, err, kind, info (docs/api.md). Retries what can be retried, on another
@@ -287,9 +293,8 @@ function M.chat(req)
     local stream = req.stream
     if stream == nil then stream = O.stream or req.on_token ~= nil end
     local retries = req.retries or O.retries
-    -- (every field it may get, so that the table is made at its size once)
-    local info = { attempts = 0, overloads = 0, status = nil, ms = nil, ttfb_ms = nil, queued_ms = nil,
-                   endpoint = nil, server_message = nil }
+    -- how the call goes: the info of a failure (info_of), the figures of an answer
+    local attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg = 0, 0, nil, nil, nil, nil, nil
     local t0 = core.now()
     local hit, ckey = cache.lookup(req, model)
     if hit then
@@ -301,11 +306,10 @@ function M.chat(req)
     local fields, err, kind, res, raw
     local waited = 0 -- ms the attempts waited in the window's FIFO before their first send
     while true do
-        info.attempts = info.attempts + 1
+        attempts = attempts + 1
         local paused = endpoints.paused()
         if paused then
-            info.endpoint = endpoint
-            return nil, paused, "paused", info
+            return nil, paused, "paused", info_of(endpoint, attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg)
         end
         local url_base = req.endpoint or endpoints.pick(endpoint)
         endpoint = url_base
@@ -320,10 +324,10 @@ function M.chat(req)
         local url = backends.url(B, url_base)
         local left_s = deadline_s - (core.now() - t0) / 1000
         fields, err, kind, res, raw = attempt(backend, url_base, url, body, req, wire, stream, left_s)
-        if res then info.overloads = info.overloads + (res.overloads or 0) end
+        if res then overloads = overloads + (res.overloads or 0) end
         if res and res.failed then res = nil end
         if res then
-            info.status, info.ms, info.ttfb_ms, info.queued_ms = res.status, res.total_ms, res.ttfb_ms, res.queued_ms
+            status, ms, ttfb_ms, queued_ms = res.status, res.total_ms, res.ttfb_ms, res.queued_ms
             waited = waited + (res.queued_ms or 0)
         end
         local retry = false
@@ -331,11 +335,11 @@ function M.chat(req)
             endpoints.ok(url_base)
             break
         elseif kind == "http" then
-            info.server_message = server_message(res.body)
+            smsg = server_message(res.body)
             if res.status == 503 or res.status == 429 then
                 -- requeued by req.c until the deadline: now it has passed
                 err = format("%s (overloaded: %d replies of 503/429 within the deadline of %g s; "
-                    .. "lower -c, or raise --deadline)", err, info.overloads + 1, deadline_s)
+                    .. "lower -c, or raise --deadline)", err, overloads + 1, deadline_s)
             end
             retry = RETRY_STATUS[res.status] or false
         elseif kind == "connection" then
@@ -344,8 +348,7 @@ function M.chat(req)
             local refused = err:find("Couldn't connect", 1, true) or err:find("resolve host", 1, true)
             local p = endpoints.failed(url_base, refused and "refused" or kind)
             if p then
-                info.endpoint = url_base
-                return nil, p, "paused", info
+                return nil, p, "paused", info_of(url_base, attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg)
             end
         elseif kind == "timeout" then
             endpoints.failed(url_base, kind)
@@ -353,42 +356,40 @@ function M.chat(req)
         elseif kind == "protocol" or kind == "server" then
             retry = true
         elseif kind == "quota" then
-            info.server_message = server_message(res.body)
+            smsg = server_message(res.body)
         elseif kind == "deadline" then
             -- it waited in the window's FIFO until its deadline (req.c)
-            if info.overloads > 0 or err:find("after 503/429 replies", 1, true) then
+            if overloads > 0 or err:find("after 503/429 replies", 1, true) then
                 err = format("%s (overloaded: %d replies of 503/429 to this call within the deadline of %g s; "
-                    .. "lower -c, or raise --deadline)", err, info.overloads, deadline_s)
+                    .. "lower -c, or raise --deadline)", err, overloads, deadline_s)
             else
                 err = format("%s (gave up: the deadline of %g s for this request has passed; raise --deadline)",
                     err, deadline_s)
             end
         end
         err = backends.scrub(err) -- a server may echo the API key back
-        local delay = retry and retry_delay(info.attempts, res)
+        local delay = retry and retry_delay(attempts, res)
         if retry and core.now() + delay > t0 + deadline_s * 1000 and core.interrupted() == 0 then
-            info.endpoint = url_base
             return nil, format("%s (gave up: the deadline of %g s for this request has passed)", err, deadline_s),
-                kind, info
+                kind, info_of(url_base, attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg)
         end
-        if retry and info.attempts > retries and core.interrupted() == 0 then
-            info.endpoint = url_base
+        if retry and attempts > retries and core.interrupted() == 0 then
             return nil, format("%s (gave up after %d attempt%s over %.1f s: the item ends as an error; a "
                 .. "resume of the run (-o RUN, or --retry-errors) redoes it, or raise --retries)", err,
-                info.attempts, info.attempts == 1 and "" or "s", (core.now() - t0) / 1000), kind, info
+                attempts, attempts == 1 and "" or "s", (core.now() - t0) / 1000), kind,
+                info_of(url_base, attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg)
         end
-        if not retry or info.attempts > retries or core.interrupted() > 0 then
-            info.endpoint = url_base
-            return nil, err, kind, info
+        if not retry or attempts > retries or core.interrupted() > 0 then
+            return nil, err, kind, info_of(url_base, attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg)
         end
         tasks.backoff(delay) -- a map worker lends its place meanwhile
     end
     -- not counting the time in the window's FIFO before each attempt was
     -- first sent (an auto window holds many); overload waits count
     fields.latency_ms = core.now() - t0 - waited
-    fields.request_ms, fields.ttfb_ms, fields.queued_ms = info.ms, info.ttfb_ms, info.queued_ms
-    fields.attempts, fields.endpoint, fields.raw = info.attempts, endpoint, raw
-    fields.overloads = info.overloads
+    fields.request_ms, fields.ttfb_ms, fields.queued_ms = ms, ttfb_ms, queued_ms
+    fields.attempts, fields.endpoint, fields.raw = attempts, endpoint, raw
+    fields.overloads = overloads
     fields.model = type(raw) == "table" and raw.model or model
     answered.check(endpoint, model, fields, res) -- another model or server answered: warned, recorded
     if ckey then cache.store(ckey, fields) end
