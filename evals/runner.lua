@@ -471,11 +471,12 @@ local function run_items(run)
         local ok, gold, group, meta = xpcall(gold_of, on_sample_error, it)
         if not ok then return script_error(it, id, gold) end
         local k = spec.samples
-        local results = {}
+        local results
         if k == 1 then
             local okj, r = xpcall(solve.sample, on_sample_error, run, it, id, gold, 1)
-            results[1] = okj and r or { failed = r }
+            results = { okj and r or { failed = r } }
         else
+            results = {}
             local function one(j)
                 local okj, r = xpcall(solve.sample, on_sample_error, run, it, id, gold, j)
                 results[j] = okj and r or { failed = r }

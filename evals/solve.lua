@@ -67,20 +67,20 @@ function M.score(v, own)
 end
 
 
-local function round3(x) return x and floor(x * 1000 + 0.5) / 1000 end
-
-
--- The record of one call (one table, its fields set at once).
+-- The record of one call (one table, its fields set at once: 16 of them,
+-- the size of the table; final_url, rare, is a 17th).
 local function call_record(req, model, res, err, kind, info)
     if res then
-        local ttft = res.ttft_ms
-        return { name = req.name, model = res.model or model, messages = req.messages,
-            endpoint = res.endpoint, final_url = res.final_url, -- (final_url: where a redirect ended)
+        local ttft, lat = res.ttft_ms, res.latency_ms
+        local c = { name = req.name, model = res.model or model, messages = req.messages, endpoint = res.endpoint,
             content = res.content, thinking = res.thinking, done_reason = res.done_reason,
             prompt_tokens = res.prompt_tokens, completion_tokens = res.completion_tokens,
             thinking_tokens = res.thinking_tokens,
-            latency_ms = round3(res.latency_ms), attempts = res.attempts, overloads = res.overloads,
+            latency_ms = lat and floor(lat * 1000 + 0.5) / 1000, attempts = res.attempts, overloads = res.overloads,
             cached = res.cached, ttft_ms = ttft and res.ttft_ms, itl_ms = ttft and res.itl_ms }
+        local fu = res.final_url -- (where a redirect ended)
+        if fu ~= nil then c.final_url = fu end
+        return c
     end
     return { name = req.name, model = model, messages = req.messages,
         endpoint = info and info.endpoint, error = err, error_kind = kind, attempts = info and info.attempts,
@@ -92,14 +92,29 @@ end
 local REFUSED = { [400] = true, [401] = true, [403] = true, [404] = true }
 
 
+-- The run's generation options (run.gen) hold the four the runner sets, and
+-- no other: known once per run.gen table.
+local PLAIN = { temperature = true, seed = true, num_predict = true, num_ctx = true }
+local plain = setmetatable({}, { __mode = "k" }) -- run.gen -> true | false
+local function is_plain(g)
+    for k in pairs(g) do if not PLAIN[k] then return false end end
+    return true
+end
+
 local function make_ctx(run, it, id, gold, j, calls)
     local st, O = run.st, ollaeval.options
     local seed = j == 1 and O.seed or M.seed_of(O.seed, j)
     -- (the tables below are made at their size: a constructor's fields,
     -- nil or not, size the table; filling it then moves nothing)
-    local gen = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
-    for k, v in pairs(run.gen) do gen[k] = v end
-    gen.seed = seed
+    local g, gen = run.gen, nil
+    if plain[g] == nil then plain[g] = is_plain(g) end
+    if plain[g] then -- (the runner's four, copied by name)
+        gen = { temperature = g.temperature, seed = seed, num_predict = g.num_predict, num_ctx = g.num_ctx }
+    else
+        gen = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
+        for k, v in pairs(g) do gen[k] = v end
+        gen.seed = seed
+    end
     -- the run's options and few-shot pool are the same for every item: a
     -- sandboxed suite gets one copy of each for the run (sandbox.constant)
     local ctx = {
@@ -110,14 +125,15 @@ local function make_ctx(run, it, id, gold, j, calls)
     }
     -- ctx.chat{...}: chat{} with the run's generation options (a request's
     -- own options win), recorded; raises when the request failed.
-    local function ctx_chat(req)
-        if type(req) ~= "table" then error("ctx.chat{}: expected a table", 2) end
-        local r = { messages = nil, options = nil, sample = nil, think = nil }
-        for k, v in pairs(req) do r[k] = v end
-        local o = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
-        for k, v in pairs(gen) do o[k] = v end
+    -- send(r, req): r, the engine's own copy of the suite's req, sent
+    local function send(r, req)
         local ro = req.options
-        if ro then for k, v in pairs(ro) do o[k] = v end end
+        local o = gen -- (chat{} only reads it, while it sends)
+        if ro then
+            o = { temperature = nil, seed = nil, num_predict = nil, num_ctx = nil }
+            for k, v in pairs(gen) do o[k] = v end
+            for k, v in pairs(ro) do o[k] = v end
+        end
         r.options, r.name = o, nil
         if r.sample == nil then r.sample = j end -- the request cache keeps the samples of an item apart
         if r.think == nil then r.think = run.think end
@@ -136,10 +152,16 @@ local function make_ctx(run, it, id, gold, j, calls)
         end
         error({ request = true, err = err, kind = kind, info = info, calls = calls }, 0)
     end
+    local function ctx_chat(req)
+        if type(req) ~= "table" then error("ctx.chat{}: expected a table", 2) end
+        local r = { messages = nil, options = nil, sample = nil, think = nil }
+        for k, v in pairs(req) do r[k] = v end
+        return send(r, req)
+    end
     ctx.chat = ctx_chat
     -- ctx is the suite's from here on: the engine keeps what it needs
-    -- (ctx_chat, seed), and a sandboxed suite gets ctx itself, not a copy
-    return sandbox.handover(ctx), ctx_chat, seed
+    -- (send, seed), and a sandboxed suite gets ctx itself, not a copy
+    return sandbox.handover(ctx), send, seed
 end
 
 -- ctx.follow_up(messages, res, text): the conversation so far, the model's
@@ -158,7 +180,9 @@ end
 -- extract, correct, strict). The run's declarative path and `ollaeval
 -- rescore` both use it, so a rescore grades exactly as a run does.
 function M.grade(suite, res, gold, item)
-    local text, s = res.content, {}
+    -- (made at its size, with room for what sample() adds: nothing moves)
+    local text, s = res.content, { answer = nil, rule = nil, span = nil, value = nil, reasoning_status = nil,
+        strict_answer = nil, strict_correct = nil, sample = nil, seed = nil, calls = nil }
     if suite.split then
         local t, _, status = suite.split(res.content, res.thinking)
         text, s.reasoning_status = t, status
@@ -184,23 +208,25 @@ end
 
 
 -- The declarative path: prompt, one call, extract, correct.
-local function declarative(run, item, ctx, ctx_chat, gold)
+local function declarative(run, item, ctx, send, gold)
     local suite = run.spec.suite
     local messages = suite.prompt(item, ctx)
-    local res = ctx_chat { messages = messages }
+    -- (the request is the engine's own: sent as it is, not copied)
+    local r = { messages = messages, options = nil, sample = nil, think = nil }
+    local res = send(r, r)
     return M.grade(suite, res, gold, item)
 end
 
 
 function M.sample(run, it, id, gold, j)
-    local calls = {}
-    local ctx, ctx_chat, seed = make_ctx(run, it, id, gold, j, calls)
+    local calls = { nil } -- (room for the one call of most samples)
+    local ctx, send, seed = make_ctx(run, it, id, gold, j, calls)
     local suite = run.spec.suite
     local v
     if suite.solve then
         v = suite.solve(it.item, ctx)
     else
-        v = declarative(run, it.item, ctx, ctx_chat, gold)
+        v = declarative(run, it.item, ctx, send, gold)
     end
     local s, err = M.score(v, not suite.solve) -- (grade's verdict is a table of its own)
     if not s then error(err, 0) end

@@ -47,9 +47,11 @@ end
 -- float; only other numbers go through the text.)
 local mtype, floor = math.type, math.floor
 local function jnum(v)
-    if type(v) ~= "number" then return v end
-    if mtype(v) == "integer" then
+    local t = mtype(v) -- (nil: not a number)
+    if t == "integer" then
         if v > -1e14 and v < 1e14 then return v + 0.0 end
+    elseif t == nil then
+        return v
     elseif v > -1e11 and v < 1e11 then
         local k = floor(v * 1000 + 0.5)
         if k / 1000 == v then return k / 1000 end
@@ -59,7 +61,7 @@ end
 
 -- The samples of a record, as the reducers see them, with their numbers
 -- as the journal gives them back.
-local function jsamples(r)
+local function jsamples(r, one)
     if type(r.scores) == "table" then
         local list = {}
         local votes, answers = r.votes or {}, r.answers or {}
@@ -78,6 +80,11 @@ local function jsamples(r)
     local a = r.vote
     if a == nil or a == null then a = r.answer end
     if a == null then a = nil end
+    if one then -- (the caller's list of one sample, filled anew)
+        local x = one[1]
+        x.value, x.answer = jnum(v), jnum(a)
+        return one
+    end
     return { { value = jnum(v), answer = jnum(a) } }
 end
 
@@ -114,12 +121,20 @@ Acc.__index = Acc
 -- journal.latest gives them), acc:result() -> s (as summarize()). Holds
 -- counters, the metrics' sums and a bounded sketch of the latencies
 -- (metrics.sketch), never a record.
+-- The reducers that keep nothing of the samples they are given: with only
+-- these, the samples of a one-sample record are one list, filled anew.
+local PURE = { [reduce.first] = true, [reduce.mean] = true }
+
 function M.new(info)
     info = info or {}
-    return setmetatable({ info = info, defs = info.metrics or default_defs(),
+    local defs = info.metrics or default_defs()
+    local pure = true
+    for _, d in ipairs(defs) do if not PURE[d.reduce] then pure = false end end
+    return setmetatable({ info = info, defs = defs,
         ms = metrics.suite_metrics(info.metrics or default_defs()),
         n = 0, scored = 0, errors = 0, unscored = 0, correct = 0, strict = 0, noans = 0, trunc = 0, tthink = 0,
-        reasons = {}, ptoks = 0, ctoks = 0, pn = 0, cn = 0, calls = 0, lat = metrics.sketch() }, Acc)
+        reasons = {}, ptoks = 0, ctoks = 0, pn = 0, cn = 0, calls = 0, lat = metrics.sketch(),
+        one = pure and { { value = nil, answer = nil } } or false }, Acc)
 end
 
 function Acc:add(r)
@@ -129,9 +144,9 @@ function Acc:add(r)
         self.errors = self.errors + 1
         return
     end
-    local samples = jsamples(r)
+    local samples = jsamples(r, self.one)
     local any = false
-    for _, x in ipairs(samples) do if x.value ~= nil then any = true end end
+    for i = 1, #samples do if samples[i].value ~= nil then any = true break end end
     if not any then
         self.unscored = self.unscored + 1
         local why = isnull(r.unscored) and "no score" or tostring(jnum(r.unscored))

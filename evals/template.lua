@@ -124,6 +124,8 @@ function M.fewshot(examples, k, seed)
     local n = #examples
     k = k // 1
     if k > n then k = n end
+    -- none to pick (no shots, or no examples): the seed is checked as below
+    if k <= 0 and (seed == nil or math_type(seed) == "integer") then return {} end
     local idx = {}
     for i = 1, n do idx[i] = i end
     local r = M.rng(seed or 1234)

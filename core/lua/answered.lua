@@ -52,8 +52,9 @@ local function clean(url)
 end
 
 function M.check(url_base, model, fields, res)
-    local final = clean(res and res.final_url)
+    local final = res and res.final_url
     if final then
+        final = clean(final)
         fields.final_url = final
         local from, to = M.authority(url_base), M.authority(final)
         if from ~= to then
@@ -63,7 +64,7 @@ function M.check(url_base, model, fields, res)
         end
     end
     local got = fields.model
-    if type(got) == "string" and type(model) == "string" and not same_model(model, got) then
+    if got ~= model and type(got) == "string" and type(model) == "string" and not same_model(model, got) then
         warn_once("model " .. url_base .. " " .. model .. " " .. got, "%s answers requests for the model %s as "
             .. "the model %s (recorded in each call's model): check -m and what the server serves", url_base,
             model, got)

@@ -93,9 +93,12 @@ end
 
 -- A token count from JSON (a float to cjson), as an integer; nil (unknown)
 -- if absent: Ollama omits a zero count, and a missing count is not 0.
+local tointeger = math.tointeger
 local function count(v)
+    local i = tointeger(v) -- (the usual case: a whole float)
+    if i then return i end
     v = tonumber(v)
-    return v and math.tointeger(floor(v)) or nil
+    return v and tointeger(floor(v)) or nil
 end
 
 local function effort(think)

@@ -13,7 +13,7 @@ local tasks = require "ollaeval.tasks"
 local checkfield = require("ollaeval.http").checkfield
 local D = require "ollaeval.defaults"
 
-local min, max, random = math.min, math.max, math.random
+local min, max, random, mtype = math.min, math.max, math.random, math.type
 local format, concat = string.format, table.concat
 local server_message = backends.server_message
 
@@ -95,7 +95,14 @@ local function check_load_time(url_base, model, o)
         by_model[model] = seen
         return
     end
-    if o == nil and next(seen) == nil then return end -- none sent, none seen
+    -- the usual case first: the same values as before (LOAD_TIME, spelt out)
+    if o == nil then
+        if next(seen) == nil then return end -- none sent, none seen
+    elseif o.num_ctx == seen.num_ctx and o.num_batch == seen.num_batch and o.num_gpu == seen.num_gpu
+        and o.num_thread == seen.num_thread and o.main_gpu == seen.main_gpu and o.use_mmap == seen.use_mmap
+        and o.use_mlock == seen.use_mlock and o.draft_num_predict == seen.draft_num_predict then
+        return
+    end
     for i = 1, NLOAD do
         local k = LOAD_TIME[i]
         local v = o and o[k]
@@ -168,6 +175,12 @@ end
 -- stream's timings are part of the answer. left_s: the seconds left of the
 -- call's deadline (the request is requeued on 503/429 until then).
 local headers_of = {} -- backend -> its request headers (read by core.request only)
+-- The spec of every attempt: core.request reads each field of it before it
+-- returns or yields (lapi.c) and keeps none, so one table serves them all,
+-- each field set anew for each attempt.
+local spec = { method = "POST", url = nil, body = nil, headers = nil, userpwd = nil, timeout = nil,
+               connect_timeout = nil, idle_timeout = nil, stream = nil, requeue = true, deadline = nil,
+               progress = nil }
 
 local function attempt(backend, url_base, url, body, req, stream, record, left_s)
     local B = backends.by_name[backend]
@@ -177,14 +190,11 @@ local function attempt(backend, url_base, url, body, req, stream, record, left_s
         headers = backends.headers(backend)
         headers_of[backend] = headers
     end
-    local spec = {
-        method = "POST", url = url, body = body, headers = headers,
-        userpwd = endpoints.userpwd(url_base),
-        timeout = min(req.timeout or O.timeout, max(left_s, 0.001)), connect_timeout = D["connect-timeout"],
-        idle_timeout = stream and (req.idle_timeout or O["idle-timeout"]) or nil,
-        stream = stream and B.stream or nil,
-        requeue = true, deadline = max(left_s, 0.001),
-    }
+    local left = max(left_s, 0.001)
+    spec.url, spec.body, spec.headers, spec.userpwd = url, body, headers, endpoints.userpwd(url_base)
+    spec.timeout, spec.connect_timeout = min(req.timeout or O.timeout, left), D["connect-timeout"]
+    spec.idle_timeout = stream and (req.idle_timeout or O["idle-timeout"]) or nil
+    spec.stream, spec.deadline, spec.progress = stream and B.stream or nil, left, nil
     local res, err, kind, stopped, over
     if stream and req.on_token then
         res, err, kind, stopped, over = streamed(spec, req.on_token)
@@ -236,6 +246,12 @@ local function attempt(backend, url_base, url, body, req, stream, record, left_s
     return fields, nil, nil, res, j
 end
 
+-- The info of a failed call (docs/api.md): made only then.
+local function info_of(endpoint, attempts, overloads, status, ms, ttfb_ms, queued_ms, server_msg)
+    return { attempts = attempts, overloads = overloads, status = status, ms = ms, ttfb_ms = ttfb_ms,
+             queued_ms = queued_ms, endpoint = endpoint, server_message = server_msg }
+end
+
 -- chat{messages=, model=, options=, think=, format=, endpoint=, timeout=,
 -- deadline=, retries=, stream=, on_token=, sample=, cache=} -> response or
 -- nil, err, kind, info (docs/api.md). Retries what can be retried, on another
@@ -253,17 +269,22 @@ function M.chat(req)
             error(format("chat{}: messages[%d] must be {role=string, content=string}", i), 2)
         end
     end
-    -- (checkfield raises for the caller; called only when a field is there)
-    if req.options ~= nil then checkfield(req, "options", "table", "chat{}") end
+    -- (checkfield raises for the caller; called only for a field of another type)
+    local ro = req.options
+    if ro ~= nil and type(ro) ~= "table" then checkfield(req, "options", "table", "chat{}") end
     local ka = req.keep_alive
     if ka ~= nil and (ka == 0 or ka == "0" or (type(ka) == "string" and ka:match("^0+[smh]?$"))) then
         error("chat{}: keep_alive=0 unloads the model for every client of the server after this request; "
             .. "leave it out (the server's default) or give a duration", 2)
     end
-    if req.on_token ~= nil then checkfield(req, "on_token", "function", "chat{}") end
-    if req.deadline ~= nil then checkfield(req, "deadline", "number", "chat{}") end
-    if req.cache ~= nil then checkfield(req, "cache", "boolean", "chat{}") end
-    if req.sample ~= nil and (math.type(req.sample) ~= "integer" or req.sample < 1) then
+    local v = req.on_token
+    if v ~= nil and type(v) ~= "function" then checkfield(req, "on_token", "function", "chat{}") end
+    v = req.deadline
+    if v ~= nil and type(v) ~= "number" then checkfield(req, "deadline", "number", "chat{}") end
+    v = req.cache
+    if v ~= nil and type(v) ~= "boolean" then checkfield(req, "cache", "boolean", "chat{}") end
+    v = req.sample
+    if v ~= nil and (mtype(v) ~= "integer" or v < 1) then
         error("chat{}: 'sample' must be a whole number >= 1 (the sample index)", 2)
     end
     local O = options.engine
@@ -272,9 +293,8 @@ function M.chat(req)
     local stream = req.stream
     if stream == nil then stream = O.stream or req.on_token ~= nil end
     local retries = req.retries or O.retries
-    -- (every field it may get, so that the table is made at its size once)
-    local info = { attempts = 0, overloads = 0, status = nil, ms = nil, ttfb_ms = nil, queued_ms = nil,
-                   endpoint = nil, server_message = nil }
+    -- how the call goes: the info of a failure (info_of), the figures of an answer
+    local attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg = 0, 0, nil, nil, nil, nil, nil
     local t0 = core.now()
     local hit, ckey = cache.lookup(req, model)
     if hit then
@@ -286,17 +306,16 @@ function M.chat(req)
     local fields, err, kind, res, raw
     local waited = 0 -- ms the attempts waited in the window's FIFO before their first send
     while true do
-        info.attempts = info.attempts + 1
+        attempts = attempts + 1
         local paused = endpoints.paused()
         if paused then
-            info.endpoint = endpoint
-            return nil, paused, "paused", info
+            return nil, paused, "paused", info_of(endpoint, attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg)
         end
         local url_base = req.endpoint or endpoints.pick(endpoint)
         endpoint = url_base
         local backend = req.api or backends.of(url_base)
         local B = backends.by_name[backend] or error("chat{}: unknown api '" .. tostring(backend) .. "'", 2)
-        check_load_time(url_base, model, req.options)
+        check_load_time(url_base, model, ro)
         local think = req.think
         if think == nil then think = default_think(url_base, model) end
         -- an auto window counts first tokens: the request streams on the wire
@@ -305,10 +324,10 @@ function M.chat(req)
         local url = backends.url(B, url_base)
         local left_s = deadline_s - (core.now() - t0) / 1000
         fields, err, kind, res, raw = attempt(backend, url_base, url, body, req, wire, stream, left_s)
-        if res then info.overloads = info.overloads + (res.overloads or 0) end
+        if res then overloads = overloads + (res.overloads or 0) end
         if res and res.failed then res = nil end
         if res then
-            info.status, info.ms, info.ttfb_ms, info.queued_ms = res.status, res.total_ms, res.ttfb_ms, res.queued_ms
+            status, ms, ttfb_ms, queued_ms = res.status, res.total_ms, res.ttfb_ms, res.queued_ms
             waited = waited + (res.queued_ms or 0)
         end
         local retry = false
@@ -316,11 +335,11 @@ function M.chat(req)
             endpoints.ok(url_base)
             break
         elseif kind == "http" then
-            info.server_message = server_message(res.body)
+            smsg = server_message(res.body)
             if res.status == 503 or res.status == 429 then
                 -- requeued by req.c until the deadline: now it has passed
                 err = format("%s (overloaded: %d replies of 503/429 within the deadline of %g s; "
-                    .. "lower -c, or raise --deadline)", err, info.overloads + 1, deadline_s)
+                    .. "lower -c, or raise --deadline)", err, overloads + 1, deadline_s)
             end
             retry = RETRY_STATUS[res.status] or false
         elseif kind == "connection" then
@@ -329,8 +348,7 @@ function M.chat(req)
             local refused = err:find("Couldn't connect", 1, true) or err:find("resolve host", 1, true)
             local p = endpoints.failed(url_base, refused and "refused" or kind)
             if p then
-                info.endpoint = url_base
-                return nil, p, "paused", info
+                return nil, p, "paused", info_of(url_base, attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg)
             end
         elseif kind == "timeout" then
             endpoints.failed(url_base, kind)
@@ -338,42 +356,40 @@ function M.chat(req)
         elseif kind == "protocol" or kind == "server" then
             retry = true
         elseif kind == "quota" then
-            info.server_message = server_message(res.body)
+            smsg = server_message(res.body)
         elseif kind == "deadline" then
             -- it waited in the window's FIFO until its deadline (req.c)
-            if info.overloads > 0 or err:find("after 503/429 replies", 1, true) then
+            if overloads > 0 or err:find("after 503/429 replies", 1, true) then
                 err = format("%s (overloaded: %d replies of 503/429 to this call within the deadline of %g s; "
-                    .. "lower -c, or raise --deadline)", err, info.overloads, deadline_s)
+                    .. "lower -c, or raise --deadline)", err, overloads, deadline_s)
             else
                 err = format("%s (gave up: the deadline of %g s for this request has passed; raise --deadline)",
                     err, deadline_s)
             end
         end
         err = backends.scrub(err) -- a server may echo the API key back
-        local delay = retry and retry_delay(info.attempts, res)
+        local delay = retry and retry_delay(attempts, res)
         if retry and core.now() + delay > t0 + deadline_s * 1000 and core.interrupted() == 0 then
-            info.endpoint = url_base
             return nil, format("%s (gave up: the deadline of %g s for this request has passed)", err, deadline_s),
-                kind, info
+                kind, info_of(url_base, attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg)
         end
-        if retry and info.attempts > retries and core.interrupted() == 0 then
-            info.endpoint = url_base
+        if retry and attempts > retries and core.interrupted() == 0 then
             return nil, format("%s (gave up after %d attempt%s over %.1f s: the item ends as an error; a "
                 .. "resume of the run (-o RUN, or --retry-errors) redoes it, or raise --retries)", err,
-                info.attempts, info.attempts == 1 and "" or "s", (core.now() - t0) / 1000), kind, info
+                attempts, attempts == 1 and "" or "s", (core.now() - t0) / 1000), kind,
+                info_of(url_base, attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg)
         end
-        if not retry or info.attempts > retries or core.interrupted() > 0 then
-            info.endpoint = url_base
-            return nil, err, kind, info
+        if not retry or attempts > retries or core.interrupted() > 0 then
+            return nil, err, kind, info_of(url_base, attempts, overloads, status, ms, ttfb_ms, queued_ms, smsg)
         end
         tasks.backoff(delay) -- a map worker lends its place meanwhile
     end
     -- not counting the time in the window's FIFO before each attempt was
     -- first sent (an auto window holds many); overload waits count
     fields.latency_ms = core.now() - t0 - waited
-    fields.request_ms, fields.ttfb_ms, fields.queued_ms = info.ms, info.ttfb_ms, info.queued_ms
-    fields.attempts, fields.endpoint, fields.raw = info.attempts, endpoint, raw
-    fields.overloads = info.overloads
+    fields.request_ms, fields.ttfb_ms, fields.queued_ms = ms, ttfb_ms, queued_ms
+    fields.attempts, fields.endpoint, fields.raw = attempts, endpoint, raw
+    fields.overloads = overloads
     fields.model = type(raw) == "table" and raw.model or model
     answered.check(endpoint, model, fields, res) -- another model or server answered: warned, recorded
     if ckey then cache.store(ckey, fields) end

@@ -116,6 +116,23 @@ sm = summary.summarize({ { id = "a", scores = { 0, 1, 1 }, answers = { "7", "8.0
 T.eq(sm.values["maj@3"].value, 1, "maj@3 counts the votes (8.0 and 8 are one)")
 T.eq(sm.values["pass@3"].value, 1, "pass@3")
 
+-- one-sample records: a reducer of the suite's own that keeps the samples
+-- it is given gets each record's own list (only first and mean, which keep
+-- nothing, are given one list filled anew); both count the same
+local kept = {}
+local keeper = { { name = "accuracy", reduce = function(samples)
+    kept[#kept + 1] = samples
+    return require("evals.reduce").mean(samples)
+end } }
+local recs = { { id = "a", score = 1, answer = "3" }, { id = "b", score = 0, answer = "4" },
+               { id = "c", score = 1, answer = "5" } }
+local sk = summary.summarize(recs, { metrics = keeper })
+T.ok(#kept == 3 and kept[1] ~= kept[2] and kept[1][1].answer == "3" and kept[3][1].answer == "5",
+    "a reducer that keeps the samples gets a list of its own per record")
+local sp = summary.summarize(recs)
+T.ok(sk.values.accuracy.value == 2 / 3 and sp.values.accuracy.value == 2 / 3 and sp.values.accuracy.n == 3,
+    "the mean of one-sample records is the same either way")
+
 -- letters
 local cases = {
     { "work\n#### C", "C", "marker" }, { "The answer is (B).", "B", "answer" }, { "so $\\boxed{D}$", "D", "boxed" },
