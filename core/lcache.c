@@ -16,6 +16,7 @@
  * to BUSY_MS, then reported as an error the caller decides about.
  */
 #include <sqlite3.h>
+#include <time.h>
 
 #include <lauxlib.h>
 
@@ -54,6 +55,47 @@ static store *check_store(lua_State *L)
     return s;
 }
 
+/* The schema and the statements. Switching a file to WAL and creating the
+ * table take locks that SQLite may refuse at once, without calling the busy
+ * handler (another process switching the same new file to WAL, or running
+ * its recovery): those are retried every 10 ms until BUSY_MS have passed
+ * since the open (a lock that is held is waited for by the busy handler). */
+static double ms_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int setup(store *s)
+{
+    double t0 = ms_now();
+    for (;;) {
+        /* WAL: readers never block the writer; NORMAL: durable enough for
+         * a cache (a crash may lose the last answers, never corrupt) */
+        int rc = sqlite3_exec(s->db,
+                              "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                              "CREATE TABLE IF NOT EXISTS answers(key TEXT PRIMARY KEY, "
+                              "value TEXT NOT NULL, created INTEGER NOT NULL)",
+                              NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_prepare_v2(s->db, "SELECT value FROM answers WHERE key = ?1", -1,
+                                    &s->get, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_prepare_v2(s->db,
+                                    "INSERT OR REPLACE INTO answers(key, value, created) "
+                                    "VALUES (?1, ?2, strftime('%s','now'))",
+                                    -1, &s->put, NULL);
+        int busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+        if (rc == SQLITE_OK || !busy || ms_now() - t0 >= BUSY_MS)
+            return rc;
+        sqlite3_finalize(s->get);
+        sqlite3_finalize(s->put);
+        s->get = s->put = NULL;
+        sqlite3_sleep(10);
+    }
+}
+
 /* core.cache_open(path) -> store  or  nil, message */
 static int l_cache_open(lua_State *L)
 {
@@ -65,22 +107,8 @@ static int l_cache_open(lua_State *L)
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(s->db, BUSY_MS);
-        /* WAL: readers never block the writer; NORMAL: durable enough for
-         * a cache (a crash may lose the last answers, never corrupt) */
-        rc = sqlite3_exec(s->db,
-                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                          "CREATE TABLE IF NOT EXISTS answers(key TEXT PRIMARY KEY, "
-                          "value TEXT NOT NULL, created INTEGER NOT NULL)",
-                          NULL, NULL, NULL);
+        rc = setup(s);
     }
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(s->db, "SELECT value FROM answers WHERE key = ?1", -1, &s->get,
-                                NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(s->db,
-                                "INSERT OR REPLACE INTO answers(key, value, created) "
-                                "VALUES (?1, ?2, strftime('%s','now'))",
-                                -1, &s->put, NULL);
     if (rc != SQLITE_OK) {
         int n = fail(L, s->db, path);
         store_close(s);
