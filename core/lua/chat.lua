@@ -82,12 +82,18 @@ local LOAD_TIME = { "num_ctx", "num_batch", "num_gpu", "num_thread", "main_gpu",
 local NLOAD = #LOAD_TIME
 local load_seen = {} -- endpoint -> model -> {option -> value}
 
-local function check_load_time(url_base, model, o)
-    local by_model = load_seen[url_base]
-    if not by_model then
-        by_model = {}
-        load_seen[url_base] = by_model
+-- t[k], made an empty table on first use (the per-URL level of the caches below)
+local function sub(t, k)
+    local v = t[k]
+    if not v then
+        v = {}
+        t[k] = v
     end
+    return v
+end
+
+local function check_load_time(url_base, model, o)
+    local by_model = sub(load_seen, url_base)
     local seen = by_model[model]
     if not seen then
         seen = {}
@@ -127,11 +133,7 @@ local function default_think(url_base, model)
         root = url_base:gsub("/v1$", "")
         root_of[url_base] = root
     end
-    local by_model = think_cache[root]
-    if not by_model then
-        by_model = {}
-        think_cache[root] = by_model
-    end
+    local by_model = sub(think_cache, root)
     local v = by_model[model]
     if v == true or v == false then return v end
     while v == "pending" do
